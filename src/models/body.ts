@@ -1,0 +1,63 @@
+/**
+ * The body types shared by requests, responses and the transports below them.
+ *
+ * @module
+ */
+
+/**
+ * A pull source of body bytes, as the connection layer hands a response body up.
+ * Reading after the end keeps returning `null`.
+ */
+export interface BodySource {
+  /** The next chunk of the body, or `null` at its end. */
+  read(): Promise<Uint8Array | null>;
+  /**
+   * Stops reading early (or after the end): the connection decides whether to drain the
+   * rest, keep the connection, or close it. Calling it twice is harmless.
+   */
+  close(): Promise<void>;
+}
+
+/** What a request body can be given as. */
+export type RequestContent =
+  | Uint8Array
+  | string
+  | ReadableStream<Uint8Array>
+  | AsyncIterable<Uint8Array>
+  | Iterable<Uint8Array>;
+
+const encoder = new TextEncoder();
+
+/** Encodes a string as UTF-8. */
+export function utf8(text: string): Uint8Array {
+  return encoder.encode(text);
+}
+
+/** Joins chunks into one array (no copy for a single chunk). */
+export function concatBytes(chunks: readonly Uint8Array[], total?: number): Uint8Array {
+  if (chunks.length === 1) return chunks[0];
+  const size = total ?? chunks.reduce((sum, chunk) => sum + chunk.length, 0);
+  const out = new Uint8Array(size);
+  let offset = 0;
+  for (const chunk of chunks) {
+    out.set(chunk, offset);
+    offset += chunk.length;
+  }
+  return out;
+}
+
+/** A {@linkcode BodySource} over bytes that are already in memory. */
+export function bytesSource(bytes: Uint8Array): BodySource {
+  let done = bytes.length === 0;
+  return {
+    read(): Promise<Uint8Array | null> {
+      if (done) return Promise.resolve(null);
+      done = true;
+      return Promise.resolve(bytes);
+    },
+    close(): Promise<void> {
+      done = true;
+      return Promise.resolve();
+    },
+  };
+}

@@ -1,0 +1,157 @@
+/**
+ * `Headers`: ordered, multi-valued HTTP headers with case-insensitive lookup. The original
+ * case and order are kept for the wire.
+ *
+ * @module
+ */
+
+/** What {@linkcode Headers} can be built from. */
+export type HeadersInit =
+  | Headers
+  | globalThis.Headers
+  | Iterable<readonly [string, string]>
+  | Record<string, string | readonly string[]>;
+
+const INSPECT = Symbol.for("Deno.customInspect");
+const NODE_INSPECT = Symbol.for("nodejs.util.inspect.custom");
+
+/**
+ * Ordered, multi-valued HTTP headers. Lookup ignores case; the wire keeps the case and
+ * order given.
+ *
+ * @example Build, read and extend headers
+ * ```ts
+ * import { Headers } from "@ferry/ferry";
+ * const headers = new Headers({ "Content-Type": "text/plain" });
+ * headers.append("Set-Cookie", "a=1");
+ * headers.append("Set-Cookie", "b=2");
+ * console.log(headers.get("content-type")); // "text/plain"
+ * console.log(headers.getAll("set-cookie")); // ["a=1", "b=2"]
+ * ```
+ */
+export class Headers implements Iterable<[string, string]> {
+  #pairs: [string, string][];
+
+  /** Creates headers from pairs, a record, another `Headers`, or a web `Headers`. */
+  constructor(init?: HeadersInit | null) {
+    this.#pairs = [];
+    if (init == null) return;
+    if (init instanceof Headers) {
+      this.#pairs = init.#pairs.map(([name, value]) => [name, value]);
+    } else if (Symbol.iterator in init) {
+      for (const [name, value] of init as Iterable<readonly [string, string]>) {
+        this.#pairs.push([String(name), String(value)]);
+      }
+    } else {
+      for (const [name, value] of Object.entries(init)) {
+        if (Array.isArray(value)) {
+          for (const item of value) this.#pairs.push([name, String(item)]);
+        } else this.#pairs.push([name, String(value)]);
+      }
+    }
+  }
+
+  /**
+   * Wraps pairs without copying them: for parsers and transports that built them and
+   * hand them over.
+   */
+  static fromPairs(pairs: [string, string][]): Headers {
+    const headers = new Headers();
+    headers.#pairs = pairs;
+    return headers;
+  }
+
+  /** Every value of `name`, joined with `", "`, or `null` when there is none. */
+  get(name: string): string | null {
+    const lower = name.toLowerCase();
+    let found: string | null = null;
+    for (const pair of this.#pairs) {
+      if (pair[0].length === lower.length && pair[0].toLowerCase() === lower) {
+        found = found === null ? pair[1] : `${found}, ${pair[1]}`;
+      }
+    }
+    return found;
+  }
+
+  /** Every value of `name`, in order. */
+  getAll(name: string): string[] {
+    const lower = name.toLowerCase();
+    const values: string[] = [];
+    for (const pair of this.#pairs) if (pair[0].toLowerCase() === lower) values.push(pair[1]);
+    return values;
+  }
+
+  /** Whether `name` is present. */
+  has(name: string): boolean {
+    const lower = name.toLowerCase();
+    return this.#pairs.some((pair) => pair[0].toLowerCase() === lower);
+  }
+
+  /** Replaces every value of `name` with `value`, keeping the first one's position. */
+  set(name: string, value: string): void {
+    const lower = name.toLowerCase();
+    const index = this.#pairs.findIndex((pair) => pair[0].toLowerCase() === lower);
+    if (index === -1) {
+      this.#pairs.push([name, String(value)]);
+      return;
+    }
+    this.#pairs[index] = [name, String(value)];
+    this.#pairs = this.#pairs.filter((pair, i) => i <= index || pair[0].toLowerCase() !== lower);
+  }
+
+  /** Adds a value for `name` after the existing ones. */
+  append(name: string, value: string): void {
+    this.#pairs.push([name, String(value)]);
+  }
+
+  /** Removes every value of `name`. */
+  delete(name: string): void {
+    const lower = name.toLowerCase();
+    this.#pairs = this.#pairs.filter((pair) => pair[0].toLowerCase() !== lower);
+  }
+
+  /** How many name/value pairs there are. */
+  get size(): number {
+    return this.#pairs.length;
+  }
+
+  /** The pairs in wire order, with their original case. */
+  pairs(): [string, string][] {
+    return this.#pairs.map(([name, value]) => [name, value]);
+  }
+
+  /** The pairs in wire order, with their original case. */
+  [Symbol.iterator](): Iterator<[string, string]> {
+    return this.pairs()[Symbol.iterator]();
+  }
+
+  /** Distinct lower-case names, in order of first appearance. */
+  keys(): string[] {
+    return [...new Set(this.#pairs.map((pair) => pair[0].toLowerCase()))];
+  }
+
+  /** A plain object of lower-case names to joined values. */
+  toJSON(): Record<string, string> {
+    const result: Record<string, string> = {};
+    for (const key of this.keys()) result[key] = this.get(key)!;
+    return result;
+  }
+
+  /** `<Headers [("Name", "value"), …]>` */
+  toString(): string {
+    const items = this.#pairs.map(([name, value]) =>
+      `(${JSON.stringify(name)}, ${JSON.stringify(value)})`
+    );
+    return `<Headers [${items.join(", ")}]>`;
+  }
+
+  /** Shown by `Deno.inspect` and `console.log`. */
+  [INSPECT](): string {
+    return this.toString();
+  }
+
+  /** Shown by Node's `util.inspect` and `console.log`. */
+  [NODE_INSPECT](): string {
+    return this.toString();
+  }
+}

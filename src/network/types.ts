@@ -1,0 +1,117 @@
+/**
+ * The contract of the network layer: what every backend (Deno, Node, in-memory, or a
+ * user's own) provides to the layers above.
+ *
+ * Timeouts: every awaited operation honours the current {@linkcode timeout} scope without
+ * being told about it; the optional `timeoutMs` argument adds a per-phase limit (read,
+ * write, connect) on top, and the earliest of the two wins. `null` or `undefined` means no
+ * per-phase limit.
+ *
+ * @module
+ */
+
+/** Default number of bytes a {@linkcode NetworkStreamInterface.read} asks for: 64 KiB. */
+export const DEFAULT_READ_SIZE = 65536;
+
+/** TLS settings for {@linkcode NetworkStreamInterface.startTls} and connecting. */
+export interface TlsOptions {
+  /** The server name sent in SNI and checked against the certificate. */
+  hostname?: string;
+  /** Extra CA certificates (PEM) to trust besides the system's. */
+  caCerts?: string[];
+  /** A client certificate chain (PEM), sent when the server asks for one. */
+  cert?: string;
+  /** The private key (PEM) of {@linkcode TlsOptions.cert}. */
+  key?: string;
+  /** Protocols to offer in ALPN, such as `["http/1.1"]`. */
+  alpnProtocols?: string[];
+  /**
+   * Whether to verify the server's certificate chain and hostname. On by default;
+   * switching it off is for tests and is refused by backends that cannot honour it.
+   */
+  verify?: boolean;
+}
+
+/** Options of {@linkcode NetworkBackendInterface.connect}. */
+export interface ConnectOptions {
+  /** A per-phase limit for connecting, in milliseconds (`null`: none). */
+  timeoutMs?: number | null;
+  /** A local address to bind the socket to before connecting. */
+  localAddress?: string;
+  /** Abandons the connect attempt when aborted. */
+  signal?: AbortSignal;
+}
+
+/** Options of {@linkcode NetworkBackendInterface.connectUnix}. */
+export interface ConnectUnixOptions {
+  /** A per-phase limit for connecting, in milliseconds (`null`: none). */
+  timeoutMs?: number | null;
+  /** Abandons the connect attempt when aborted. */
+  signal?: AbortSignal;
+}
+
+/** An address as `getExtraInfo("client_addr")` and `getExtraInfo("server_addr")` report it. */
+export interface NetAddress {
+  /** The IP address, or the socket path for UNIX sockets. */
+  hostname: string;
+  /** The port, or 0 for UNIX sockets. */
+  port: number;
+  /** `"tcp"` or `"unix"`. */
+  transport: "tcp" | "unix";
+}
+
+/**
+ * Keys known to {@linkcode NetworkStreamInterface.getExtraInfo}. Backends return
+ * `undefined` for keys they do not know.
+ *
+ * - `"client_addr"`, `"server_addr"`: a {@linkcode NetAddress}.
+ * - `"alpn_protocol"`: the negotiated ALPN protocol, or `null`.
+ * - `"tls"`: `true` once TLS is active.
+ * - `"tls_info"`: what the runtime tells of the TLS session (version, cipher, peer
+ *   certificate), where it tells anything.
+ * - `"socket"`: the runtime's own socket object (`Deno.Conn`, `net.Socket`, …).
+ */
+export type ExtraInfoKey =
+  | "client_addr"
+  | "server_addr"
+  | "alpn_protocol"
+  | "tls"
+  | "tls_info"
+  | "socket"
+  | (string & Record<never, never>);
+
+/**
+ * A byte stream to one peer, usually a TCP connection.
+ *
+ * Streams do no locking of their own: one reader and one writer at a time. The
+ * `Connection` layer above provides the ordering.
+ */
+export interface NetworkStreamInterface {
+  /**
+   * Reads up to `maxBytes` (default 64 KiB) and returns them. Returns an empty array at end
+   * of input (the peer closed its side). The returned bytes belong to the caller: the
+   * stream does not reuse or overwrite them.
+   */
+  read(maxBytes?: number, timeoutMs?: number | null): Promise<Uint8Array>;
+  /** Writes all of `data`, waiting for the runtime to accept it (backpressure). */
+  write(data: Uint8Array, timeoutMs?: number | null): Promise<void>;
+  /**
+   * Upgrades this stream to TLS and returns the TLS stream, which replaces this one: use
+   * only the returned stream afterwards.
+   */
+  startTls(options?: TlsOptions, timeoutMs?: number | null): Promise<NetworkStreamInterface>;
+  /** Information about the stream; see {@linkcode ExtraInfoKey}. */
+  getExtraInfo(key: ExtraInfoKey): unknown;
+  /** Closes the stream. Closing twice is harmless. */
+  close(): Promise<void>;
+  /** Whether {@linkcode NetworkStreamInterface.close} was called or the stream failed. */
+  readonly closed?: boolean;
+}
+
+/** Opens {@linkcode NetworkStreamInterface}s. */
+export interface NetworkBackendInterface {
+  /** Opens a TCP connection to `host:port`. */
+  connect(host: string, port: number, options?: ConnectOptions): Promise<NetworkStreamInterface>;
+  /** Opens a connection to a UNIX domain socket. */
+  connectUnix?(path: string, options?: ConnectUnixOptions): Promise<NetworkStreamInterface>;
+}

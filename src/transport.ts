@@ -1,0 +1,30 @@
+/**
+ * The transport contract: what a `Client` sends requests through. `ConnectionPool`,
+ * `MockTransport` and the in-process app transport all implement it.
+ *
+ * @module
+ */
+
+import type { Request } from "./models/request.ts";
+import type { Response } from "./models/response.ts";
+
+/**
+ * Sends a request and returns its response with the body unread (the caller reads or
+ * closes it).
+ *
+ * @example A transport that answers every request itself
+ * ```ts
+ * import { Response, type Transport } from "@ferry/ferry";
+ * const transport: Transport = {
+ *   send: (request) => Promise.resolve(new Response(200, { content: "hi", request })),
+ *   close: () => Promise.resolve(),
+ * };
+ * console.log(String(await transport.send(new (await import("@ferry/ferry")).Request("GET", "http://x/"))));
+ * ```
+ */
+export interface Transport {
+  /** Sends `request`; the response's body is unread. */
+  send(request: Request): Promise<Response>;
+  /** Releases every connection. */
+  close(): Promise<void>;
+}
