@@ -1,0 +1,494 @@
+/**
+ * Deadline scopes (`timeout(ms, fn)`) and per-phase limits (`withDeadline`).
+ *
+ * ## Theory of operation
+ *
+ * A scope is a node holding an absolute deadline (`performance.now()` based) and a link to
+ * the enclosing scope. The current node travels through awaits in an `AsyncLocalStorage`,
+ * which is loaded lazily on the first `timeout()` call: a process that never calls
+ * `timeout()` never touches it (on Node 20 merely using ALS makes every await dearer). The
+ * effective deadline is the earliest of the chain; `cancel()` lifts one node's deadline and
+ * a node stops counting once its `timeout()` call has returned.
+ *
+ * Every awaited operation that must honour deadlines goes through {@linkcode withDeadline}.
+ * It arms no timer of its own: it puts an entry into one shared set of pending waits, and
+ * one shared, unref'd timer is armed for the earliest deadline it knew of. The timer is
+ * cleared once the set has stayed empty for a few microtask turns, so it outlives the gap
+ * between two reads of a loop but not the work. When that timer
+ * fires it expires the entries whose deadline has passed (re-reading the scope chain, so a
+ * `cancel()` is honoured late too) and re-arms for the earliest remaining one. A new entry
+ * re-arms the timer only when its deadline is earlier than the armed one; in a read loop
+ * with the same per-phase limit that is once per limit period, not once per read. Timers
+ * never fire early: an entry expires only when `performance.now()` has reached its
+ * deadline; a timer that wakes too soon re-arms for the rest.
+ *
+ * Timers never keep the process alive: they are unref'd through `timer.unref()` (Node and
+ * Deno 2.9 return timer objects with it); a backend may register another way with
+ * {@linkcode setTimerUnrefHook} for runtimes that return plain numbers.
+ *
+ * @module
+ */
+
+import {
+  ConnectTimeout,
+  PoolTimeout,
+  ReadTimeout,
+  type TimeoutErrorOptions,
+  TimeoutException,
+  type TimeoutPhase,
+  WriteTimeout,
+} from "./errors.ts";
+
+export type { TimeoutPhase } from "./errors.ts";
+
+/** The scope that {@linkcode timeout} passes to its function. */
+export interface TimeoutScope {
+  /**
+   * This scope's own deadline: absolute milliseconds on the `performance.now()` clock.
+   * `Infinity` once cancelled (or when the scope was made with `Infinity`).
+   */
+  readonly deadline: number;
+  /**
+   * Aborts, with a {@linkcode TimeoutException} as reason, when the effective deadline
+   * (this scope's or an enclosing one's, the earliest) passes. Made on first use.
+   */
+  readonly signal: AbortSignal;
+  /** Lifts this scope's deadline; enclosing scopes still apply. */
+  cancel(): void;
+  /** Whether the effective deadline has passed. */
+  readonly expired: boolean;
+}
+
+interface AsyncStorage<T> {
+  getStore(): T | undefined;
+  run<R, A extends unknown[]>(store: T, fn: (...args: A) => R, ...args: A): R;
+}
+
+const INSPECT = Symbol.for("Deno.customInspect");
+const NODE_INSPECT = Symbol.for("nodejs.util.inspect.custom");
+
+let storage: AsyncStorage<Scope> | undefined;
+
+class Scope implements TimeoutScope {
+  #deadline: number;
+  #ms: number;
+  #cancelled = false;
+  #controller: AbortController | null = null;
+  #entry: Entry | null = null;
+  /** The enclosing scope, or `undefined`. */
+  readonly parent: Scope | undefined;
+  /** `false` once the `timeout()` call that made this scope has returned. */
+  active = true;
+
+  constructor(ms: number, parent: Scope | undefined) {
+    this.#ms = ms;
+    this.#deadline = performance.now() + ms;
+    this.parent = parent;
+  }
+
+  get deadline(): number {
+    return this.#deadline;
+  }
+
+  /** The length this scope was made with, in milliseconds. */
+  get ms(): number {
+    return this.#ms;
+  }
+
+  get expired(): boolean {
+    return performance.now() >= effectiveDeadline(this);
+  }
+
+  get signal(): AbortSignal {
+    if (this.#controller === null) {
+      const controller = new AbortController();
+      this.#controller = controller;
+      const error = (): TimeoutException => {
+        const scope = limitingScope(this) ?? this;
+        return new TimeoutException(`Timed out after ${scope.ms} ms`, { timeoutMs: scope.ms });
+      };
+      if (performance.now() >= effectiveDeadline(this)) {
+        controller.abort(error());
+      } else if (this.active) {
+        const entry = new Entry(Infinity, this, () => controller.abort(error()));
+        this.#entry = entry;
+        addEntry(entry);
+      }
+    }
+    return this.#controller.signal;
+  }
+
+  cancel(): void {
+    this.#cancelled = true;
+    this.#deadline = Infinity;
+  }
+
+  /** Called when the `timeout()` call returns: the scope no longer applies. */
+  end(): void {
+    this.active = false;
+    if (this.#entry !== null) {
+      removeEntry(this.#entry);
+      this.#entry = null;
+    }
+  }
+
+  toString(): string {
+    const state = this.#cancelled
+      ? " CANCELLED"
+      : performance.now() >= this.#deadline
+      ? " EXPIRED"
+      : "";
+    return `<TimeoutScope [${this.#ms} ms${state}]>`;
+  }
+
+  [INSPECT](): string {
+    return this.toString();
+  }
+
+  [NODE_INSPECT](): string {
+    return this.toString();
+  }
+}
+
+/** Earliest deadline of the active scopes from `scope` outwards. */
+function effectiveDeadline(scope: Scope | undefined): number {
+  let deadline = Infinity;
+  for (let node = scope; node !== undefined; node = node.parent) {
+    if (node.active && node.deadline < deadline) deadline = node.deadline;
+  }
+  return deadline;
+}
+
+/** The active scope whose deadline is the effective one, or `undefined`. */
+function limitingScope(scope: Scope | undefined): Scope | undefined {
+  let found: Scope | undefined;
+  for (let node = scope; node !== undefined; node = node.parent) {
+    if (node.active && node.deadline !== Infinity && (!found || node.deadline < found.deadline)) {
+      found = node;
+    }
+  }
+  return found;
+}
+
+function loadStorage(): AsyncStorage<Scope> {
+  // Runtime-neutral code may not import node:* statically; both Node (>= 20.16) and
+  // Deno 2 offer process.getBuiltinModule.
+  // deno-lint-ignore no-explicit-any
+  const getBuiltin = (globalThis as any).process?.getBuiltinModule;
+  const hooks = typeof getBuiltin === "function" ? getBuiltin("node:async_hooks") : undefined;
+  if (!hooks?.AsyncLocalStorage) {
+    throw new TypeError(
+      "Timeout scopes need AsyncLocalStorage, which this runtime does not provide",
+    );
+  }
+  return new hooks.AsyncLocalStorage() as AsyncStorage<Scope>;
+}
+
+/**
+ * Runs `fn` inside a deadline scope of `ms` milliseconds. Every network and pool operation
+ * awaited inside, however deep, fails with the phase's {@linkcode TimeoutException}
+ * (`ConnectTimeout`, `ReadTimeout`, `WriteTimeout`, `PoolTimeout`) once the deadline
+ * passes; no argument is passed down. Scopes nest and the earliest deadline wins;
+ * `scope.cancel()` lifts one. The scope ends when `fn` settles. Work that is not a Ferry
+ * operation is not interrupted: hand it `scope.signal`.
+ *
+ * @example A 3 s limit on receiving the start of a response, then none
+ * ```ts ignore
+ * import { Client, timeout } from "@ferry/ferry";
+ * await using client = new Client();
+ * await timeout(3000, async (scope) => {
+ *   await using response = await client.stream("GET", "https://example.com/");
+ *   scope.cancel();
+ *   for await (const chunk of response.stream()) console.log(chunk.length);
+ * });
+ * ```
+ *
+ * @example Nested scopes: the earliest deadline wins
+ * ```ts
+ * import { currentDeadline, timeout } from "@ferry/ferry";
+ * await timeout(10_000, async () => {
+ *   await timeout(3000, (inner) => {
+ *     console.log(currentDeadline() === inner.deadline); // true
+ *   });
+ * });
+ * ```
+ */
+export async function timeout<T>(
+  ms: number,
+  fn: (scope: TimeoutScope) => Promise<T> | T,
+): Promise<T> {
+  if (typeof ms !== "number" || Number.isNaN(ms) || ms < 0) {
+    throw new RangeError(`Invalid timeout "${ms}": expected milliseconds >= 0`);
+  }
+  storage ??= loadStorage();
+  const scope = new Scope(ms, storage.getStore());
+  try {
+    return await storage.run(scope, fn, scope);
+  } finally {
+    scope.end();
+  }
+}
+
+/**
+ * The earliest deadline of the active scopes, as absolute milliseconds on the
+ * `performance.now()` clock, or `Infinity`. Costs nothing when {@linkcode timeout} was
+ * never called in the process.
+ *
+ * @example
+ * ```ts
+ * import { currentDeadline } from "@ferry/ferry";
+ * console.log(currentDeadline()); // Infinity
+ * ```
+ */
+export function currentDeadline(): number {
+  if (storage === undefined) return Infinity;
+  return effectiveDeadline(storage.getStore());
+}
+
+/** The current scope, for code that wants its signal; `undefined` outside any scope. */
+export function currentScope(): TimeoutScope | undefined {
+  const scope = storage?.getStore();
+  return scope?.active ? scope : undefined;
+}
+
+// ---------------------------------------------------------------------------------------
+// The shared deadline queue.
+
+/** One pending wait: a phase limit (absolute) plus the scope chain it runs under. */
+class Entry {
+  /** The per-phase limit, absolute (`Infinity`: none). */
+  limit: number;
+  /** The scope chain the operation runs under. */
+  scope: Scope | undefined;
+  /** Cuts the operation short. */
+  expire: () => void;
+
+  constructor(limit: number, scope: Scope | undefined, expire: () => void) {
+    this.limit = limit;
+    this.scope = scope;
+    this.expire = expire;
+  }
+
+  deadline(): number {
+    const scoped = effectiveDeadline(this.scope);
+    return scoped < this.limit ? scoped : this.limit;
+  }
+}
+
+const pending = new Set<Entry>();
+let timer: unknown = null;
+let timerAt = Infinity;
+let unrefHook: ((timer: unknown) => void) | null = null;
+
+/**
+ * Registers how to unref a timer when `setTimeout` returns something without an `unref`
+ * method (a backend calls this; Deno's passes `Deno.unrefTimer`). Not part of the public
+ * API.
+ */
+export function setTimerUnrefHook(hook: (timer: unknown) => void): void {
+  unrefHook = hook;
+}
+
+function addEntry(entry: Entry): void {
+  pending.add(entry);
+  const deadline = entry.deadline();
+  if (deadline < timerAt) arm(deadline);
+}
+
+function removeEntry(entry: Entry): void {
+  if (pending.delete(entry) && pending.size === 0 && timer !== null) queueIdleCheck();
+}
+
+/**
+ * How many microtask turns the queue must stay empty before the timer is cleared. A read
+ * loop starts its next read within a few turns of the last one ending, so the timer
+ * survives from read to read (no timer per read); once work stops, the timer goes, so
+ * nothing is left pending after it (Deno's test sanitizers check that).
+ */
+const IDLE_TURNS = 16;
+let idleCheckQueued = false;
+let idleTurns = 0;
+
+function queueIdleCheck(): void {
+  if (idleCheckQueued) return;
+  idleCheckQueued = true;
+  idleTurns = 0;
+  queueMicrotask(idleCheck);
+}
+
+function idleCheck(): void {
+  if (pending.size !== 0 || timer === null) {
+    idleCheckQueued = false;
+    return;
+  }
+  if (++idleTurns < IDLE_TURNS) {
+    queueMicrotask(idleCheck);
+    return;
+  }
+  idleCheckQueued = false;
+  clearTimeout(timer as number);
+  timer = null;
+  timerAt = Infinity;
+}
+
+function arm(deadline: number): void {
+  if (timer !== null) clearTimeout(timer as number);
+  timerAt = deadline;
+  const delay = Math.max(0, Math.ceil(deadline - performance.now()));
+  const handle: unknown = setTimeout(onTimer, delay);
+  timer = handle;
+  // deno-lint-ignore no-explicit-any
+  if (typeof (handle as any)?.unref === "function") (handle as any).unref();
+  else unrefHook?.(handle);
+}
+
+function onTimer(): void {
+  timer = null;
+  timerAt = Infinity;
+  const now = performance.now();
+  let next = Infinity;
+  let due: Entry[] | null = null;
+  for (const entry of pending) {
+    const deadline = entry.deadline();
+    if (deadline <= now) (due ??= []).push(entry);
+    else if (deadline < next) next = deadline;
+  }
+  if (due !== null) {
+    for (const entry of due) {
+      pending.delete(entry);
+      try {
+        entry.expire();
+      } catch {
+        // An expiry callback failing must not stop the others.
+      }
+    }
+  }
+  if (next !== Infinity && next < timerAt) arm(next);
+}
+
+const PHASE_ERRORS: Record<
+  TimeoutPhase,
+  new (message: string, options?: TimeoutErrorOptions) => TimeoutException
+> = {
+  connect: ConnectTimeout,
+  read: ReadTimeout,
+  write: WriteTimeout,
+  pool: PoolTimeout,
+};
+
+const PHASE_NAMES: Record<TimeoutPhase, string> = {
+  connect: "Connect",
+  read: "Read",
+  write: "Write",
+  pool: "Pool",
+};
+
+/** The phase's timeout error, naming the limit that ran out. */
+function phaseError(
+  phase: TimeoutPhase,
+  limitMs: number | null | undefined,
+  limit: number,
+  scope: Scope | undefined,
+): TimeoutException {
+  const limiting = limitingScope(scope);
+  if (limiting !== undefined && limiting.deadline <= limit) {
+    return new PHASE_ERRORS[phase](
+      `${PHASE_NAMES[phase]} timed out after ${limiting.ms} ms (timeout scope)`,
+      { timeoutMs: limiting.ms },
+    );
+  }
+  return new PHASE_ERRORS[phase](`${PHASE_NAMES[phase]} timed out after ${limitMs} ms`, {
+    timeoutMs: limitMs ?? null,
+  });
+}
+
+/**
+ * Runs `run()` under the earliest of the current scope's deadline and `limitMs` from now
+ * (`null` or `undefined`: no per-phase limit). This is what every awaited network and pool
+ * operation goes through; backends and layers above use it, applications use
+ * {@linkcode timeout}.
+ *
+ * - The deadline passes first: `onExpire()` is called (it must make the operation settle,
+ *   for instance by closing the socket) and the promise rejects with the phase's
+ *   {@linkcode TimeoutException}, whose message says which phase and how long ("Read timed
+ *   out after 5000 ms") and whose `timeoutMs` is set. The operation's own later
+ *   rejection is ignored.
+ * - `signal` aborts first: `onExpire()` is called and the promise rejects with
+ *   `signal.reason`.
+ * - The deadline has already passed, or `signal` is already aborted: neither `run` nor
+ *   `onExpire` is called.
+ *
+ * No timer is armed per call: see the module documentation.
+ *
+ * @example A read with a 5 s limit
+ * ```ts ignore
+ * import { withDeadline } from "@ferry/ferry";
+ * const bytes = await withDeadline("read", 5000, () => conn.read(buffer), () => conn.close());
+ * ```
+ */
+export function withDeadline<T>(
+  phase: TimeoutPhase,
+  limitMs: number | null | undefined,
+  run: () => Promise<T>,
+  onExpire: () => void,
+  signal?: AbortSignal,
+): Promise<T> {
+  const scope = storage === undefined ? undefined : storage.getStore();
+  const hasLimit = limitMs !== null && limitMs !== undefined && limitMs !== Infinity;
+  if (!hasLimit && scope === undefined && signal === undefined) return run();
+  const now = hasLimit || scope !== undefined ? performance.now() : 0;
+  const limit = hasLimit ? now + (limitMs as number) : Infinity;
+  const scoped = effectiveDeadline(scope);
+  if (limit === Infinity && scoped === Infinity && signal === undefined) return run();
+  if (signal?.aborted) return Promise.reject(signal.reason);
+  if ((scoped < limit ? scoped : limit) <= now) {
+    return Promise.reject(phaseError(phase, limitMs, limit, scope));
+  }
+  return new Promise<T>((resolve, reject) => {
+    let settled = false;
+    let entry: Entry | null = null;
+    const abort = (reason: unknown): void => {
+      if (settled) return;
+      settled = true;
+      if (entry !== null) removeEntry(entry);
+      signal?.removeEventListener("abort", onAbort);
+      try {
+        onExpire();
+      } catch {
+        // The operation is being abandoned; a failure to cut it short changes nothing.
+      }
+      reject(reason);
+    };
+    const onAbort = (): void => abort(signal!.reason);
+    if (limit !== Infinity || scoped !== Infinity) {
+      entry = new Entry(limit, scope, () => abort(phaseError(phase, limitMs, limit, scope)));
+      addEntry(entry);
+    }
+    signal?.addEventListener("abort", onAbort, { once: true });
+    const done = (): void => {
+      settled = true;
+      if (entry !== null) removeEntry(entry);
+      signal?.removeEventListener("abort", onAbort);
+    };
+    let promise: Promise<T>;
+    try {
+      promise = run();
+    } catch (error) {
+      done();
+      reject(error);
+      return;
+    }
+    promise.then(
+      (value) => {
+        if (settled) return;
+        done();
+        resolve(value);
+      },
+      (error) => {
+        if (settled) return;
+        done();
+        reject(error);
+      },
+    );
+  });
+}
