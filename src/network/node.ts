@@ -1,0 +1,548 @@
+/**
+ * The network backend for Node (and Bun): TCP and UNIX sockets from `node:net`, TLS from
+ * `node:tls`.
+ *
+ * Reading copies nothing: the socket stays paused while received chunks wait in a queue,
+ * {@linkcode NodeNetworkStream.read} hands out views onto them (splitting a chunk that is
+ * larger than asked for, without copying), and the socket is resumed only when the queue
+ * is empty and somebody waits for bytes. Writing resolves once Node has handed the bytes to
+ * the kernel, which is the backpressure the layers above need.
+ *
+ * Runtime errors are mapped into Ferry's hierarchy (refusals, DNS and TLS failures become
+ * {@linkcode ConnectError}; resets {@linkcode ReadError} or {@linkcode WriteError}) with
+ * the runtime's error kept as `cause` and the peer named in the message.
+ *
+ * @module
+ */
+
+import * as net from "node:net";
+import * as tls from "node:tls";
+import type { Buffer } from "node:buffer";
+import { ConnectError, HTTPError, ReadError, WriteError } from "../errors.ts";
+import { currentDeadline, withDeadline } from "../timeout.ts";
+import {
+  type ConnectOptions,
+  type ConnectUnixOptions,
+  DEFAULT_READ_SIZE,
+  type ExtraInfoKey,
+  type NetAddress,
+  type NetworkBackendInterface,
+  type NetworkStreamInterface,
+  type TlsOptions,
+} from "./types.ts";
+
+const EMPTY = new Uint8Array(0);
+
+/** What the common runtime error codes mean, for messages. */
+const CODE_PHRASES: Record<string, string> = {
+  ECONNREFUSED: "connection refused",
+  ECONNRESET: "connection reset by peer",
+  EPIPE: "broken pipe",
+  ENOTFOUND: "name not found",
+  EAI_AGAIN: "name resolution failed",
+  EAI_FAIL: "name resolution failed",
+  EHOSTUNREACH: "host unreachable",
+  ENETUNREACH: "network unreachable",
+  ETIMEDOUT: "timed out",
+  ENOENT: "no such socket file",
+  EACCES: "permission denied",
+  ECONNABORTED: "connection aborted",
+  ERR_STREAM_DESTROYED: "stream destroyed",
+  ERR_SOCKET_CLOSED: "socket closed",
+};
+
+function describe(error: unknown): string {
+  // deno-lint-ignore no-explicit-any
+  const code = (error as any)?.code;
+  if (typeof code === "string") {
+    const phrase = CODE_PHRASES[code];
+    if (phrase) return `${phrase} (${code})`;
+    // deno-lint-ignore no-explicit-any
+    const message = String((error as any)?.message ?? code);
+    return `${message} (${code})`;
+  }
+  return error instanceof Error ? error.message : String(error);
+}
+
+function formatHostPort(host: string, port: number): string {
+  return host.includes(":") && !host.startsWith("[") ? `[${host}]:${port}` : `${host}:${port}`;
+}
+
+/** Secure contexts are costly to build (the root store is parsed): keep a few per setting. */
+const secureContexts = new Map<string, tls.SecureContext>();
+const MAX_SECURE_CONTEXTS = 32;
+
+function secureContextFor(options: TlsOptions): tls.SecureContext | undefined {
+  const caCerts = options.caCerts ?? [];
+  if (caCerts.length === 0 && !options.cert && !options.key) return undefined;
+  const key = JSON.stringify([caCerts, options.cert ?? "", options.key ?? ""]);
+  let context = secureContexts.get(key);
+  if (!context) {
+    context = tls.createSecureContext({
+      ca: caCerts.length ? [...tls.rootCertificates, ...caCerts] : undefined,
+      cert: options.cert,
+      key: options.key,
+    });
+    if (secureContexts.size >= MAX_SECURE_CONTEXTS) {
+      secureContexts.delete(secureContexts.keys().next().value!);
+    }
+    secureContexts.set(key, context);
+  }
+  return context;
+}
+
+type Waiter = {
+  resolve: (bytes: Uint8Array) => void;
+  reject: (error: unknown) => void;
+  maxBytes: number;
+};
+
+/**
+ * A byte stream over a `net.Socket` or `tls.TLSSocket`. Made by
+ * {@linkcode NodeNetworkBackend}; use the returned stream only.
+ *
+ * @example Send a request by hand
+ * ```ts ignore
+ * import { NodeNetworkBackend } from "@ferry/ferry";
+ * const stream = await new NodeNetworkBackend().connect("example.com", 80);
+ * await stream.write(new TextEncoder().encode("GET / HTTP/1.1\r\nHost: example.com\r\nConnection: close\r\n\r\n"));
+ * console.log(new TextDecoder().decode(await stream.read()));
+ * await stream.close();
+ * ```
+ */
+export class NodeNetworkStream implements NetworkStreamInterface {
+  #socket: net.Socket;
+  #label: string;
+  #host: string;
+  #unix: boolean;
+  #tls: boolean;
+  #queue: Buffer[] = [];
+  #eof = false;
+  #error: unknown = null;
+  #closed = false;
+  #upgraded = false;
+  #waiter: Waiter | null = null;
+  #closing: Promise<void> | null = null;
+  #onData = (chunk: Buffer): void => {
+    const waiter = this.#waiter;
+    if (waiter) {
+      this.#waiter = null;
+      if (chunk.length > waiter.maxBytes) {
+        this.#queue.push(chunk.subarray(waiter.maxBytes) as Buffer);
+        this.#socket.pause();
+      }
+      waiter.resolve(view(chunk, waiter.maxBytes));
+      return;
+    }
+    this.#queue.push(chunk);
+    this.#socket.pause();
+  };
+  #onEnd = (): void => {
+    this.#eof = true;
+    const waiter = this.#waiter;
+    if (waiter) {
+      this.#waiter = null;
+      waiter.resolve(EMPTY);
+    }
+  };
+  #onError = (error: unknown): void => {
+    if (this.#error === null) this.#error = error;
+    const waiter = this.#waiter;
+    if (waiter) {
+      this.#waiter = null;
+      waiter.reject(this.#readError(error));
+    }
+  };
+  #onClose = (): void => {
+    this.#closed = true;
+    const waiter = this.#waiter;
+    if (waiter) {
+      this.#waiter = null;
+      if (this.#error !== null) waiter.reject(this.#readError(this.#error));
+      else waiter.resolve(EMPTY);
+    }
+  };
+
+  /** Wraps a connected socket; `label` names the peer in reprs and messages. */
+  constructor(
+    socket: net.Socket,
+    label: string,
+    options: { host?: string; unix?: boolean; tls?: boolean } = {},
+  ) {
+    this.#socket = socket;
+    this.#label = label;
+    this.#host = options.host ?? label;
+    this.#unix = options.unix ?? false;
+    this.#tls = options.tls ?? false;
+    socket.pause();
+    socket.on("data", this.#onData);
+    socket.on("end", this.#onEnd);
+    socket.on("error", this.#onError);
+    socket.on("close", this.#onClose);
+    if (socket.destroyed) this.#closed = true;
+  }
+
+  /** Whether the stream was closed (by us or because it failed). */
+  get closed(): boolean {
+    return this.#closed || this.#upgraded || this.#error !== null;
+  }
+
+  /**
+   * Reads up to `maxBytes` (default 64 KiB). Resolves with an empty array at end of input.
+   * The bytes are a view onto what Node received, not a copy; they belong to the caller.
+   */
+  read(maxBytes: number = DEFAULT_READ_SIZE, timeoutMs?: number | null): Promise<Uint8Array> {
+    const queue = this.#queue;
+    if (queue.length > 0) return Promise.resolve(this.#take(maxBytes));
+    if (this.#upgraded) {
+      return Promise.reject(
+        new ReadError(`Cannot read from "${this.#label}": the stream was upgraded to TLS`),
+      );
+    }
+    if (this.#error !== null) return Promise.reject(this.#readError(this.#error));
+    if (this.#eof) return Promise.resolve(EMPTY);
+    if (this.#closed || this.#socket.destroyed) {
+      return Promise.reject(
+        new ReadError(`Cannot read from "${this.#label}": the stream is closed`),
+      );
+    }
+    if (this.#waiter) {
+      return Promise.reject(
+        new ReadError(`Cannot read from "${this.#label}": a read is already waiting`),
+      );
+    }
+    if (!(maxBytes > 0)) {
+      return Promise.reject(new RangeError(`Invalid maxBytes "${maxBytes}"`));
+    }
+    if (timeoutMs == null && currentDeadline() === Infinity) return this.#wait(maxBytes);
+    return withDeadline("read", timeoutMs, () => this.#wait(maxBytes), () => {
+      // The read gave up: forget the waiter, keep the bytes that come for a later read.
+      const waiter = this.#waiter;
+      this.#waiter = null;
+      if (waiter) waiter.resolve(EMPTY);
+      if (!this.#socket.destroyed) this.#socket.pause();
+    });
+  }
+
+  #wait(maxBytes: number): Promise<Uint8Array> {
+    return new Promise<Uint8Array>((resolve, reject) => {
+      this.#waiter = { resolve, reject, maxBytes };
+      this.#socket.resume();
+    });
+  }
+
+  #take(maxBytes: number): Uint8Array {
+    const queue = this.#queue;
+    const head = queue[0];
+    if (head.length <= maxBytes) {
+      queue.shift();
+      return view(head, head.length);
+    }
+    queue[0] = head.subarray(maxBytes) as Buffer;
+    return view(head, maxBytes);
+  }
+
+  /** Writes all of `data`; resolves once Node has passed it on to the kernel. */
+  write(data: Uint8Array, timeoutMs?: number | null): Promise<void> {
+    if (this.#upgraded) {
+      return Promise.reject(
+        new WriteError(`Cannot write to "${this.#label}": the stream was upgraded to TLS`),
+      );
+    }
+    if (this.#error !== null) return Promise.reject(this.#writeError(this.#error));
+    if (this.#closed || this.#socket.destroyed || !this.#socket.writable) {
+      return Promise.reject(
+        new WriteError(`Cannot write to "${this.#label}": the stream is closed`),
+      );
+    }
+    if (data.length === 0) return Promise.resolve();
+    if (timeoutMs == null && currentDeadline() === Infinity) return this.#write(data);
+    return withDeadline("write", timeoutMs, () => this.#write(data), () => {
+      // Part of the data may be on its way: the stream cannot be used any more.
+      this.#socket.destroy();
+    });
+  }
+
+  #write(data: Uint8Array): Promise<void> {
+    return new Promise<void>((resolve, reject) => {
+      this.#socket.write(data, (error?: Error | null) => {
+        if (error) reject(this.#writeError(this.#error ?? error));
+        else resolve();
+      });
+    });
+  }
+
+  /**
+   * Upgrades the connection to TLS and returns the TLS stream; this one must not be used
+   * afterwards. Verification is on unless `verify: false`.
+   */
+  async startTls(options: TlsOptions = {}, timeoutMs?: number | null): Promise<NodeNetworkStream> {
+    if (this.#tls) {
+      throw new ConnectError(`Cannot start TLS on "${this.#label}": TLS is already active`);
+    }
+    if (this.closed || this.#socket.destroyed) {
+      throw new ConnectError(`Cannot start TLS on "${this.#label}": the stream is closed`);
+    }
+    if (this.#error !== null) throw this.#connectError("TLS handshake with", this.#error);
+    const socket = this.#socket;
+    this.#detach();
+    const hostname = options.hostname ?? this.#host;
+    const tlsSocket = tls.connect({
+      socket,
+      host: hostname,
+      servername: net.isIP(hostname) ? undefined : hostname,
+      secureContext: secureContextFor(options),
+      ALPNProtocols: options.alpnProtocols,
+      rejectUnauthorized: options.verify ?? true,
+    });
+    const handshake = new Promise<void>((resolve, reject) => {
+      const onError = (error: unknown): void => {
+        tlsSocket.off("secureConnect", onSecure);
+        reject(error);
+      };
+      const onSecure = (): void => {
+        tlsSocket.off("error", onError);
+        resolve();
+      };
+      tlsSocket.once("error", onError);
+      tlsSocket.once("secureConnect", onSecure);
+    });
+    try {
+      await withDeadline("connect", timeoutMs, () => handshake, () => tlsSocket.destroy());
+    } catch (error) {
+      tlsSocket.destroy();
+      socket.destroy();
+      if (error instanceof HTTPError) throw error;
+      throw this.#connectError("TLS handshake with", error);
+    }
+    return new NodeNetworkStream(tlsSocket, this.#label, {
+      host: this.#host,
+      unix: this.#unix,
+      tls: true,
+    });
+  }
+
+  /** Stops listening on the socket and hands its queued bytes back to it. */
+  #detach(): void {
+    const socket = this.#socket;
+    socket.off("data", this.#onData);
+    socket.off("end", this.#onEnd);
+    socket.off("error", this.#onError);
+    socket.off("close", this.#onClose);
+    for (let i = this.#queue.length - 1; i >= 0; i--) socket.unshift(this.#queue[i]);
+    this.#queue = [];
+    this.#upgraded = true;
+  }
+
+  /**
+   * Information about the stream: `"client_addr"`, `"server_addr"` (a
+   * {@linkcode NetAddress}), `"alpn_protocol"`, `"tls"`, `"tls_info"` and `"socket"`.
+   */
+  getExtraInfo(key: ExtraInfoKey): unknown {
+    const socket = this.#socket;
+    switch (key) {
+      case "client_addr":
+        if (this.#unix) return { hostname: "", port: 0, transport: "unix" } satisfies NetAddress;
+        return address(socket.localAddress, socket.localPort);
+      case "server_addr":
+        if (this.#unix) {
+          return { hostname: this.#label, port: 0, transport: "unix" } satisfies NetAddress;
+        }
+        return address(socket.remoteAddress, socket.remotePort);
+      case "alpn_protocol":
+        return this.#tls ? ((socket as tls.TLSSocket).alpnProtocol || null) : null;
+      case "tls":
+        return this.#tls;
+      case "tls_info": {
+        if (!this.#tls) return null;
+        const tlsSocket = socket as tls.TLSSocket;
+        return {
+          version: tlsSocket.getProtocol(),
+          cipher: tlsSocket.getCipher(),
+          peerCertificate: tlsSocket.getPeerCertificate(),
+          authorized: tlsSocket.authorized,
+        };
+      }
+      case "socket":
+        return socket;
+      default:
+        return undefined;
+    }
+  }
+
+  /**
+   * Closes the stream and waits until the socket is gone. A TLS stream sends its closing
+   * alert first when it can. Closing twice is harmless.
+   */
+  close(): Promise<void> {
+    if (this.#closing) return this.#closing;
+    if (this.#upgraded) return this.#closing = Promise.resolve();
+    const socket = this.#socket;
+    this.#closed = true;
+    const waiter = this.#waiter;
+    if (waiter) {
+      this.#waiter = null;
+      waiter.reject(new ReadError(`Cannot read from "${this.#label}": the stream was closed`));
+    }
+    this.#queue = [];
+    if (socket.destroyed && (socket as { closed?: boolean }).closed !== false) {
+      return this.#closing = Promise.resolve();
+    }
+    this.#closing = new Promise<void>((resolve) => {
+      socket.once("close", () => resolve());
+    });
+    if (this.#tls && socket.writable && socket.writableLength === 0 && !this.#error) {
+      // Send close_notify and FIN, then let go without waiting for the peer.
+      socket.end(() => socket.destroy());
+    } else {
+      socket.destroy();
+    }
+    return this.#closing;
+  }
+
+  /** Closes the stream; for `await using`. */
+  [Symbol.asyncDispose](): Promise<void> {
+    return this.close();
+  }
+
+  /** `<NetworkStream ["127.0.0.1:80" TLS CLOSED]>` */
+  toString(): string {
+    return `<NetworkStream ["${this.#label}"${this.#tls ? " TLS" : ""}${
+      this.closed ? " CLOSED" : ""
+    }]>`;
+  }
+
+  /** The repr in `Deno.inspect`. */
+  [Symbol.for("Deno.customInspect")](): string {
+    return this.toString();
+  }
+
+  /** The repr in Node's `util.inspect`. */
+  [Symbol.for("nodejs.util.inspect.custom")](): string {
+    return this.toString();
+  }
+
+  #readError(error: unknown): ReadError {
+    if (error instanceof ReadError) return error;
+    return new ReadError(`Could not read from "${this.#label}": ${describe(error)}`, {
+      cause: error,
+    });
+  }
+
+  #writeError(error: unknown): WriteError {
+    if (error instanceof WriteError) return error;
+    return new WriteError(`Could not write to "${this.#label}": ${describe(error)}`, {
+      cause: error,
+    });
+  }
+
+  #connectError(what: string, error: unknown): ConnectError {
+    return new ConnectError(`${what} "${this.#label}" failed: ${describe(error)}`, {
+      cause: error,
+    });
+  }
+}
+
+function view(chunk: Buffer, length: number): Uint8Array {
+  return new Uint8Array(chunk.buffer, chunk.byteOffset, Math.min(length, chunk.length));
+}
+
+function address(hostname: string | undefined, port: number | undefined): NetAddress {
+  return { hostname: hostname ?? "", port: port ?? 0, transport: "tcp" };
+}
+
+/**
+ * The network backend on `node:net` and `node:tls`, for Node 20+ and Bun. The default
+ * `NetworkBackend` uses it when `Deno` is absent.
+ *
+ * @example Connect, then upgrade to TLS
+ * ```ts ignore
+ * import { NodeNetworkBackend } from "@ferry/ferry";
+ * const backend = new NodeNetworkBackend();
+ * const plain = await backend.connect("example.com", 443, { timeoutMs: 5000 });
+ * const stream = await plain.startTls({ hostname: "example.com", alpnProtocols: ["http/1.1"] });
+ * console.log(String(stream)); // <NetworkStream ["93.184.215.14:443" TLS]>
+ * await stream.close();
+ * ```
+ */
+export class NodeNetworkBackend implements NetworkBackendInterface {
+  /** Opens a TCP connection to `host:port` with Nagle's algorithm off. */
+  connect(host: string, port: number, options: ConnectOptions = {}): Promise<NodeNetworkStream> {
+    const socket = net.connect({
+      host,
+      port,
+      localAddress: options.localAddress,
+      noDelay: true,
+    });
+    return this.#open(socket, host, formatHostPort(host, port), false, options);
+  }
+
+  /** Opens a connection to the UNIX domain socket at `path`. */
+  connectUnix(path: string, options: ConnectUnixOptions = {}): Promise<NodeNetworkStream> {
+    const socket = net.connect({ path });
+    return this.#open(socket, path, path, true, options);
+  }
+
+  async #open(
+    socket: net.Socket,
+    host: string,
+    target: string,
+    unix: boolean,
+    options: ConnectOptions,
+  ): Promise<NodeNetworkStream> {
+    const connected = new Promise<void>((resolve, reject) => {
+      const onError = (error: unknown): void => {
+        socket.off("connect", onConnect);
+        reject(error);
+      };
+      const onConnect = (): void => {
+        socket.off("error", onError);
+        resolve();
+      };
+      socket.once("error", onError);
+      socket.once("connect", onConnect);
+    });
+    try {
+      if (options.signal?.aborted) throw options.signal.reason;
+      if (options.timeoutMs == null && currentDeadline() === Infinity && !options.signal) {
+        await connected;
+      } else {
+        await withDeadline(
+          "connect",
+          options.timeoutMs,
+          () => connected,
+          () => socket.destroy(),
+          options.signal,
+        );
+      }
+    } catch (error) {
+      socket.destroy();
+      if (error instanceof HTTPError) throw error;
+      if (options.signal?.aborted && error === options.signal.reason) throw error;
+      throw new ConnectError(`Could not connect to "${target}": ${describe(error)}`, {
+        cause: error,
+      });
+    }
+    if (!unix) socket.setNoDelay(true);
+    let label = target;
+    if (!unix && socket.remoteAddress) {
+      label = formatHostPort(socket.remoteAddress, socket.remotePort!);
+    }
+    return new NodeNetworkStream(socket, label, { host, unix });
+  }
+
+  /** `<NetworkBackend [node]>` */
+  toString(): string {
+    return "<NetworkBackend [node]>";
+  }
+
+  /** The repr in `Deno.inspect`. */
+  [Symbol.for("Deno.customInspect")](): string {
+    return this.toString();
+  }
+
+  /** The repr in Node's `util.inspect`. */
+  [Symbol.for("nodejs.util.inspect.custom")](): string {
+    return this.toString();
+  }
+}

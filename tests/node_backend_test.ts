@@ -1,0 +1,487 @@
+/**
+ * The Node backend (`node:net` / `node:tls`) against real loopback servers. These run under
+ * Deno too (through its `node:` compatibility), so both runtimes check the same contract.
+ */
+
+import assert from "node:assert/strict";
+import * as net from "node:net";
+import * as tls from "node:tls";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { inspect } from "node:util";
+import { runtime, test } from "./_harness.ts";
+import { NodeNetworkBackend, NodeNetworkStream } from "../src/network/node.ts";
+import {
+  ConnectError,
+  ConnectTimeout,
+  ReadError,
+  ReadTimeout,
+  WriteError,
+  WriteTimeout,
+} from "../src/errors.ts";
+import { timeout } from "../src/timeout.ts";
+import {
+  CA_CERT,
+  CLIENT_CERT,
+  CLIENT_KEY,
+  SELF_SIGNED_CERT,
+  SELF_SIGNED_KEY,
+  SERVER_CERT,
+  SERVER_KEY,
+} from "./_tls_fixtures.ts";
+
+const encoder = new TextEncoder();
+const decoder = new TextDecoder();
+const backend = new NodeNetworkBackend();
+
+interface TestServer {
+  port: number;
+  sockets: Set<net.Socket>;
+  close(): Promise<void>;
+}
+
+/** A TCP (or TLS) server on 127.0.0.1 that runs `onSocket` for each connection. */
+async function serve(
+  onSocket: (socket: net.Socket) => void,
+  options: { tls?: tls.TlsOptions; path?: string } = {},
+): Promise<TestServer> {
+  const sockets = new Set<net.Socket>();
+  const server = options.tls
+    ? tls.createServer(options.tls, (socket) => onSocket(socket))
+    : net.createServer((socket) => onSocket(socket));
+  const track = (socket: net.Socket): void => {
+    sockets.add(socket);
+    socket.on("close", () => sockets.delete(socket));
+    socket.on("error", () => {});
+  };
+  server.on(options.tls ? "secureConnection" : "connection", track);
+  if (options.tls) server.on("tlsClientError", () => {});
+  if (options.tls) {
+    server.on("connection", (socket: net.Socket) => {
+      socket.on("error", () => {});
+      sockets.add(socket);
+      socket.on("close", () => sockets.delete(socket));
+    });
+  }
+  await new Promise<void>((resolve) => {
+    if (options.path) server.listen(options.path, resolve);
+    else server.listen(0, "127.0.0.1", resolve);
+  });
+  const address = server.address();
+  return {
+    port: typeof address === "object" && address ? address.port : 0,
+    sockets,
+    async close() {
+      for (const socket of sockets) socket.destroy();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+      // Let the destroyed sockets' close events run before the sanitizers look.
+      await new Promise((resolve) => setTimeout(resolve, 0));
+    },
+  };
+}
+
+// deno-lint-ignore no-explicit-any
+const codeOf = (error: unknown): string => String((error as any)?.code);
+
+function echo(socket: net.Socket): void {
+  socket.on("data", (chunk) => socket.write(chunk));
+  socket.on("end", () => socket.end());
+}
+
+async function readAll(stream: NodeNetworkStream): Promise<string> {
+  let text = "";
+  for (;;) {
+    const bytes = await stream.read();
+    if (bytes.length === 0) return text;
+    text += decoder.decode(bytes);
+  }
+}
+
+test("node backend: connects, writes and reads back, with reprs and addresses", async () => {
+  const server = await serve(echo);
+  try {
+    const stream = await backend.connect("127.0.0.1", server.port);
+    assert.equal(String(stream), `<NetworkStream ["127.0.0.1:${server.port}"]>`);
+    assert.equal(inspect(stream), `<NetworkStream ["127.0.0.1:${server.port}"]>`);
+    assert.equal(String(backend), "<NetworkBackend [node]>");
+    assert.equal(inspect(backend), "<NetworkBackend [node]>");
+    await stream.write(encoder.encode("hello"));
+    let received = "";
+    while (received.length < 5) received += decoder.decode(await stream.read());
+    assert.equal(received, "hello");
+    assert.deepEqual(stream.getExtraInfo("server_addr"), {
+      hostname: "127.0.0.1",
+      port: server.port,
+      transport: "tcp",
+    });
+    const client = stream.getExtraInfo("client_addr") as { hostname: string; port: number };
+    assert.equal(client.hostname, "127.0.0.1");
+    assert.ok(client.port > 0);
+    assert.equal(stream.getExtraInfo("tls"), false);
+    assert.equal(stream.getExtraInfo("alpn_protocol"), null);
+    assert.ok(stream.getExtraInfo("socket") instanceof net.Socket);
+    assert.equal(stream.getExtraInfo("no such key"), undefined);
+    assert.equal(stream.closed, false);
+    await stream.close();
+    await stream.close();
+    assert.equal(stream.closed, true);
+    assert.equal(String(stream), `<NetworkStream ["127.0.0.1:${server.port}" CLOSED]>`);
+    await assert.rejects(stream.read(), ReadError);
+    await assert.rejects(stream.write(encoder.encode("x")), WriteError);
+  } finally {
+    await server.close();
+  }
+});
+
+test("node backend: read splits a large chunk into views without copying", async () => {
+  const payload = new Uint8Array(1000).map((_, i) => i % 251);
+  const server = await serve((socket) => socket.end(payload));
+  try {
+    const stream = await backend.connect("127.0.0.1", server.port);
+    const parts: Uint8Array[] = [];
+    for (;;) {
+      const part = await stream.read(100);
+      if (part.length === 0) break;
+      assert.ok(part.length <= 100);
+      assert.equal(Object.getPrototypeOf(part), Uint8Array.prototype);
+      parts.push(part);
+    }
+    const joined = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
+    let offset = 0;
+    for (const part of parts) {
+      joined.set(part, offset);
+      offset += part.length;
+    }
+    assert.deepEqual(joined, payload);
+    // Consecutive parts of one received chunk share its memory: nothing was copied.
+    assert.ok(parts.some((part, i) => i > 0 && part.buffer === parts[i - 1].buffer));
+    // End of input stays end of input.
+    assert.equal((await stream.read()).length, 0);
+    assert.equal((await stream.read()).length, 0);
+    await stream.close();
+  } finally {
+    await server.close();
+  }
+});
+
+test("node backend: bytes that arrive while nobody reads wait for the next read", async () => {
+  const server = await serve((socket) => {
+    socket.write("first");
+    setTimeout(() => socket.end("second"), 20);
+  });
+  try {
+    const stream = await backend.connect("127.0.0.1", server.port);
+    // Wait until everything has arrived without reading.
+    const socket = stream.getExtraInfo("socket") as net.Socket;
+    await new Promise((resolve) => setTimeout(resolve, 60));
+    assert.equal(socket.isPaused(), true);
+    assert.equal(await readAll(stream), "firstsecond");
+    await stream.close();
+  } finally {
+    await server.close();
+  }
+});
+
+test("node backend: a refused connection fails fast with ConnectError naming host:port", async () => {
+  const server = await serve(() => {});
+  const port = server.port;
+  await server.close();
+  const error = await backend.connect("127.0.0.1", port).then(
+    () => assert.fail("connected"),
+    (error) => error,
+  );
+  assert.ok(error instanceof ConnectError, String(error));
+  assert.match(error.message, new RegExp(`"127\\.0\\.0\\.1:${port}"`));
+  assert.match(error.message, /ECONNREFUSED/);
+  assert.equal(codeOf(error.cause), "ECONNREFUSED");
+});
+
+test("node backend: an unknown host fails with ConnectError", async () => {
+  const error = await backend.connect("ferry-no-such-host.invalid", 80).then(
+    () => assert.fail("connected"),
+    (error) => error,
+  );
+  assert.ok(error instanceof ConnectError, String(error));
+  assert.match(error.message, /"ferry-no-such-host\.invalid:80"/);
+  assert.ok(error.cause);
+});
+
+test("node backend: a reset while reading is a ReadError", async () => {
+  const server = await serve((socket) => {
+    socket.once("data", () => socket.resetAndDestroy());
+  });
+  try {
+    const stream = await backend.connect("127.0.0.1", server.port);
+    await stream.write(encoder.encode("first"));
+    const error = await stream.read().then(
+      (bytes) => bytes.length === 0 ? new Error("clean EOF instead of reset") : bytes,
+      (error) => error,
+    );
+    assert.ok(error instanceof ReadError, String(error));
+    assert.match(error.message, /ECONNRESET/);
+    assert.equal(codeOf(error.cause), "ECONNRESET");
+    assert.equal(stream.closed, true);
+    await stream.close();
+  } finally {
+    await server.close();
+  }
+});
+
+test("node backend: writing to a connection the peer reset is a WriteError", async () => {
+  const server = await serve((socket) => {
+    socket.once("data", () => {
+      socket.pause();
+      socket.destroy();
+    });
+  });
+  try {
+    const stream = await backend.connect("127.0.0.1", server.port);
+    const chunk = new Uint8Array(64 * 1024);
+    const error = await (async () => {
+      for (let i = 0; i < 1000; i++) await stream.write(chunk);
+    })().then(() => new Error("every write succeeded"), (error) => error);
+    assert.ok(error instanceof WriteError, String(error));
+    assert.match(error.message, new RegExp(`"127\\.0\\.0\\.1:${server.port}"`));
+    assert.ok(error.cause);
+    await stream.close();
+  } finally {
+    await server.close();
+  }
+});
+
+test("node backend: write waits while the peer does not read (backpressure)", async () => {
+  let serverSocket: net.Socket | null = null;
+  let received = 0;
+  const gotSocket = Promise.withResolvers<void>();
+  const server = await serve((socket) => {
+    serverSocket = socket;
+    socket.pause();
+    socket.on("data", (chunk) => received += chunk.length);
+    gotSocket.resolve();
+  });
+  try {
+    const stream = await backend.connect("127.0.0.1", server.port);
+    await gotSocket.promise;
+    const big = new Uint8Array(64 * 1024 * 1024);
+    let written = false;
+    const writing = stream.write(big).then(() => written = true);
+    // Far more than the kernel buffers: the write cannot be done while nobody reads.
+    for (let i = 0; i < 20; i++) await new Promise((resolve) => setTimeout(resolve, 1));
+    assert.equal(written, false);
+    serverSocket!.resume();
+    await writing;
+    assert.equal(written, true);
+    await stream.close();
+    while (received < big.length && server.sockets.size > 0) {
+      await new Promise((resolve) => setTimeout(resolve, 5));
+    }
+  } finally {
+    await server.close();
+  }
+});
+
+test("node backend: read and write limits raise ReadTimeout and WriteTimeout", async () => {
+  const server = await serve((socket) => socket.pause());
+  try {
+    const stream = await backend.connect("127.0.0.1", server.port, { timeoutMs: 5000 });
+    const error = await stream.read(undefined, 30).catch((error) => error);
+    assert.ok(error instanceof ReadTimeout, String(error));
+    assert.equal(error.timeoutMs, 30);
+    // A read that timed out leaves the stream usable (the bytes go to the next read).
+    assert.equal(stream.closed, false);
+    const writeError = await stream.write(new Uint8Array(64 * 1024 * 1024), 30).catch((e) => e);
+    assert.ok(writeError instanceof WriteTimeout, String(writeError));
+    // A write cut short leaves the stream in an unknown state: it is closed.
+    await stream.close();
+    assert.equal(stream.closed, true);
+  } finally {
+    await server.close();
+  }
+});
+
+test("node backend: a timeout() scope bounds reads without any argument", async () => {
+  const server = await serve(() => {});
+  try {
+    const stream = await backend.connect("127.0.0.1", server.port);
+    const error = await timeout(30, () => stream.read()).catch((error) => error);
+    assert.ok(error instanceof ReadTimeout, String(error));
+    assert.match(error.message, /timeout scope/);
+    await stream.close();
+  } finally {
+    await server.close();
+  }
+});
+
+test("node backend: an aborted signal abandons connecting", async () => {
+  const controller = new AbortController();
+  controller.abort(new Error("stop"));
+  const error = await backend.connect("127.0.0.1", 9, { signal: controller.signal }).catch((
+    e,
+  ) => e);
+  assert.equal(error.message, "stop");
+});
+
+test("node backend: startTls verifies against extra CA certificates and negotiates ALPN", async () => {
+  const server = await serve(echo, {
+    tls: { cert: SERVER_CERT, key: SERVER_KEY, ALPNProtocols: ["http/1.1"] },
+  });
+  try {
+    const plain = await backend.connect("127.0.0.1", server.port);
+    const stream = await plain.startTls({
+      hostname: "localhost",
+      caCerts: [CA_CERT],
+      alpnProtocols: ["http/1.1"],
+    });
+    assert.equal(plain.closed, true);
+    await assert.rejects(plain.read(), ReadError);
+    assert.equal(String(stream), `<NetworkStream ["127.0.0.1:${server.port}" TLS]>`);
+    assert.equal(stream.getExtraInfo("tls"), true);
+    assert.equal(stream.getExtraInfo("alpn_protocol"), "http/1.1");
+    const info = stream.getExtraInfo("tls_info") as { version: string; authorized: boolean };
+    assert.match(info.version, /^TLSv1\.[23]$/);
+    assert.equal(info.authorized, true);
+    await stream.write(encoder.encode("over tls"));
+    let text = "";
+    while (text.length < 8) text += decoder.decode(await stream.read());
+    assert.equal(text, "over tls");
+    await stream.close();
+    assert.equal(String(stream), `<NetworkStream ["127.0.0.1:${server.port}" TLS CLOSED]>`);
+  } finally {
+    await server.close();
+  }
+});
+
+test("node backend: startTls checks the IP address when no hostname is given", async () => {
+  const server = await serve(echo, { tls: { cert: SERVER_CERT, key: SERVER_KEY } });
+  try {
+    const plain = await backend.connect("127.0.0.1", server.port);
+    const stream = await plain.startTls({ caCerts: [CA_CERT] });
+    assert.equal(stream.getExtraInfo("alpn_protocol"), null);
+    await stream.close();
+  } finally {
+    await server.close();
+  }
+});
+
+test("node backend: an untrusted certificate fails with ConnectError", async () => {
+  const server = await serve(echo, { tls: { cert: SELF_SIGNED_CERT, key: SELF_SIGNED_KEY } });
+  try {
+    const plain = await backend.connect("127.0.0.1", server.port);
+    const error = await plain.startTls({ hostname: "localhost" }).catch((e) => e);
+    assert.ok(error instanceof ConnectError, String(error));
+    assert.match(error.message, /TLS handshake with "127\.0\.0\.1:\d+" failed/);
+    assert.match(codeOf(error.cause), /SELF_SIGNED/);
+    assert.equal(plain.closed, true);
+  } finally {
+    await server.close();
+  }
+});
+
+test("node backend: a certificate for another name fails with ConnectError", async () => {
+  const server = await serve(echo, { tls: { cert: SERVER_CERT, key: SERVER_KEY } });
+  try {
+    const plain = await backend.connect("127.0.0.1", server.port);
+    const error = await plain.startTls({ hostname: "example.com", caCerts: [CA_CERT] }).catch((
+      e,
+    ) => e);
+    assert.ok(error instanceof ConnectError, String(error));
+    assert.match(error.message, /example\.com|altnames|ERR_TLS_CERT_ALTNAME_INVALID/);
+  } finally {
+    await server.close();
+  }
+});
+
+test("node backend: verify false accepts a self-signed certificate", async () => {
+  const server = await serve(echo, { tls: { cert: SELF_SIGNED_CERT, key: SELF_SIGNED_KEY } });
+  try {
+    const plain = await backend.connect("127.0.0.1", server.port);
+    const stream = await plain.startTls({ hostname: "localhost", verify: false });
+    await stream.write(encoder.encode("ok"));
+    assert.equal(decoder.decode(await stream.read()), "ok");
+    await stream.close();
+  } finally {
+    await server.close();
+  }
+});
+
+test("node backend: a client certificate is sent when the server asks for one", async () => {
+  let peerName = "";
+  const server = await serve((socket) => {
+    const tlsSocket = socket as tls.TLSSocket;
+    peerName = tlsSocket.authorized ? tlsSocket.getPeerCertificate().subject.CN : "unauthorized";
+    tlsSocket.end("hi");
+  }, {
+    tls: {
+      cert: SERVER_CERT,
+      key: SERVER_KEY,
+      ca: [CA_CERT],
+      requestCert: true,
+      rejectUnauthorized: true,
+    },
+  });
+  try {
+    const plain = await backend.connect("127.0.0.1", server.port);
+    const stream = await plain.startTls({
+      hostname: "localhost",
+      caCerts: [CA_CERT],
+      cert: CLIENT_CERT,
+      key: CLIENT_KEY,
+    });
+    assert.equal(await readAll(stream), "hi");
+    assert.equal(peerName, "ferry-client");
+    await stream.close();
+  } finally {
+    await server.close();
+  }
+});
+
+test("node backend: a TLS handshake that never answers hits its connect limit", async () => {
+  const server = await serve((socket) => socket.pause());
+  try {
+    const plain = await backend.connect("127.0.0.1", server.port);
+    const error = await plain.startTls({ hostname: "localhost" }, 30).catch((e) => e);
+    assert.ok(error instanceof ConnectTimeout, String(error));
+    assert.equal(error.timeoutMs, 30);
+  } finally {
+    await server.close();
+  }
+});
+
+test("node backend: connects to UNIX domain sockets", async () => {
+  const dir = mkdtempSync(join(tmpdir(), "ferry-unix-"));
+  const path = join(dir, "echo.sock");
+  const server = await serve(echo, { path });
+  try {
+    const stream = await backend.connectUnix(path);
+    assert.equal(String(stream), `<NetworkStream ["${path}"]>`);
+    assert.deepEqual(stream.getExtraInfo("server_addr"), {
+      hostname: path,
+      port: 0,
+      transport: "unix",
+    });
+    await stream.write(encoder.encode("unix"));
+    assert.equal(decoder.decode(await stream.read()), "unix");
+    await stream.close();
+    const missing = await backend.connectUnix(join(dir, "missing.sock")).catch((e) => e);
+    assert.ok(missing instanceof ConnectError, String(missing));
+    assert.match(missing.message, /missing\.sock/);
+  } finally {
+    await server.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test("node backend: the default NetworkBackend uses it outside Deno", {
+  skip: runtime === "deno" ? "Deno uses its own backend" : false,
+}, async () => {
+  const { NetworkBackend } = await import("../src/network/backend.ts");
+  const server = await serve(echo);
+  try {
+    const stream = await new NetworkBackend().connect("127.0.0.1", server.port);
+    assert.ok(stream instanceof NodeNetworkStream);
+    await stream.close();
+  } finally {
+    await server.close();
+  }
+});
