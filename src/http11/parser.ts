@@ -1,0 +1,878 @@
+/**
+ * An incremental, sans-IO HTTP/1.1 **response** parser: bytes in, events out. No I/O, no
+ * timers, no dependencies.
+ *
+ * ## Theory of operation
+ *
+ * The caller tells the parser which request method the next response answers
+ * ({@linkcode ResponseParser.startResponse}), feeds whatever bytes arrive
+ * ({@linkcode ResponseParser.feed}), says when the peer closed
+ * ({@linkcode ResponseParser.feedEnd}), and pulls events with
+ * {@linkcode ResponseParser.next} until it returns `null` (more bytes needed, or the
+ * response is over and the parser waits for the next `startResponse`). The events never
+ * depend on how the input was split: one buffer or one byte at a time give the same events
+ * (body `data` events may be cut differently, their concatenation is the same).
+ *
+ * Input is kept by reference: body `data` events are views into the fed buffers, so the
+ * caller must not reuse a buffer it fed until the events from it were handled. Only a
+ * status line, header line or chunk-size line that straddles two fed buffers is copied
+ * (into a small scratch buffer bounded by the limits).
+ *
+ * Framing follows RFC 9112 §6.3: no body for a response to `HEAD`, for 1xx, 204 and 304;
+ * `101` and a 2xx answering `CONNECT` hand over the connection (`upgrade`); chunked
+ * (as the final transfer coding) is read chunk by chunk; otherwise `Content-Length`;
+ * otherwise the body runs until the peer closes. HTTP/1.0, `Connection: close` and a
+ * read-to-close body end reuse (`keepAlive: false`).
+ *
+ * ## Strictness
+ *
+ * A {@linkcode RemoteProtocolError} naming the problem and its byte `offset` (counted
+ * from the first byte of the response; after a 1xx, from the first byte after it) is
+ * thrown for: a malformed status line, an unsupported version, a status that is not three
+ * digits (or is below 100); bare CR; LF without CR; NUL, CR or another control byte in a
+ * field value or reason; a header name that is not a token or whitespace before the colon;
+ * a line without a colon; a malformed, overflowing or conflicting `Content-Length`
+ * (`+5`, `0x10`, `1, 2`; identical repeats such as `5, 5` are accepted as RFC 9110 allows);
+ * `Content-Length` together with `Transfer-Encoding`; `Transfer-Encoding` in an HTTP/1.0
+ * response; `chunked` applied twice or not last; a chunk size that is not hex, overflows
+ * 2^53, or is followed by junk; a missing CRLF after chunk data; any of the limits; and the
+ * peer closing before the response head, a `Content-Length` body or a chunked body was
+ * complete. After an error the parser stays in state `"error"` and every call throws the
+ * same error again.
+ *
+ * ## Decisions
+ *
+ * - **obs-fold** (a header line starting with SP or HTAB, continuing the previous line):
+ *   accepted and replaced by a single SP, as RFC 9112 §5.2 asks of a user agent receiving
+ *   a response. An obs-fold before any header field is an error.
+ * - **Chunk extensions** (`1a;name=value`): accepted and ignored. The extension text is
+ *   only checked for control bytes; the whole chunk-size line is bounded by
+ *   `maxChunkSizeLineSize`. Whitespace (BWS) is allowed between the size and the `;`.
+ * - **Version**: `HTTP/1.1` and `HTTP/1.0` only; any other version is an error.
+ * - **Reason phrase**: may be empty, and the space before it may be missing
+ *   (`HTTP/1.1 200`), as real servers send.
+ * - **Leading empty lines** before a status line are an error (a server that sends CRLF
+ *   after a body is desynchronised).
+ * - Field names and values are decoded as Latin-1 (one char per byte), with optional
+ *   whitespace around the value removed.
+ *
+ * ## Limits (defaults)
+ *
+ * `maxHeaderSize` 16384 bytes for the whole head (status line, fields, CRLFs; as undici
+ * and Node), `maxHeaders` 100 field lines, `maxStartLineSize` 8192 bytes, a chunk-size line
+ * of at most 4096 bytes and trailers of at most 16384 bytes (at most `maxHeaders` lines).
+ * The parser never holds more than these (plus the buffers the caller fed and did not let
+ * it consume).
+ *
+ * @module
+ */
+
+import { LocalProtocolError, RemoteProtocolError } from "../errors.ts";
+import { FIELD_VALUE, HEX, latin1, quote, TOKEN } from "./_limits.ts";
+
+/** The bounds that keep the parser's memory small whatever the peer sends. */
+export interface ParserLimits {
+  /** Bytes of the whole head: status line, header lines and their CRLFs. Default 16384. */
+  maxHeaderSize: number;
+  /** Header field lines (an obs-fold line counts as one). Default 100. */
+  maxHeaders: number;
+  /** Bytes of the status line, without its CRLF. Default 8192. */
+  maxStartLineSize: number;
+  /** Bytes of a chunk-size line, extensions included, without its CRLF. Default 4096. */
+  maxChunkSizeLineSize: number;
+  /** Bytes of the trailer section, including the final CRLF. Default 16384. */
+  maxTrailerSize: number;
+}
+
+/** The default {@linkcode ParserLimits}. */
+export const DEFAULT_PARSER_LIMITS: Readonly<ParserLimits> = Object.freeze({
+  maxHeaderSize: 16384,
+  maxHeaders: 100,
+  maxStartLineSize: 8192,
+  maxChunkSizeLineSize: 4096,
+  maxTrailerSize: 16384,
+});
+
+/** A 1xx response other than 101 (`100 Continue`, `103 Early Hints`…). */
+export interface InformationalEvent {
+  /** Discriminant. */
+  type: "informational";
+  /** The status, 100 to 199 (never 101). */
+  status: number;
+  /** The reason phrase, possibly empty. */
+  reason: string;
+  /** The header fields, in order and original case. */
+  headers: [string, string][];
+}
+
+/** The head of the final response. */
+export interface HeadEvent {
+  /** Discriminant. */
+  type: "head";
+  /** The protocol version of the response. */
+  version: "HTTP/1.1" | "HTTP/1.0";
+  /** The status code, 100 to 999. */
+  status: number;
+  /** The reason phrase, possibly empty. */
+  reason: string;
+  /** The header fields, in order and original case. */
+  headers: [string, string][];
+  /**
+   * The body length when the body is framed by length (`0` for responses that have no
+   * body), `null` for a chunked or a read-until-close body.
+   */
+  bodyLength: number | null;
+  /** Whether the body is chunked. */
+  chunked: boolean;
+}
+
+/** A piece of the response body: a view into the fed bytes (not a copy). */
+export interface DataEvent {
+  /** Discriminant. */
+  type: "data";
+  /** The body bytes. Never empty. */
+  data: Uint8Array;
+}
+
+/** The end of the response. */
+export interface EndEvent {
+  /** Discriminant. */
+  type: "end";
+  /** Trailer fields of a chunked body (empty otherwise). */
+  trailers: [string, string][];
+  /** Whether the connection may carry another request. */
+  keepAlive: boolean;
+}
+
+/** The connection switched protocols (101, or a 2xx answering `CONNECT`). */
+export interface UpgradeEvent {
+  /** Discriminant. */
+  type: "upgrade";
+  /** Bytes already received after the head; they belong to the new protocol. */
+  rest: Uint8Array;
+}
+
+/** What {@linkcode ResponseParser.next} returns. */
+export type ResponseEvent =
+  | InformationalEvent
+  | HeadEvent
+  | DataEvent
+  | EndEvent
+  | UpgradeEvent;
+
+/**
+ * The parser's state:
+ * - `"idle"`: no response started yet; call `startResponse`.
+ * - `"head"`: reading a status line and header fields (1xx responses included).
+ * - `"body"`: the head was returned; reading the body (or about to return `end`).
+ * - `"done"`: the response ended; call `startResponse` for the next one (pipelining).
+ * - `"upgraded"`: a 101 or a 2xx to `CONNECT` was read; the rest belongs to another
+ *   protocol, the parser returns only the `upgrade` event and then `null`.
+ * - `"error"`: the input was not valid HTTP/1.1; every call throws the same error.
+ */
+export type ParserState = "idle" | "head" | "body" | "done" | "upgraded" | "error";
+
+const EMPTY = new Uint8Array(0);
+const CR = 13;
+const LF = 10;
+const SP = 32;
+const HTAB = 9;
+const MAX_SAFE = Number.MAX_SAFE_INTEGER;
+
+// Internal phases.
+const P_IDLE = 0;
+const P_DONE = 1;
+const P_STATUS = 2;
+const P_HEADERS = 3;
+const P_NO_BODY = 4;
+const P_LENGTH = 5;
+const P_CHUNK_SIZE = 6;
+const P_CHUNK_DATA = 7;
+const P_CHUNK_CR = 8;
+const P_CHUNK_LF = 9;
+const P_TRAILERS = 10;
+const P_CLOSE = 11;
+const P_UPGRADE = 12;
+const P_UPGRADED = 13;
+const P_ERROR = 14;
+
+const STATE_NAMES: ParserState[] = [
+  "idle",
+  "done",
+  "head",
+  "head",
+  "body",
+  "body",
+  "body",
+  "body",
+  "body",
+  "body",
+  "body",
+  "body",
+  "upgraded",
+  "upgraded",
+  "error",
+];
+
+/**
+ * An incremental HTTP/1.1 response parser. See the module documentation for the rules.
+ *
+ * @example Parse a response fed in two pieces
+ * ```ts
+ * import { ResponseParser } from "@ferry/ferry/http11";
+ * const parser = new ResponseParser();
+ * const bytes = new TextEncoder().encode("HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nhello");
+ * parser.startResponse("GET");
+ * parser.feed(bytes.subarray(0, 20));
+ * console.log(parser.next()); // null: the head is not complete
+ * parser.feed(bytes.subarray(20));
+ * for (let event = parser.next(); event; event = parser.next()) console.log(event.type);
+ * // "head", "data", "end"
+ * ```
+ */
+export class ResponseParser {
+  #limits: ParserLimits;
+  #phase = P_IDLE;
+  #error: RemoteProtocolError | null = null;
+
+  // Input: the current buffer, the read position in it, and buffers fed after it.
+  #cur: Uint8Array = EMPTY;
+  #pos = 0;
+  #queue: Uint8Array[] = [];
+  #base = 0; // stream offset of #cur[0]
+  #eof = false;
+
+  // A line that straddles buffers is gathered here.
+  #scratch: Uint8Array = EMPTY;
+  #partial = 0;
+  #partialStart = 0; // stream offset where the partial line began
+  // The line just read: bytes #lineBuf[#lineStart, #lineEnd) (CRLF excluded).
+  #lineBuf: Uint8Array = EMPTY;
+  #lineStart = 0;
+  #lineEnd = 0;
+  #lineOffset = 0; // stream offset of the line's first byte
+
+  // The response being read.
+  #method = "GET";
+  #responseStart = 0; // stream offset of the response's first byte
+  #version: "HTTP/1.1" | "HTTP/1.0" = "HTTP/1.1";
+  #status = 0;
+  #reason = "";
+  #headers: [string, string][] = [];
+  #sectionBytes = 0; // bytes of the head or trailer section read so far
+  #contentLength = -1;
+  #transferEncoding: string[] | null = null;
+  #teOffset = 0;
+  #close = false;
+  #remaining = 0; // body bytes (or chunk bytes) still to come
+  #keepAlive = true;
+
+  /** Creates a parser; `limits` overrides some of {@linkcode DEFAULT_PARSER_LIMITS}. */
+  constructor(limits: Partial<ParserLimits> = {}) {
+    this.#limits = { ...DEFAULT_PARSER_LIMITS, ...limits };
+    for (const [key, value] of Object.entries(this.#limits)) {
+      if (!Number.isSafeInteger(value) || value < 1) {
+        throw new RangeError(`Invalid parser limit ${key} ${quote(String(value))}`);
+      }
+    }
+  }
+
+  /** Where the parser is (see {@linkcode ParserState}). */
+  get state(): ParserState {
+    return STATE_NAMES[this.#phase];
+  }
+
+  /** Bytes fed and not yet consumed (without taking them). */
+  get bufferedLength(): number {
+    let total = this.#cur.length - this.#pos;
+    for (const chunk of this.#queue) total += chunk.length;
+    return total;
+  }
+
+  /** Whether the peer's end of input was fed. */
+  get ended(): boolean {
+    return this.#eof;
+  }
+
+  /**
+   * Expects a new response, to a request with `method` (`HEAD` and `CONNECT` change the
+   * framing). Call it before the first response and again after each `end` event.
+   */
+  startResponse(method: string): void {
+    this.#throwIfFailed();
+    if (this.#phase !== P_IDLE && this.#phase !== P_DONE) {
+      throw new LocalProtocolError(
+        `Cannot start a response while the parser is in state ${quote(this.state)}`,
+      );
+    }
+    this.#method = method.toUpperCase();
+    this.#beginHead();
+  }
+
+  /** Appends input. The bytes are kept by reference: do not modify them until consumed. */
+  feed(bytes: Uint8Array): void {
+    this.#throwIfFailed();
+    if (this.#eof) throw new LocalProtocolError("Cannot feed bytes after the end of input");
+    if (bytes.length === 0) return;
+    if (this.#pos >= this.#cur.length && this.#queue.length === 0) {
+      this.#base += this.#cur.length;
+      this.#cur = bytes;
+      this.#pos = 0;
+    } else {
+      this.#queue.push(bytes);
+    }
+  }
+
+  /** Records that the peer closed its side: no more input will come. */
+  feedEnd(): void {
+    this.#throwIfFailed();
+    this.#eof = true;
+  }
+
+  /**
+   * Returns all bytes fed but not consumed, and forgets them. Used after `upgrade`, and to
+   * look for unexpected bytes on an idle connection.
+   */
+  takeBuffered(): Uint8Array {
+    this.#throwIfFailed();
+    return this.#takeAll();
+  }
+
+  /**
+   * The next event, or `null` when more input is needed or the response is over (call
+   * `startResponse` for the next). Throws {@linkcode RemoteProtocolError} on invalid input.
+   */
+  next(): ResponseEvent | null {
+    if (this.#error) throw this.#error;
+    try {
+      return this.#next();
+    } catch (error) {
+      if (error instanceof RemoteProtocolError) {
+        this.#error = error;
+        this.#phase = P_ERROR;
+        this.#queue = [];
+        this.#cur = EMPTY;
+        this.#pos = 0;
+        this.#scratch = EMPTY;
+        this.#headers = [];
+      }
+      throw error;
+    }
+  }
+
+  /** A short description, such as `<ResponseParser [body 12 buffered]>`. */
+  toString(): string {
+    return `<ResponseParser [${this.state} ${this.bufferedLength} buffered]>`;
+  }
+
+  [Symbol.for("Deno.customInspect")](): string {
+    return this.toString();
+  }
+
+  [Symbol.for("nodejs.util.inspect.custom")](): string {
+    return this.toString();
+  }
+
+  #throwIfFailed(): void {
+    if (this.#error) throw this.#error;
+  }
+
+  #beginHead(): void {
+    this.#phase = P_STATUS;
+    this.#responseStart = this.#base + this.#pos;
+    this.#headers = [];
+    this.#sectionBytes = 0;
+    this.#contentLength = -1;
+    this.#transferEncoding = null;
+    this.#close = false;
+  }
+
+  #fail(message: string, streamOffset: number): never {
+    throw new RemoteProtocolError(message, { offset: streamOffset - this.#responseStart });
+  }
+
+  #next(): ResponseEvent | null {
+    while (true) {
+      switch (this.#phase) {
+        case P_STATUS: {
+          const budget = Math.min(this.#limits.maxStartLineSize + 2, this.#limits.maxHeaderSize);
+          const what = this.#limits.maxStartLineSize + 2 <= this.#limits.maxHeaderSize
+            ? `Status line is longer than maxStartLineSize (${this.#limits.maxStartLineSize} bytes)`
+            : `Response head is larger than maxHeaderSize (${this.#limits.maxHeaderSize} bytes)`;
+          if (!this.#readLine(budget, what)) return this.#needMore("head");
+          this.#parseStatusLine();
+          this.#phase = P_HEADERS;
+          continue;
+        }
+        case P_HEADERS: {
+          const budget = this.#limits.maxHeaderSize - this.#sectionBytes;
+          if (
+            !this.#readLine(
+              budget,
+              `Response head is larger than maxHeaderSize (${this.#limits.maxHeaderSize} bytes)`,
+            )
+          ) return this.#needMore("head");
+          if (this.#lineEnd === this.#lineStart) {
+            const event = this.#finishHead();
+            if (event) return event;
+            continue;
+          }
+          this.#parseFieldLine(this.#limits.maxHeaders);
+          continue;
+        }
+        case P_NO_BODY:
+          return this.#end([]);
+        case P_LENGTH: {
+          if (this.#remaining === 0) return this.#end([]);
+          const data = this.#take(this.#remaining);
+          if (data) {
+            this.#remaining -= data.length;
+            return { type: "data", data };
+          }
+          if (this.#eof) {
+            this.#fail(
+              `Connection closed with ${this.#remaining} bytes of the body still expected`,
+              this.#base + this.#pos,
+            );
+          }
+          return null;
+        }
+        case P_CLOSE: {
+          const data = this.#take(MAX_SAFE);
+          if (data) return { type: "data", data };
+          if (this.#eof) return this.#end([]);
+          return null;
+        }
+        case P_CHUNK_SIZE: {
+          const max = this.#limits.maxChunkSizeLineSize;
+          if (!this.#readLine(max + 2, `Chunk size line is longer than ${max} bytes`)) {
+            return this.#needMore("chunk");
+          }
+          this.#parseChunkSize();
+          continue;
+        }
+        case P_CHUNK_DATA: {
+          const data = this.#take(this.#remaining);
+          if (data) {
+            this.#remaining -= data.length;
+            if (this.#remaining === 0) this.#phase = P_CHUNK_CR;
+            return { type: "data", data };
+          }
+          return this.#needMore("chunk");
+        }
+        case P_CHUNK_CR:
+        case P_CHUNK_LF: {
+          if (this.#pos >= this.#cur.length && !this.#advance()) return this.#needMore("chunk");
+          const byte = this.#cur[this.#pos];
+          const expected = this.#phase === P_CHUNK_CR ? CR : LF;
+          if (byte !== expected) {
+            this.#fail(
+              `Missing CRLF after chunk data (found ${quote(String.fromCharCode(byte))})`,
+              this.#base + this.#pos,
+            );
+          }
+          this.#pos++;
+          this.#phase = this.#phase === P_CHUNK_CR ? P_CHUNK_LF : P_CHUNK_SIZE;
+          continue;
+        }
+        case P_TRAILERS: {
+          const budget = this.#limits.maxTrailerSize - this.#sectionBytes;
+          if (
+            !this.#readLine(
+              budget,
+              `Trailer section is larger than maxTrailerSize (${this.#limits.maxTrailerSize} bytes)`,
+            )
+          ) return this.#needMore("chunk");
+          if (this.#lineEnd === this.#lineStart) return this.#end(this.#headers);
+          this.#parseFieldLine(this.#limits.maxHeaders);
+          continue;
+        }
+        case P_UPGRADE:
+          this.#phase = P_UPGRADED;
+          return { type: "upgrade", rest: this.#takeAll() };
+        default: // idle, done, upgraded
+          return null;
+      }
+    }
+  }
+
+  /** No complete line or byte available: `null`, or an error when the input ended. */
+  #needMore(where: "head" | "chunk"): null {
+    if (!this.#eof) return null;
+    const offset = this.#base + this.#pos + this.#partial;
+    if (where === "chunk") this.#fail("Connection closed in the middle of a chunked body", offset);
+    if (offset === this.#responseStart) {
+      this.#fail("Connection closed without sending a response", offset);
+    }
+    this.#fail("Connection closed in the middle of the response head", offset);
+  }
+
+  #end(trailers: [string, string][]): EndEvent {
+    this.#phase = P_DONE;
+    this.#headers = [];
+    return { type: "end", trailers, keepAlive: this.#keepAlive };
+  }
+
+  /** Moves to the next fed buffer; false when there is none. */
+  #advance(): boolean {
+    if (this.#queue.length === 0) return false;
+    this.#base += this.#cur.length;
+    this.#cur = this.#queue.shift()!;
+    this.#pos = 0;
+    return true;
+  }
+
+  /** Up to `max` bytes of input, as a view; null when none is buffered. */
+  #take(max: number): Uint8Array | null {
+    if (this.#pos >= this.#cur.length && !this.#advance()) return null;
+    const cur = this.#cur;
+    const start = this.#pos;
+    const end = cur.length - start > max ? start + max : cur.length;
+    this.#pos = end;
+    return start === 0 && end === cur.length ? cur : cur.subarray(start, end);
+  }
+
+  #takeAll(): Uint8Array {
+    const rest: Uint8Array[] = [];
+    if (this.#pos < this.#cur.length) rest.push(this.#cur.subarray(this.#pos));
+    rest.push(...this.#queue);
+    this.#base += this.#cur.length;
+    for (const chunk of this.#queue) this.#base += chunk.length;
+    this.#cur = EMPTY;
+    this.#pos = 0;
+    this.#queue = [];
+    if (rest.length === 0) return EMPTY;
+    if (rest.length === 1) return rest[0];
+    let size = 0;
+    for (const chunk of rest) size += chunk.length;
+    const out = new Uint8Array(size);
+    let at = 0;
+    for (const chunk of rest) {
+      out.set(chunk, at);
+      at += chunk.length;
+    }
+    return out;
+  }
+
+  /**
+   * Reads one CRLF-terminated line whose LF must lie within `budget` bytes of the line's
+   * start. On success the line (without CRLF) is `#lineBuf[#lineStart, #lineEnd)`.
+   * The limit is checked identically whether the line arrives whole or in pieces.
+   */
+  #readLine(budget: number, limitMessage: string): boolean {
+    while (true) {
+      const cur = this.#cur;
+      const pos = this.#pos;
+      if (pos >= cur.length) {
+        if (!this.#advance()) return false;
+        continue;
+      }
+      const partial = this.#partial;
+      if (partial === 0) this.#partialStart = this.#base + pos;
+      const lf = cur.indexOf(LF, pos);
+      const before = (lf === -1 ? cur.length : lf) - pos;
+      const at = partial + before; // offset of the LF (or of the end of input) in the line
+      if (at >= budget) this.#fail(limitMessage, this.#partialStart + Math.max(budget, 0));
+      if (lf === -1) {
+        this.#appendPartial(cur, pos, cur.length);
+        this.#pos = cur.length;
+        continue;
+      }
+      const previous = lf > pos ? cur[lf - 1] : partial > 0 ? this.#scratch[partial - 1] : -1;
+      if (previous !== CR) this.#fail("Found LF without CR", this.#partialStart + at);
+      this.#lineOffset = this.#partialStart;
+      if (partial === 0) {
+        this.#lineBuf = cur;
+        this.#lineStart = pos;
+        this.#lineEnd = lf - 1;
+      } else {
+        this.#appendPartial(cur, pos, lf);
+        this.#lineBuf = this.#scratch;
+        this.#lineStart = 0;
+        this.#lineEnd = this.#partial - 1;
+        this.#partial = 0;
+      }
+      this.#pos = lf + 1;
+      this.#sectionBytes += at + 1;
+      return true;
+    }
+  }
+
+  #appendPartial(bytes: Uint8Array, start: number, end: number): void {
+    const need = this.#partial + end - start;
+    if (need > this.#scratch.length) {
+      const grown = new Uint8Array(Math.max(256, need, this.#scratch.length * 2));
+      grown.set(this.#scratch.subarray(0, this.#partial));
+      this.#scratch = grown;
+    }
+    this.#scratch.set(bytes.subarray(start, end), this.#partial);
+    this.#partial = need;
+  }
+
+  #parseStatusLine(): void {
+    const b = this.#lineBuf;
+    const s = this.#lineStart;
+    const e = this.#lineEnd;
+    const at = this.#lineOffset - s; // stream offset of b[i] is at + i
+    if (
+      e - s < 12 || b[s] !== 0x48 || b[s + 1] !== 0x54 || b[s + 2] !== 0x54 ||
+      b[s + 3] !== 0x50 || b[s + 4] !== 0x2f
+    ) {
+      this.#checkBareCR(b, s, e, at);
+      this.#fail(`Invalid status line ${quote(latin1(b, s, e))}`, at + s);
+    }
+    if (b[s + 5] !== 0x31 || b[s + 6] !== 0x2e || (b[s + 7] !== 0x31 && b[s + 7] !== 0x30)) {
+      let end = s + 5;
+      while (end < e && b[end] !== SP) end++;
+      this.#fail(`Unsupported HTTP version ${quote(latin1(b, s, end))}`, at + s);
+    }
+    if (b[s + 8] !== SP) this.#fail(`Invalid status line ${quote(latin1(b, s, e))}`, at + s + 8);
+    const d0 = b[s + 9] - 0x30;
+    const d1 = b[s + 10] - 0x30;
+    const d2 = b[s + 11] - 0x30;
+    if (
+      d0 < 0 || d0 > 9 || d1 < 0 || d1 > 9 || d2 < 0 || d2 > 9 ||
+      (s + 12 < e && b[s + 12] !== SP)
+    ) {
+      let end = s + 9;
+      while (end < e && b[end] !== SP) end++;
+      this.#fail(`Invalid status code ${quote(latin1(b, s + 9, end))}`, at + s + 9);
+    }
+    const status = d0 * 100 + d1 * 10 + d2;
+    if (status < 100) {
+      this.#fail(`Invalid status code ${quote(latin1(b, s + 9, s + 12))}`, at + s + 9);
+    }
+    let reason = "";
+    if (s + 13 < e) {
+      for (let i = s + 13; i < e; i++) {
+        if (FIELD_VALUE[b[i]] === 0) {
+          this.#fail(this.#badByte(b[i], "the reason phrase"), at + i);
+        }
+      }
+      reason = latin1(b, s + 13, e);
+    }
+    this.#version = b[s + 7] === 0x31 ? "HTTP/1.1" : "HTTP/1.0";
+    this.#status = status;
+    this.#reason = reason;
+  }
+
+  #checkBareCR(b: Uint8Array, s: number, e: number, at: number): void {
+    const cr = b.subarray(s, e).indexOf(CR);
+    if (cr !== -1) this.#fail("Found CR without LF", at + s + cr);
+  }
+
+  #badByte(byte: number, where: string): string {
+    if (byte === CR) return `Found CR without LF in ${where}`;
+    if (byte === 0) return `Found NUL in ${where}`;
+    return `Invalid character ${quote(String.fromCharCode(byte))} in ${where}`;
+  }
+
+  /** Parses `#lineBuf[#lineStart, #lineEnd)` as a field line into `#headers`. */
+  #parseFieldLine(maxLines: number): void {
+    const b = this.#lineBuf;
+    const s = this.#lineStart;
+    const e = this.#lineEnd;
+    const at = this.#lineOffset - s;
+    const headers = this.#headers;
+    if (b[s] === SP || b[s] === HTAB) {
+      this.#parseObsFold(b, s, e, at);
+      return;
+    }
+    if (headers.length >= maxLines) {
+      this.#fail(`More than maxHeaders (${maxLines}) header fields`, at + s);
+    }
+    let colon = s;
+    while (colon < e && TOKEN[b[colon]] === 1) colon++;
+    if (colon === e || b[colon] !== 0x3a) {
+      const byte = b[colon];
+      if (colon === e) {
+        this.#fail(`Header line without a colon ${quote(latin1(b, s, e))}`, at + s);
+      }
+      if (byte === SP || byte === HTAB) {
+        this.#fail(
+          `Whitespace before the colon in header ${quote(latin1(b, s, colon))}`,
+          at + colon,
+        );
+      }
+      this.#fail(this.#badByte(byte, `header name ${quote(latin1(b, s, e))}`), at + colon);
+    }
+    if (colon === s) this.#fail("Empty header name", at + s);
+    let vs = colon + 1;
+    while (vs < e && (b[vs] === SP || b[vs] === HTAB)) vs++;
+    let ve = e;
+    while (ve > vs && (b[ve - 1] === SP || b[ve - 1] === HTAB)) ve--;
+    for (let i = vs; i < ve; i++) {
+      if (FIELD_VALUE[b[i]] === 0) {
+        this.#fail(
+          this.#badByte(b[i], `the value of header ${quote(latin1(b, s, colon))}`),
+          at + i,
+        );
+      }
+    }
+    const name = latin1(b, s, colon);
+    const value = latin1(b, vs, ve);
+    headers.push([name, value]);
+    const length = colon - s;
+    if (length === 14 || length === 17 || length === 10) {
+      this.#framingField(name.toLowerCase(), value, at + s);
+    }
+  }
+
+  #parseObsFold(b: Uint8Array, s: number, e: number, at: number): void {
+    const headers = this.#headers;
+    if (headers.length === 0) this.#fail("Continuation line (obs-fold) before any header", at + s);
+    let vs = s;
+    while (vs < e && (b[vs] === SP || b[vs] === HTAB)) vs++;
+    let ve = e;
+    while (ve > vs && (b[ve - 1] === SP || b[ve - 1] === HTAB)) ve--;
+    const last = headers[headers.length - 1];
+    for (let i = vs; i < ve; i++) {
+      if (FIELD_VALUE[b[i]] === 0) {
+        this.#fail(this.#badByte(b[i], `the value of header ${quote(last[0])}`), at + i);
+      }
+    }
+    if (vs < ve) last[1] = last[1] === "" ? latin1(b, vs, ve) : last[1] + " " + latin1(b, vs, ve);
+    const lower = last[0].toLowerCase();
+    if (
+      this.#phase === P_HEADERS &&
+      (lower === "content-length" || lower === "transfer-encoding" || lower === "connection")
+    ) {
+      this.#fail(`Continuation line (obs-fold) in header ${quote(last[0])}`, at + s);
+    }
+  }
+
+  #framingField(lower: string, value: string, offset: number): void {
+    if (this.#phase !== P_HEADERS) return; // trailers never change framing
+    if (lower === "content-length") {
+      let length = -1;
+      for (const part of value.split(",")) {
+        const digits = part.trim();
+        if (!/^[0-9]{1,16}$/.test(digits)) {
+          this.#fail(`Invalid Content-Length ${quote(value)}`, offset);
+        }
+        const parsed = Number(digits);
+        if (parsed > MAX_SAFE) this.#fail(`Content-Length too large ${quote(value)}`, offset);
+        if (length !== -1 && parsed !== length) {
+          this.#fail(`Conflicting Content-Length values ${quote(value)}`, offset);
+        }
+        length = parsed;
+      }
+      if (this.#contentLength !== -1 && this.#contentLength !== length) {
+        this.#fail(`Conflicting Content-Length values ${quote(value)}`, offset);
+      }
+      this.#contentLength = length;
+    } else if (lower === "transfer-encoding") {
+      const codings = this.#transferEncoding ??= [];
+      this.#teOffset = offset;
+      for (const part of value.split(",")) {
+        const coding = part.trim().toLowerCase();
+        if (coding === "") continue;
+        if (codings.length > 0 && codings[codings.length - 1] === "chunked") {
+          this.#fail(`Transfer coding after chunked ${quote(value)}`, offset);
+        }
+        codings.push(coding);
+      }
+    } else if (lower === "connection") {
+      for (const part of value.split(",")) {
+        if (part.trim().toLowerCase() === "close") this.#close = true;
+      }
+    }
+  }
+
+  /** The empty line after the fields: decides the framing and builds the event. */
+  #finishHead(): ResponseEvent | null {
+    const status = this.#status;
+    const headers = this.#headers;
+    if (status < 200 && status !== 101) {
+      const event: InformationalEvent = {
+        type: "informational",
+        status,
+        reason: this.#reason,
+        headers,
+      };
+      this.#beginHead();
+      return event;
+    }
+    const http10 = this.#version === "HTTP/1.0";
+    this.#keepAlive = !http10 && !this.#close;
+    let bodyLength: number | null = 0;
+    let chunked = false;
+    const method = this.#method;
+    if (status === 101 || (method === "CONNECT" && status >= 200 && status < 300)) {
+      this.#phase = P_UPGRADE;
+      this.#keepAlive = false;
+    } else if (method === "HEAD" || status === 204 || status === 304) {
+      this.#phase = P_NO_BODY;
+    } else {
+      const codings = this.#transferEncoding;
+      if (codings !== null) {
+        if (this.#contentLength !== -1) {
+          this.#fail("Both Content-Length and Transfer-Encoding in a response", this.#teOffset);
+        }
+        if (http10) this.#fail("Transfer-Encoding in an HTTP/1.0 response", this.#teOffset);
+      }
+      if (codings !== null && codings.length > 0 && codings[codings.length - 1] === "chunked") {
+        chunked = true;
+        bodyLength = null;
+        this.#phase = P_CHUNK_SIZE;
+      } else if (codings !== null) {
+        bodyLength = null;
+        this.#phase = P_CLOSE;
+        this.#keepAlive = false;
+      } else if (this.#contentLength !== -1) {
+        bodyLength = this.#contentLength;
+        this.#remaining = bodyLength;
+        this.#phase = P_LENGTH;
+      } else {
+        bodyLength = null;
+        this.#phase = P_CLOSE;
+        this.#keepAlive = false;
+      }
+    }
+    this.#headers = [];
+    return {
+      type: "head",
+      version: this.#version,
+      status,
+      reason: this.#reason,
+      headers,
+      bodyLength,
+      chunked,
+    };
+  }
+
+  #parseChunkSize(): void {
+    const b = this.#lineBuf;
+    const s = this.#lineStart;
+    const e = this.#lineEnd;
+    const at = this.#lineOffset - s;
+    let size = 0;
+    let i = s;
+    for (; i < e; i++) {
+      const digit = HEX[b[i]];
+      if (digit < 0) break;
+      if (size > (MAX_SAFE - digit) / 16) {
+        this.#fail(`Chunk size too large ${quote(latin1(b, s, e))}`, at + s);
+      }
+      size = size * 16 + digit;
+    }
+    if (i === s) this.#fail(`Invalid chunk size ${quote(latin1(b, s, e))}`, at + s);
+    while (i < e && (b[i] === SP || b[i] === HTAB)) i++;
+    if (i < e) {
+      if (b[i] !== 0x3b) {
+        this.#fail(`Invalid chunk size ${quote(latin1(b, s, e))}`, at + i);
+      }
+      for (let j = i + 1; j < e; j++) {
+        if (FIELD_VALUE[b[j]] === 0) this.#fail(this.#badByte(b[j], "a chunk extension"), at + j);
+      }
+    }
+    if (size === 0) {
+      this.#phase = P_TRAILERS;
+      this.#sectionBytes = 0;
+      this.#headers = [];
+    } else {
+      this.#remaining = size;
+      this.#phase = P_CHUNK_DATA;
+    }
+  }
+}
