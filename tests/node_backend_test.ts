@@ -253,16 +253,17 @@ test("node backend: writing to a connection the peer reset is a WriteError", asy
 test("node backend: write waits while the peer does not read (backpressure)", async () => {
   let serverSocket: net.Socket | null = null;
   let received = 0;
-  const gotSocket = Promise.withResolvers<void>();
+  let gotSocket = (): void => {};
+  const accepted = new Promise<void>((resolve) => gotSocket = resolve);
   const server = await serve((socket) => {
     serverSocket = socket;
     socket.pause();
     socket.on("data", (chunk) => received += chunk.length);
-    gotSocket.resolve();
+    gotSocket();
   });
   try {
     const stream = await backend.connect("127.0.0.1", server.port);
-    await gotSocket.promise;
+    await accepted;
     const big = new Uint8Array(64 * 1024 * 1024);
     let written = false;
     const writing = stream.write(big).then(() => written = true);

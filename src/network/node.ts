@@ -120,6 +120,7 @@ export class NodeNetworkStream implements NetworkStreamInterface {
   #eof = false;
   #error: unknown = null;
   #closed = false;
+  #closedByUser = false;
   #upgraded = false;
   #waiter: Waiter | null = null;
   #closing: Promise<void> | null = null;
@@ -197,6 +198,11 @@ export class NodeNetworkStream implements NetworkStreamInterface {
     if (this.#upgraded) {
       return Promise.reject(
         new ReadError(`Cannot read from "${this.#label}": the stream was upgraded to TLS`),
+      );
+    }
+    if (this.#closedByUser) {
+      return Promise.reject(
+        new ReadError(`Cannot read from "${this.#label}": the stream is closed`),
       );
     }
     if (this.#error !== null) return Promise.reject(this.#readError(this.#error));
@@ -379,6 +385,7 @@ export class NodeNetworkStream implements NetworkStreamInterface {
     if (this.#upgraded) return this.#closing = Promise.resolve();
     const socket = this.#socket;
     this.#closed = true;
+    this.#closedByUser = true;
     const waiter = this.#waiter;
     if (waiter) {
       this.#waiter = null;
