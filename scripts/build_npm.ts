@@ -1,0 +1,133 @@
+/**
+ * Builds the npm package `ferry` into `build/npm/`: ES2022 modules, `.d.ts` types, a
+ * `package.json` (version from `deno.json`), the README and the LICENSE.
+ *
+ * The TypeScript compiler (from npm) emits `mod.ts` and `src/` with
+ * `rewriteRelativeImportExtensions`, so the sources stay Deno's (`./x.ts` imports) and the
+ * output is plain Node ESM (`./x.js`). Type errors fail the build, except those that come
+ * from the Deno backend's use of the `Deno` namespace, which Node never loads.
+ *
+ * ```sh
+ * deno task build:npm
+ * ```
+ *
+ * @module
+ */
+
+import { copyFileSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { join, relative } from "node:path";
+import { BUILD, COMPILER_OPTIONS, ensureTools, ROOT, TOOLS, ts, walk } from "./_node_tools.ts";
+
+const OUT = join(BUILD, "npm");
+const ENTRIES = ["mod.ts", "src/http11/mod.ts", "src/testing/mod.ts"];
+
+const denoJson = JSON.parse(readFileSync(join(ROOT, "deno.json"), "utf8"));
+
+await ensureTools();
+rmSync(OUT, { recursive: true, force: true });
+mkdirSync(OUT, { recursive: true });
+
+const entries = ENTRIES.filter((entry) => existsSync(join(ROOT, entry)));
+const options: ts.CompilerOptions = {
+  ...COMPILER_OPTIONS,
+  isolatedModules: false,
+  declaration: true,
+  outDir: OUT,
+  rootDir: ROOT,
+  strict: true,
+  skipLibCheck: true,
+  noEmitOnError: false,
+  lib: ["lib.es2023.d.ts", "lib.dom.d.ts", "lib.dom.iterable.d.ts", "lib.esnext.disposable.d.ts"],
+  types: ["node"],
+  typeRoots: [join(TOOLS, "node_modules", "@types")],
+};
+const program = ts.createProgram(entries.map((entry) => join(ROOT, entry)), options);
+const emitted = program.emit();
+const diagnostics = [...ts.getPreEmitDiagnostics(program), ...emitted.diagnostics];
+const host: ts.FormatDiagnosticsHost = {
+  getCanonicalFileName: (name) => name,
+  getCurrentDirectory: () => ROOT,
+  getNewLine: () => "\n",
+};
+// The Deno backend talks to `Deno.*`; Node never loads it, so its missing types are fine.
+const fatal = diagnostics.filter((diagnostic) =>
+  !(diagnostic.file && /src\/network\/deno\.ts$/.test(diagnostic.file.fileName) &&
+    /\bDeno\b/.test(ts.flattenDiagnosticMessageText(diagnostic.messageText, "\n")))
+);
+if (fatal.length > 0) {
+  console.error(ts.formatDiagnosticsWithColorAndContext(fatal, host));
+  console.error(`build:npm: ${fatal.length} type errors`);
+  Deno.exit(1);
+}
+
+// The Node branch of the default backend is imported lazily; make sure it was emitted.
+const nodeBackend = join(ROOT, "src", "network", "node.ts");
+if (!existsSync(join(OUT, "src", "network", "node.js"))) {
+  const extra = ts.createProgram([nodeBackend], options);
+  extra.emit();
+}
+
+// `Symbol.asyncDispose` came with Node 20.4; classes name their dispose method with it when
+// they are defined, so the polyfill must run before any of our modules: each entry imports
+// it first.
+writeFileSync(
+  join(OUT, "_polyfills.js"),
+  `// Symbol.asyncDispose and Symbol.dispose for runtimes older than Node 20.4.
+if (typeof Symbol.asyncDispose !== "symbol") {
+  Object.defineProperty(Symbol, "asyncDispose", { value: Symbol.for("Symbol.asyncDispose") });
+}
+if (typeof Symbol.dispose !== "symbol") {
+  Object.defineProperty(Symbol, "dispose", { value: Symbol.for("Symbol.dispose") });
+}
+`,
+);
+for (const entry of entries) {
+  const path = join(OUT, entry.replace(/\.ts$/, ".js"));
+  const polyfill = relative(join(path, ".."), join(OUT, "_polyfills.js"));
+  const specifier = polyfill.startsWith(".") ? polyfill : `./${polyfill}`;
+  writeFileSync(path, `import "${specifier}";\n` + readFileSync(path, "utf8"));
+}
+
+const exportOf = (entry: string) => {
+  const base = "./" + entry.replace(/\.ts$/, "");
+  return { types: `${base}.d.ts`, default: `${base}.js` };
+};
+const exportsMap: Record<string, { types: string; default: string }> = {};
+for (const [name, path] of Object.entries(denoJson.exports as Record<string, string>)) {
+  const entry = path.replace(/^\.\//, "");
+  if (entries.includes(entry)) exportsMap[name] = exportOf(entry);
+}
+
+const packageJson = {
+  name: "ferry",
+  version: denoJson.version,
+  description: "An httpx-style HTTP client for Deno, Node and Bun, over its own strict, " +
+    "incremental HTTP/1.1 parser",
+  license: denoJson.license ?? "MIT",
+  type: "module",
+  main: "./mod.js",
+  types: "./mod.d.ts",
+  exports: exportsMap,
+  engines: { node: ">=20" },
+  sideEffects: ["./_polyfills.js"],
+  files: ["**/*.js", "**/*.d.ts", "README.md", "LICENSE"],
+  keywords: ["http", "http-client", "httpx", "http1.1", "connection-pool", "deno", "bun"],
+};
+writeFileSync(join(OUT, "package.json"), JSON.stringify(packageJson, null, 2) + "\n");
+for (const file of ["README.md", "LICENSE"]) {
+  if (existsSync(join(ROOT, file))) copyFileSync(join(ROOT, file), join(OUT, file));
+  else console.warn(`build:npm: ${file} is missing at the repository root`);
+}
+if (!existsSync(join(OUT, "README.md"))) {
+  writeFileSync(
+    join(OUT, "README.md"),
+    `# ferry\n\n${packageJson.description}.\n\n\`\`\`js\nimport { ConnectionPool } from "ferry";\n\`\`\`\n`,
+  );
+}
+
+const files = walk(OUT);
+const js = files.filter((file) => file.endsWith(".js")).length;
+const dts = files.filter((file) => file.endsWith(".d.ts")).length;
+console.log(
+  `build:npm: ferry@${denoJson.version} in ${relative(ROOT, OUT)}/ (${js} .js, ${dts} .d.ts)`,
+);
