@@ -499,7 +499,7 @@ export class ResponseParser {
   /** No complete line or byte available: `null`, or an error when the input ended. */
   #needMore(where: "head" | "chunk"): null {
     if (!this.#eof) return null;
-    const offset = this.#base + this.#pos + this.#partial;
+    const offset = this.#base + this.#pos;
     if (where === "chunk") this.#fail("Connection closed in the middle of a chunked body", offset);
     if (offset === this.#responseStart) {
       this.#fail("Connection closed without sending a response", offset);
@@ -618,15 +618,16 @@ export class ResponseParser {
       e - s < 12 || b[s] !== 0x48 || b[s + 1] !== 0x54 || b[s + 2] !== 0x54 ||
       b[s + 3] !== 0x50 || b[s + 4] !== 0x2f
     ) {
-      this.#checkBareCR(b, s, e, at);
-      this.#fail(`Invalid status line ${quote(latin1(b, s, e))}`, at + s);
+      this.#statusFail(`Invalid status line ${quote(latin1(b, s, e))}`, at + s);
     }
     if (b[s + 5] !== 0x31 || b[s + 6] !== 0x2e || (b[s + 7] !== 0x31 && b[s + 7] !== 0x30)) {
       let end = s + 5;
       while (end < e && b[end] !== SP) end++;
-      this.#fail(`Unsupported HTTP version ${quote(latin1(b, s, end))}`, at + s);
+      this.#statusFail(`Unsupported HTTP version ${quote(latin1(b, s, end))}`, at + s);
     }
-    if (b[s + 8] !== SP) this.#fail(`Invalid status line ${quote(latin1(b, s, e))}`, at + s + 8);
+    if (b[s + 8] !== SP) {
+      this.#statusFail(`Invalid status line ${quote(latin1(b, s, e))}`, at + s + 8);
+    }
     const d0 = b[s + 9] - 0x30;
     const d1 = b[s + 10] - 0x30;
     const d2 = b[s + 11] - 0x30;
@@ -636,7 +637,7 @@ export class ResponseParser {
     ) {
       let end = s + 9;
       while (end < e && b[end] !== SP) end++;
-      this.#fail(`Invalid status code ${quote(latin1(b, s + 9, end))}`, at + s + 9);
+      this.#statusFail(`Invalid status code ${quote(latin1(b, s + 9, end))}`, at + s + 9);
     }
     const status = d0 * 100 + d1 * 10 + d2;
     if (status < 100) {
@@ -656,14 +657,19 @@ export class ResponseParser {
     this.#reason = reason;
   }
 
-  #checkBareCR(b: Uint8Array, s: number, e: number, at: number): void {
-    const cr = b.subarray(s, e).indexOf(CR);
-    if (cr !== -1) this.#fail("Found CR without LF", at + s + cr);
+  /** Fails on a status line, naming a bare CR in it first if there is one. */
+  #statusFail(message: string, offset: number): never {
+    const b = this.#lineBuf;
+    const cr = b.subarray(this.#lineStart, this.#lineEnd).indexOf(CR);
+    if (cr !== -1) this.#fail("Found CR without LF in the status line", this.#lineOffset + cr);
+    this.#fail(message, offset);
   }
 
   #badByte(byte: number, where: string): string {
     if (byte === CR) return `Found CR without LF in ${where}`;
     if (byte === 0) return `Found NUL in ${where}`;
+    const hex = byte.toString(16).padStart(2, "0");
+    if (byte < 0x20 || byte === 0x7f) return `Invalid control byte "\\x${hex}" in ${where}`;
     return `Invalid character ${quote(String.fromCharCode(byte))} in ${where}`;
   }
 
@@ -685,7 +691,7 @@ export class ResponseParser {
     while (colon < e && TOKEN[b[colon]] === 1) colon++;
     if (colon === e || b[colon] !== 0x3a) {
       const byte = b[colon];
-      if (colon === e) {
+      if (colon === e || b.subarray(colon, e).indexOf(0x3a) === -1) {
         this.#fail(`Header line without a colon ${quote(latin1(b, s, e))}`, at + s);
       }
       if (byte === SP || byte === HTAB) {

@@ -1,0 +1,577 @@
+/**
+ * The HTTP/1.1 response parser. Every case runs whole, one byte at a time and in two
+ * halves (see `parse` in `_http11.ts`), and all three must agree.
+ */
+
+import assert from "node:assert/strict";
+import { test } from "./_harness.ts";
+import { bytes, parse, parseError } from "./_http11.ts";
+import { LocalProtocolError, RemoteProtocolError } from "../src/errors.ts";
+import { ResponseParser } from "../src/http11/parser.ts";
+
+const OK = "HTTP/1.1 200 OK\r\n";
+
+// ---------------------------------------------------------------- framing
+
+test("parser reads a Content-Length body and keeps the connection", () => {
+  const { events, error, state } = parse(OK + "Content-Length: 5\r\nX-Thing: a\r\n\r\nhello", {
+    methods: ["GET"],
+  });
+  assert.equal(error, null);
+  assert.equal(state, "done");
+  assert.deepEqual(events, [
+    {
+      type: "head",
+      version: "HTTP/1.1",
+      status: 200,
+      reason: "OK",
+      headers: [["Content-Length", "5"], ["X-Thing", "a"]],
+      bodyLength: 5,
+      chunked: false,
+    },
+    { type: "data", data: "hello" },
+    { type: "end", trailers: [], keepAlive: true },
+  ]);
+});
+
+test("parser keeps header order, case and repeats", () => {
+  const { events } = parse(
+    OK + "set-Cookie: a=1\r\nContent-Length: 0\r\nSet-Cookie: b=2\r\nX-EMPTY:\r\n\r\n",
+    { methods: ["GET"] },
+  );
+  assert.equal(events[0].type, "head");
+  if (events[0].type !== "head") return;
+  assert.deepEqual(events[0].headers, [
+    ["set-Cookie", "a=1"],
+    ["Content-Length", "0"],
+    ["Set-Cookie", "b=2"],
+    ["X-EMPTY", ""],
+  ]);
+});
+
+test("parser trims optional whitespace around values but keeps inner whitespace", () => {
+  const { events } = parse(OK + "A: \t x  y \t\r\nContent-Length: 0\r\n\r\n", { methods: ["GET"] });
+  assert.equal(events[0].type === "head" && events[0].headers[0][1], "x  y");
+});
+
+test("parser decodes obs-text bytes as Latin-1", () => {
+  const { events } = parse(OK + "X: caf\xe9\r\nContent-Length: 0\r\n\r\n", { methods: ["GET"] });
+  assert.equal(events[0].type === "head" && events[0].headers[0][1], "café");
+});
+
+test("parser reads a zero Content-Length body", () => {
+  const { events } = parse(OK + "Content-Length: 0\r\n\r\n", { methods: ["GET"] });
+  assert.deepEqual(events.map((event) => event.type), ["head", "end"]);
+});
+
+test("parser accepts leading zeros and identical repeated Content-Length", () => {
+  const { events, error } = parse(
+    OK + "Content-Length: 003\r\nContent-Length: 3, 3\r\n\r\nabc",
+    { methods: ["GET"] },
+  );
+  assert.equal(error, null);
+  assert.equal(events[0].type === "head" && events[0].bodyLength, 3);
+  assert.deepEqual(events[1], { type: "data", data: "abc" });
+});
+
+test("parser reads a chunked body with extensions and trailers", () => {
+  const { events, error } = parse(
+    OK + "Transfer-Encoding: chunked\r\n\r\n" +
+      "5;name=value\r\nhello\r\n" +
+      '6 ; quoted="a b"\r\n world\r\n' +
+      "A\r\n0123456789\r\n" +
+      "0\r\nExpires: never\r\nX-Sum: 1\r\n\r\n",
+    { methods: ["GET"] },
+  );
+  assert.equal(error, null);
+  assert.deepEqual(events, [
+    {
+      type: "head",
+      version: "HTTP/1.1",
+      status: 200,
+      reason: "OK",
+      headers: [["Transfer-Encoding", "chunked"]],
+      bodyLength: null,
+      chunked: true,
+    },
+    { type: "data", data: "hello world0123456789" },
+    { type: "end", trailers: [["Expires", "never"], ["X-Sum", "1"]], keepAlive: true },
+  ]);
+});
+
+test("parser treats chunked as the final coding after others", () => {
+  const { events, error } = parse(
+    OK + "Transfer-Encoding: gzip\r\nTransfer-Encoding: Chunked\r\n\r\n1\r\nx\r\n0\r\n\r\n",
+    { methods: ["GET"] },
+  );
+  assert.equal(error, null);
+  assert.equal(events[0].type === "head" && events[0].chunked, true);
+});
+
+test("parser reads a body to the end of input when there is no framing", () => {
+  const { events, error, state } = parse(OK + "Server: x\r\n\r\nall of this", {
+    methods: ["GET"],
+  });
+  assert.equal(error, null);
+  assert.equal(state, "done");
+  assert.deepEqual(events.slice(1), [
+    { type: "data", data: "all of this" },
+    { type: "end", trailers: [], keepAlive: false },
+  ]);
+  assert.equal(events[0].type === "head" && events[0].bodyLength, null);
+});
+
+test("parser reads to close when Transfer-Encoding does not end with chunked", () => {
+  const { events } = parse(OK + "Transfer-Encoding: gzip\r\n\r\nabc", { methods: ["GET"] });
+  assert.equal(events[0].type === "head" && events[0].bodyLength, null);
+  assert.deepEqual(events.slice(1), [
+    { type: "data", data: "abc" },
+    { type: "end", trailers: [], keepAlive: false },
+  ]);
+});
+
+test("parser waits for the end of input before ending a read-to-close body", () => {
+  const parser = new ResponseParser();
+  parser.startResponse("GET");
+  parser.feed(bytes(OK + "\r\nab"));
+  assert.equal(parser.next()?.type, "head");
+  assert.equal(parser.next()?.type, "data");
+  assert.equal(parser.next(), null);
+  parser.feedEnd();
+  assert.deepEqual(parser.next(), { type: "end", trailers: [], keepAlive: false });
+  assert.equal(parser.next(), null);
+});
+
+for (const status of [204, 304]) {
+  test(`parser gives a ${status} no body even with Content-Length`, () => {
+    const { events } = parse(
+      `HTTP/1.1 ${status} X\r\nContent-Length: 10\r\n\r\n` + OK + "Content-Length: 1\r\n\r\nz",
+      { methods: ["GET", "GET"] },
+    );
+    assert.deepEqual(events.map((event) => event.type), ["head", "end", "head", "data", "end"]);
+    assert.equal(events[0].type === "head" && events[0].bodyLength, 0);
+  });
+}
+
+test("parser gives a response to HEAD no body", () => {
+  const { events } = parse(
+    OK + "Content-Length: 1000\r\nTransfer-Encoding: chunked\r\n\r\n" + OK +
+      "Content-Length: 2\r\n\r\nok",
+    { methods: ["HEAD", "GET"] },
+  );
+  assert.deepEqual(events.map((event) => event.type), ["head", "end", "head", "data", "end"]);
+  assert.equal(events[0].type === "head" && events[0].bodyLength, 0);
+  assert.deepEqual(events[3], { type: "data", data: "ok" });
+});
+
+test("parser reports 1xx responses, then the final one", () => {
+  const { events } = parse(
+    "HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 103 Early Hints\r\nLink: </a.css>\r\n\r\n" + OK +
+      "Content-Length: 1\r\n\r\nx",
+    { methods: ["POST"] },
+  );
+  assert.deepEqual(events.slice(0, 2), [
+    { type: "informational", status: 100, reason: "Continue", headers: [] },
+    { type: "informational", status: 103, reason: "Early Hints", headers: [["Link", "</a.css>"]] },
+  ]);
+  assert.deepEqual(events.slice(2).map((event) => event.type), ["head", "data", "end"]);
+});
+
+test("parser hands over the bytes after a 101 head", () => {
+  const { events, state } = parse(
+    "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\r\n\x81\x05hello",
+    { methods: ["GET"], end: false },
+  );
+  assert.equal(state, "upgraded");
+  assert.deepEqual(events.map((event) => event.type), ["head", "upgrade"]);
+  // Trickled, the rest arrives after the upgrade event; what the event carried first plus
+  // takeBuffered() is always the whole rest, so check it with one buffer here.
+  const parser = new ResponseParser();
+  parser.startResponse("GET");
+  parser.feed(bytes("HTTP/1.1 101 Switching\r\n\r\nabc"));
+  parser.feed(bytes("def"));
+  assert.equal(parser.next()?.type, "head");
+  const upgrade = parser.next();
+  assert.equal(upgrade?.type, "upgrade");
+  assert.deepEqual(upgrade?.type === "upgrade" && [...upgrade.rest], [...bytes("abcdef")]);
+  assert.equal(parser.next(), null);
+  parser.feed(bytes("ghi"));
+  assert.deepEqual([...parser.takeBuffered()], [...bytes("ghi")]);
+});
+
+test("parser treats a 2xx answer to CONNECT as an upgrade and a 407 as a response", () => {
+  const tunnel = parse("HTTP/1.1 200 Connection established\r\n\r\n\x16\x03\x01", {
+    methods: ["CONNECT"],
+    end: false,
+  });
+  assert.deepEqual(tunnel.events.map((event) => event.type), ["head", "upgrade"]);
+  const refused = parse(
+    "HTTP/1.1 407 Proxy Authentication Required\r\nContent-Length: 2\r\n\r\nno",
+    { methods: ["CONNECT"] },
+  );
+  assert.deepEqual(refused.events.map((event) => event.type), ["head", "data", "end"]);
+});
+
+test("parser reads pipelined responses one startResponse at a time", () => {
+  const one = OK + "Content-Length: 3\r\n\r\nabc";
+  const two = OK + "Transfer-Encoding: chunked\r\n\r\n2\r\nde\r\n0\r\n\r\n";
+  const three = "HTTP/1.1 404 Not Found\r\nContent-Length: 1\r\n\r\nf";
+  const { events, state } = parse(one + two + three, {
+    methods: ["GET", "GET", "GET"],
+    end: false,
+  });
+  assert.equal(state, "done");
+  assert.deepEqual(
+    events.filter((event) => event.type === "data").map((event) =>
+      event.type === "data" && event.data
+    ),
+    ["abc", "de", "f"],
+  );
+});
+
+test("parser pauses after end until startResponse, keeping the bytes", () => {
+  const parser = new ResponseParser();
+  assert.equal(parser.state, "idle");
+  parser.feed(bytes(OK + "Content-Length: 0\r\n\r\n" + OK));
+  assert.equal(parser.next(), null, "nothing before startResponse");
+  parser.startResponse("GET");
+  assert.equal(parser.state, "head");
+  assert.equal(parser.next()?.type, "head");
+  assert.equal(parser.state, "body");
+  assert.equal(parser.next()?.type, "end");
+  assert.equal(parser.state, "done");
+  assert.equal(parser.next(), null);
+  assert.equal(parser.bufferedLength, OK.length);
+  assert.deepEqual([...parser.takeBuffered()], [...bytes(OK)]);
+  assert.equal(parser.bufferedLength, 0);
+});
+
+test("parser refuses startResponse in the middle of a response", () => {
+  const parser = new ResponseParser();
+  parser.startResponse("GET");
+  assert.throws(() => parser.startResponse("GET"), LocalProtocolError);
+});
+
+test("parser refuses bytes after the end of input", () => {
+  const parser = new ResponseParser();
+  parser.feedEnd();
+  assert.throws(() => parser.feed(bytes("x")), LocalProtocolError);
+});
+
+test("parser refuses invalid limits", () => {
+  assert.throws(() => new ResponseParser({ maxHeaders: 0 }), RangeError);
+  assert.throws(() => new ResponseParser({ maxHeaderSize: 1.5 }), RangeError);
+});
+
+// ---------------------------------------------------------------- keep-alive
+
+test("parser ends reuse for HTTP/1.0 and Connection: close", () => {
+  for (
+    const [head, keepAlive] of [
+      ["HTTP/1.0 200 OK\r\nContent-Length: 0\r\n\r\n", false],
+      ["HTTP/1.0 200 OK\r\nConnection: keep-alive\r\nContent-Length: 0\r\n\r\n", false],
+      [OK + "Connection: close\r\nContent-Length: 0\r\n\r\n", false],
+      [OK + "Connection: Keep-Alive, CLOSE\r\nContent-Length: 0\r\n\r\n", false],
+      [OK + "Connection: keep-alive\r\nContent-Length: 0\r\n\r\n", true],
+    ] as const
+  ) {
+    const { events } = parse(head, { methods: ["GET"] });
+    assert.deepEqual(events[events.length - 1], { type: "end", trailers: [], keepAlive }, head);
+    assert.equal(events[0].type === "head" && events[0].version, head.slice(0, 8));
+  }
+});
+
+// ---------------------------------------------------------------- status line
+
+test("parser accepts an empty reason and a missing space before it", () => {
+  for (const line of ["HTTP/1.1 200 \r\n", "HTTP/1.1 200\r\n"]) {
+    const { events, error } = parse(line + "Content-Length: 0\r\n\r\n", { methods: ["GET"] });
+    assert.equal(error, null);
+    assert.equal(events[0].type === "head" && events[0].reason, "");
+  }
+});
+
+test("parser keeps a reason with spaces and obs-text", () => {
+  const { events } = parse("HTTP/1.1 599 Very \xa0Odd\tOne\r\nContent-Length: 0\r\n\r\n", {
+    methods: ["GET"],
+  });
+  assert.equal(events[0].type === "head" && events[0].reason, "Very \xa0Odd\tOne");
+});
+
+test("parser rejects malformed status lines", () => {
+  const cases: [string, RegExp, number][] = [
+    ["HTTP/1.1 20 OK\r\n\r\n", /Invalid status code "20"/, 9],
+    ["HTTP/1.1 2000 OK\r\n\r\n", /Invalid status code "2000"/, 9],
+    ["HTTP/1.1 20x OK\r\n\r\n", /Invalid status code "20x"/, 9],
+    ["HTTP/1.1 099 Low\r\n\r\n", /Invalid status code "099"/, 9],
+    ["HTTP/1.1  200 OK\r\n\r\n", /Invalid status code/, 9],
+    ["HTTP/2.0 200 OK\r\n\r\n", /Unsupported HTTP version "HTTP\/2.0"/, 0],
+    ["HTTP/1.2 200 OK\r\n\r\n", /Unsupported HTTP version "HTTP\/1.2"/, 0],
+    ["HTTP/1.1\t200 OK\r\n\r\n", /Invalid status line/, 8],
+    ["http/1.1 200 OK\r\n\r\n", /Invalid status line "http\/1.1 200 OK"/, 0],
+    ["ICY 200 OK\r\n\r\n", /Invalid status line/, 0],
+    ["\r\nHTTP/1.1 200 OK\r\n\r\n", /Invalid status line ""/, 0],
+    ["HTTP/1.1 200 O\x00K\r\n\r\n", /NUL in the reason phrase/, 14],
+    ["HTTP/1.1 200 O\x01K\r\n\r\n", /Invalid control byte "\\x01" in the reason phrase/, 14],
+    ["HTTP/1.1 200 O\rK\r\n\r\n", /CR without LF in the reason phrase/, 14],
+    ["HTTP/1\r.1 200 OK\r\n\r\n", /CR without LF/, 6],
+  ];
+  for (const [input, pattern, offset] of cases) {
+    const error = parseError(input, pattern);
+    assert.equal(error.offset, offset, input);
+  }
+});
+
+// ---------------------------------------------------------------- fields
+
+test("parser rejects malformed header lines", () => {
+  const cases: [string, RegExp, number][] = [
+    ["Bad Name: x", /Whitespace before the colon in header "Bad"|Invalid character/, 20],
+    ["Name : x", /Whitespace before the colon in header "Name"/, 21],
+    ["Name\t: x", /Whitespace before the colon/, 21],
+    [": x", /Empty header name/, 17],
+    ["No colon here", /without a colon/, 17],
+    ["Na(me: x", /Invalid character "\(" in header name/, 19],
+    ["Na\x00me: x", /NUL in header name/, 19],
+    ["X: a\x00b", /NUL in the value of header "X"/, 21],
+    ["X: a\rb", /CR without LF in the value of header "X"/, 21],
+    ["X: a\x7fb", /Invalid control byte "\\x7f" in the value of header "X"/, 21],
+    ["X: a\x1bb", /Invalid control byte "\\x1b"/, 21],
+  ];
+  for (const [line, pattern, offset] of cases) {
+    const error = parseError(OK + line + "\r\nContent-Length: 0\r\n\r\n", pattern);
+    assert.equal(error.offset, offset, line);
+  }
+});
+
+test("parser rejects LF without CR anywhere in the head", () => {
+  assert.equal(parseError("HTTP/1.1 200 OK\nA: b\r\n\r\n", /LF without CR/).offset, 15);
+  assert.equal(parseError(OK + "A: b\n\r\n", /LF without CR/).offset, 21);
+  assert.equal(parseError(OK + "A: b\r\n\n", /LF without CR/).offset, 23);
+  assert.equal(parseError("\n", /LF without CR/).offset, 0);
+});
+
+test("parser unfolds obs-fold continuation lines into one space", () => {
+  const { events, error } = parse(
+    OK + "X-Long: one\r\n  two\r\n\tthree \r\nContent-Length: 0\r\n\r\n",
+    { methods: ["GET"] },
+  );
+  assert.equal(error, null);
+  assert.deepEqual(events[0].type === "head" && events[0].headers, [
+    ["X-Long", "one two three"],
+    ["Content-Length", "0"],
+  ]);
+});
+
+test("parser rejects obs-fold first and in framing headers", () => {
+  parseError(OK + " folded: x\r\n\r\n", /obs-fold\) before any header/);
+  parseError(OK + "Content-Length: 1\r\n 0\r\n\r\n", /obs-fold\) in header "Content-Length"/);
+  parseError(OK + "X: a\r\n b\x00\r\n\r\n", /NUL in the value of header "X"/);
+});
+
+// ---------------------------------------------------------------- Content-Length
+
+test("parser rejects malformed and conflicting Content-Length", () => {
+  const cases: [string, RegExp][] = [
+    ["Content-Length: +5", /Invalid Content-Length "\+5"/],
+    ["Content-Length: -1", /Invalid Content-Length "-1"/],
+    ["Content-Length: 0x10", /Invalid Content-Length "0x10"/],
+    ["Content-Length: 1 2", /Invalid Content-Length "1 2"/],
+    ["Content-Length: ", /Invalid Content-Length ""/],
+    ["Content-Length: 1,", /Invalid Content-Length "1,"/],
+    ["Content-Length: 1, 2", /Conflicting Content-Length values "1, 2"/],
+    ["Content-Length: 1\r\nContent-Length: 2", /Conflicting Content-Length values "2"/],
+    ["Content-Length: 99999999999999999", /Invalid Content-Length|too large/],
+    ["Content-Length: 9007199254740993", /Content-Length too large/],
+    ["Content-Length: 5\r\nTransfer-Encoding: chunked", /Both Content-Length and Transfer/],
+    ["Transfer-Encoding: chunked\r\nContent-Length: 5", /Both Content-Length and Transfer/],
+  ];
+  for (const [fields, pattern] of cases) {
+    parseError(OK + fields + "\r\n\r\n", pattern);
+  }
+});
+
+test("parser rejects bad Transfer-Encoding uses", () => {
+  parseError(OK + "Transfer-Encoding: chunked, chunked\r\n\r\n", /after chunked/);
+  parseError(OK + "Transfer-Encoding: chunked, gzip\r\n\r\n", /after chunked/);
+  parseError(
+    "HTTP/1.0 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n",
+    /Transfer-Encoding in an HTTP\/1.0 response/,
+  );
+});
+
+test("parser rejects a body cut short by the end of input", () => {
+  const error = parseError(
+    OK + "Content-Length: 10\r\n\r\nabc",
+    /Connection closed with 7 bytes of the body still expected/,
+  );
+  assert.equal(error.offset, 42);
+});
+
+test("parser rejects an end of input in the head, or before any byte", () => {
+  assert.equal(parseError("", /closed without sending a response/).offset, 0);
+  assert.equal(parseError("HTTP/1.1 200", /in the middle of the response head/).offset, 12);
+  assert.equal(parseError(OK + "A: b\r\n", /in the middle of the response head/).offset, 23);
+});
+
+test("parser rejects an end of input in a chunked body", () => {
+  const head = OK + "Transfer-Encoding: chunked\r\n\r\n";
+  for (const tail of ["", "5", "5\r\nab", "5\r\nabcde", "5\r\nabcde\r", "0\r\n", "0\r\nA: b\r\n"]) {
+    parseError(head + tail, /in the middle of a chunked body/);
+  }
+});
+
+// ---------------------------------------------------------------- chunks
+
+test("parser rejects malformed chunk sizes and framing", () => {
+  const head = OK + "Transfer-Encoding: chunked\r\n\r\n";
+  const cases: [string, RegExp, number][] = [
+    ["g\r\n", /Invalid chunk size "g"/, 47],
+    ["\r\n", /Invalid chunk size ""/, 47],
+    [" 5\r\n", /Invalid chunk size " 5"/, 47],
+    ["-5\r\n", /Invalid chunk size/, 47],
+    ["0x5\r\n", /Invalid chunk size "0x5"/, 48],
+    ["5 5\r\n", /Invalid chunk size "5 5"/, 49],
+    ["5z\r\n", /Invalid chunk size "5z"/, 48],
+    ["1000000000000000000\r\n", /Chunk size too large/, 47],
+    ["5;a\x00\r\n", /NUL in a chunk extension/, 50],
+    ["5\r\nhelloX\r\n", /Missing CRLF after chunk data \(found "X"\)/, 55],
+    ["5\r\nhello\rX", /Missing CRLF after chunk data/, 56],
+    ["5\nhello\r\n", /LF without CR/, 48],
+    ["0\r\nBad Trailer: x\r\n\r\n", /Whitespace before the colon/, 53],
+  ];
+  for (const [tail, pattern, offset] of cases) {
+    const error = parseError(head + tail, pattern);
+    assert.equal(error.offset, offset, tail);
+  }
+});
+
+test("parser accepts chunk sizes with leading zeros and upper-case hex", () => {
+  const { events, error } = parse(
+    OK + "Transfer-Encoding: chunked\r\n\r\n000A\r\n0123456789\r\n00\r\n\r\n",
+    { methods: ["GET"] },
+  );
+  assert.equal(error, null);
+  assert.deepEqual(events[1], { type: "data", data: "0123456789" });
+});
+
+test("parser trailers never change the framing", () => {
+  const { events, error } = parse(
+    OK + "Transfer-Encoding: chunked\r\n\r\n0\r\nContent-Length: 5\r\n\r\n" + OK +
+      "Content-Length: 0\r\n\r\n",
+    { methods: ["GET", "GET"] },
+  );
+  assert.equal(error, null);
+  assert.deepEqual(events.map((event) => event.type), ["head", "end", "head", "end"]);
+});
+
+// ---------------------------------------------------------------- limits
+
+test("parser enforces maxStartLineSize", () => {
+  const limits = { maxStartLineSize: 20 };
+  parse("HTTP/1.1 200 " + "x".repeat(7) + "\r\nContent-Length: 0\r\n\r\n", {
+    limits,
+    methods: ["GET"],
+  });
+  const error = parseError("HTTP/1.1 200 " + "x".repeat(8) + "\r\n\r\n", /maxStartLineSize/, {
+    limits,
+  });
+  assert.equal(error.offset, 22);
+  parseError("HTTP/1.1 200 " + "x".repeat(100), /maxStartLineSize \(20 bytes\)/, { limits });
+});
+
+test("parser enforces maxHeaderSize on the whole head", () => {
+  const head = OK + "X: " + "a".repeat(30) + "\r\n\r\n"; // 17 + 35 + 2 = 54 bytes
+  assert.equal(head.length, 54);
+  parse(head, { limits: { maxHeaderSize: 54 } });
+  const error = parseError(head, /maxHeaderSize \(53 bytes\)/, { limits: { maxHeaderSize: 53 } });
+  assert.equal(error.offset, 53);
+  parseError(OK + "X: " + "a".repeat(100_000), /maxHeaderSize \(16384 bytes\)/);
+  parseError(OK + "X: a\r\n".repeat(10_000), /maxHeaderSize|maxHeaders/);
+});
+
+test("parser enforces maxHeaders", () => {
+  const fields = (n: number): string => "X: a\r\n".repeat(n);
+  parse(OK + fields(3) + "\r\n", { limits: { maxHeaders: 3 } });
+  parseError(OK + fields(4) + "\r\n", /More than maxHeaders \(3\) header fields/, {
+    limits: { maxHeaders: 3 },
+  });
+  parseError(OK + fields(101) + "\r\n", /More than maxHeaders \(100\)/);
+});
+
+test("parser enforces maxChunkSizeLineSize and maxTrailerSize", () => {
+  const head = OK + "Transfer-Encoding: chunked\r\n\r\n";
+  parse(head + "1;" + "e".repeat(8) + "\r\nx\r\n0\r\n\r\n", {
+    limits: { maxChunkSizeLineSize: 10 },
+  });
+  parseError(head + "1;" + "e".repeat(9) + "\r\nx\r\n0\r\n\r\n", /Chunk size line is longer/, {
+    limits: { maxChunkSizeLineSize: 10 },
+  });
+  parseError(head + "0".repeat(10_000), /Chunk size line is longer than 4096 bytes/);
+  parse(head + "0\r\nA: 12345\r\n\r\n", { limits: { maxTrailerSize: 13 } });
+  parse(head + "0\r\nA: 123456\r\n\r\n", { limits: { maxTrailerSize: 13 } });
+  parseError(head + "0\r\nA: 1234567\r\n\r\n", /maxTrailerSize \(13 bytes\)/, {
+    limits: { maxTrailerSize: 13 },
+  });
+});
+
+// ---------------------------------------------------------------- errors and zero copy
+
+test("parser errors are sticky and reported by every call", () => {
+  const parser = new ResponseParser();
+  parser.startResponse("GET");
+  parser.feed(bytes("HTTP/1.1 2x0 OK\r\n\r\n"));
+  let first: unknown;
+  try {
+    parser.next();
+  } catch (error) {
+    first = error;
+  }
+  assert.ok(first instanceof RemoteProtocolError);
+  assert.equal(first.offset, 9);
+  assert.equal(parser.state, "error");
+  for (
+    const call of [
+      () => parser.next(),
+      () => parser.feed(bytes("x")),
+      () => parser.feedEnd(),
+      () => parser.startResponse("GET"),
+      () => parser.takeBuffered(),
+    ]
+  ) {
+    assert.throws(call, (error) => error === first);
+  }
+});
+
+test("parser offsets count from the start of each pipelined response", () => {
+  const first = OK + "Content-Length: 1\r\n\r\nx";
+  const error = parseError(first + "HTTP/1.1 200 OK\r\nA b: c\r\n\r\n", /Whitespace before/);
+  assert.equal(error.offset, 18);
+});
+
+test("parser gives body data as views of the fed buffer (no copy)", () => {
+  const input = bytes(OK + "Content-Length: 4\r\n\r\nbody");
+  const parser = new ResponseParser();
+  parser.startResponse("GET");
+  parser.feed(input);
+  parser.next();
+  const data = parser.next();
+  assert.ok(data?.type === "data");
+  assert.equal(data.data.buffer, input.buffer);
+  assert.equal(data.data.byteOffset, input.length - 4);
+  const chunk = new Uint8Array(65536);
+  const chunked = new ResponseParser();
+  chunked.startResponse("GET");
+  chunked.feed(bytes(OK + "Transfer-Encoding: chunked\r\n\r\n10000\r\n"));
+  assert.equal(chunked.next()?.type, "head");
+  chunked.feed(chunk);
+  const piece = chunked.next();
+  assert.ok(piece?.type === "data");
+  assert.equal(piece.data, chunk, "a whole fed buffer is returned as is");
+});
+
+test("parser has a short repr", () => {
+  const parser = new ResponseParser();
+  parser.feed(bytes("abc"));
+  assert.equal(String(parser), "<ResponseParser [idle 3 buffered]>");
+});
