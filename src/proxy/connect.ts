@@ -1,0 +1,238 @@
+/**
+ * What a connection pool does differently when it has a proxy: how it files connections
+ * ({@linkcode proxyPoolKey}), how it opens their streams ({@linkcode openProxiedStream})
+ * and what a forwarded request looks like on the wire ({@linkcode forwardedRequest}).
+ *
+ * ```
+ * forward  (http:// by default)  TCP (+TLS) to proxy; requests in absolute form with the
+ *                                proxy's headers: GET http://example.com/ HTTP/1.1
+ * tunnel   (https:// by default) TCP (+TLS) to proxy; CONNECT example.com:443; TLS to the
+ *                                target inside the tunnel; requests in origin form,
+ *                                without the proxy's headers
+ * socks5                         TCP to proxy; SOCKS5 handshake; TLS to the target for
+ *                                https; requests in origin form
+ * ```
+ *
+ * Proxy headers (`Proxy-Authorization`) are added to a forwarded request's copy only, so
+ * they never reach the request a client keeps (and follows redirects with), never go
+ * through a tunnel, and never reach the target.
+ *
+ * @module
+ */
+
+import type { Origin } from "../_origin.ts";
+import { ConnectError } from "../errors.ts";
+import { traced } from "../_trace.ts";
+import { Headers } from "../models/headers.ts";
+import { Request, type RequestExtensions } from "../models/request.ts";
+import type {
+  NetworkBackendInterface,
+  NetworkStreamInterface,
+  TlsOptions,
+} from "../network/types.ts";
+import type { Proxy } from "./proxy.ts";
+import { socks5Connect } from "./socks5.ts";
+import { openTunnel } from "./tunnel.ts";
+
+/** TLS settings for the target, as a pool has them. */
+export interface TargetTlsSettings {
+  /** Extra CA certificates (PEM) to trust besides the system's. */
+  caCerts?: string[];
+  /** A client certificate chain (PEM). */
+  cert?: string;
+  /** The private key (PEM) of `cert`. */
+  key?: string;
+  /** Whether to verify the target's certificate; on by default. */
+  verify?: boolean;
+}
+
+/** Options of {@linkcode openProxiedStream}. */
+export interface ProxiedStreamOptions {
+  /** Opens the TCP connection to the proxy. */
+  backend: NetworkBackendInterface;
+  /** TLS settings for an `https` target (the proxy's own come from `proxy.tls`). */
+  tls?: TargetTlsSettings;
+  /** A local address to bind to. */
+  localAddress?: string;
+}
+
+/**
+ * The pool key of a request to `url` through `proxy`. Connections are interchangeable only
+ * when they go through the same proxy (URL, credentials and mode) to the same target
+ * origin, so a tunnel is never reused for another origin, nor a forwarding connection
+ * across proxies.
+ *
+ * @example
+ * ```ts ignore
+ * import { Proxy, proxyPoolKey } from "@ferry/ferry";
+ * const proxy = new Proxy("http://127.0.0.1:3128");
+ * proxyPoolKey(proxy, new URL("https://a.example/")) !==
+ *   proxyPoolKey(proxy, new URL("https://b.example/")); // true
+ * ```
+ */
+export function proxyPoolKey(proxy: Proxy, url: URL): string {
+  return `${url.protocol}${url.host} via ${proxy.key}`;
+}
+
+/**
+ * The request to send on a connection through `proxy`: for a forwarded request, a copy
+ * with the absolute-form target and the proxy's headers; otherwise `request` itself, with
+ * any `Proxy-Authorization` taken out (it must not reach the target through a tunnel).
+ *
+ * @example
+ * ```ts ignore
+ * import { forwardedRequest, Proxy, Request } from "@ferry/ferry";
+ * const proxy = new Proxy("http://user:pw@127.0.0.1:3128");
+ * const sent = forwardedRequest(proxy, new Request("GET", "http://example.com/a?b"));
+ * sent.extensions.target; // "http://example.com/a?b"
+ * sent.headers.get("proxy-authorization"); // "Basic dXNlcjpwdw=="
+ * ```
+ */
+export function forwardedRequest(proxy: Proxy, request: Request): Request {
+  if (proxy.tunnels(request.url)) {
+    if (!request.headers.has("proxy-authorization")) return request;
+    const headers = new Headers(request.headers);
+    headers.delete("proxy-authorization");
+    return copyRequest(request, headers, request.extensions);
+  }
+  const headers = new Headers(request.headers);
+  for (const [name, value] of proxy.headers) {
+    if (!headers.has(name)) headers.append(name, value);
+  }
+  const url = request.url;
+  const target = `${url.protocol}//${url.host}${url.pathname}${url.search}`;
+  return copyRequest(request, headers, { ...request.extensions, target });
+}
+
+function copyRequest(request: Request, headers: Headers, extensions: RequestExtensions): Request {
+  return new Request(request.method, request.url, {
+    headers,
+    content: request.content,
+    extensions,
+  });
+}
+
+/**
+ * Opens a stream to `origin` through `proxy`: to the proxy (with TLS for an `https://`
+ * proxy), then, unless the request is forwarded, a `CONNECT` tunnel or a SOCKS5 handshake
+ * and TLS to an `https` target inside it. Whatever fails, every stream opened so far is
+ * closed before the error is thrown. Emits the `connection.*` trace events, plus
+ * `proxy.connect` (tunnel) and `proxy.socks5` (SOCKS5) around the handshakes.
+ *
+ * @example
+ * ```ts ignore
+ * import { openProxiedStream, Proxy } from "@ferry/ferry";
+ * const proxy = new Proxy("socks5h://127.0.0.1:1080");
+ * const stream = await openProxiedStream(
+ *   proxy,
+ *   { scheme: "https", host: "example.com", port: 443 },
+ *   { backend },
+ *   5000,
+ *   null,
+ * );
+ * ```
+ */
+export async function openProxiedStream(
+  proxy: Proxy,
+  origin: Origin,
+  options: ProxiedStreamOptions,
+  connectMs: number | null | undefined,
+  extensions: RequestExtensions | null,
+): Promise<NetworkStreamInterface> {
+  const trace = extensions?.trace;
+  const step = <T>(name: string, info: Record<string, unknown>, fn: () => Promise<T>) =>
+    trace ? traced(trace, name, info, fn) : fn();
+  const backend = options.backend;
+  let stream = await step("connection.connect_tcp", {
+    host: proxy.host,
+    port: proxy.port,
+    local_address: options.localAddress ?? null,
+    timeout: connectMs ?? null,
+  }, () =>
+    backend.connect(proxy.host, proxy.port, {
+      timeoutMs: connectMs,
+      localAddress: options.localAddress,
+      signal: extensions?.signal,
+    }));
+  try {
+    if (proxy.isTls) {
+      const tlsOptions: TlsOptions = {
+        alpnProtocols: ["http/1.1"],
+        ...proxy.tls,
+        hostname: proxy.tls.hostname ?? proxy.host,
+      };
+      const plain = stream;
+      stream = await step("connection.start_tls", {
+        ssl_context: tlsOptions,
+        server_hostname: tlsOptions.hostname,
+        timeout: connectMs ?? null,
+      }, () => plain.startTls(tlsOptions, connectMs));
+    }
+    const url = new URL(`${origin.scheme}://${authority(origin)}/`);
+    if (!proxy.tunnels(url)) return stream;
+    const viaProxy = stream;
+    if (proxy.kind === "socks5") {
+      // A backend may offer name resolution (an optional extension of the contract).
+      const lookup = (backend as { resolve?: (host: string) => Promise<string | string[]> })
+        .resolve;
+      const resolve = lookup === undefined ? undefined : async (host: string) => {
+        const found = await lookup.call(backend, host);
+        const first = Array.isArray(found) ? found[0] : found;
+        if (first === undefined) throw new ConnectError(`No address for ${JSON.stringify(host)}`);
+        return first;
+      };
+      await step(
+        "proxy.socks5",
+        { host: origin.host, port: origin.port },
+        () =>
+          socks5Connect(viaProxy, origin.host, origin.port, {
+            auth: proxy.auth,
+            remoteDns: proxy.remoteDns,
+            resolve,
+            timeoutMs: connectMs,
+            proxyName: proxy.origin,
+          }),
+      );
+    } else {
+      stream = await step(
+        "proxy.connect",
+        { target: authority(origin) },
+        () =>
+          openTunnel(viaProxy, authority(origin), {
+            headers: proxy.headers,
+            timeoutMs: connectMs,
+            proxyName: proxy.origin,
+          }),
+      );
+    }
+    if (origin.scheme === "https") {
+      const tls = options.tls ?? {};
+      const hostname = extensions?.sniHostname ??
+        (extensions?.["sni_hostname"] as string | undefined) ?? origin.host;
+      const tlsOptions: TlsOptions = {
+        hostname,
+        alpnProtocols: ["http/1.1"],
+        caCerts: tls.caCerts,
+        cert: tls.cert,
+        key: tls.key,
+        verify: tls.verify,
+      };
+      const tunnel = stream;
+      stream = await step("connection.start_tls", {
+        ssl_context: tlsOptions,
+        server_hostname: hostname,
+        timeout: connectMs ?? null,
+      }, () => tunnel.startTls(tlsOptions, connectMs));
+    }
+    return stream;
+  } catch (error) {
+    await stream.close().catch(() => {});
+    throw error;
+  }
+}
+
+/** `host:port`, with IPv6 hosts in brackets. */
+function authority(origin: Origin): string {
+  const host = origin.host.includes(":") ? `[${origin.host}]` : origin.host;
+  return `${host}:${origin.port}`;
+}
