@@ -353,6 +353,27 @@ test("node backend: startTls verifies against extra CA certificates and negotiat
   }
 });
 
+test("node backend: connect with tls options returns a TLS stream in one step", async () => {
+  const server = await serve(echo, { tls: { cert: SERVER_CERT, key: SERVER_KEY } });
+  try {
+    const stream = await backend.connect("localhost", server.port, {
+      tls: { caCerts: [CA_CERT] },
+      timeoutMs: 5000,
+    });
+    assert.equal(stream.getExtraInfo("tls"), true);
+    await stream.write(encoder.encode("one step"));
+    let text = "";
+    while (text.length < 8) text += decoder.decode(await stream.read());
+    assert.equal(text, "one step");
+    await stream.close();
+    // The certificate is checked in the same step.
+    const error = await backend.connect("127.0.0.1", server.port, { tls: {} }).catch((e) => e);
+    assert.ok(error instanceof ConnectError, String(error));
+  } finally {
+    await server.close();
+  }
+});
+
 test("node backend: startTls checks the IP address when no hostname is given", async () => {
   const server = await serve(echo, { tls: { cert: SERVER_CERT, key: SERVER_KEY } });
   try {

@@ -473,7 +473,10 @@ function address(hostname: string | undefined, port: number | undefined): NetAdd
  * ```
  */
 export class NodeNetworkBackend implements NetworkBackendInterface {
-  /** Opens a TCP connection to `host:port` with Nagle's algorithm off. */
+  /**
+   * Opens a TCP connection to `host:port` with Nagle's algorithm off; with `options.tls`,
+   * also completes a TLS handshake before returning.
+   */
   connect(host: string, port: number, options: ConnectOptions = {}): Promise<NodeNetworkStream> {
     const socket = net.connect({
       host,
@@ -497,6 +500,7 @@ export class NodeNetworkBackend implements NetworkBackendInterface {
     unix: boolean,
     options: ConnectOptions,
   ): Promise<NodeNetworkStream> {
+    const started = options.tls && options.timeoutMs != null ? performance.now() : 0;
     const connected = new Promise<void>((resolve, reject) => {
       const onError = (error: unknown): void => {
         socket.off("connect", onConnect);
@@ -535,7 +539,13 @@ export class NodeNetworkBackend implements NetworkBackendInterface {
     if (!unix && socket.remoteAddress) {
       label = formatHostPort(socket.remoteAddress, socket.remotePort!);
     }
-    return new NodeNetworkStream(socket, label, { host, unix });
+    const stream = new NodeNetworkStream(socket, label, { host, unix });
+    if (!options.tls) return stream;
+    // TLS in the same step: the handshake gets what is left of the connect limit.
+    const left = options.timeoutMs == null
+      ? null
+      : Math.max(0, options.timeoutMs - (performance.now() - started));
+    return await stream.startTls(options.tls, left);
   }
 
   /** `<NetworkBackend [node]>` */
