@@ -1,0 +1,1079 @@
+/**
+ * `Connection`: one HTTP/1.1 connection, requests strictly one after another.
+ *
+ * ## Theory of operation
+ *
+ * A connection owns one network stream and one response parser. An exchange holds the
+ * connection's turn from the moment its request starts until its response body has been
+ * read to the end or closed; callers that arrive meanwhile wait in order. States:
+ *
+ * ```
+ * NEW ──request──▶ ACTIVE ──body ended, keep-alive──▶ IDLE ──request──▶ ACTIVE …
+ *                    │                                   │
+ *                    └──error, close, no keep-alive──────┴──server closed, expired──▶ CLOSED
+ *                    └──101 / 2xx to CONNECT──▶ UPGRADED (the stream is the caller's)
+ * ```
+ *
+ * Stale connections: when a connection turns idle it issues the read for the *next*
+ * response at once ("armed read"). If the server closes the idle connection, that read
+ * returns end-of-input and the connection closes itself (and leaves its pool) before
+ * anyone tries to reuse it. When the next request comes, the armed read is simply the
+ * first read of its response, so noticing costs no extra read.
+ *
+ * The per-request path allocates no timer, no `AbortController`, no stream and no
+ * generator: per-phase limits are passed down to the network stream (which shares one
+ * deadline queue), the exchange's state lives in fields of the connection (an exchange
+ * never overlaps another), and a response whose body came with its head is handed up as
+ * bytes.
+ *
+ * @module
+ */
+
+import {
+  ConnectError,
+  ConnectTimeout,
+  LocalProtocolError,
+  ProxyError,
+  RemoteProtocolError,
+  TransportError,
+  UnsupportedProtocol,
+} from "./errors.ts";
+import { Headers, type HeadersInit } from "./models/headers.ts";
+import { parseUrl, Request, type RequestExtensions, type Timeouts } from "./models/request.ts";
+import type { TraceCallback } from "./models/request.ts";
+import { Response, type ResponseExtensions } from "./models/response.ts";
+import { type BodySource, concatBytes, type RequestContent } from "./models/body.ts";
+import type {
+  NetworkBackendInterface,
+  NetworkStreamInterface,
+  TlsOptions,
+} from "./network/types.ts";
+import { NetworkBackend } from "./network/backend.ts";
+import { ResponseParser } from "./http11/parser.ts";
+import { requestTarget, serializeRequest } from "./http11/writer.ts";
+import { withDeadline } from "./timeout.ts";
+import { traced } from "./_trace.ts";
+import { defaultPort, type Origin, originOf, originString } from "./_origin.ts";
+
+const INSPECT = Symbol.for("Deno.customInspect");
+const NODE_INSPECT = Symbol.for("nodejs.util.inspect.custom");
+
+/** The life cycle of a {@linkcode Connection}; see the module documentation. */
+export type ConnectionState = "NEW" | "ACTIVE" | "IDLE" | "CLOSED" | "UPGRADED";
+
+/** Default per-phase limit, in milliseconds, for each of connect, read, write and pool. */
+export const DEFAULT_TIMEOUT_MS = 5000;
+
+/** Default time an idle connection is kept, in milliseconds. */
+export const DEFAULT_KEEPALIVE_EXPIRY_MS = 5000;
+
+/** TLS settings of a connection or pool (the hostname comes from the URL or `sniHostname`). */
+export interface TlsSettings {
+  /** Extra CA certificates (PEM) to trust besides the system's. */
+  caCerts?: string[];
+  /** A client certificate chain (PEM). */
+  cert?: string;
+  /** The private key (PEM) of `cert`. */
+  key?: string;
+  /** Whether to verify the server's certificate; on by default. */
+  verify?: boolean;
+}
+
+/** How to open the network stream of a connection. */
+export interface OpenOptions {
+  /** Opens the streams; the default picks the runtime's. */
+  backend?: NetworkBackendInterface;
+  /** TLS settings for `https` origins. */
+  tls?: TlsSettings;
+  /** A local address to bind to. */
+  localAddress?: string;
+  /** Connect through this UNIX domain socket instead of TCP. */
+  uds?: string;
+  /** Connect attempts to retry after a failure, with exponential backoff. Default 0. */
+  retries?: number;
+}
+
+/** Options of {@linkcode openConnection} and the {@linkcode Connection} constructor. */
+export interface ConnectionOptions extends OpenOptions {
+  /** Default per-phase limits in milliseconds (each 5000 unless given; `null`: none). */
+  timeout?: Timeouts;
+  /** How long an idle connection is kept, in milliseconds. Default 5000. */
+  keepaliveExpiry?: number;
+  /** Trace callback for opening the connection (requests bring their own). */
+  trace?: TraceCallback;
+  /** The server name for SNI, instead of the URL's host. */
+  sniHostname?: string;
+  /** Abandons opening the connection when aborted. */
+  signal?: AbortSignal;
+}
+
+/** Options of {@linkcode Connection.request} and {@linkcode Connection.stream}. */
+export interface ConnectionRequestInit {
+  /** Request headers; `Host` is added when absent. */
+  headers?: HeadersInit | null;
+  /** The request body. */
+  content?: RequestContent | null;
+  /** Request extensions: `timeout`, `trace`, `sniHostname`, `target`, `signal`. */
+  extensions?: RequestExtensions;
+}
+
+/** Hooks a pool installs on its connections. Not public API. */
+export interface ConnectionHooks {
+  /** The connection finished an exchange and is idle (or ready for the next caller). */
+  idle(connection: Connection): void;
+  /** The connection closed. Called once. */
+  closed(connection: Connection): void;
+}
+
+/** Opens a network stream to an origin: the step a proxy replaces. */
+export type StreamOpener = (
+  origin: Origin,
+  request: Request | null,
+) => Promise<NetworkStreamInterface>;
+
+const IDEMPOTENT = new Set(["GET", "HEAD", "PUT", "DELETE", "OPTIONS", "TRACE"]);
+const EMPTY = new Uint8Array(0);
+
+/** Errors after which a pool may retry the request on a fresh connection. */
+const retryable = new WeakSet<object>();
+
+/**
+ * Whether `error` says a reused connection turned out closed before any byte of the
+ * response arrived, with the request safe to send again. Not public API.
+ */
+export function isRetryableError(error: unknown): boolean {
+  return typeof error === "object" && error !== null && retryable.has(error);
+}
+
+let defaultBackend: NetworkBackendInterface | null = null;
+
+/** The backend used when none is given (made once). */
+export function getDefaultBackend(): NetworkBackendInterface {
+  return defaultBackend ??= new NetworkBackend();
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+/**
+ * Opens the network stream for `origin`: TCP (or a UNIX socket), then TLS for `https`,
+ * retrying failed connects `retries` times with exponential backoff. Emits the
+ * `connection.*` trace events. Not public API: connections and pools call it.
+ */
+export async function openStream(
+  origin: Origin,
+  options: OpenOptions,
+  connectMs: number | null | undefined,
+  extensions: RequestExtensions | null,
+): Promise<NetworkStreamInterface> {
+  const backend = options.backend ?? getDefaultBackend();
+  const trace = extensions?.trace;
+  const signal = extensions?.signal;
+  const retries = options.retries ?? 0;
+  let stream: NetworkStreamInterface;
+  for (let attempt = 0;; attempt++) {
+    try {
+      if (options.uds !== undefined) {
+        if (backend.connectUnix === undefined) {
+          throw new UnsupportedProtocol("The network backend does not support UNIX sockets");
+        }
+        const connectUnix = (): Promise<NetworkStreamInterface> =>
+          backend.connectUnix!(options.uds!, { timeoutMs: connectMs, signal });
+        stream = trace
+          ? await traced(trace, "connection.connect_unix_socket", {
+            path: options.uds,
+            timeout: connectMs ?? null,
+          }, connectUnix)
+          : await connectUnix();
+      } else {
+        const connect = (): Promise<NetworkStreamInterface> =>
+          backend.connect(origin.host, origin.port, {
+            timeoutMs: connectMs,
+            localAddress: options.localAddress,
+            signal,
+          });
+        stream = trace
+          ? await traced(trace, "connection.connect_tcp", {
+            host: origin.host,
+            port: origin.port,
+            local_address: options.localAddress ?? null,
+            timeout: connectMs ?? null,
+          }, connect)
+          : await connect();
+      }
+      break;
+    } catch (error) {
+      if (
+        attempt >= retries || !(error instanceof ConnectError) ||
+        error instanceof ConnectTimeout || signal?.aborted
+      ) throw error;
+      // 0, 500, 1000, 2000 … ms, as httpcore's backoff factor of 0.5 s.
+      if (attempt > 0) await sleep(500 * 2 ** (attempt - 1));
+    }
+  }
+  if (origin.scheme === "https") {
+    const tls = options.tls ?? {};
+    const hostname = extensions?.sniHostname ??
+      (extensions?.["sni_hostname"] as string | undefined) ?? origin.host;
+    const tlsOptions: TlsOptions = {
+      hostname,
+      alpnProtocols: ["http/1.1"],
+      caCerts: tls.caCerts,
+      cert: tls.cert,
+      key: tls.key,
+      verify: tls.verify,
+    };
+    const plain = stream;
+    try {
+      const startTls = (): Promise<NetworkStreamInterface> => plain.startTls(tlsOptions, connectMs);
+      stream = trace
+        ? await traced(trace, "connection.start_tls", {
+          ssl_context: tlsOptions,
+          server_hostname: hostname,
+          timeout: connectMs ?? null,
+        }, startTls)
+        : await startTls();
+    } catch (error) {
+      await plain.close().catch(() => {});
+      throw error;
+    }
+  }
+  return stream;
+}
+
+/** A stream that returns some bytes already read before reading from the one it wraps. */
+class PrefixedStream implements NetworkStreamInterface {
+  #inner: NetworkStreamInterface;
+  #prefix: Uint8Array;
+  #onClose: () => Promise<void>;
+
+  constructor(inner: NetworkStreamInterface, prefix: Uint8Array, onClose: () => Promise<void>) {
+    this.#inner = inner;
+    this.#prefix = prefix;
+    this.#onClose = onClose;
+  }
+
+  read(maxBytes?: number, timeoutMs?: number | null): Promise<Uint8Array> {
+    const prefix = this.#prefix;
+    if (prefix.length === 0) return this.#inner.read(maxBytes, timeoutMs);
+    const size = maxBytes === undefined ? prefix.length : Math.min(maxBytes, prefix.length);
+    this.#prefix = prefix.subarray(size);
+    return Promise.resolve(prefix.subarray(0, size));
+  }
+
+  write(data: Uint8Array, timeoutMs?: number | null): Promise<void> {
+    return this.#inner.write(data, timeoutMs);
+  }
+
+  startTls(options?: TlsOptions, timeoutMs?: number | null): Promise<NetworkStreamInterface> {
+    if (this.#prefix.length > 0) {
+      return Promise.reject(
+        new RemoteProtocolError(
+          `Cannot start TLS: the server sent ${this.#prefix.length} bytes before the handshake`,
+        ),
+      );
+    }
+    return this.#inner.startTls(options, timeoutMs);
+  }
+
+  getExtraInfo(key: string): unknown {
+    return this.#inner.getExtraInfo(key);
+  }
+
+  close(): Promise<void> {
+    this.#prefix = EMPTY;
+    return this.#onClose();
+  }
+
+  get closed(): boolean | undefined {
+    return this.#inner.closed;
+  }
+
+  toString(): string {
+    return String(this.#inner);
+  }
+
+  [INSPECT](): string {
+    return this.toString();
+  }
+
+  [NODE_INSPECT](): string {
+    return this.toString();
+  }
+}
+
+/** The body of a response on a connection: pulls from the connection's parser. */
+class ConnectionBody implements BodySource {
+  #connection: Connection;
+  #exchange: number;
+  constructor(connection: Connection, exchange: number) {
+    this.#connection = connection;
+    this.#exchange = exchange;
+  }
+  read(): Promise<Uint8Array | null> {
+    return readBody(this.#connection, this.#exchange);
+  }
+  close(): Promise<void> {
+    return closeBody(this.#connection, this.#exchange);
+  }
+}
+
+/** A body that arrived whole with its head; ending or closing it releases the connection. */
+class BufferedBody implements BodySource {
+  #connection: Connection;
+  #exchange: number;
+  #bytes: Uint8Array | null;
+  constructor(connection: Connection, exchange: number, bytes: Uint8Array) {
+    this.#connection = connection;
+    this.#exchange = exchange;
+    this.#bytes = bytes.length === 0 ? null : bytes;
+  }
+  read(): Promise<Uint8Array | null> {
+    const bytes = this.#bytes;
+    if (bytes !== null) {
+      this.#bytes = null;
+      return Promise.resolve(bytes);
+    }
+    return closeBody(this.#connection, this.#exchange).then(() => null);
+  }
+  close(): Promise<void> {
+    this.#bytes = null;
+    return closeBody(this.#connection, this.#exchange);
+  }
+}
+
+let readBody: (connection: Connection, exchange: number) => Promise<Uint8Array | null>;
+let closeBody: (connection: Connection, exchange: number) => Promise<void>;
+let handle: (
+  connection: Connection,
+  request: Request,
+  readAll: boolean,
+) => Promise<Response>;
+let installHooks: (connection: Connection, hooks: ConnectionHooks) => void;
+let lazyConnection: (
+  origin: Origin,
+  opener: StreamOpener,
+  options: ConnectionOptions,
+) => Connection;
+let expiresAt: (connection: Connection) => number;
+let exchangeCount: (connection: Connection) => number;
+
+/**
+ * One HTTP/1.1 connection to one origin. Requests on it run strictly one after another:
+ * concurrent callers wait in order. Usually made by {@linkcode openConnection} or by a
+ * `ConnectionPool`.
+ *
+ * @example Two requests over one connection
+ * ```ts ignore
+ * import { openConnection } from "@ferry/ferry";
+ * await using connection = await openConnection("http://127.0.0.1:8080");
+ * const first = await connection.request("GET", "/");
+ * const second = await connection.request("GET", "/other");
+ * console.log(first.status, second.status, String(connection));
+ * // 200 200 <Connection "http://127.0.0.1:8080/" IDLE>
+ * ```
+ */
+export class Connection {
+  #origin: Origin;
+  #originText: string;
+  #stream: NetworkStreamInterface | null;
+  #opener: StreamOpener | null;
+  #openOptions: ConnectionOptions;
+  #parser: ResponseParser = new ResponseParser();
+  #state: ConnectionState = "NEW";
+  #hooks: ConnectionHooks | null = null;
+  /** Whether an exchange holds the turn (from request start to body end or close). */
+  #busy = false;
+  #turns: (() => void)[] = [];
+  #exchanges = 0;
+  #exchangeId = 0;
+  #armed: Promise<Uint8Array> | null = null;
+  #keepaliveMs: number;
+  #expiresAt = Infinity;
+  #closing: Promise<void> | null = null;
+  #upgradeLabel = "";
+  #upgradeUrl = "";
+  // Defaults, milliseconds.
+  #connectMs: number | null;
+  #readMs: number | null;
+  #writeMs: number | null;
+  // The exchange in progress (exchanges never overlap).
+  #xReadMs: number | null = null;
+  #xTrace: TraceCallback | undefined = undefined;
+  #xRequest: Request | null = null;
+  #xSignal: AbortSignal | undefined = undefined;
+  #xOnAbort: (() => void) | null = null;
+  #xKeepAlive = true;
+  #xHintMs = Infinity;
+  #xBodyStarted = false;
+  #xBodyDone = false;
+  /** Body bytes still to come when the length is known, else `null`. */
+  #xRemaining: number | null = null;
+
+  static {
+    readBody = (connection, exchange) => connection.#readBody(exchange);
+    closeBody = (connection, exchange) => connection.#closeBody(exchange);
+    handle = (connection, request, readAll) => connection.#handle(request, readAll);
+    installHooks = (connection, hooks) => {
+      connection.#hooks = hooks;
+    };
+    lazyConnection = (origin, opener, options) => {
+      const connection = new Connection(null, originString(origin), options);
+      connection.#origin = origin;
+      connection.#opener = opener;
+      return connection;
+    };
+    expiresAt = (connection) => connection.#expiresAt;
+    exchangeCount = (connection) => connection.#exchanges;
+  }
+
+  /**
+   * Wraps an open network stream to `origin` (`"https://www.example.com"`). The
+   * connection owns the stream from now on.
+   */
+  constructor(
+    stream: NetworkStreamInterface | null,
+    origin: string | URL,
+    options: ConnectionOptions = {},
+  ) {
+    const url = parseUrl(origin);
+    this.#origin = originOf(url);
+    this.#originText = originString(this.#origin);
+    this.#stream = stream;
+    this.#opener = null;
+    this.#openOptions = options;
+    const timeouts = options.timeout ?? {};
+    this.#connectMs = timeouts.connect === undefined ? DEFAULT_TIMEOUT_MS : timeouts.connect;
+    this.#readMs = timeouts.read === undefined ? DEFAULT_TIMEOUT_MS : timeouts.read;
+    this.#writeMs = timeouts.write === undefined ? DEFAULT_TIMEOUT_MS : timeouts.write;
+    this.#keepaliveMs = options.keepaliveExpiry ?? DEFAULT_KEEPALIVE_EXPIRY_MS;
+  }
+
+  /** The connection's state. */
+  get state(): ConnectionState {
+    return this.#state;
+  }
+
+  /** The origin, as `"https://www.example.com"`. */
+  get origin(): string {
+    return this.#originText;
+  }
+
+  /** Whether the connection is idle and may take a request now. */
+  get isIdle(): boolean {
+    return this.#state === "IDLE";
+  }
+
+  /** Whether the connection is closed. */
+  get isClosed(): boolean {
+    return this.#state === "CLOSED";
+  }
+
+  /** The network stream, once open. */
+  get networkStream(): NetworkStreamInterface | null {
+    return this.#stream;
+  }
+
+  /**
+   * Sends a request and reads the whole response body. `url` may be a path, resolved
+   * against the connection's origin.
+   */
+  async request(
+    method: string,
+    url: string | URL,
+    init: ConnectionRequestInit = {},
+  ): Promise<Response> {
+    const request = new Request(method, parseUrl(url, this.#originText + "/"), init);
+    return await this.#handle(request, true);
+  }
+
+  /**
+   * Sends a request and returns the response with its body unread: read it or close it
+   * (`await using`), or the connection stays busy.
+   */
+  stream(method: string, url: string | URL, init: ConnectionRequestInit = {}): Promise<Response> {
+    let request: Request;
+    try {
+      request = new Request(method, parseUrl(url, this.#originText + "/"), init);
+    } catch (error) {
+      return Promise.reject(error);
+    }
+    return this.#handle(request, false);
+  }
+
+  /** Sends `request` and returns the response with its body unread. */
+  send(request: Request): Promise<Response> {
+    return this.#handle(request, false);
+  }
+
+  /**
+   * Sends an `Upgrade` request (`GET` with `Upgrade: websocket`, say) or a `CONNECT`, and
+   * hands back the raw stream once the server switched protocols (`101`) or accepted the
+   * tunnel (`2xx`). Bytes the server sent right after its head come first from the
+   * returned stream. The connection is the stream's from then on; closing the stream
+   * closes the connection.
+   *
+   * For `CONNECT`, `target` is the authority (`"www.example.com:443"`); otherwise it is a
+   * path. A refused `CONNECT` raises {@linkcode ProxyError}; a refused upgrade raises
+   * {@linkcode RemoteProtocolError}.
+   */
+  async upgrade(
+    method: string,
+    target: string,
+    headers?: HeadersInit | null,
+  ): Promise<NetworkStreamInterface> {
+    const isConnect = method.toUpperCase() === "CONNECT";
+    const url = isConnect ? this.#originText + "/" : parseUrl(target, this.#originText + "/");
+    const request = new Request(method, url, {
+      headers,
+      extensions: { target: isConnect ? target : undefined },
+    });
+    const response = await this.#handle(request, false);
+    const stream = response.extensions.networkStream;
+    if (this.#state === "UPGRADED" && stream !== undefined) return stream;
+    await response.close();
+    const reason = response.reasonPhrase;
+    const message = `${isConnect ? "Proxy refused" : "Server refused to switch protocols for"} ${
+      JSON.stringify(`${method} ${target}`)
+    }: ${response.status}${reason ? ` ${reason}` : ""}`;
+    if (isConnect) throw new ProxyError(message, { status: response.status, reasonPhrase: reason });
+    throw new RemoteProtocolError(message, { request });
+  }
+
+  /** Closes the connection (and any response being read on it). */
+  close(): Promise<void> {
+    return this.#close();
+  }
+
+  /** Closes the connection when used with `await using`. */
+  [Symbol.asyncDispose](): Promise<void> {
+    return this.close();
+  }
+
+  /** `<Connection "https://www.example.com/" IDLE>` */
+  toString(): string {
+    if (this.#state === "UPGRADED") {
+      if (this.#upgradeLabel === "CONNECT") {
+        return `<Connection ${JSON.stringify(this.#upgradeUrl)} VIA ${
+          JSON.stringify(this.#originText)
+        } CONNECT>`;
+      }
+      return `<Connection ${JSON.stringify(this.#upgradeUrl)} ${this.#upgradeLabel}>`;
+    }
+    return `<Connection ${JSON.stringify(this.#originText + "/")} ${this.#state}>`;
+  }
+
+  /** Shown by `Deno.inspect`. */
+  [INSPECT](): string {
+    return this.toString();
+  }
+
+  /** Shown by Node's `util.inspect`. */
+  [NODE_INSPECT](): string {
+    return this.toString();
+  }
+
+  // ---------------------------------------------------------------------------------------
+
+  #takeTurn(): Promise<void> {
+    return new Promise((resolve) => this.#turns.push(resolve));
+  }
+
+  async #open(request: Request): Promise<void> {
+    const extensions = request.extensions;
+    const connectMs = extensions.timeout?.connect !== undefined
+      ? extensions.timeout.connect
+      : this.#connectMs;
+    const opener = this.#opener;
+    this.#opener = null;
+    const open = opener !== null
+      ? opener(this.#origin, request)
+      : openStream(this.#origin, this.#openOptions, connectMs, extensions);
+    const stream = await open;
+    if (this.#state === "CLOSED") {
+      // Closed while connecting (pool closed, request aborted): the stream is not wanted.
+      await stream.close().catch(() => {});
+      throw new TransportError(`Connection to ${JSON.stringify(this.#originText)} was closed`);
+    }
+    this.#stream = stream;
+  }
+
+  async #handle(request: Request, readAll: boolean): Promise<Response> {
+    if (this.#busy) await this.#takeTurn();
+    this.#busy = true;
+    const extensions = request.extensions;
+    const signal = extensions.signal;
+    if (this.#state === "CLOSED" || this.#state === "UPGRADED" || signal?.aborted) {
+      this.#passTurn();
+      if (signal?.aborted) throw signal.reason;
+      const error = new RemoteProtocolError(
+        `Connection to ${JSON.stringify(this.#originText)} is closed`,
+        { request },
+      );
+      retryable.add(error);
+      throw error;
+    }
+    const trace = extensions.trace;
+    const timeouts = extensions.timeout;
+    const method = request.method;
+    const reused = this.#exchanges > 0;
+    this.#state = "ACTIVE";
+    this.#xRequest = request;
+    this.#xTrace = trace;
+    this.#xSignal = signal;
+    this.#xReadMs = timeouts?.read !== undefined ? timeouts.read : this.#readMs;
+    this.#xKeepAlive = true;
+    this.#xHintMs = Infinity;
+    this.#xBodyStarted = false;
+    this.#xBodyDone = false;
+    const exchange = ++this.#exchangeId;
+    let headSent = false;
+    let gotBytes = false;
+    try {
+      if (signal !== undefined) {
+        const onAbort = (): void => {
+          this.#abort();
+        };
+        this.#xOnAbort = onAbort;
+        signal.addEventListener("abort", onAbort, { once: true });
+      }
+      if (this.#stream === null) await this.#open(request);
+      const stream = this.#stream!;
+      const writeMs = timeouts?.write !== undefined ? timeouts.write : this.#writeMs;
+
+      // -- Request head (and a body given as bytes) --
+      const url = request.url;
+      const target = (extensions.target as string | undefined) ?? requestTarget(url);
+      const serialized = serializeRequest(
+        method,
+        target,
+        this.#headerPairs(request.headers, url),
+        request.content,
+      );
+      headSent = true;
+      if (trace) {
+        await traced(
+          trace,
+          "http11.send_request_headers",
+          { request },
+          () => stream.write(serialized.head, writeMs).then(() => null),
+        );
+      } else {
+        await stream.write(serialized.head, writeMs);
+      }
+      const body = serialized.body;
+      if (trace) {
+        await traced(trace, "http11.send_request_body", { request }, async () => {
+          if (body !== null) { for await (const chunk of body) await stream.write(chunk, writeMs); }
+          return null;
+        });
+      } else if (body !== null) {
+        for await (const chunk of body) await stream.write(chunk, writeMs);
+      }
+
+      // -- Response head --
+      const parser = this.#parser;
+      parser.startResponse(method);
+      if (trace) await trace("http11.receive_response_headers.started", { request });
+      let event = parser.next();
+      while (event === null || event.type === "informational") {
+        if (event === null) {
+          const bytes = await this.#readChunk(stream);
+          if (bytes.length === 0) parser.feedEnd();
+          else {
+            gotBytes = true;
+            parser.feed(bytes);
+          }
+        }
+        event = parser.next();
+      }
+      if (event.type !== "head") {
+        throw new RemoteProtocolError(`Unexpected ${JSON.stringify(event.type)} before the head`);
+      }
+      const head = event;
+      const status = head.status;
+      if (trace) {
+        await trace("http11.receive_response_headers.complete", {
+          return_value: [head.version, status, head.reason, head.headers],
+        });
+      }
+      const headers = Headers.fromPairs(head.headers);
+      const extensionsOut: ResponseExtensions = {
+        httpVersion: head.version,
+        reasonPhrase: head.reason,
+        networkStream: stream,
+      };
+      this.#readKeepAliveHint(head.headers);
+
+      // -- Upgrades: 101, or 2xx to CONNECT --
+      if (status === 101 || (method === "CONNECT" && status >= 200 && status < 300)) {
+        const next = parser.next();
+        const rest = next !== null && next.type === "upgrade" ? next.rest : parser.takeBuffered();
+        extensionsOut.networkStream = this.#upgraded(request, headers, rest);
+        return new Response(status, { headers, extensions: extensionsOut, request });
+      }
+
+      // -- Body: whole already, or pulled on demand --
+      let first: Uint8Array | null = null;
+      let more: Uint8Array[] | null = null;
+      let size = 0;
+      for (event = parser.next(); event !== null && event.type === "data"; event = parser.next()) {
+        if (first === null) first = event.data;
+        else (more ??= [first]).push(event.data);
+        size += event.data.length;
+      }
+      if (event !== null && event.type === "end") {
+        const content = more !== null ? concatBytes(more, size) : first ?? EMPTY;
+        this.#xKeepAlive &&= event.keepAlive;
+        if (trace) {
+          await trace("http11.receive_response_body.started", { request });
+          await trace("http11.receive_response_body.complete", { return_value: null });
+        }
+        this.#xBodyDone = true;
+        if (readAll) {
+          const ending = this.#endExchange(exchange);
+          if (ending !== undefined) await ending;
+          return new Response(status, { headers, content, extensions: extensionsOut, request });
+        }
+        return new Response(status, {
+          headers,
+          content: new BufferedBody(this, exchange, content),
+          extensions: extensionsOut,
+          request,
+        });
+      }
+      if (event !== null) {
+        throw new RemoteProtocolError(`Unexpected ${JSON.stringify(event.type)} in the body`);
+      }
+      const source = new ConnectionBody(this, exchange);
+      if (first !== null) this.#pushBack(more ?? [first]);
+      this.#xRemaining = head.bodyLength === null ? null : head.bodyLength - size;
+      const response = new Response(status, {
+        headers,
+        content: source,
+        extensions: extensionsOut,
+        request,
+      });
+      if (readAll) {
+        try {
+          await response.bytes();
+        } catch (error) {
+          throw this.#failure(error, request);
+        }
+      }
+      return response;
+    } catch (error) {
+      const failure = this.#failure(error, request);
+      if (
+        reused && !gotBytes && (!headSent || IDEMPOTENT.has(method)) &&
+        !(failure instanceof LocalProtocolError) && !signal?.aborted
+      ) retryable.add(failure as object);
+      if (failure instanceof LocalProtocolError && !headSent) {
+        // Nothing was written: the connection is as good as before.
+        this.#exchangeId++;
+        this.#detachSignal();
+        this.#state = this.#exchanges > 0 ? "IDLE" : "NEW";
+        if (this.#exchanges > 0 && this.#armed === null) this.#arm();
+        this.#release();
+      } else {
+        await this.#close();
+      }
+      throw failure;
+    }
+  }
+
+  /** Headers for the wire: the request's, with `Host` first when absent. */
+  #headerPairs(headers: Headers, url: URL): Iterable<readonly [string, string]> {
+    if (headers.size === 0) return [["Host", url.host]];
+    let hasHost = false;
+    const pairs = headers.pairs();
+    for (let i = 0; i < pairs.length; i++) {
+      const name = pairs[i][0];
+      if (name.length === 4 && name.toLowerCase() === "host") hasHost = true;
+      else if (name.length === 10 && name.toLowerCase() === "connection") {
+        if (/(^|,)\s*close\s*(,|$)/i.test(pairs[i][1])) this.#xKeepAlive = false;
+      }
+    }
+    if (!hasHost) pairs.unshift(["Host", url.host]);
+    return pairs;
+  }
+
+  /** `Keep-Alive: timeout=N` shortens this connection's idle expiry. */
+  #readKeepAliveHint(pairs: [string, string][]): void {
+    for (let i = 0; i < pairs.length; i++) {
+      const name = pairs[i][0];
+      if (name.length === 10 && name.toLowerCase() === "keep-alive") {
+        const match = /(?:^|[,;\s])timeout\s*=\s*(\d+)/i.exec(pairs[i][1]);
+        if (match !== null) this.#xHintMs = Number(match[1]) * 1000;
+      }
+    }
+  }
+
+  /** Maps a failure of the exchange: an abort becomes the signal's reason. */
+  #failure(error: unknown, request: Request): unknown {
+    const signal = this.#xSignal;
+    if (signal?.aborted) return signal.reason;
+    // deno-lint-ignore no-explicit-any
+    if (error instanceof Error && "request" in error && (error as any).request === null) {
+      // deno-lint-ignore no-explicit-any
+      (error as any).request = request;
+    }
+    return error;
+  }
+
+  #pending: Uint8Array[] | null = null;
+
+  #pushBack(chunks: Uint8Array[]): void {
+    this.#pending = chunks;
+  }
+
+  /** Reads the next chunk for the exchange: the armed read first, if there is one. */
+  #readChunk(stream: NetworkStreamInterface): Promise<Uint8Array> {
+    const armed = this.#armed;
+    if (armed !== null) {
+      this.#armed = null;
+      return withDeadline("read", this.#xReadMs, () => armed, () => {
+        stream.close().catch(() => {});
+      });
+    }
+    return stream.read(undefined, this.#xReadMs);
+  }
+
+  async #readBody(exchange: number): Promise<Uint8Array | null> {
+    if (exchange !== this.#exchangeId || this.#xBodyDone) return null;
+    const pending = this.#pending;
+    if (pending !== null) {
+      const chunk = pending.shift()!;
+      if (pending.length === 0) this.#pending = null;
+      return chunk;
+    }
+    const trace = this.#xTrace;
+    try {
+      if (trace && !this.#xBodyStarted) {
+        this.#xBodyStarted = true;
+        await trace("http11.receive_response_body.started", { request: this.#xRequest });
+      }
+      const parser = this.#parser;
+      const stream = this.#stream!;
+      for (;;) {
+        const event = parser.next();
+        if (event === null) {
+          const bytes = await this.#readChunk(stream);
+          if (exchange !== this.#exchangeId) return null;
+          if (bytes.length === 0) parser.feedEnd();
+          else parser.feed(bytes);
+        } else if (event.type === "data") {
+          if (this.#xRemaining !== null) this.#xRemaining -= event.data.length;
+          return event.data;
+        } else if (event.type === "end") {
+          this.#xKeepAlive &&= event.keepAlive;
+          this.#xBodyDone = true;
+          if (trace) await trace("http11.receive_response_body.complete", { return_value: null });
+          const ending = this.#endExchange(exchange);
+          if (ending !== undefined) await ending;
+          return null;
+        } else {
+          throw new RemoteProtocolError(`Unexpected ${JSON.stringify(event.type)} in the body`);
+        }
+      }
+    } catch (error) {
+      const failure = this.#failure(error, this.#xRequest!);
+      if (trace) {
+        await Promise.resolve(trace("http11.receive_response_body.failed", { exception: failure }))
+          .catch(() => {});
+      }
+      if (exchange === this.#exchangeId) await this.#close();
+      throw failure;
+    }
+  }
+
+  /** The response was closed: drain a small remainder to keep the connection, or close it. */
+  async #closeBody(exchange: number): Promise<void> {
+    if (exchange !== this.#exchangeId) return;
+    if (this.#xBodyDone) {
+      const ending = this.#endExchange(exchange);
+      if (ending !== undefined) await ending;
+      return;
+    }
+    // What is buffered is drained; more is read only when the length is known and the
+    // rest is at most 64 KiB. Otherwise closing is cheaper than reading on.
+    this.#pending = null;
+    try {
+      const parser = this.#parser;
+      const stream = this.#stream!;
+      for (;;) {
+        const event = parser.next();
+        if (event === null) {
+          const remaining = this.#xRemaining;
+          if (remaining === null || remaining > 65536 || this.#xSignal?.aborted) break;
+          const bytes = await this.#readChunk(stream);
+          if (exchange !== this.#exchangeId) return;
+          if (bytes.length === 0) parser.feedEnd();
+          else parser.feed(bytes);
+        } else if (event.type === "data") {
+          if (this.#xRemaining !== null) this.#xRemaining -= event.data.length;
+        } else if (event.type === "end") {
+          this.#xKeepAlive &&= event.keepAlive;
+          this.#xBodyDone = true;
+          const ending = this.#endExchange(exchange);
+          if (ending !== undefined) await ending;
+          return;
+        } else break;
+      }
+    } catch {
+      // Falls through to closing: the connection cannot be saved.
+    }
+    if (exchange === this.#exchangeId) await this.#close();
+  }
+
+  /**
+   * The exchange is over: keep the connection for the next one, or close it. Returns a
+   * promise only when there is something to wait for (tracing, closing).
+   */
+  #endExchange(exchange: number): Promise<void> | undefined {
+    if (exchange !== this.#exchangeId || this.#state !== "ACTIVE") return undefined;
+    this.#exchangeId++;
+    this.#exchanges++;
+    this.#pending = null;
+    this.#detachSignal();
+    const trace = this.#xTrace;
+    this.#xRequest = null;
+    if (trace) return this.#endTraced(trace);
+    return this.#keepOrClose();
+  }
+
+  async #endTraced(trace: TraceCallback): Promise<void> {
+    await trace("http11.response_closed.started", {});
+    await this.#keepOrClose();
+    await trace("http11.response_closed.complete", { return_value: null });
+  }
+
+  #keepOrClose(): Promise<void> | undefined {
+    if (!this.#xKeepAlive || this.#parser.takeBuffered().length > 0) return this.#close();
+    const keep = this.#xHintMs < this.#keepaliveMs ? this.#xHintMs : this.#keepaliveMs;
+    this.#expiresAt = keep === Infinity ? Infinity : performance.now() + keep;
+    this.#state = "IDLE";
+    this.#arm();
+    this.#release();
+    return undefined;
+  }
+
+  /** Gives the turn to the next waiting caller, or tells the pool the connection is free. */
+  #release(): void {
+    if (this.#turns.length > 0) {
+      this.#turns.shift()!();
+      return;
+    }
+    this.#busy = false;
+    this.#hooks?.idle(this);
+  }
+
+  #passTurn(): void {
+    if (this.#turns.length > 0) this.#turns.shift()!();
+    else this.#busy = false;
+  }
+
+  /** Issues the read for the next response now: end-of-input while idle closes. */
+  #arm(): void {
+    const stream = this.#stream!;
+    const armed = stream.read();
+    this.#armed = armed;
+    const onIdleRead = (): void => {
+      if (this.#armed === armed && this.#state === "IDLE") this.#close();
+    };
+    armed.then(onIdleRead, onIdleRead);
+  }
+
+  #detachSignal(): void {
+    const onAbort = this.#xOnAbort;
+    if (onAbort !== null) {
+      this.#xSignal!.removeEventListener("abort", onAbort);
+      this.#xOnAbort = null;
+    }
+  }
+
+  #abort(): void {
+    this.#xOnAbort = null;
+    this.#close();
+  }
+
+  #upgraded(request: Request, headers: Headers, rest: Uint8Array): NetworkStreamInterface {
+    const isConnect = request.method === "CONNECT";
+    this.#exchangeId++;
+    this.#detachSignal();
+    this.#state = "UPGRADED";
+    if (isConnect) {
+      const target = (request.extensions.target as string | undefined) ?? request.url.host;
+      const colon = target.lastIndexOf(":");
+      const port = colon === -1 ? 443 : Number(target.slice(colon + 1));
+      const host = colon === -1 ? target : target.slice(0, colon);
+      const scheme = port === 80 ? "http" : "https";
+      this.#upgradeLabel = "CONNECT";
+      this.#upgradeUrl = port === defaultPort(scheme)
+        ? `${scheme}://${host}`
+        : `${scheme}://${host}:${port}`;
+    } else {
+      this.#upgradeLabel = (headers.get("upgrade") ?? "UPGRADED").toUpperCase();
+      this.#upgradeUrl = request.url.href;
+    }
+    return new PrefixedStream(this.#stream!, rest, () => this.#close());
+  }
+
+  #close(): Promise<void> {
+    if (this.#closing !== null) return this.#closing;
+    this.#state = "CLOSED";
+    this.#exchangeId++;
+    this.#armed = null;
+    this.#pending = null;
+    this.#detachSignal();
+    const stream = this.#stream;
+    this.#closing = stream === null ? Promise.resolve() : stream.close().catch(() => {
+      // Closing a broken stream fails the way it broke; there is nothing left to do.
+    });
+    // The pool and the callers waiting for their turn learn of it at once.
+    this.#hooks?.closed(this);
+    const turns = this.#turns;
+    this.#turns = [];
+    this.#busy = false;
+    for (const turn of turns) turn();
+    return this.#closing;
+  }
+}
+
+/**
+ * Opens a connection to `url`'s origin (TCP, then TLS for `https`).
+ *
+ * @example Open a connection and send a request
+ * ```ts ignore
+ * import { openConnection } from "@ferry/ferry";
+ * await using connection = await openConnection("https://www.example.com/");
+ * const response = await connection.request("GET", "/");
+ * console.log(response.status, String(connection));
+ * // 200 <Connection "https://www.example.com/" IDLE>
+ * ```
+ */
+export async function openConnection(
+  url: string | URL,
+  options: ConnectionOptions = {},
+): Promise<Connection> {
+  const parsed = parseUrl(url);
+  const origin = originOf(parsed);
+  const timeouts = options.timeout ?? {};
+  const connectMs = timeouts.connect === undefined ? DEFAULT_TIMEOUT_MS : timeouts.connect;
+  const stream = await openStream(origin, options, connectMs, {
+    trace: options.trace,
+    sniHostname: options.sniHostname,
+    signal: options.signal,
+  });
+  return new Connection(stream, parsed, options);
+}
+
+/** Pool plumbing, not public API. */
+export const _internal: {
+  readonly handle: typeof handle;
+  readonly installHooks: typeof installHooks;
+  readonly lazyConnection: typeof lazyConnection;
+  readonly expiresAt: typeof expiresAt;
+  readonly exchangeCount: typeof exchangeCount;
+} = { handle, installHooks, lazyConnection, expiresAt, exchangeCount };

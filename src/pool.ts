@@ -1,0 +1,414 @@
+/**
+ * `ConnectionPool`: reuses connections per origin, within limits.
+ *
+ * ## Theory of operation
+ *
+ * The pool's bookkeeping is changed only in synchronous sections (JavaScript's
+ * single thread is the lock): taking an idle connection, creating one, queueing a waiter,
+ * handing a freed connection to a waiter. I/O (connecting, requests, closing) happens
+ * outside them, in the connections themselves, which report back through two hooks:
+ * `idle` (an exchange ended with the connection kept) and `closed`.
+ *
+ * - Every connection counts against `maxConnections` from the moment it is created (still
+ *   unopened, `NEW`) until it reports `closed`.
+ * - An idle connection is filed under its pool key and reused last-in first-out. Idle
+ *   connections beyond `maxKeepaliveConnections`, or past their expiry, are closed.
+ * - A request that finds no idle connection and no room waits in a FIFO queue. A freed
+ *   connection goes to the first waiter for its key; failing that, when the pool is full,
+ *   an idle connection of another origin is closed to make room for the first waiter.
+ *   Waiting ends with `PoolTimeout` when the `pool` limit (or an enclosing `timeout()`
+ *   scope) runs out.
+ * - A reused connection that turns out to be closed before any byte of the response came
+ *   is retried once on another connection, when the request can be sent again.
+ *
+ * Proxies plug in at two seams: {@linkcode poolKey} (which connections are
+ * interchangeable) and `#openStream` (how a connection's stream is opened).
+ *
+ * @module
+ */
+
+import { PoolTimeout, TransportError, UnsupportedProtocol } from "./errors.ts";
+import { Request, type RequestInit, type Timeouts } from "./models/request.ts";
+import type { Response } from "./models/response.ts";
+import type { NetworkStreamInterface } from "./network/types.ts";
+import type { Transport } from "./transport.ts";
+import {
+  _internal,
+  type Connection,
+  DEFAULT_KEEPALIVE_EXPIRY_MS,
+  DEFAULT_TIMEOUT_MS,
+  isRetryableError,
+  type OpenOptions,
+  openStream,
+} from "./connection.ts";
+import { type Origin, originOf, poolKey } from "./_origin.ts";
+import { withDeadline } from "./timeout.ts";
+
+const INSPECT = Symbol.for("Deno.customInspect");
+const NODE_INSPECT = Symbol.for("nodejs.util.inspect.custom");
+
+/** Options of a {@linkcode ConnectionPool}. */
+export interface ConnectionPoolOptions extends OpenOptions {
+  /** The most connections open at once, all origins together. Default 100. */
+  maxConnections?: number;
+  /** The most idle connections kept. Default 20. */
+  maxKeepaliveConnections?: number;
+  /** How long an idle connection is kept, in milliseconds. Default 5000. */
+  keepaliveExpiry?: number;
+  /** Default per-phase limits in milliseconds (each 5000 unless given; `null`: none). */
+  timeout?: Timeouts;
+}
+
+/** Options of {@linkcode ConnectionPool.request} and {@linkcode ConnectionPool.stream}. */
+export type PoolRequestInit = RequestInit;
+
+interface Waiter {
+  key: string;
+  url: URL;
+  resolve: (connection: Connection) => void;
+  reject: (error: unknown) => void;
+  /** Set once the waiter got a connection or gave up; it is then skipped. */
+  done: boolean;
+  assigned: Connection | null;
+}
+
+const { handle, installHooks, lazyConnection, expiresAt } = _internal;
+
+/**
+ * A pool of HTTP/1.1 connections, reused per origin. Implements the `Transport` that a
+ * `Client` sends through.
+ *
+ * @example Requests through a pool
+ * ```ts ignore
+ * import { ConnectionPool } from "@ferry/ferry";
+ * await using pool = new ConnectionPool({ maxConnections: 10 });
+ * const response = await pool.request("GET", "https://www.example.com/");
+ * console.log(String(response), String(pool)); // <Response [200 OK]> <ConnectionPool [1 idle]>
+ * ```
+ */
+export class ConnectionPool implements Transport {
+  #openOptions: OpenOptions;
+  #connectionOptions: {
+    timeout: Timeouts;
+    keepaliveExpiry: number;
+    backend: OpenOptions["backend"];
+  };
+  #maxConnections: number;
+  #maxKeepalive: number;
+  #poolMs: number | null;
+  #connectMs: number | null;
+  /** Every connection counted against the limit, with its key. */
+  #keys = new Map<Connection, string>();
+  /** Idle connections by key, most recently used last. */
+  #idle = new Map<string, Connection[]>();
+  #idleCount = 0;
+  /** The earliest expiry among idle connections (a hint: may be early, never late). */
+  #nextExpiry = Infinity;
+  #waiters: Waiter[] = [];
+  #waitersHead = 0;
+  #closed = false;
+  #hooks = {
+    idle: (connection: Connection): void => this.#onIdle(connection),
+    closed: (connection: Connection): void => this.#onClosed(connection),
+  };
+  #opener = (origin: Origin, request: Request | null): Promise<NetworkStreamInterface> =>
+    this.#openStream(origin, request);
+
+  /** Creates an empty pool; connections are opened on demand. */
+  constructor(options: ConnectionPoolOptions = {}) {
+    const maxConnections = options.maxConnections ?? 100;
+    if (!(maxConnections >= 1)) {
+      throw new RangeError(`Invalid maxConnections "${maxConnections}": expected at least 1`);
+    }
+    this.#maxConnections = maxConnections;
+    this.#maxKeepalive = Math.min(options.maxKeepaliveConnections ?? 20, maxConnections);
+    const timeouts = options.timeout ?? {};
+    this.#poolMs = timeouts.pool === undefined ? DEFAULT_TIMEOUT_MS : timeouts.pool;
+    this.#connectMs = timeouts.connect === undefined ? DEFAULT_TIMEOUT_MS : timeouts.connect;
+    this.#openOptions = {
+      backend: options.backend,
+      tls: options.tls,
+      localAddress: options.localAddress,
+      uds: options.uds,
+      retries: options.retries,
+    };
+    this.#connectionOptions = {
+      timeout: timeouts,
+      keepaliveExpiry: options.keepaliveExpiry ?? DEFAULT_KEEPALIVE_EXPIRY_MS,
+      backend: options.backend,
+    };
+  }
+
+  /** A snapshot of the pool's connections (idle, active and opening). */
+  get connections(): Connection[] {
+    return [...this.#keys.keys()];
+  }
+
+  /** Sends a request and reads the whole response body. */
+  async request(method: string, url: string | URL, init?: PoolRequestInit): Promise<Response> {
+    return await this.#send(new Request(method, url, init), true);
+  }
+
+  /**
+   * Sends a request and returns the response with its body unread: read it or close it
+   * (`await using`), or its connection stays busy.
+   */
+  stream(method: string, url: string | URL, init?: PoolRequestInit): Promise<Response> {
+    let request: Request;
+    try {
+      request = new Request(method, url, init);
+    } catch (error) {
+      return Promise.reject(error);
+    }
+    return this.#send(request, false);
+  }
+
+  /** Sends `request`; the response's body is unread (read it or close it). */
+  send(request: Request): Promise<Response> {
+    return this.#send(request, false);
+  }
+
+  /** Closes every connection and fails the requests waiting for one. */
+  async close(): Promise<void> {
+    this.#closed = true;
+    const waiters = this.#waiters.slice(this.#waitersHead);
+    this.#waiters = [];
+    this.#waitersHead = 0;
+    for (const waiter of waiters) {
+      if (waiter.done) continue;
+      waiter.done = true;
+      waiter.reject(new TransportError("The connection pool was closed"));
+    }
+    const connections = [...this.#keys.keys()];
+    await Promise.all(connections.map((connection) => connection.close()));
+  }
+
+  /** Closes the pool when used with `await using`. */
+  [Symbol.asyncDispose](): Promise<void> {
+    return this.close();
+  }
+
+  /** `<ConnectionPool [1 active, 2 idle]>` */
+  toString(): string {
+    const idle = this.#idleCount;
+    const active = this.#keys.size - idle;
+    const parts: string[] = [];
+    if (active > 0 || idle === 0) parts.push(`${active} active`);
+    if (idle > 0) parts.push(`${idle} idle`);
+    return `<ConnectionPool [${parts.join(", ")}]>`;
+  }
+
+  /** Shown by `Deno.inspect`. */
+  [INSPECT](): string {
+    return this.toString();
+  }
+
+  /** Shown by Node's `util.inspect`. */
+  [NODE_INSPECT](): string {
+    return this.toString();
+  }
+
+  // ---------------------------------------------------------------------------------------
+
+  async #send(request: Request, readAll: boolean): Promise<Response> {
+    if (this.#closed) throw new TransportError("The connection pool is closed", { request });
+    const url = request.url;
+    const protocol = url.protocol;
+    if (protocol !== "http:" && protocol !== "https:") {
+      throw new UnsupportedProtocol(
+        `Unsupported scheme ${JSON.stringify(protocol)} in URL ${JSON.stringify(url.href)}`,
+        { request },
+      );
+    }
+    const key = poolKey(url);
+    for (let attempt = 0;; attempt++) {
+      const connection = this.#acquire(key, url) ?? await this.#wait(key, url, request);
+      try {
+        return await handle(connection, request, readAll);
+      } catch (error) {
+        if (attempt === 0 && isRetryableError(error) && !this.#closed) continue;
+        throw error;
+      }
+    }
+  }
+
+  /** Opens the stream of a new connection: the seam where proxies plug in. */
+  #openStream(origin: Origin, request: Request | null): Promise<NetworkStreamInterface> {
+    const extensions = request?.extensions ?? null;
+    const timeout = extensions?.timeout;
+    const connectMs = timeout?.connect !== undefined ? timeout.connect : this.#connectMs;
+    return openStream(origin, this.#openOptions, connectMs, extensions);
+  }
+
+  /** An idle connection for `key`, or a new one when there is room; else `null`. */
+  #acquire(key: string, url: URL): Connection | null {
+    if (this.#idleCount > 0) {
+      if (this.#nextExpiry !== Infinity) this.#sweep();
+      const list = this.#idle.get(key);
+      if (list !== undefined && list.length > 0) {
+        this.#idleCount--;
+        return list.pop()!;
+      }
+    }
+    if (this.#keys.size < this.#maxConnections) return this.#create(key, url);
+    if (this.#idleCount > 0) {
+      this.#evictOne();
+      return this.#create(key, url);
+    }
+    return null;
+  }
+
+  #create(key: string, url: URL): Connection {
+    const connection = lazyConnection(originOf(url), this.#opener, this.#connectionOptions);
+    installHooks(connection, this.#hooks);
+    this.#keys.set(connection, key);
+    return connection;
+  }
+
+  /** Waits in line for a connection, until the pool limit or the signal ends it. */
+  #wait(key: string, url: URL, request: Request): Promise<Connection> {
+    let waiter!: Waiter;
+    const promise = new Promise<Connection>((resolve, reject) => {
+      waiter = { key, url, resolve, reject, done: false, assigned: null };
+    });
+    this.#waiters.push(waiter);
+    const extensions = request.extensions;
+    const poolMs = extensions.timeout?.pool !== undefined ? extensions.timeout.pool : this.#poolMs;
+    return withDeadline("pool", poolMs, () => promise, () => {
+      // Gave up: leave the line, or hand back a connection that came too late.
+      waiter.done = true;
+      const assigned = waiter.assigned;
+      if (assigned !== null) this.#giveBack(assigned);
+    }, extensions.signal).catch((error) => {
+      if (error instanceof PoolTimeout && error.request === null) error.request = request;
+      throw error;
+    });
+  }
+
+  /** A connection handed to a waiter that had already given up. */
+  #giveBack(connection: Connection): void {
+    if (connection.state === "IDLE") this.#onIdle(connection);
+    else if (connection.state === "NEW") {
+      // Never opened: forget it (closing an unopened connection reports `closed`).
+      connection.close();
+    }
+  }
+
+  /** The first waiter still waiting, for `key` when given. */
+  #nextWaiter(key: string | null): Waiter | null {
+    const waiters = this.#waiters;
+    while (this.#waitersHead < waiters.length && waiters[this.#waitersHead].done) {
+      this.#waitersHead++;
+    }
+    if (this.#waitersHead === waiters.length) {
+      if (waiters.length > 0) {
+        this.#waiters = [];
+        this.#waitersHead = 0;
+      }
+      return null;
+    }
+    if (key === null) return waiters[this.#waitersHead];
+    for (let i = this.#waitersHead; i < waiters.length; i++) {
+      const waiter = waiters[i];
+      if (!waiter.done && waiter.key === key) return waiter;
+    }
+    return null;
+  }
+
+  #assign(waiter: Waiter, connection: Connection): void {
+    waiter.done = true;
+    waiter.assigned = connection;
+    waiter.resolve(connection);
+  }
+
+  #onIdle(connection: Connection): void {
+    const key = this.#keys.get(connection);
+    if (key === undefined) return;
+    if (this.#waitersHead < this.#waiters.length) {
+      const same = this.#nextWaiter(key);
+      if (same !== null) return this.#assign(same, connection);
+      const first = this.#nextWaiter(null);
+      if (first !== null) {
+        // The pool is full of other origins' work: make room for the first waiter.
+        this.#keys.delete(connection);
+        connection.close();
+        return this.#assign(first, this.#create(first.key, first.url));
+      }
+    }
+    if (this.#closed) {
+      connection.close();
+      return;
+    }
+    if (this.#idleCount >= this.#maxKeepalive) {
+      this.#keys.delete(connection);
+      connection.close();
+      return;
+    }
+    let list = this.#idle.get(key);
+    if (list === undefined) this.#idle.set(key, list = []);
+    list.push(connection);
+    this.#idleCount++;
+    const expiry = expiresAt(connection);
+    if (expiry < this.#nextExpiry) this.#nextExpiry = expiry;
+  }
+
+  #onClosed(connection: Connection): void {
+    const key = this.#keys.get(connection);
+    if (key === undefined) return;
+    this.#keys.delete(connection);
+    const list = this.#idle.get(key);
+    if (list !== undefined) {
+      const index = list.indexOf(connection);
+      if (index !== -1) {
+        list.splice(index, 1);
+        this.#idleCount--;
+        if (list.length === 0) this.#idle.delete(key);
+      }
+    }
+    if (this.#closed) return;
+    const first = this.#nextWaiter(null);
+    if (first !== null && this.#keys.size < this.#maxConnections) {
+      this.#assign(first, this.#create(first.key, first.url));
+    }
+  }
+
+  /** Closes idle connections past their expiry. */
+  #sweep(): void {
+    const now = performance.now();
+    if (now < this.#nextExpiry) return;
+    let next = Infinity;
+    for (const list of this.#idle.values()) {
+      for (let i = list.length - 1; i >= 0; i--) {
+        const connection = list[i];
+        const expiry = expiresAt(connection);
+        if (expiry <= now) {
+          list.splice(i, 1);
+          this.#idleCount--;
+          this.#keys.delete(connection);
+          connection.close();
+        } else if (expiry < next) next = expiry;
+      }
+    }
+    for (const [key, list] of this.#idle) if (list.length === 0) this.#idle.delete(key);
+    this.#nextExpiry = next;
+  }
+
+  /** Closes the least recently used idle connection, of whichever origin. */
+  #evictOne(): void {
+    let victim: Connection | null = null;
+    let victimList: Connection[] | null = null;
+    let oldest = Infinity;
+    for (const list of this.#idle.values()) {
+      if (list.length > 0 && expiresAt(list[0]) <= oldest) {
+        oldest = expiresAt(list[0]);
+        victim = list[0];
+        victimList = list;
+      }
+    }
+    if (victim === null || victimList === null) return;
+    victimList.shift();
+    this.#idleCount--;
+    this.#keys.delete(victim);
+    victim.close();
+  }
+}

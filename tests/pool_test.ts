@@ -1,0 +1,356 @@
+/**
+ * `ConnectionPool`: reuse, limits, waiting, expiry, stale retries, connect retries, reprs;
+ * against small `node:net` servers and nginx.
+ */
+
+import assert from "node:assert/strict";
+import { createServer } from "node:net";
+import { peerTest, test } from "./_harness.ts";
+import { ConnectionPool } from "../src/pool.ts";
+import { Request } from "../src/models/request.ts";
+import {
+  ConnectError,
+  PoolTimeout,
+  RemoteProtocolError,
+  TransportError,
+  UnsupportedProtocol,
+} from "../src/errors.ts";
+import { cannedServer, eventually, ok, wait } from "./_servers.ts";
+import { nginxPeer, SMALL_BODY, startNginx } from "./_peers/nginx.ts";
+
+test("pool reprs follow the reference", async () => {
+  const server = await cannedServer(() => ok("hi"));
+  try {
+    const pool = new ConnectionPool();
+    assert.equal(String(pool), "<ConnectionPool [0 active]>");
+    const response = await pool.request("GET", `${server.url}/`);
+    assert.equal(String(response), "<Response [200 OK]>");
+    assert.equal(String(pool), "<ConnectionPool [1 idle]>");
+    const streamed = await pool.stream("GET", `${server.url}/`);
+    assert.equal(String(pool), "<ConnectionPool [1 active]>");
+    const other = await pool.stream("GET", `${server.url}/`);
+    await streamed.close();
+    assert.equal(String(pool), "<ConnectionPool [1 active, 1 idle]>");
+    await other.close();
+    assert.equal(String(pool), "<ConnectionPool [2 idle]>");
+    assert.deepEqual(
+      pool.connections.map(String),
+      [`<Connection "${server.url}/" IDLE>`, `<Connection "${server.url}/" IDLE>`],
+    );
+    await pool.close();
+    assert.equal(String(pool), "<ConnectionPool [0 active]>");
+  } finally {
+    await server.close();
+  }
+});
+
+test("pool.send() returns the body unread; reading it releases the connection", async () => {
+  const server = await cannedServer(() => ok("sent"));
+  try {
+    await using pool = new ConnectionPool();
+    const response = await pool.send(new Request("GET", `${server.url}/`));
+    assert.equal(String(pool), "<ConnectionPool [1 active]>");
+    assert.equal(await response.text(), "sent");
+    assert.equal(String(pool), "<ConnectionPool [1 idle]>");
+  } finally {
+    await server.close();
+  }
+});
+
+test("pool reuses an idle connection per origin", async () => {
+  const a = await cannedServer(() => ok("a"));
+  const b = await cannedServer(() => ok("b"));
+  try {
+    await using pool = new ConnectionPool();
+    for (let i = 0; i < 3; i++) {
+      assert.equal(await (await pool.request("GET", `${a.url}/`)).text(), "a");
+      assert.equal(await (await pool.request("GET", `${b.url}/x`)).text(), "b");
+    }
+    assert.equal(a.accepted, 1);
+    assert.equal(b.accepted, 1);
+    assert.equal(String(pool), "<ConnectionPool [2 idle]>");
+  } finally {
+    await a.close();
+    await b.close();
+  }
+});
+
+test("pool never exceeds maxConnections and serves waiters in order", async () => {
+  let maxOpen = 0;
+  const server = await cannedServer((head, _i, socket) => {
+    setTimeout(() => socket.write(ok(head.split(" ")[1])), 5);
+    return null;
+  });
+  const watcher = setInterval(() => maxOpen = Math.max(maxOpen, server.open), 1);
+  try {
+    await using pool = new ConnectionPool({ maxConnections: 2 });
+    const paths = Array.from({ length: 12 }, (_, i) => `/${i}`);
+    const bodies = await Promise.all(
+      paths.map(async (path) => await (await pool.request("GET", server.url + path)).text()),
+    );
+    assert.deepEqual(bodies, paths);
+    assert.equal(server.accepted, 2);
+    assert.ok(maxOpen <= 2, `max open ${maxOpen}`);
+    assert.ok(pool.connections.length <= 2);
+  } finally {
+    clearInterval(watcher);
+    await server.close();
+  }
+});
+
+test("a waiter gives up with PoolTimeout when no connection frees up in time", async () => {
+  const server = await cannedServer(() => ok("x"));
+  try {
+    await using pool = new ConnectionPool({ maxConnections: 1 });
+    const held = await pool.stream("GET", `${server.url}/`);
+    await assert.rejects(
+      pool.request("GET", `${server.url}/`, { extensions: { timeout: { pool: 30 } } }),
+      (error: unknown) => error instanceof PoolTimeout && error.request !== null,
+    );
+    await held.close();
+    // The pool is still consistent: the next request gets the connection.
+    assert.equal(await (await pool.request("GET", `${server.url}/`)).text(), "x");
+    assert.equal(String(pool), "<ConnectionPool [1 idle]>");
+  } finally {
+    await server.close();
+  }
+});
+
+test("aborting a waiting request takes it out of the line", async () => {
+  const server = await cannedServer(() => ok("x"));
+  try {
+    await using pool = new ConnectionPool({ maxConnections: 1 });
+    const held = await pool.stream("GET", `${server.url}/`);
+    const controller = new AbortController();
+    const waiting = pool.request("GET", `${server.url}/`, {
+      extensions: { signal: controller.signal },
+    });
+    const reason = new Error("no longer needed");
+    controller.abort(reason);
+    await assert.rejects(waiting, (error) => error === reason);
+    await held.close();
+    assert.equal(String(pool), "<ConnectionPool [1 idle]>");
+    assert.equal(server.heads.length, 1);
+  } finally {
+    await server.close();
+  }
+});
+
+test("a full pool closes another origin's idle connection to make room", async () => {
+  const a = await cannedServer(() => ok("a"));
+  const b = await cannedServer(() => ok("b"));
+  try {
+    await using pool = new ConnectionPool({ maxConnections: 1 });
+    await pool.request("GET", `${a.url}/`);
+    assert.equal(await (await pool.request("GET", `${b.url}/`)).text(), "b");
+    assert.equal(pool.connections.length, 1);
+    assert.equal(pool.connections[0].origin, b.url);
+    await eventually(() => a.open === 0, "a's connection closed");
+  } finally {
+    await a.close();
+    await b.close();
+  }
+});
+
+test("a freed connection goes to a waiter of another origin by replacing it", async () => {
+  const a = await cannedServer(() => ok("a"));
+  const b = await cannedServer(() => ok("b"));
+  try {
+    await using pool = new ConnectionPool({ maxConnections: 1 });
+    const held = await pool.stream("GET", `${a.url}/`);
+    const waiting = pool.request("GET", `${b.url}/`);
+    await wait(5);
+    await held.close();
+    assert.equal(await (await waiting).text(), "b");
+    assert.equal(pool.connections.length, 1);
+  } finally {
+    await a.close();
+    await b.close();
+  }
+});
+
+test("idle connections beyond maxKeepaliveConnections are closed", async () => {
+  const server = await cannedServer((_head, _i, socket) => {
+    setTimeout(() => socket.write(ok("x")), 5);
+    return null;
+  });
+  try {
+    await using pool = new ConnectionPool({ maxKeepaliveConnections: 1 });
+    await Promise.all([1, 2, 3].map(() => pool.request("GET", `${server.url}/`)));
+    assert.equal(String(pool), "<ConnectionPool [1 idle]>");
+    await eventually(() => server.open === 1, "two connections closed");
+  } finally {
+    await server.close();
+  }
+});
+
+test("expired idle connections are not reused", async () => {
+  const server = await cannedServer(() => ok("x"));
+  try {
+    await using pool = new ConnectionPool({ keepaliveExpiry: 10 });
+    await pool.request("GET", `${server.url}/`);
+    await wait(30);
+    await pool.request("GET", `${server.url}/`);
+    assert.equal(server.accepted, 2);
+    assert.equal(String(pool), "<ConnectionPool [1 idle]>");
+  } finally {
+    await server.close();
+  }
+});
+
+test("a reused connection found closed is retried once on a new connection", async () => {
+  // The server drops the first connection when the second request arrives on it.
+  const server = await cannedServer((_head, i, socket) => {
+    if (i === 1) {
+      socket.destroy();
+      return null;
+    }
+    return ok(`reply ${i}`);
+  });
+  try {
+    await using pool = new ConnectionPool();
+    assert.equal(await (await pool.request("GET", `${server.url}/`)).text(), "reply 0");
+    assert.equal(await (await pool.request("GET", `${server.url}/`)).text(), "reply 2");
+    assert.equal(server.accepted, 2);
+  } finally {
+    await server.close();
+  }
+});
+
+test("a POST whose request was sent is not retried", async () => {
+  const server = await cannedServer((_head, i, socket) => {
+    if (i === 1) {
+      socket.destroy();
+      return null;
+    }
+    return ok("x");
+  });
+  try {
+    await using pool = new ConnectionPool();
+    await pool.request("GET", `${server.url}/`);
+    await assert.rejects(
+      pool.request("POST", `${server.url}/`, { content: "data" }),
+      (error: unknown) => error instanceof RemoteProtocolError || error instanceof TransportError,
+    );
+    assert.equal(server.heads.length, 2);
+  } finally {
+    await server.close();
+  }
+});
+
+test("a fresh connection that fails is not retried", async () => {
+  const server = await cannedServer((_head, _i, socket) => {
+    socket.destroy();
+    return null;
+  });
+  try {
+    await using pool = new ConnectionPool();
+    await assert.rejects(pool.request("GET", `${server.url}/`), TransportError);
+    assert.equal(server.accepted, 1);
+  } finally {
+    await server.close();
+  }
+});
+
+async function refusedPort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  const address = server.address();
+  const port = typeof address === "object" && address ? address.port : 0;
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+  return port;
+}
+
+test("retries: failed connects are retried with backoff, then ConnectError", async () => {
+  const port = await refusedPort();
+  const events: string[] = [];
+  await using pool = new ConnectionPool({ retries: 1 });
+  await assert.rejects(
+    pool.request("GET", `http://127.0.0.1:${port}/`, {
+      extensions: { trace: (name) => void events.push(name) },
+    }),
+    ConnectError,
+  );
+  assert.equal(events.filter((name) => name === "connection.connect_tcp.started").length, 2);
+  assert.equal(String(pool), "<ConnectionPool [0 active]>");
+});
+
+test("a failed connect frees its slot for the next waiter", async () => {
+  const port = await refusedPort();
+  await using pool = new ConnectionPool({ maxConnections: 1 });
+  const results = await Promise.allSettled(
+    [1, 2, 3].map(() => pool.request("GET", `http://127.0.0.1:${port}/`)),
+  );
+  for (const result of results) {
+    assert.equal(result.status, "rejected");
+    assert.ok((result as PromiseRejectedResult).reason instanceof ConnectError);
+  }
+  assert.equal(pool.connections.length, 0);
+});
+
+test("other schemes fail with UnsupportedProtocol", async () => {
+  await using pool = new ConnectionPool();
+  await assert.rejects(pool.request("GET", "ftp://127.0.0.1/"), UnsupportedProtocol);
+});
+
+test("closing the pool fails waiters and closes every connection", async () => {
+  const server = await cannedServer(() => ok("x"));
+  try {
+    const pool = new ConnectionPool({ maxConnections: 1 });
+    const held = await pool.stream("GET", `${server.url}/`);
+    const waiting = pool.request("GET", `${server.url}/`);
+    await pool.close();
+    await assert.rejects(waiting, TransportError);
+    await held.close(); // closing after the pool closed is harmless
+    await assert.rejects(pool.request("GET", `${server.url}/`), TransportError);
+    await eventually(() => server.open === 0, "server sees every socket closed");
+  } finally {
+    await server.close();
+  }
+});
+
+test("an idle connection closed by the server leaves the pool", async () => {
+  const server = await cannedServer(() => ok("x"));
+  try {
+    await using pool = new ConnectionPool();
+    await pool.request("GET", `${server.url}/`);
+    for (const socket of server.sockets) socket.end();
+    await eventually(() => pool.connections.length === 0, "pool forgets the connection");
+    assert.equal(await (await pool.request("GET", `${server.url}/`)).text(), "x");
+  } finally {
+    await server.close();
+  }
+});
+
+peerTest(
+  "pool against nginx: small GETs reuse one connection; a large body streams",
+  nginxPeer,
+  async () => {
+    const nginx = await startNginx({ largeBytes: 3_000_000 });
+    try {
+      await using pool = new ConnectionPool();
+      for (let i = 0; i < 20; i++) {
+        const response = await pool.request("GET", `${nginx.origin}/`);
+        assert.equal(response.status, 200);
+        assert.equal(await response.text(), SMALL_BODY);
+      }
+      assert.equal(String(pool), "<ConnectionPool [1 idle]>");
+      const response = await pool.stream("GET", `${nginx.origin}/large.bin`);
+      let total = 0;
+      for await (const chunk of response.iterBytes()) total += chunk.length;
+      assert.equal(total, 3_000_000);
+      const empty = await pool.request("GET", `${nginx.origin}/status/204`);
+      assert.equal(empty.status, 204);
+      const head = await pool.request("HEAD", `${nginx.origin}/large.bin`);
+      assert.equal(head.headers.get("content-length"), "3000000");
+      assert.equal((await head.bytes()).length, 0);
+      const closing = await pool.request("GET", `${nginx.origin}/close`);
+      assert.equal(await closing.text(), "closing\n");
+      assert.equal(String(pool), "<ConnectionPool [0 active]>");
+      const echoed = await pool.request("GET", `${nginx.origin}/echo?a=1`);
+      assert.equal(await echoed.text(), `GET /echo?a=1 127.0.0.1:${nginx.port}\n`);
+    } finally {
+      await nginx.stop();
+    }
+  },
+);
