@@ -34,3 +34,13 @@ export type {
   NetworkStreamInterface,
   TlsOptions,
 } from "./src/network/types.ts";
+export {
+  Connection,
+  type ConnectionOptions,
+  type ConnectionRequestInit,
+  type ConnectionState,
+  openConnection,
+  type OpenOptions,
+  type TlsSettings,
+} from "./src/connection.ts";
+export { ConnectionPool, type ConnectionPoolOptions, type PoolRequestInit } from "./src/pool.ts";
