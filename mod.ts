@@ -34,6 +34,75 @@ export type {
   NetworkStreamInterface,
   TlsOptions,
 } from "./src/network/types.ts";
+export type { DefaultEncoding } from "./src/models/response.ts";
+export { QueryParams, type QueryParamsInit, type QueryValue } from "./src/models/query_params.ts";
+export {
+  type CertInit,
+  Client,
+  type ClientOptions,
+  type EventHooks,
+  type Limits,
+  type RequestHook,
+  type RequestOptions,
+  type ResponseHook,
+  type SendOptions,
+} from "./src/client.ts";
+export type { TimeoutInit } from "./src/_merge.ts";
+export {
+  del,
+  delete,
+  get,
+  head,
+  type OneOffOptions,
+  options,
+  patch,
+  post,
+  put,
+  request,
+} from "./src/api.ts";
+export {
+  type Cookie,
+  Cookies,
+  type CookieScope,
+  type CookiesInit,
+  parseSetCookie,
+} from "./src/cookies.ts";
+export {
+  Auth,
+  type AuthFlow,
+  type AuthFunction,
+  type AuthInit,
+  BasicAuth,
+  DigestAuth,
+  FunctionAuth,
+  NetRCAuth,
+  type NetRCAuthOptions,
+  type NetRCEntry,
+} from "./src/auth.ts";
+export {
+  Content,
+  type EncodedContent,
+  File,
+  type FileOptions,
+  Files,
+  type FilesInit,
+  type FileSource,
+  type FileValue,
+  Form,
+  guessContentType,
+  HTML,
+  JSON,
+  JSONContent,
+  MultiPart,
+  type MultiPartOptions,
+  Text,
+} from "./src/content.ts";
+export { registerDecoder, type StreamDecoder, supportedEncodings } from "./src/decoding.ts";
+export { type FileAccess, type OpenedFile, setFileAccess } from "./src/files.ts";
+export { MountPattern, Mounts } from "./src/_mounts.ts";
+export { type MockHandler, MockTransport } from "./src/transports/mock.ts";
+export { AppTransport, type AppTransportOptions, type FetchHandler } from "./src/transports/app.ts";
+export { VERSION } from "./src/version.ts";
 export {
   Connection,
   type ConnectionOptions,

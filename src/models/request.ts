@@ -5,8 +5,8 @@
  */
 
 import { Headers, type HeadersInit } from "./headers.ts";
-import type { RequestContent } from "./body.ts";
-import { InvalidURL } from "../errors.ts";
+import { concatBytes, type RequestContent, utf8 } from "./body.ts";
+import { InvalidURL, StreamConsumed } from "../errors.ts";
 
 /** Per-phase limits in milliseconds; `null` means no limit for that phase. */
 export interface Timeouts {
@@ -98,6 +98,52 @@ export class Request {
     this.content = init.content ?? null;
     this.extensions = init.extensions ?? {};
   }
+
+  /**
+   * Whether the body can be sent again (bytes, text, or none): needed for redirects that
+   * keep the body and for auth flows that resend the request.
+   */
+  get isReplayable(): boolean {
+    const content = this.content;
+    return content === null || typeof content === "string" || content instanceof Uint8Array;
+  }
+
+  /**
+   * Reads a streamed body into memory (once) and returns it; the body becomes those bytes,
+   * so the request can be sent again. Bytes and text are returned as they are.
+   */
+  async bytes(): Promise<Uint8Array> {
+    const content = this.content;
+    if (content === null) return new Uint8Array(0);
+    if (content instanceof Uint8Array) return content;
+    if (typeof content === "string") {
+      const bytes = utf8(content);
+      this.content = bytes;
+      return bytes;
+    }
+    if (this.#consumed) throw new StreamConsumed();
+    this.#consumed = true;
+    const chunks: Uint8Array[] = [];
+    if (content instanceof ReadableStream) {
+      const reader = content.getReader();
+      try {
+        for (let next = await reader.read(); !next.done; next = await reader.read()) {
+          chunks.push(next.value);
+        }
+      } finally {
+        reader.releaseLock();
+      }
+    } else if (Symbol.asyncIterator in content) {
+      for await (const chunk of content as AsyncIterable<Uint8Array>) chunks.push(chunk);
+    } else {
+      for (const chunk of content as Iterable<Uint8Array>) chunks.push(chunk);
+    }
+    const bytes = concatBytes(chunks.length === 0 ? [new Uint8Array(0)] : chunks);
+    this.content = bytes;
+    return bytes;
+  }
+
+  #consumed = false;
 
   /** `<Request [GET]>` */
   toString(): string {

@@ -1,6 +1,12 @@
 /**
  * `Response`: status, headers, extensions and a body that is read once.
  *
+ * The body arrives as a {@linkcode BodySource} (raw bytes as sent). Reading with
+ * {@linkcode Response.bytes}, {@linkcode Response.text}, {@linkcode Response.json},
+ * {@linkcode Response.iterBytes} or {@linkcode Response.body} decodes the
+ * `Content-Encoding` on the way; {@linkcode Response.iterRaw} does not. Nothing is decoded,
+ * wrapped or allocated before the body is asked for.
+ *
  * @module
  */
 
@@ -9,7 +15,8 @@ import { type BodySource, bytesSource, concatBytes, utf8 } from "./body.ts";
 import type { Request } from "./request.ts";
 import type { NetworkStreamInterface } from "../network/types.ts";
 import { reasonPhraseOf } from "./status.ts";
-import { StreamConsumed } from "../errors.ts";
+import { HTTPStatusError, ResponseNotRead, StreamConsumed } from "../errors.ts";
+import { decodedSource, DEFAULT_MAX_DECOMPRESSED_SIZE, parseContentEncoding } from "../decoding.ts";
 
 /** Response extensions, as in httpcore (with camelCase names). */
 export interface ResponseExtensions {
@@ -23,20 +30,60 @@ export interface ResponseExtensions {
   [key: string]: unknown;
 }
 
+/**
+ * How to decode text when the `Content-Type` names no charset: an encoding label that
+ * `TextDecoder` knows, or a function that guesses one from the body.
+ */
+export type DefaultEncoding = string | ((body: Uint8Array) => string);
+
 /** Options of a {@linkcode Response}. */
 export interface ResponseInit {
   /** Headers, in wire order. */
   headers?: HeadersInit | null;
-  /** The body: bytes, text, or a source to pull it from. */
+  /**
+   * The body as sent (still `Content-Encoding`-encoded when that header is set): bytes,
+   * text, or a source to pull it from.
+   */
   content?: Uint8Array | string | BodySource | null;
   /** Extensions from the transport. */
   extensions?: ResponseExtensions;
   /** The request this answers. */
   request?: Request | null;
+  /** The redirect responses that led here, oldest first. */
+  history?: Response[];
+  /** The text encoding used when the `Content-Type` names none (default `"utf-8"`). */
+  defaultEncoding?: DefaultEncoding;
+  /**
+   * Limit on the decoded size of a compressed body, in bytes; `null` for none. Default
+   * 256 MiB.
+   */
+  maxDecompressedSize?: number | null;
 }
 
 const INSPECT = Symbol.for("Deno.customInspect");
 const NODE_INSPECT = Symbol.for("nodejs.util.inspect.custom");
+
+/** Internal: the client stamps the time the request was sent, for `elapsed`. */
+export const STARTED_AT: unique symbol = Symbol("ferry.startedAt");
+
+const now: () => number = typeof performance !== "undefined"
+  ? () => performance.now()
+  : () => Date.now();
+
+/** The `charset` parameter of a `Content-Type` value, or `null`. */
+export function charsetOf(contentType: string | null): string | null {
+  if (contentType === null) return null;
+  const match = /;\s*charset\s*=\s*("?)([^";,\s]+)\1/i.exec(contentType);
+  return match ? match[2] : null;
+}
+
+function decoderFor(label: string): TextDecoder | null {
+  try {
+    return new TextDecoder(label);
+  } catch {
+    return null;
+  }
+}
 
 /**
  * An HTTP response. Its body is read once, with {@linkcode Response.bytes},
@@ -59,10 +106,31 @@ export class Response {
   extensions: ResponseExtensions;
   /** The request this answers, when known. */
   request: Request | null;
-  #source: BodySource;
+  /** The redirect responses that led here, oldest first (empty without redirects). */
+  history: Response[];
+  /**
+   * Milliseconds from sending the request until the response was closed (until its
+   * headers arrived, while the body is still open).
+   */
+  elapsed = 0;
+  /**
+   * The request a redirect response points to, set by the client when it did not follow
+   * it; `null` otherwise.
+   */
+  nextRequest: Request | null = null;
+  /** The text encoding used when the `Content-Type` names none. */
+  defaultEncoding: DefaultEncoding;
+  /** Limit on the decoded size of a compressed body, in bytes (`null`: none). */
+  maxDecompressedSize: number | null;
+  /** Internal: when the request was sent (`performance.now()`), for `elapsed`. */
+  [STARTED_AT]: number | null = null;
+  #raw: BodySource;
+  #decoded: BodySource | null = null;
   #content: Uint8Array | null = null;
   #consumed = false;
   #closed = false;
+  #downloaded = 0;
+  #stream: ReadableStream<Uint8Array> | null = null;
 
   /** Creates a response with `status`. */
   constructor(status: number, init: ResponseInit = {}) {
@@ -70,18 +138,25 @@ export class Response {
     this.headers = init.headers instanceof Headers ? init.headers : new Headers(init.headers);
     this.extensions = init.extensions ?? {};
     this.request = init.request ?? null;
+    this.history = init.history ?? [];
+    this.defaultEncoding = init.defaultEncoding ?? "utf-8";
+    this.maxDecompressedSize = init.maxDecompressedSize === undefined
+      ? DEFAULT_MAX_DECOMPRESSED_SIZE
+      : init.maxDecompressedSize;
     const content = init.content ?? null;
-    if (content === null) {
-      this.#content = new Uint8Array(0);
-      this.#source = bytesSource(this.#content);
-    } else if (typeof content === "string") {
-      this.#content = utf8(content);
-      this.#source = bytesSource(this.#content);
-    } else if (content instanceof Uint8Array) {
-      this.#content = content;
-      this.#source = bytesSource(content);
+    let bytes: Uint8Array | null = null;
+    if (content === null) bytes = new Uint8Array(0);
+    else if (typeof content === "string") bytes = utf8(content);
+    else if (content instanceof Uint8Array) bytes = content;
+    if (bytes === null) {
+      this.#raw = content as BodySource;
     } else {
-      this.#source = content;
+      this.#raw = bytesSource(bytes);
+      // In-memory bodies without a coding are already what the reader gets.
+      if (!this.headers.has("content-encoding")) {
+        this.#content = bytes;
+        this.#downloaded = bytes.length;
+      }
     }
   }
 
@@ -95,6 +170,60 @@ export class Response {
     return this.extensions.httpVersion ?? "HTTP/1.1";
   }
 
+  /** The URL of the request this answers, when known. */
+  get url(): URL | null {
+    return this.request?.url ?? null;
+  }
+
+  /** `1xx` */
+  get isInformational(): boolean {
+    return this.status >= 100 && this.status < 200;
+  }
+
+  /** `2xx` */
+  get isSuccess(): boolean {
+    return this.status >= 200 && this.status < 300;
+  }
+
+  /** `3xx` */
+  get isRedirect(): boolean {
+    return this.status >= 300 && this.status < 400;
+  }
+
+  /** `4xx` */
+  get isClientError(): boolean {
+    return this.status >= 400 && this.status < 500;
+  }
+
+  /** `5xx` */
+  get isServerError(): boolean {
+    return this.status >= 500 && this.status < 600;
+  }
+
+  /** `4xx` or `5xx` */
+  get isError(): boolean {
+    return this.status >= 400 && this.status < 600;
+  }
+
+  /** A redirect status that a client can follow: 301, 302, 303, 307 or 308 with a `Location`. */
+  get hasRedirectLocation(): boolean {
+    const status = this.status;
+    return (status === 301 || status === 302 || status === 303 || status === 307 ||
+      status === 308) && this.headers.has("location");
+  }
+
+  /**
+   * The text encoding: the `Content-Type` charset when the runtime knows it, else
+   * {@linkcode Response.defaultEncoding} (a function is given the body, so read it first).
+   */
+  get encoding(): string {
+    const charset = charsetOf(this.headers.get("content-type"));
+    if (charset !== null && decoderFor(charset) !== null) return charset;
+    const fallback = this.defaultEncoding;
+    if (typeof fallback === "string") return fallback;
+    return fallback(this.#content ?? new Uint8Array(0));
+  }
+
   /** Whether the body was read to the end and is kept in memory. */
   get isRead(): boolean {
     return this.#content !== null && this.#consumed;
@@ -105,7 +234,74 @@ export class Response {
     return this.#closed;
   }
 
-  /** Reads the whole body (once) and returns it; later calls return the same bytes. */
+  /** Whether reading the body has started (by any means). */
+  get isStreamConsumed(): boolean {
+    return this.#consumed;
+  }
+
+  /** Raw (still encoded) bytes received so far: for progress bars. */
+  get numBytesDownloaded(): number {
+    return this.#downloaded;
+  }
+
+  /** The body once read; before that, throws {@linkcode ResponseNotRead}. */
+  get content(): Uint8Array {
+    if (this.#content === null) throw new ResponseNotRead();
+    return this.#content;
+  }
+
+  /**
+   * Throws {@linkcode HTTPStatusError} unless the status is 2xx; returns the response
+   * otherwise, so calls chain.
+   *
+   * @example
+   * ```ts
+   * import { HTTPStatusError, Response } from "@ferry/ferry";
+   * try {
+   *   new Response(404).raiseForStatus();
+   * } catch (error) {
+   *   if (error instanceof HTTPStatusError) console.log(error.response.status); // 404
+   * }
+   * ```
+   */
+  raiseForStatus(): this {
+    if (this.isSuccess) return this;
+    const kind = this.isInformational
+      ? "Informational response"
+      : this.isRedirect
+      ? "Redirect response"
+      : this.isClientError
+      ? "Client error"
+      : this.isServerError
+      ? "Server error"
+      : "Invalid status code";
+    const where = this.url ? ` for url ${JSON.stringify(this.url.href)}` : "";
+    let message = `${kind} "${this.status} ${this.reasonPhrase}"${where}`;
+    if (this.isRedirect && this.headers.has("location")) {
+      message += `\nRedirect location: ${JSON.stringify(this.headers.get("location"))}`;
+    }
+    message +=
+      `\nFor more information check: https://developer.mozilla.org/en-US/docs/Web/HTTP/Status/${this.status}`;
+    throw new HTTPStatusError(message, { request: this.request, response: this });
+  }
+
+  #rawRead = async (): Promise<Uint8Array | null> => {
+    const chunk = await this.#raw.read();
+    if (chunk !== null) this.#downloaded += chunk.length;
+    return chunk;
+  };
+
+  #source(): BodySource {
+    if (this.#decoded !== null) return this.#decoded;
+    const counting: BodySource = { read: this.#rawRead, close: () => this.#raw.close() };
+    const codings = parseContentEncoding(this.headers.get("content-encoding"));
+    this.#decoded = codings.length === 0
+      ? counting
+      : decodedSource(counting, codings, this.maxDecompressedSize);
+    return this.#decoded;
+  }
+
+  /** Reads the whole body (once, decoded) and returns it; later calls return the same bytes. */
   async bytes(): Promise<Uint8Array> {
     if (this.#content !== null) {
       if (!this.#consumed) {
@@ -116,27 +312,30 @@ export class Response {
     }
     if (this.#consumed) throw new StreamConsumed();
     this.#consumed = true;
+    const source = this.#source();
     const chunks: Uint8Array[] = [];
     let total = 0;
     try {
-      for (
-        let chunk = await this.#source.read();
-        chunk !== null;
-        chunk = await this.#source.read()
-      ) {
+      for (let chunk = await source.read(); chunk !== null; chunk = await source.read()) {
         chunks.push(chunk);
         total += chunk.length;
       }
     } finally {
       await this.close();
     }
-    this.#content = concatBytes(chunks, total);
+    this.#content = chunks.length === 0 ? new Uint8Array(0) : concatBytes(chunks, total);
     return this.#content;
   }
 
-  /** Reads the body and decodes it as UTF-8. */
+  /** Same as {@linkcode Response.bytes}: reads the whole body. */
+  read(): Promise<Uint8Array> {
+    return this.bytes();
+  }
+
+  /** Reads the body and decodes it with {@linkcode Response.encoding}. */
   async text(): Promise<string> {
-    return new TextDecoder().decode(await this.bytes());
+    const bytes = await this.bytes();
+    return (decoderFor(this.encoding) ?? new TextDecoder()).decode(bytes);
   }
 
   /** Reads the body and parses it as JSON. */
@@ -144,7 +343,7 @@ export class Response {
     return JSON.parse(await this.text()) as T;
   }
 
-  /** Yields the body chunk by chunk as it arrives. */
+  /** Yields the decoded body chunk by chunk as it arrives. */
   async *iterBytes(): AsyncGenerator<Uint8Array, void, undefined> {
     if (this.#content !== null) {
       this.#consumed = true;
@@ -154,12 +353,9 @@ export class Response {
     }
     if (this.#consumed) throw new StreamConsumed();
     this.#consumed = true;
+    const source = this.#source();
     try {
-      for (
-        let chunk = await this.#source.read();
-        chunk !== null;
-        chunk = await this.#source.read()
-      ) {
+      for (let chunk = await source.read(); chunk !== null; chunk = await source.read()) {
         yield chunk;
       }
     } finally {
@@ -167,11 +363,90 @@ export class Response {
     }
   }
 
+  /** Yields the body as sent, without `Content-Encoding` decoding. */
+  async *iterRaw(): AsyncGenerator<Uint8Array, void, undefined> {
+    if (this.#consumed) {
+      if (this.#content !== null && this.#decoded === null) {
+        if (this.#content.length > 0) yield this.#content;
+        return;
+      }
+      throw new StreamConsumed();
+    }
+    this.#consumed = true;
+    try {
+      for (let chunk = await this.#rawRead(); chunk !== null; chunk = await this.#rawRead()) {
+        yield chunk;
+      }
+    } finally {
+      await this.close();
+    }
+  }
+
+  /** Yields the body as text, decoded with {@linkcode Response.encoding}. */
+  async *iterText(): AsyncGenerator<string, void, undefined> {
+    const decoder = decoderFor(this.#textEncodingWithoutBody()) ?? new TextDecoder();
+    for await (const chunk of this.iterBytes()) {
+      const text = decoder.decode(chunk, { stream: true });
+      if (text) yield text;
+    }
+    const rest = decoder.decode();
+    if (rest) yield rest;
+  }
+
+  /** Yields the body line by line (without the `\n`, `\r\n` or `\r` ending). */
+  async *iterLines(): AsyncGenerator<string, void, undefined> {
+    let pending = "";
+    for await (const text of this.iterText()) {
+      pending += text;
+      let start = 0;
+      for (let i = 0; i < pending.length; i++) {
+        const char = pending.charCodeAt(i);
+        if (char === 10 /* \n */) {
+          yield pending.slice(start, i);
+          start = i + 1;
+        } else if (char === 13 /* \r */) {
+          if (i + 1 === pending.length) break; // maybe \r\n split across chunks
+          yield pending.slice(start, i);
+          if (pending.charCodeAt(i + 1) === 10) i++;
+          start = i + 1;
+        }
+      }
+      pending = pending.slice(start);
+    }
+    if (pending.endsWith("\r")) pending = pending.slice(0, -1);
+    if (pending) yield pending;
+  }
+
+  /** The decoded body as a web `ReadableStream` (made on first use). */
+  get body(): ReadableStream<Uint8Array> {
+    if (this.#stream !== null) return this.#stream;
+    const iterator = this.iterBytes();
+    this.#stream = new ReadableStream<Uint8Array>({
+      async pull(controller) {
+        const next = await iterator.next();
+        if (next.done) controller.close();
+        else controller.enqueue(next.value);
+      },
+      async cancel() {
+        await iterator.return(undefined);
+      },
+    }, { highWaterMark: 0 });
+    return this.#stream;
+  }
+
+  #textEncodingWithoutBody(): string {
+    const charset = charsetOf(this.headers.get("content-type"));
+    if (charset !== null && decoderFor(charset) !== null) return charset;
+    return typeof this.defaultEncoding === "string" ? this.defaultEncoding : "utf-8";
+  }
+
   /** Releases the body's source (and with it the connection). Calling it twice is harmless. */
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
-    await this.#source.close();
+    const started = this[STARTED_AT];
+    if (started !== null) this.elapsed = now() - started;
+    await (this.#decoded ?? this.#raw).close();
   }
 
   /** Closes the response when used with `await using`. */

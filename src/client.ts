@@ -1,0 +1,723 @@
+/**
+ * `Client`: the API users touch, as httpx's. Base URL, default headers, params and
+ * cookies, auth flows, redirects, content encoding, event hooks, mounts and transports,
+ * over a {@linkcode ConnectionPool} by default.
+ *
+ * ## Redirects are not followed by default
+ *
+ * As in httpx 0.28 (and unlike `fetch`), a `3xx` is returned as it is, with
+ * `response.nextRequest` set; `followRedirects: true` (per client or per request) follows
+ * them. The reasons are httpx's: a redirect can move a request to another host, change
+ * its method or drop its body, and that should be asked for rather than happen silently;
+ * and a client that inspects `Location` headers (OAuth flows, link checkers) needs them.
+ *
+ * ## The per-request path
+ *
+ * Kept lean: no URL re-parsing when there are no params, no cookie work while the jar is
+ * empty and the request has none, no `ReadableStream` unless `response.body` is used, no
+ * auth generator when there is no auth, and the default transport made once.
+ *
+ * @module
+ */
+
+import { Headers, type HeadersInit } from "./models/headers.ts";
+import { Request, type RequestExtensions } from "./models/request.ts";
+import { type DefaultEncoding, type Response, STARTED_AT } from "./models/response.ts";
+import type { RequestContent } from "./models/body.ts";
+import { mergeUrlParams, QueryParams, type QueryParamsInit } from "./models/query_params.ts";
+import type { Transport } from "./transport.ts";
+import { Cookies, type CookiesInit } from "./cookies.ts";
+import { type Auth, type AuthInit, toAuth } from "./auth.ts";
+import { Content, type EncodedContent, Files, type FilesInit, MultiPart } from "./content.ts";
+import { acceptEncoding } from "./decoding.ts";
+import { Mounts } from "./_mounts.ts";
+import { mergeHeaders, mergeUrl, type TimeoutInit, toBaseUrl, toTimeouts } from "./_merge.ts";
+import {
+  HTTPError,
+  RemoteProtocolError,
+  StreamConsumed,
+  TooManyRedirects,
+  UnsupportedProtocol,
+} from "./errors.ts";
+import { ConnectionPool } from "./pool.ts";
+import type { TlsSettings } from "./connection.ts";
+import { fileAccess, getEnv, hasFileAccess } from "./files.ts";
+import { VERSION } from "./version.ts";
+
+/** Connection limits of the default transport. */
+export interface Limits {
+  /** The most connections open at once. Default 100. */
+  maxConnections?: number;
+  /** The most idle connections kept. Default 20. */
+  maxKeepaliveConnections?: number;
+  /** How long an idle connection is kept, in milliseconds. Default 5000. */
+  keepaliveExpiry?: number;
+}
+
+/** A request hook: may change the request; awaited. */
+export type RequestHook = (request: Request) => void | Promise<void>;
+/** A response hook: sees each response (redirects included) before it is returned; awaited. */
+export type ResponseHook = (response: Response) => void | Promise<void>;
+
+/** Functions called around every request sent, as httpx's `event_hooks`. */
+export interface EventHooks {
+  /** Called with each request just before it is sent. */
+  request?: RequestHook[];
+  /** Called with each response as soon as its headers arrived. */
+  response?: ResponseHook[];
+}
+
+/**
+ * A client certificate: PEM text or file paths of the certificate chain and its key (a
+ * single string names one file holding both).
+ */
+export type CertInit = string | readonly [string, string] | { cert: string; key: string };
+
+/** Options of a {@linkcode Client}. */
+export interface ClientOptions {
+  /** Prefix of relative request URLs (its path always ends with `/`). */
+  baseUrl?: string | URL;
+  /** Headers sent with every request (request headers win per name). */
+  headers?: HeadersInit;
+  /** Query parameters sent with every request (request params win per name). */
+  params?: QueryParamsInit;
+  /** Cookies sent with every request; the jar also keeps what servers set. */
+  cookies?: CookiesInit;
+  /** Authentication for every request: `[user, pass]`, an `Auth`, or a function. */
+  auth?: AuthInit | null;
+  /** Milliseconds for every phase, per-phase limits, or `null` for none. Default 5000 each. */
+  timeout?: TimeoutInit;
+  /** Whether to follow redirects. Default `false` (see the module documentation). */
+  followRedirects?: boolean;
+  /** The most redirects followed before `TooManyRedirects`. Default 20. */
+  maxRedirects?: number;
+  /** Limits of the default connection pool. */
+  limits?: Limits;
+  /** The transport for every request not matched by `mounts`. Default: a `ConnectionPool`. */
+  transport?: Transport;
+  /** Transports by URL pattern (`"all://"`, `"https://*.example.com"`); `null` blocks. */
+  mounts?: Record<string, Transport | null>;
+  /**
+   * Server certificate checks: `true` (default), `false` (tests only), or extra CA
+   * certificates as PEM text or a file path.
+   */
+  verify?: boolean | string;
+  /** A client certificate for servers that ask for one. */
+  cert?: CertInit;
+  /**
+   * Whether to read `SSL_CERT_FILE` and `SSL_CERT_DIR` (CA certificates to trust).
+   * Default `true`.
+   */
+  trustEnv?: boolean;
+  /** Functions called with each request and response. */
+  eventHooks?: EventHooks;
+  /** Text encoding when a response names no charset. Default `"utf-8"`. */
+  defaultEncoding?: DefaultEncoding;
+  /** Limit on a decompressed response body, in bytes; `null` for none. Default 256 MiB. */
+  maxDecompressedSize?: number | null;
+}
+
+/** Options of one request. */
+export interface RequestOptions {
+  /** Query parameters, merged over the client's. */
+  params?: QueryParamsInit;
+  /** Headers, merged over the client's. */
+  headers?: HeadersInit;
+  /** Cookies for this request only, merged over the client's jar. */
+  cookies?: CookiesInit;
+  /** The body: bytes, text, a stream, an (async) iterable of chunks, or a `Content`. */
+  content?: RequestContent | Content | null;
+  /** A value to send as JSON. */
+  json?: unknown;
+  /** Form fields: urlencoded, or multipart fields when `files` are given. */
+  data?: QueryParamsInit;
+  /** Files to upload as `multipart/form-data`. */
+  files?: FilesInit;
+  /** Authentication for this request; `null` sends none even when the client has one. */
+  auth?: AuthInit | null;
+  /** Timeouts for this request. */
+  timeout?: TimeoutInit;
+  /** Whether to follow redirects for this request. */
+  followRedirects?: boolean;
+  /** Extensions for the transport. */
+  extensions?: RequestExtensions;
+  /** Cancels the request (and the reading of its body) when aborted. */
+  signal?: AbortSignal;
+}
+
+/** Options of {@linkcode Client.send}. */
+export interface SendOptions {
+  /** Return with the body unread (default `false`: the body is read before returning). */
+  stream?: boolean;
+  /** Authentication; `undefined` uses the client's, `null` none. */
+  auth?: AuthInit | null;
+  /** Whether to follow redirects; default the client's. */
+  followRedirects?: boolean;
+}
+
+const INSPECT = Symbol.for("Deno.customInspect");
+const NODE_INSPECT = Symbol.for("nodejs.util.inspect.custom");
+
+const now: () => number = typeof performance !== "undefined"
+  ? () => performance.now()
+  : () => Date.now();
+
+const BODYLESS_REDIRECT_HEADERS = ["content-length", "transfer-encoding", "content-type"];
+
+function isPem(text: string): boolean {
+  return text.includes("-----BEGIN ");
+}
+
+async function readPemOrPath(value: string): Promise<string> {
+  return isPem(value) ? value : await fileAccess(value).readTextFile(value);
+}
+
+/** Splits PEM text into its certificates. */
+function pemCertificates(text: string): string[] {
+  return text.match(/-----BEGIN CERTIFICATE-----[\s\S]*?-----END CERTIFICATE-----/g) ?? [];
+}
+
+/**
+ * The user API: sends requests through a transport, with shared configuration, cookie
+ * persistence and connection reuse.
+ *
+ * @example Requests through a client
+ * ```ts ignore
+ * import { Client } from "@ferry/ferry";
+ * await using client = new Client({ baseUrl: "https://httpbin.org", timeout: 10_000 });
+ * const response = await client.get("/get", { params: { q: "ferry" } });
+ * console.log(String(response), (await response.json() as { args: unknown }).args);
+ * ```
+ */
+export class Client {
+  #baseUrl: URL | null;
+  #headers: Headers;
+  #params: QueryParams | null;
+  #cookies: Cookies;
+  #auth: Auth | null;
+  #timeouts: RequestExtensions["timeout"];
+  #followRedirects: boolean;
+  #maxRedirects: number;
+  #transport: Transport | null;
+  #transportReady: Promise<Transport> | null = null;
+  #mounts: Mounts<Transport | null> | null;
+  #options: ClientOptions;
+  #requestHooks: RequestHook[];
+  #responseHooks: ResponseHook[];
+  #defaultEncoding: DefaultEncoding;
+  #maxDecompressedSize: number | null | undefined;
+  #closed = false;
+
+  /** Creates a client; nothing is opened until the first request. */
+  constructor(options: ClientOptions = {}) {
+    this.#options = options;
+    this.#baseUrl = options.baseUrl === undefined ? null : toBaseUrl(options.baseUrl);
+    const headers = new Headers([
+      ["Accept", "*/*"],
+      ["Accept-Encoding", acceptEncoding()],
+      ["User-Agent", `ferry/${VERSION}`],
+    ]);
+    this.#headers = mergeHeaders(headers, options.headers);
+    this.#params = options.params === undefined ? null : new QueryParams(options.params);
+    this.#cookies = new Cookies(options.cookies);
+    this.#auth = toAuth(options.auth);
+    this.#timeouts = toTimeouts(options.timeout);
+    this.#followRedirects = options.followRedirects ?? false;
+    this.#maxRedirects = options.maxRedirects ?? 20;
+    this.#transport = options.transport ?? null;
+    this.#mounts = options.mounts ? new Mounts(options.mounts) : null;
+    this.#requestHooks = options.eventHooks?.request?.slice() ?? [];
+    this.#responseHooks = options.eventHooks?.response?.slice() ?? [];
+    this.#defaultEncoding = options.defaultEncoding ?? "utf-8";
+    this.#maxDecompressedSize = options.maxDecompressedSize;
+  }
+
+  /** The base URL, or `null`. */
+  get baseUrl(): URL | null {
+    return this.#baseUrl;
+  }
+
+  /** The default headers (change them in place to affect later requests). */
+  get headers(): Headers {
+    return this.#headers;
+  }
+
+  /** Replaces the default headers. */
+  set headers(headers: HeadersInit) {
+    this.#headers = headers instanceof Headers ? headers : new Headers(headers);
+  }
+
+  /** The default query parameters. */
+  get params(): QueryParams {
+    return this.#params ?? new QueryParams();
+  }
+
+  /** Replaces the default query parameters. */
+  set params(params: QueryParamsInit) {
+    this.#params = new QueryParams(params);
+  }
+
+  /** The cookie jar, kept across requests. */
+  get cookies(): Cookies {
+    return this.#cookies;
+  }
+
+  /** Replaces the cookie jar. */
+  set cookies(cookies: CookiesInit) {
+    this.#cookies = cookies instanceof Cookies ? cookies : new Cookies(cookies);
+  }
+
+  /** The default auth, or `null`. */
+  get auth(): Auth | null {
+    return this.#auth;
+  }
+
+  /** Replaces the default auth. */
+  set auth(auth: AuthInit | null) {
+    this.#auth = toAuth(auth);
+  }
+
+  /** The event hooks (the arrays may be changed in place). */
+  get eventHooks(): { request: RequestHook[]; response: ResponseHook[] } {
+    return { request: this.#requestHooks, response: this.#responseHooks };
+  }
+
+  /** Whether {@linkcode Client.close} was called. */
+  get isClosed(): boolean {
+    return this.#closed;
+  }
+
+  /**
+   * Builds the request that {@linkcode Client.request} would send (client defaults merged
+   * in), to change it before {@linkcode Client.send}.
+   */
+  buildRequest(method: string, url: string | URL, options: RequestOptions = {}): Request {
+    let target = mergeUrl(this.#baseUrl, url);
+    if (this.#params !== null || options.params !== undefined) {
+      const params = this.#params === null
+        ? options.params
+        : options.params === undefined
+        ? this.#params
+        : this.#params.merge(options.params);
+      target = mergeUrlParams(target, params);
+    }
+    const headers = mergeHeaders(this.#headers, options.headers);
+
+    let content: RequestContent | null = null;
+    const encoded = this.#encodeContent(options);
+    if (encoded !== null) {
+      content = encoded.body;
+      if (encoded.contentType !== null && !headers.has("content-type")) {
+        headers.set("Content-Type", encoded.contentType);
+      }
+      if (
+        encoded.contentLength !== null && !headers.has("content-length") &&
+        !headers.has("transfer-encoding")
+      ) {
+        headers.set("Content-Length", String(encoded.contentLength));
+      }
+    }
+
+    if (options.cookies !== undefined) {
+      const jar = new Cookies(this.#cookies);
+      jar.update(options.cookies);
+      jar.applyTo({ url: target, headers } as Request);
+    } else if (this.#cookies.size > 0) {
+      const value = this.#cookies.header(target);
+      if (value !== null) headers.set("Cookie", value);
+    }
+
+    const extensions: RequestExtensions = options.extensions ? { ...options.extensions } : {};
+    if (extensions.timeout === undefined) {
+      extensions.timeout = options.timeout === undefined
+        ? this.#timeouts
+        : toTimeouts(options.timeout);
+    }
+    if (options.signal !== undefined) extensions.signal = options.signal;
+    return new Request(method.toUpperCase(), target, { headers, content, extensions });
+  }
+
+  #encodeContent(options: RequestOptions): EncodedContent | null {
+    const { content, json, data, files } = options;
+    if (content !== undefined && content !== null) {
+      if (content instanceof Content) return content.encode();
+      if (typeof content === "string") {
+        const bytes = new TextEncoder().encode(content);
+        return { body: bytes, contentType: null, contentLength: bytes.length };
+      }
+      if (content instanceof Uint8Array) {
+        return { body: content, contentType: null, contentLength: content.length };
+      }
+      return { body: content, contentType: null, contentLength: null };
+    }
+    if (files !== undefined) {
+      return new MultiPart({ form: data, files: files instanceof Files ? files : files })
+        .encode();
+    }
+    if (data !== undefined) {
+      const bytes = new TextEncoder().encode(new QueryParams(data).toString());
+      return {
+        body: bytes,
+        contentType: "application/x-www-form-urlencoded",
+        contentLength: bytes.length,
+      };
+    }
+    if (json !== undefined) {
+      const bytes = new TextEncoder().encode(JSON.stringify(json));
+      return { body: bytes, contentType: "application/json", contentLength: bytes.length };
+    }
+    return null;
+  }
+
+  /** Sends a request and reads its body. */
+  async request(
+    method: string,
+    url: string | URL,
+    options: RequestOptions = {},
+  ): Promise<Response> {
+    const request = this.buildRequest(method, url, options);
+    return await this.send(request, {
+      auth: options.auth,
+      followRedirects: options.followRedirects,
+    });
+  }
+
+  /**
+   * Sends a request and returns as soon as the headers arrived: read the body by
+   * iterating, and close the response (`await using` does).
+   *
+   * @example Stream a download
+   * ```ts ignore
+   * import { Client } from "@ferry/ferry";
+   * await using client = new Client();
+   * await using response = await client.stream("GET", "https://example.com/big");
+   * for await (const chunk of response.iterBytes()) console.log(chunk.length);
+   * ```
+   */
+  async stream(method: string, url: string | URL, options: RequestOptions = {}): Promise<Response> {
+    const request = this.buildRequest(method, url, options);
+    return await this.send(request, {
+      stream: true,
+      auth: options.auth,
+      followRedirects: options.followRedirects,
+    });
+  }
+
+  /** `GET` */
+  get(url: string | URL, options?: RequestOptions): Promise<Response> {
+    return this.request("GET", url, options);
+  }
+
+  /** `HEAD` */
+  head(url: string | URL, options?: RequestOptions): Promise<Response> {
+    return this.request("HEAD", url, options);
+  }
+
+  /** `OPTIONS` */
+  options(url: string | URL, options?: RequestOptions): Promise<Response> {
+    return this.request("OPTIONS", url, options);
+  }
+
+  /** `POST` */
+  post(url: string | URL, options?: RequestOptions): Promise<Response> {
+    return this.request("POST", url, options);
+  }
+
+  /** `PUT` */
+  put(url: string | URL, options?: RequestOptions): Promise<Response> {
+    return this.request("PUT", url, options);
+  }
+
+  /** `PATCH` */
+  patch(url: string | URL, options?: RequestOptions): Promise<Response> {
+    return this.request("PATCH", url, options);
+  }
+
+  /** `DELETE` */
+  delete(url: string | URL, options?: RequestOptions): Promise<Response> {
+    return this.request("DELETE", url, options);
+  }
+
+  /**
+   * Sends a built request: auth flow, redirects (when followed), hooks and cookies. The
+   * body is read before returning unless `stream` is set.
+   */
+  async send(request: Request, options: SendOptions = {}): Promise<Response> {
+    if (this.#closed) {
+      throw new TypeError("Cannot send a request, as the client has been closed");
+    }
+    const follow = options.followRedirects ?? this.#followRedirects;
+    const auth = options.auth === undefined ? this.#auth : toAuth(options.auth);
+    const response = auth === null
+      ? await this.#sendHandlingRedirects(request, follow, [])
+      : await this.#sendHandlingAuth(request, auth, follow);
+    if (!options.stream) {
+      try {
+        await response.bytes();
+      } catch (error) {
+        await response.close().catch(() => {});
+        throw attachRequest(error, response.request ?? request);
+      }
+    }
+    return response;
+  }
+
+  async #sendHandlingAuth(request: Request, auth: Auth, follow: boolean): Promise<Response> {
+    if (auth.requiresRequestBody) await request.bytes();
+    const flow = auth.authFlow(request);
+    const history: Response[] = [];
+    let next = await flow.next(undefined as unknown as Response);
+    if (next.done) throw new TypeError("Invalid auth flow: it yielded no request");
+    let current = next.value;
+    for (;;) {
+      const response = await this.#sendHandlingRedirects(current, follow, history);
+      try {
+        if (auth.requiresResponseBody) await response.bytes();
+        next = await flow.next(response);
+        if (next.done) return response;
+        await response.bytes();
+      } catch (error) {
+        await response.close().catch(() => {});
+        await flow.return?.(undefined);
+        throw error;
+      }
+      history.push(response);
+      current = next.value;
+      if (!current.isReplayable && current === request) {
+        throw new StreamConsumed(
+          "Cannot resend a request with a streamed body: set requiresRequestBody on the auth",
+        );
+      }
+    }
+  }
+
+  async #sendHandlingRedirects(
+    request: Request,
+    follow: boolean,
+    history: Response[],
+  ): Promise<Response> {
+    const start = history.length;
+    for (;;) {
+      if (history.length - start > this.#maxRedirects) {
+        throw new TooManyRedirects(
+          `Exceeded maximum allowed redirects (${this.#maxRedirects})`,
+          { request },
+        );
+      }
+      for (const hook of this.#requestHooks) await hook(request);
+      const response = await this.#sendSingle(request);
+      let next: Request;
+      try {
+        for (const hook of this.#responseHooks) await hook(response);
+        response.history = history.slice();
+        if (!response.hasRedirectLocation) return response;
+        next = this.#buildRedirectRequest(request, response);
+        if (!follow) {
+          response.nextRequest = next;
+          return response;
+        }
+        await response.bytes();
+      } catch (error) {
+        await response.close().catch(() => {});
+        throw attachRequest(error, request);
+      }
+      history.push(response);
+      request = next;
+    }
+  }
+
+  async #sendSingle(request: Request): Promise<Response> {
+    const transport = this.#mounts === null
+      ? (this.#transport ?? await this.#defaultTransport())
+      : await this.#transportFor(request.url);
+    const started = now();
+    let response: Response;
+    try {
+      response = await transport.send(request);
+    } catch (error) {
+      throw attachRequest(error, request);
+    }
+    response.request = request;
+    response[STARTED_AT] = started;
+    response.elapsed = now() - started;
+    response.defaultEncoding = this.#defaultEncoding;
+    if (this.#maxDecompressedSize !== undefined) {
+      response.maxDecompressedSize = this.#maxDecompressedSize;
+    }
+    if (response.headers.has("set-cookie")) this.#cookies.extract(response);
+    return response;
+  }
+
+  async #transportFor(url: URL): Promise<Transport> {
+    const mounted = this.#mounts!.lookup(url);
+    if (mounted === null) {
+      throw new UnsupportedProtocol(
+        `No transport for ${JSON.stringify(url.href)}: its mount is null`,
+      );
+    }
+    return mounted ?? this.#transport ?? await this.#defaultTransport();
+  }
+
+  #defaultTransport(): Promise<Transport> {
+    this.#transportReady ??= this.#makePool().then((pool) => this.#transport = pool);
+    return this.#transportReady;
+  }
+
+  async #makePool(): Promise<Transport> {
+    const options = this.#options;
+    const tls = await this.#tlsSettings();
+    return new ConnectionPool({
+      maxConnections: options.limits?.maxConnections,
+      maxKeepaliveConnections: options.limits?.maxKeepaliveConnections,
+      keepaliveExpiry: options.limits?.keepaliveExpiry,
+      timeout: this.#timeouts,
+      ...(tls ? { tls } : {}),
+    });
+  }
+
+  async #tlsSettings(): Promise<TlsSettings | null> {
+    const options = this.#options;
+    const tls: TlsSettings = {};
+    const verify = options.verify ?? true;
+    if (verify === false) tls.verify = false;
+    const caCerts: string[] = [];
+    if (typeof verify === "string") caCerts.push(...pemCertificates(await readPemOrPath(verify)));
+    else if (verify === true && (options.trustEnv ?? true)) {
+      caCerts.push(...await certificatesFromEnv());
+    }
+    if (caCerts.length > 0) tls.caCerts = caCerts;
+    const cert = options.cert;
+    if (cert !== undefined) {
+      if (typeof cert === "string") {
+        const text = await readPemOrPath(cert);
+        tls.cert = pemCertificates(text).join("\n");
+        tls.key = text.match(
+          /-----BEGIN [A-Z ]*PRIVATE KEY-----[\s\S]*?-----END [A-Z ]*PRIVATE KEY-----/,
+        )
+          ?.[0];
+        if (!tls.key) {
+          throw new TypeError(`Invalid cert ${JSON.stringify(cert)}: no private key found in it`);
+        }
+      } else {
+        const [certValue, keyValue] = Array.isArray(cert)
+          ? cert as readonly [string, string]
+          : [(cert as { cert: string }).cert, (cert as { key: string }).key];
+        tls.cert = await readPemOrPath(certValue);
+        tls.key = await readPemOrPath(keyValue);
+      }
+    }
+    return Object.keys(tls).length === 0 ? null : tls;
+  }
+
+  #buildRedirectRequest(request: Request, response: Response): Request {
+    const status = response.status;
+    let method = request.method;
+    if (status === 303 && method !== "HEAD") method = "GET";
+    if ((status === 301 || status === 302) && method === "POST") method = "GET";
+
+    const location = response.headers.get("location")!;
+    let url: URL;
+    try {
+      url = new URL(location, request.url);
+    } catch (cause) {
+      throw new RemoteProtocolError(
+        `Invalid URL in Location header ${JSON.stringify(location)}`,
+        { request, cause },
+      );
+    }
+    if (url.protocol !== "http:" && url.protocol !== "https:") {
+      throw new UnsupportedProtocol(
+        `Cannot follow a redirect to scheme ${JSON.stringify(url.protocol)}`,
+        { request },
+      );
+    }
+    if (!url.hash && request.url.hash) url.hash = request.url.hash;
+
+    const headers = new Headers(request.headers);
+    if (!sameOrigin(request.url, url) && !isHttpsUpgrade(request.url, url)) {
+      headers.delete("authorization");
+    }
+    let content = request.content;
+    if (method !== request.method) {
+      for (const name of BODYLESS_REDIRECT_HEADERS) headers.delete(name);
+      content = null;
+    } else if (!request.isReplayable) {
+      throw new StreamConsumed(
+        `Cannot follow a ${status} redirect with a streamed body: it was already sent`,
+      );
+    }
+    headers.delete("host");
+    headers.delete("cookie");
+    const cookie = this.#cookies.header(url);
+    if (cookie !== null) headers.set("Cookie", cookie);
+    return new Request(method, url, { headers, content, extensions: request.extensions });
+  }
+
+  /** Closes the transports (the default pool, the given one, and every mounted one). */
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    const transports = new Set<Transport>();
+    if (this.#transportReady !== null) transports.add(await this.#transportReady);
+    else if (this.#transport !== null) transports.add(this.#transport);
+    for (const [, transport] of this.#mounts?.entries ?? []) {
+      if (transport !== null) transports.add(transport);
+    }
+    await Promise.all([...transports].map((transport) => transport.close()));
+  }
+
+  /** Closes the client when used with `await using`. */
+  [Symbol.asyncDispose](): Promise<void> {
+    return this.close();
+  }
+
+  /** `<Client [open]>` or `<Client [closed]>` */
+  toString(): string {
+    return `<Client [${this.#closed ? "closed" : "open"}]>`;
+  }
+
+  /** Shown by `Deno.inspect`. */
+  [INSPECT](): string {
+    return this.toString();
+  }
+
+  /** Shown by Node's `util.inspect`. */
+  [NODE_INSPECT](): string {
+    return this.toString();
+  }
+}
+
+function sameOrigin(a: URL, b: URL): boolean {
+  return a.protocol === b.protocol && a.hostname === b.hostname && a.port === b.port;
+}
+
+function isHttpsUpgrade(from: URL, to: URL): boolean {
+  return from.protocol === "http:" && to.protocol === "https:" &&
+    from.hostname === to.hostname && (from.port === "" || from.port === "80") &&
+    (to.port === "" || to.port === "443");
+}
+
+function attachRequest(error: unknown, request: Request): unknown {
+  if (error instanceof HTTPError && error.request === null) error.request = request;
+  return error;
+}
+
+async function certificatesFromEnv(): Promise<string[]> {
+  const file = getEnv("SSL_CERT_FILE");
+  const dir = getEnv("SSL_CERT_DIR");
+  if (!file && !dir) return [];
+  const certificates: string[] = [];
+  if (file) certificates.push(...pemCertificates(await fileAccess(file).readTextFile(file)));
+  if (dir && hasFileAccess()) {
+    const access = fileAccess(dir);
+    for (const entry of (await access.listDir?.(dir)) ?? []) {
+      if (!/\.(pem|crt|cer)$|^[0-9a-f]{8}\.\d+$/i.test(entry)) continue;
+      try {
+        certificates.push(...pemCertificates(await access.readTextFile(`${dir}/${entry}`)));
+      } catch {
+        // An unreadable entry is skipped, as OpenSSL does.
+      }
+    }
+  }
+  return certificates;
+}

@@ -1,0 +1,494 @@
+/**
+ * Request content types, as in httpx 1.0: {@linkcode Text}, {@linkcode HTML},
+ * {@linkcode JSONContent} (also exported as `JSON`), {@linkcode Form} (urlencoded),
+ * {@linkcode File}, {@linkcode Files} and {@linkcode MultiPart} (`multipart/form-data`,
+ * files streamed, never loaded whole). Each one encodes, without I/O, into a body, a
+ * `Content-Type` and, when it can be known up front, a length.
+ *
+ * @module
+ */
+
+import { concatBytes, type RequestContent, utf8 } from "./models/body.ts";
+import { QueryParams, type QueryParamsInit } from "./models/query_params.ts";
+import { fileAccess } from "./files.ts";
+
+/** What a {@linkcode Content} encodes into. */
+export interface EncodedContent {
+  /** The body. */
+  body: RequestContent | null;
+  /** The `Content-Type` to send, or `null` for none. */
+  contentType: string | null;
+  /** The body's length in bytes when known up front (`Content-Length`), else `null`. */
+  contentLength: number | null;
+}
+
+/**
+ * A request body that knows its own content type.
+ *
+ * @example A custom content type
+ * ```ts
+ * import { Content, type EncodedContent } from "@ferry/ferry";
+ * class Csv extends Content {
+ *   constructor(private rows: string[][]) { super(); }
+ *   encode(): EncodedContent {
+ *     const body = new TextEncoder().encode(this.rows.map((r) => r.join(",")).join("\n"));
+ *     return { body, contentType: "text/csv", contentLength: body.length };
+ *   }
+ * }
+ * console.log(new Csv([["a", "b"]]).encode().contentType); // "text/csv"
+ * ```
+ */
+export abstract class Content {
+  /** Encodes into a body, a content type and, when known, a length (no I/O). */
+  abstract encode(): EncodedContent;
+}
+
+function bytesContent(bytes: Uint8Array, contentType: string): EncodedContent {
+  return { body: bytes, contentType, contentLength: bytes.length };
+}
+
+/**
+ * Plain text, `text/plain; charset=utf-8`.
+ *
+ * @example
+ * ```ts
+ * import { Text } from "@ferry/ferry";
+ * console.log(new Text("hello").encode().contentType); // "text/plain; charset=utf-8"
+ * ```
+ */
+export class Text extends Content {
+  /** The text. */
+  readonly text: string;
+  /** Wraps `text`. */
+  constructor(text: string) {
+    super();
+    this.text = text;
+  }
+  /** UTF-8 bytes, `text/plain; charset=utf-8`. */
+  encode(): EncodedContent {
+    return bytesContent(utf8(this.text), "text/plain; charset=utf-8");
+  }
+}
+
+/**
+ * HTML, `text/html; charset=utf-8`.
+ *
+ * @example
+ * ```ts
+ * import { HTML } from "@ferry/ferry";
+ * console.log(new HTML("<p>hi</p>").encode().contentType); // "text/html; charset=utf-8"
+ * ```
+ */
+export class HTML extends Content {
+  /** The markup. */
+  readonly html: string;
+  /** Wraps `html`. */
+  constructor(html: string) {
+    super();
+    this.html = html;
+  }
+  /** UTF-8 bytes, `text/html; charset=utf-8`. */
+  encode(): EncodedContent {
+    return bytesContent(utf8(this.html), "text/html; charset=utf-8");
+  }
+}
+
+/**
+ * A JSON document, `application/json` (exported as `JSON` too, as httpx names it).
+ *
+ * @example
+ * ```ts
+ * import { JSONContent } from "@ferry/ferry";
+ * const encoded = new JSONContent({ a: 1 }).encode();
+ * console.log(encoded.contentType, encoded.contentLength); // "application/json" 7
+ * ```
+ */
+export class JSONContent extends Content {
+  /** The value to serialise. */
+  readonly data: unknown;
+  /** Wraps a value to be sent as JSON. */
+  constructor(data: unknown) {
+    super();
+    this.data = data;
+  }
+  /** Compact JSON in UTF-8. */
+  encode(): EncodedContent {
+    return bytesContent(utf8(globalThis.JSON.stringify(this.data)), "application/json");
+  }
+}
+
+export { JSONContent as JSON };
+
+/**
+ * A urlencoded form, `application/x-www-form-urlencoded`, multi-valued.
+ *
+ * @example
+ * ```ts
+ * import { Form } from "@ferry/ferry";
+ * console.log(new Form({ a: "1", b: ["2", "3"] }).toString()); // "a=1&b=2&b=3"
+ * ```
+ */
+export class Form extends Content {
+  /** The fields, in order. */
+  readonly fields: QueryParams;
+  /** Builds a form from a record (arrays for several values), pairs or a query string. */
+  constructor(fields?: QueryParamsInit | null) {
+    super();
+    this.fields = fields instanceof QueryParams ? fields : new QueryParams(fields);
+  }
+  /** The urlencoded body. */
+  encode(): EncodedContent {
+    return bytesContent(utf8(this.fields.toString()), "application/x-www-form-urlencoded");
+  }
+  /** The urlencoded form. */
+  override toString(): string {
+    return this.fields.toString();
+  }
+}
+
+// A few common types; unknown extensions are sent as application/octet-stream.
+const CONTENT_TYPES: Record<string, string> = {
+  ".txt": "text/plain",
+  ".html": "text/html",
+  ".htm": "text/html",
+  ".css": "text/css",
+  ".csv": "text/csv",
+  ".xml": "application/xml",
+  ".json": "application/json",
+  ".js": "text/javascript",
+  ".mjs": "text/javascript",
+  ".pdf": "application/pdf",
+  ".zip": "application/zip",
+  ".gz": "application/gzip",
+  ".tar": "application/x-tar",
+  ".png": "image/png",
+  ".jpg": "image/jpeg",
+  ".jpeg": "image/jpeg",
+  ".gif": "image/gif",
+  ".webp": "image/webp",
+  ".svg": "image/svg+xml",
+  ".ico": "image/vnd.microsoft.icon",
+  ".mp3": "audio/mpeg",
+  ".wav": "audio/wav",
+  ".mp4": "video/mp4",
+  ".webm": "video/webm",
+  ".wasm": "application/wasm",
+  ".xls": "application/vnd.ms-excel",
+  ".xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+  ".doc": "application/msword",
+  ".docx": "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+  ".md": "text/markdown",
+};
+
+/**
+ * The content type for a file name, from its extension (`application/octet-stream` when
+ * unknown).
+ *
+ * @example
+ * ```ts
+ * import { guessContentType } from "@ferry/ferry";
+ * console.log(guessContentType("report.xls")); // "application/vnd.ms-excel"
+ * ```
+ */
+export function guessContentType(filename: string): string {
+  const dot = filename.lastIndexOf(".");
+  if (dot === -1) return "application/octet-stream";
+  return CONTENT_TYPES[filename.slice(dot).toLowerCase()] ?? "application/octet-stream";
+}
+
+/** What a {@linkcode File} can read from: a path, or the bytes themselves. */
+export type FileSource =
+  | string
+  | Uint8Array
+  | Blob
+  | ReadableStream<Uint8Array>
+  | AsyncIterable<Uint8Array>;
+
+/** Options of a {@linkcode File}. */
+export interface FileOptions {
+  /** The file name sent; `null` sends none (and no content type). Default: the path's name. */
+  filename?: string | null;
+  /** The content type sent; default: guessed from the file name. */
+  contentType?: string;
+  /** Treat a string source as content, not as a path. */
+  isContent?: boolean;
+  /**
+   * The size in bytes, when known for a path or stream: lets the body carry a
+   * `Content-Length` instead of being sent chunked.
+   */
+  size?: number;
+}
+
+interface OpenedPart {
+  size: number | null;
+  stream: () => AsyncIterable<Uint8Array>;
+}
+
+async function* readableChunks(stream: ReadableStream<Uint8Array>): AsyncIterable<Uint8Array> {
+  const reader = stream.getReader();
+  try {
+    for (let next = await reader.read(); !next.done; next = await reader.read()) {
+      yield next.value;
+    }
+  } finally {
+    reader.releaseLock();
+  }
+}
+
+async function* fileChunks(path: string): AsyncIterable<Uint8Array> {
+  const file = await fileAccess(path).openFile(path);
+  yield* readableChunks(file.stream);
+}
+
+/**
+ * A file to upload: a path (opened when the body is sent, and streamed), a `Blob`, bytes
+ * or a stream. A path's size is not looked up (that would be I/O before sending), so such
+ * a body goes chunked unless `size` is given.
+ *
+ * @example Upload a file from disk
+ * ```ts ignore
+ * import { Client, File } from "@ferry/ferry";
+ * await using client = new Client();
+ * await client.post("https://example.com/upload", { files: { report: new File("report.xls") } });
+ * ```
+ */
+export class File extends Content {
+  /** Where the bytes come from. */
+  readonly source: FileSource;
+  /** The file name sent, or `null`. */
+  readonly filename: string | null;
+  /** The content type sent, or `null` (when there is no file name). */
+  readonly contentType: string | null;
+  #isPath: boolean;
+  #size: number | null;
+
+  /** Describes a file to upload. A string is a path unless `isContent` is set. */
+  constructor(source: FileSource, options: FileOptions = {}) {
+    super();
+    this.source = source;
+    this.#isPath = typeof source === "string" && !options.isContent;
+    this.#size = options.size ?? null;
+    let filename: string | null;
+    if (options.filename !== undefined) filename = options.filename;
+    else if (this.#isPath) filename = (source as string).split(/[\\/]/).pop() || null;
+    else if (typeof Blob !== "undefined" && source instanceof Blob && "name" in source) {
+      filename = String((source as { name: unknown }).name) || "upload";
+    } else filename = "upload";
+    this.filename = filename;
+    this.contentType = options.contentType ??
+      (filename === null ? null : guessContentType(filename));
+  }
+
+  /** The size when known without I/O, and a one-shot iterable over the bytes. */
+  part(): { size: number | null; stream: () => AsyncIterable<Uint8Array> } {
+    const source = this.source;
+    if (typeof source === "string") {
+      if (this.#isPath) return { size: this.#size, stream: () => fileChunks(source) };
+      const bytes = utf8(source);
+      return { size: bytes.length, stream: () => oneChunk(bytes) };
+    }
+    if (source instanceof Uint8Array) {
+      return { size: source.length, stream: () => oneChunk(source) };
+    }
+    if (typeof Blob !== "undefined" && source instanceof Blob) {
+      return { size: source.size, stream: () => readableChunks(source.stream()) };
+    }
+    if (source instanceof ReadableStream) {
+      return { size: this.#size, stream: () => readableChunks(source) };
+    }
+    return { size: this.#size, stream: () => source as AsyncIterable<Uint8Array> };
+  }
+
+  /** The file alone as a body (not multipart), with its content type. */
+  encode(): EncodedContent {
+    const part = this.part();
+    return {
+      body: part.stream(),
+      contentType: this.contentType ?? "application/octet-stream",
+      contentLength: part.size,
+    };
+  }
+}
+
+async function* oneChunk(bytes: Uint8Array): AsyncIterable<Uint8Array> {
+  if (bytes.length > 0) yield bytes;
+}
+
+/**
+ * A value for one file field: a {@linkcode File}, a source, or httpx's tuple
+ * `[filename, content, contentType?]` (a string content there is the content, not a path).
+ */
+export type FileValue =
+  | File
+  | Uint8Array
+  | Blob
+  | ReadableStream<Uint8Array>
+  | readonly [string | null, FileSource, string?];
+
+/** What {@linkcode Files} can be built from: field names to one or several files. */
+export type FilesInit =
+  | Files
+  | Record<string, FileValue | readonly FileValue[]>
+  | Iterable<readonly [string, FileValue]>;
+
+function toFile(value: FileValue): File {
+  if (value instanceof File) return value;
+  if (Array.isArray(value)) {
+    const [filename, content, contentType] = value as readonly [string | null, FileSource, string?];
+    return new File(content, { filename, contentType, isContent: true });
+  }
+  return new File(value as FileSource);
+}
+
+/**
+ * Files to upload as `multipart/form-data`.
+ *
+ * @example
+ * ```ts
+ * import { Files } from "@ferry/ferry";
+ * const files = new Files({ note: ["note.txt", "hello", "text/plain"] });
+ * console.log(files.entries.length); // 1
+ * ```
+ */
+export class Files extends Content {
+  /** The fields, in order. */
+  readonly entries: [string, File][];
+  /** Builds the file fields. */
+  constructor(files?: FilesInit | null) {
+    super();
+    this.entries = [];
+    if (files == null) return;
+    if (files instanceof Files) this.entries = files.entries.slice();
+    else if (Symbol.iterator in files) {
+      for (const [name, value] of files as Iterable<readonly [string, FileValue]>) {
+        this.entries.push([name, toFile(value)]);
+      }
+    } else {
+      for (const [name, value] of Object.entries(files)) {
+        const values = Array.isArray(value) && (value.length === 0 || !isTuple(value))
+          ? value as readonly FileValue[]
+          : [value as FileValue];
+        for (const item of values) this.entries.push([name, toFile(item)]);
+      }
+    }
+  }
+  /** Encodes as `multipart/form-data` with no other fields. */
+  encode(): EncodedContent {
+    return new MultiPart({ files: this }).encode();
+  }
+}
+
+function isTuple(value: readonly unknown[]): boolean {
+  const first = value[0];
+  return first === null || typeof first === "string";
+}
+
+/** Options of {@linkcode MultiPart}. */
+export interface MultiPartOptions {
+  /** Plain fields. */
+  form?: QueryParamsInit | null;
+  /** File fields. */
+  files?: FilesInit | null;
+  /** The boundary; random by default. */
+  boundary?: string;
+}
+
+/** Quotes a name for a `Content-Disposition` parameter the way browsers do (HTML5). */
+function quoteParameter(value: string): string {
+  return value.replace(/\r/g, "%0D").replace(/\n/g, "%0A").replace(/"/g, "%22");
+}
+
+function randomBoundary(): string {
+  const bytes = crypto.getRandomValues(new Uint8Array(16));
+  return Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("");
+}
+
+/**
+ * A `multipart/form-data` body of plain fields and files. Files are opened when the body
+ * is encoded and streamed part by part; `Content-Length` is sent when every size is known.
+ *
+ * @example
+ * ```ts
+ * import { MultiPart } from "@ferry/ferry";
+ * const body = new MultiPart({ form: { a: "1" }, files: { f: ["f.txt", "x"] }, boundary: "B" });
+ * console.log(body.encode().contentType); // "multipart/form-data; boundary=B"
+ * ```
+ */
+export class MultiPart extends Content {
+  /** The plain fields. */
+  readonly form: QueryParams;
+  /** The file fields. */
+  readonly files: Files;
+  /** The boundary between parts. */
+  readonly boundary: string;
+
+  /** Builds a multipart body from fields and files. */
+  constructor(options: MultiPartOptions = {}) {
+    super();
+    this.form = options.form instanceof QueryParams ? options.form : new QueryParams(options.form);
+    this.files = options.files instanceof Files ? options.files : new Files(options.files);
+    this.boundary = options.boundary ?? randomBoundary();
+  }
+
+  /**
+   * The body: in memory when every part is, else streamed part by part (files are opened
+   * as they are reached).
+   */
+  encode(): EncodedContent {
+    const boundary = this.boundary;
+    const heads: Uint8Array[] = [];
+    const parts: (OpenedPart | Uint8Array)[] = [];
+    for (const [name, value] of this.form) {
+      heads.push(utf8(
+        `--${boundary}\r\nContent-Disposition: form-data; name="${quoteParameter(name)}"\r\n\r\n`,
+      ));
+      parts.push(utf8(value));
+    }
+    for (const [name, file] of this.files.entries) {
+      let head = `--${boundary}\r\nContent-Disposition: form-data; name="${quoteParameter(name)}"`;
+      if (file.filename !== null) head += `; filename="${quoteParameter(file.filename)}"`;
+      head += "\r\n";
+      if (file.contentType !== null) head += `Content-Type: ${file.contentType}\r\n`;
+      heads.push(utf8(head + "\r\n"));
+      parts.push(file.part());
+    }
+    const crlf = utf8("\r\n");
+    const tail = utf8(`--${boundary}--\r\n`);
+    let length: number | null = tail.length;
+    for (let i = 0; i < parts.length; i++) {
+      const part = parts[i];
+      const size = part instanceof Uint8Array ? part.length : part.size;
+      if (length !== null && size !== null) length += heads[i].length + size + crlf.length;
+      else length = null;
+    }
+    if (parts.every((part) => part instanceof Uint8Array)) {
+      const chunks: Uint8Array[] = [];
+      for (let i = 0; i < parts.length; i++) chunks.push(heads[i], parts[i] as Uint8Array, crlf);
+      chunks.push(tail);
+      const bytes = concatBytes(chunks);
+      return {
+        body: bytes,
+        contentType: `multipart/form-data; boundary=${boundary}`,
+        contentLength: bytes.length,
+      };
+    }
+    async function* body(): AsyncIterable<Uint8Array> {
+      for (let i = 0; i < parts.length; i++) {
+        yield heads[i];
+        const part = parts[i];
+        if (part instanceof Uint8Array) {
+          if (part.length > 0) yield part;
+        } else {
+          for await (const chunk of part.stream()) if (chunk.length > 0) yield chunk;
+        }
+        yield crlf;
+      }
+      yield tail;
+    }
+    return {
+      body: body(),
+      contentType: `multipart/form-data; boundary=${boundary}`,
+      contentLength: length,
+    };
+  }
+}

@@ -1,0 +1,433 @@
+import assert from "node:assert/strict";
+import { readFileSync } from "node:fs";
+import { test } from "./_harness.ts";
+import {
+  AppTransport,
+  Client,
+  Cookies,
+  HTTPStatusError,
+  InvalidURL,
+  MockTransport,
+  type Request,
+  Response,
+  StreamConsumed,
+  TooManyRedirects,
+  UnsupportedProtocol,
+  VERSION,
+} from "../mod.ts";
+
+/** A mock that echoes what it received as JSON. */
+function echo(): MockTransport {
+  return new MockTransport((request) => {
+    const body = request.content instanceof Uint8Array
+      ? new TextDecoder().decode(request.content)
+      : request.content === null
+      ? null
+      : String(request.content);
+    return new Response(200, {
+      headers: { "Content-Type": "application/json" },
+      content: JSON.stringify({
+        method: request.method,
+        url: request.url.href,
+        headers: request.headers.pairs(),
+        body,
+        timeout: request.extensions.timeout ?? null,
+      }),
+    });
+  });
+}
+
+interface Echo {
+  method: string;
+  url: string;
+  headers: [string, string][];
+  body: string | null;
+  timeout: Record<string, number | null>;
+}
+
+function header(echoed: Echo, name: string): string | undefined {
+  return echoed.headers.find(([n]) => n.toLowerCase() === name)?.[1];
+}
+
+test("VERSION matches deno.json", () => {
+  const config = JSON.parse(readFileSync(new URL("../deno.json", import.meta.url), "utf8"));
+  assert.equal(VERSION, config.version);
+});
+
+test("client sends default User-Agent, Accept and Accept-Encoding", async () => {
+  await using client = new Client({ transport: echo() });
+  const response = await client.get("http://example.com/");
+  const echoed = await response.json<Echo>();
+  assert.equal(header(echoed, "user-agent"), `ferry/${VERSION}`);
+  assert.equal(header(echoed, "accept"), "*/*");
+  assert.match(header(echoed, "accept-encoding")!, /gzip, deflate/);
+  assert.equal(String(response), "<Response [200 OK]>");
+  assert.equal(response.url?.href, "http://example.com/");
+  assert.ok(response.elapsed >= 0);
+});
+
+test("client merges headers: request values win per name, others are kept", async () => {
+  await using client = new Client({
+    transport: echo(),
+    headers: { "X-Client": "c", "X-Both": "client", "User-Agent": "mine/1" },
+  });
+  const echoed = await (await client.get("http://example.com/", {
+    headers: { "x-both": "request", "X-Request": "r" },
+  })).json<Echo>();
+  assert.equal(header(echoed, "x-client"), "c");
+  assert.equal(header(echoed, "x-both"), "request");
+  assert.equal(header(echoed, "x-request"), "r");
+  assert.equal(header(echoed, "user-agent"), "mine/1");
+  assert.equal(echoed.headers.filter(([n]) => n.toLowerCase() === "x-both").length, 1);
+});
+
+test("client merges params: client, request and URL query, request wins per name", async () => {
+  await using client = new Client({ transport: echo(), params: { a: "1", b: "client" } });
+  const echoed = await (await client.get("http://example.com/p?z=0", {
+    params: { b: ["x", "y"], c: "3" },
+  })).json<Echo>();
+  assert.equal(echoed.url, "http://example.com/p?z=0&a=1&b=x&b=y&c=3");
+});
+
+test("client joins relative URLs to baseUrl, keeping the base path", async () => {
+  await using client = new Client({ transport: echo(), baseUrl: "http://example.com/api" });
+  assert.equal(
+    (await (await client.get("/users")).json<Echo>()).url,
+    "http://example.com/api/users",
+  );
+  assert.equal(
+    (await (await client.get("items?x=1")).json<Echo>()).url,
+    "http://example.com/api/items?x=1",
+  );
+  assert.equal(
+    (await (await client.get("http://other.org/x")).json<Echo>()).url,
+    "http://other.org/x",
+  );
+});
+
+test("a relative URL without baseUrl is an InvalidURL", async () => {
+  await using client = new Client({ transport: echo() });
+  await assert.rejects(client.get("/nope"), InvalidURL);
+});
+
+test("timeout: default 5000 ms per phase, number, object and null", async () => {
+  await using client = new Client({ transport: echo() });
+  const defaults = (await (await client.get("http://x/")).json<Echo>()).timeout;
+  assert.deepEqual(defaults, { connect: 5000, read: 5000, write: 5000, pool: 5000 });
+  const one = (await (await client.get("http://x/", { timeout: 100 })).json<Echo>()).timeout;
+  assert.deepEqual(one, { connect: 100, read: 100, write: 100, pool: 100 });
+  const some = (await (await client.get("http://x/", { timeout: { read: 7 } })).json<Echo>())
+    .timeout;
+  assert.deepEqual(some, { connect: 5000, read: 7, write: 5000, pool: 5000 });
+  await using none = new Client({ transport: echo(), timeout: null });
+  const off = (await (await none.get("http://x/")).json<Echo>()).timeout;
+  assert.deepEqual(off, { connect: null, read: null, write: null, pool: null });
+  assert.throws(() => new Client({ timeout: -1 }), RangeError);
+});
+
+test("signal is passed to the transport as an extension", async () => {
+  const controller = new AbortController();
+  let seen: AbortSignal | undefined;
+  await using client = new Client({
+    transport: new MockTransport((request) => {
+      seen = request.extensions.signal;
+      return new Response(204);
+    }),
+  });
+  await client.get("http://x/", { signal: controller.signal });
+  assert.equal(seen, controller.signal);
+});
+
+test("content, json and data set the body and its headers", async () => {
+  await using client = new Client({ transport: echo() });
+  const json = await (await client.post("http://x/", { json: { a: [1, 2] } })).json<Echo>();
+  assert.equal(json.body, '{"a":[1,2]}');
+  assert.equal(header(json, "content-type"), "application/json");
+  assert.equal(header(json, "content-length"), "11");
+  const form = await (await client.post("http://x/", { data: { a: "1 2", b: ["x", "y"] } }))
+    .json<Echo>();
+  assert.equal(form.body, "a=1+2&b=x&b=y");
+  assert.equal(header(form, "content-type"), "application/x-www-form-urlencoded");
+  const text = await (await client.put("http://x/", {
+    content: "héllo",
+    headers: { "Content-Type": "text/plain" },
+  })).json<Echo>();
+  assert.equal(text.body, "héllo");
+  assert.equal(header(text, "content-length"), "6");
+  async function* chunks() {
+    yield new TextEncoder().encode("a");
+    yield new TextEncoder().encode("b");
+  }
+  const streamed = await (await client.post("http://x/", { content: chunks() })).json<Echo>();
+  assert.equal(streamed.body, "ab");
+  assert.equal(header(streamed, "content-length"), undefined);
+});
+
+test("event hooks see every request and response, redirects included", async () => {
+  const seen: string[] = [];
+  await using client = new Client({
+    followRedirects: true,
+    transport: new MockTransport((request) =>
+      request.url.pathname === "/a"
+        ? new Response(302, { headers: { Location: "/b" } })
+        : new Response(200)
+    ),
+    eventHooks: {
+      request: [(request) => void seen.push(`> ${request.method} ${request.url.pathname}`)],
+      response: [(response) => void seen.push(`< ${response.status}`)],
+    },
+  });
+  await client.get("http://x/a");
+  assert.deepEqual(seen, ["> GET /a", "< 302", "> GET /b", "< 200"]);
+});
+
+test("a response hook can raise for status", async () => {
+  await using client = new Client({
+    transport: new MockTransport(() => new Response(404)),
+    eventHooks: { response: [(response) => void response.raiseForStatus()] },
+  });
+  await assert.rejects(client.get("http://x/"), HTTPStatusError);
+});
+
+test("redirects are not followed by default; nextRequest says where", async () => {
+  await using client = new Client({
+    transport: new MockTransport(() =>
+      new Response(301, { headers: { Location: "https://y.example/next" } })
+    ),
+  });
+  const response = await client.get("http://x/");
+  assert.equal(response.status, 301);
+  assert.ok(response.isRedirect && response.hasRedirectLocation);
+  assert.equal(response.nextRequest?.url.href, "https://y.example/next");
+  assert.equal(response.nextRequest?.method, "GET");
+});
+
+function redirector(status: number, location: string) {
+  const requests: Request[] = [];
+  const transport = new MockTransport((request) => {
+    requests.push(request);
+    if (requests.length === 1) return new Response(status, { headers: { Location: location } });
+    return new Response(200, { content: "done" });
+  });
+  return { transport, requests };
+}
+
+test("redirects: 301/302 turn POST into GET and drop the body; 303 any method", async () => {
+  for (
+    const [status, method, expected] of [
+      [301, "POST", "GET"],
+      [302, "POST", "GET"],
+      [303, "PUT", "GET"],
+      [303, "HEAD", "HEAD"],
+      [302, "PUT", "PUT"],
+    ] as const
+  ) {
+    const { transport, requests } = redirector(status, "/next");
+    await using client = new Client({ transport, followRedirects: true });
+    const response = await client.request(method, "http://x/start", {
+      content: "body",
+      headers: { "Content-Type": "text/plain" },
+    });
+    assert.equal(requests[1].method, expected, `${status} ${method}`);
+    if (expected !== method) {
+      assert.equal(requests[1].content, null);
+      assert.equal(requests[1].headers.has("content-type"), false);
+      assert.equal(requests[1].headers.has("content-length"), false);
+    } else if (method === "PUT") {
+      assert.deepEqual(requests[1].content, new TextEncoder().encode("body"));
+    }
+    assert.equal(response.history.length, 1);
+    assert.equal(response.history[0].status, status);
+    assert.equal(response.url?.href, "http://x/next");
+  }
+});
+
+test("redirects: 307/308 keep method and body", async () => {
+  for (const status of [307, 308]) {
+    const { transport, requests } = redirector(status, "http://x/other");
+    await using client = new Client({ transport, followRedirects: true });
+    await client.post("http://x/", { json: { a: 1 } });
+    assert.equal(requests[1].method, "POST");
+    assert.deepEqual(requests[1].content, new TextEncoder().encode('{"a":1}'));
+  }
+});
+
+test("redirects: a streamed body cannot be resent by 307", async () => {
+  // A transport that sends the body as a stream without keeping it, as the pool does.
+  const transport = {
+    send: (request: Request) =>
+      Promise.resolve(new Response(307, { headers: { Location: "/again" }, request })),
+    close: () => Promise.resolve(),
+  };
+  await using client = new Client({ transport, followRedirects: true });
+  async function* body() {
+    yield new Uint8Array([1]);
+  }
+  await assert.rejects(client.post("http://x/", { content: body() }), StreamConsumed);
+});
+
+test("redirects: the fragment is kept, relative Location resolves", async () => {
+  const { transport, requests } = redirector(302, "../c/d?x=1");
+  await using client = new Client({ transport, followRedirects: true });
+  await client.get("http://x/a/b/page#frag");
+  assert.equal(requests[1].url.href, "http://x/a/c/d?x=1#frag");
+});
+
+test("redirects: Authorization is dropped across origins, kept on the same origin", async () => {
+  for (
+    const [location, kept] of [
+      ["http://x/same", true],
+      ["https://x/upgrade", true],
+      ["http://other/", false],
+      ["http://x:8080/", false],
+    ] as const
+  ) {
+    const { transport, requests } = redirector(302, location);
+    await using client = new Client({ transport, followRedirects: true, auth: ["u", "p"] });
+    await client.get("http://x/");
+    assert.equal(requests[1].headers.has("authorization"), kept, location);
+  }
+});
+
+test("redirects: TooManyRedirects after maxRedirects", async () => {
+  let count = 0;
+  await using client = new Client({
+    followRedirects: true,
+    maxRedirects: 3,
+    transport: new MockTransport(() => {
+      count++;
+      return new Response(302, { headers: { Location: `/r${count}` } });
+    }),
+  });
+  await assert.rejects(client.get("http://x/"), (error) => {
+    assert.ok(error instanceof TooManyRedirects);
+    assert.match(error.message, /3/);
+    assert.equal(error.request?.url.href, "http://x/r4");
+    return true;
+  });
+  assert.equal(count, 4);
+});
+
+test("redirects: a non-HTTP Location is UnsupportedProtocol", async () => {
+  const { transport } = redirector(302, "ftp://x/file");
+  await using client = new Client({ transport, followRedirects: true });
+  await assert.rejects(client.get("http://x/"), UnsupportedProtocol);
+});
+
+test("redirects can be switched on per request", async () => {
+  const { transport } = redirector(302, "/b");
+  await using client = new Client({ transport });
+  const response = await client.get("http://x/", { followRedirects: true });
+  assert.equal(response.status, 200);
+  assert.equal(await response.text(), "done");
+});
+
+test("cookies: set by responses, sent back, merged with per-request cookies", async () => {
+  const cookieHeaders: (string | null)[] = [];
+  await using client = new Client({
+    cookies: { fixed: "1" },
+    transport: new MockTransport((request) => {
+      cookieHeaders.push(request.headers.get("cookie"));
+      return new Response(200, {
+        headers: [["Set-Cookie", "session=abc; Path=/"], ["Set-Cookie", "other=z; Path=/deep"]],
+      });
+    }),
+  });
+  await client.get("http://x/");
+  await client.get("http://x/", { cookies: { once: "y" } });
+  await client.get("http://x/deep/er");
+  assert.deepEqual(cookieHeaders, [
+    "fixed=1",
+    "fixed=1; session=abc; once=y",
+    "other=z; fixed=1; session=abc",
+  ]);
+  assert.equal(client.cookies.get("session"), "abc");
+  assert.ok(client.cookies instanceof Cookies);
+});
+
+test("cookies set during redirects are sent on the next hop", async () => {
+  const seen: (string | null)[] = [];
+  await using client = new Client({
+    followRedirects: true,
+    transport: new MockTransport((request) => {
+      seen.push(request.headers.get("cookie"));
+      if (request.url.pathname === "/login") {
+        return new Response(302, { headers: { Location: "/home", "Set-Cookie": "id=7" } });
+      }
+      return new Response(200);
+    }),
+  });
+  await client.get("http://x/login");
+  assert.deepEqual(seen, [null, "id=7"]);
+});
+
+test("stream() returns before the body is read; send() reads it", async () => {
+  await using client = new Client({
+    transport: new MockTransport(() => new Response(200, { content: "a\nb\r\nc" })),
+  });
+  await using response = await client.stream("GET", "http://x/");
+  const lines: string[] = [];
+  for await (const line of response.iterLines()) lines.push(line);
+  assert.deepEqual(lines, ["a", "b", "c"]);
+  const request = client.buildRequest("GET", "http://x/");
+  const sent = await client.send(request);
+  assert.equal(sent.isRead, true);
+});
+
+test("mounts: the most specific pattern wins; null blocks", async () => {
+  const named = (name: string) => new MockTransport(() => new Response(200, { content: name }));
+  await using client = new Client({
+    transport: named("default"),
+    mounts: {
+      "all://": named("all"),
+      "https://*.example.com": named("subdomains"),
+      "all://api.example.com": named("api"),
+      "http://blocked.example": null,
+    },
+  });
+  const text = async (url: string) => await (await client.get(url)).text();
+  assert.equal(await text("https://api.example.com/"), "api");
+  assert.equal(await text("https://www.example.com/"), "subdomains");
+  assert.equal(await text("http://www.example.com/"), "all");
+  await assert.rejects(client.get("http://blocked.example/"), UnsupportedProtocol);
+});
+
+test("close() closes the transports; a closed client refuses requests", async () => {
+  const transport = new MockTransport(() => new Response(200));
+  const client = new Client({ transport });
+  await client.close();
+  assert.equal(transport.isClosed, true);
+  assert.equal(String(client), "<Client [closed]>");
+  await assert.rejects(client.get("http://x/"), TypeError);
+});
+
+test("app transport calls a fetch handler in process", async () => {
+  const app = async (request: globalThis.Request) => {
+    const body = request.method === "POST" ? await request.text() : "";
+    const headers = new globalThis.Headers({ "Content-Type": "text/plain" });
+    headers.append("Set-Cookie", "a=1");
+    headers.append("Set-Cookie", "b=2");
+    return new globalThis.Response(`${request.method} ${new URL(request.url).pathname} ${body}`, {
+      status: 201,
+      headers,
+    });
+  };
+  await using client = new Client({ transport: new AppTransport(app), baseUrl: "http://app" });
+  const response = await client.post("/items", { json: { x: 1 } });
+  assert.equal(response.status, 201);
+  assert.equal(await response.text(), 'POST /items {"x":1}');
+  assert.deepEqual(response.headers.getAll("set-cookie"), ["a=1", "b=2"]);
+  assert.equal(client.cookies.get("b"), "2");
+});
+
+test("app transport: app exceptions propagate, or become 500 when asked", async () => {
+  const app = () => {
+    throw new Error("boom");
+  };
+  await using raising = new Client({ transport: new AppTransport(app) });
+  await assert.rejects(raising.get("http://app/"), /boom/);
+  await using quiet = new Client({
+    transport: new AppTransport(app, { raiseAppExceptions: false }),
+  });
+  assert.equal((await quiet.get("http://app/")).status, 500);
+});
