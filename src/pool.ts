@@ -37,12 +37,16 @@ import {
   type Connection,
   DEFAULT_KEEPALIVE_EXPIRY_MS,
   DEFAULT_TIMEOUT_MS,
+  getDefaultBackend,
   isRetryableError,
   type OpenOptions,
   openStream,
 } from "./connection.ts";
 import { type Origin, originOf, poolKey } from "./_origin.ts";
 import { withDeadline } from "./timeout.ts";
+// Proxies (issue 6): the key, stream and request seams below call into src/proxy/.
+import { Proxy, type ProxyLike } from "./proxy/proxy.ts";
+import { forwardedRequest, openProxiedStream, proxyPoolKey } from "./proxy/connect.ts";
 
 const INSPECT = Symbol.for("Deno.customInspect");
 const NODE_INSPECT = Symbol.for("nodejs.util.inspect.custom");
@@ -57,6 +61,12 @@ export interface ConnectionPoolOptions extends OpenOptions {
   keepaliveExpiry?: number;
   /** Default per-phase limits in milliseconds (each 5000 unless given; `null`: none). */
   timeout?: Timeouts;
+  /**
+   * Send every request through this proxy: a URL (`http://`, `https://`, `socks5://`,
+   * `socks5h://`, credentials allowed) or a `Proxy`. Connections are keyed by proxy and
+   * target, so a tunnel is never reused for another origin.
+   */
+  proxy?: ProxyLike | null;
 }
 
 /** Options of {@linkcode ConnectionPool.request} and {@linkcode ConnectionPool.stream}. */
@@ -107,6 +117,8 @@ export class ConnectionPool implements Transport {
   #waiters: Waiter[] = [];
   #waitersHead = 0;
   #closed = false;
+  /** The proxy every request goes through, or `null`. */
+  #proxy: Proxy | null;
   #hooks = {
     idle: (connection: Connection): void => this.#onIdle(connection),
     closed: (connection: Connection): void => this.#onClosed(connection),
@@ -121,6 +133,7 @@ export class ConnectionPool implements Transport {
       throw new RangeError(`Invalid maxConnections "${maxConnections}": expected at least 1`);
     }
     this.#maxConnections = maxConnections;
+    this.#proxy = options.proxy == null ? null : Proxy.from(options.proxy);
     this.#maxKeepalive = Math.min(options.maxKeepaliveConnections ?? 20, maxConnections);
     const timeouts = options.timeout ?? {};
     this.#poolMs = timeouts.pool === undefined ? DEFAULT_TIMEOUT_MS : timeouts.pool;
@@ -220,11 +233,17 @@ export class ConnectionPool implements Transport {
         { request },
       );
     }
-    const key = poolKey(url);
+    // Proxy seam: key by proxy + target; a forwarded request is sent as a copy in
+    // absolute form with the proxy's headers, and the response keeps the caller's request.
+    const proxy = this.#proxy;
+    const key = proxy === null ? poolKey(url) : proxyPoolKey(proxy, url);
+    const sent = proxy === null ? request : forwardedRequest(proxy, request);
     for (let attempt = 0;; attempt++) {
       const connection = this.#acquire(key, url) ?? await this.#wait(key, url, request);
       try {
-        return await handle(connection, request, readAll);
+        const response = await handle(connection, sent, readAll);
+        if (sent !== request) response.request = request;
+        return response;
       } catch (error) {
         if (attempt === 0 && isRetryableError(error) && !this.#closed) continue;
         throw error;
@@ -237,6 +256,12 @@ export class ConnectionPool implements Transport {
     const extensions = request?.extensions ?? null;
     const timeout = extensions?.timeout;
     const connectMs = timeout?.connect !== undefined ? timeout.connect : this.#connectMs;
+    if (this.#proxy !== null) {
+      // Proxy seam: TCP (+TLS) to the proxy, then CONNECT or SOCKS5, then TLS to the target.
+      const { backend, tls, localAddress } = this.#openOptions;
+      const via = { backend: backend ?? getDefaultBackend(), tls, localAddress };
+      return openProxiedStream(this.#proxy, origin, via, connectMs, extensions);
+    }
     return openStream(origin, this.#openOptions, connectMs, extensions);
   }
 

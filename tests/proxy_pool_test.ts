@@ -1,0 +1,149 @@
+/**
+ * `ConnectionPool({ proxy })` against real proxies: forwarding, tunnelling, SOCKS5, proxy
+ * auth, reuse keyed by proxy and target, and failures that leave nothing open.
+ */
+
+import assert from "node:assert/strict";
+import { peerTest, test } from "./_harness.ts";
+import {
+  microsocksPeer,
+  type SeenRequest,
+  startClosingProxy,
+  startHttpsTarget,
+  startHttpTarget,
+  startMicrosocks,
+  startTinyproxy,
+  tinyproxyPeer,
+} from "./_peers/proxies.ts";
+import { makeTestCertificates, openssl } from "./_peers/tls_certs.ts";
+import { ConnectionPool } from "../src/pool.ts";
+import { Proxy } from "../src/proxy/proxy.ts";
+import { ProxyError } from "../src/errors.ts";
+
+const withTls = {
+  pkg: `${tinyproxyPeer.pkg} ${openssl.pkg}`,
+  available: tinyproxyPeer.available && openssl.available,
+};
+
+async function echo(response: { json<T>(): Promise<T> }): Promise<SeenRequest> {
+  return await response.json<SeenRequest>();
+}
+
+peerTest(
+  "pool forwards http:// through tinyproxy and reuses the proxy connection",
+  tinyproxyPeer,
+  async () => {
+    const target = await startHttpTarget();
+    const proxy = await startTinyproxy({ auth: ["ferry", "pw"] });
+    try {
+      await using pool = new ConnectionPool({ proxy: { url: proxy.url, auth: ["ferry", "pw"] } });
+      const first = await pool.request("GET", `${target.origin}/one`, {
+        headers: { "X-Case": "forward" },
+      });
+      assert.equal(first.status, 200);
+      const seen = await echo(first);
+      assert.equal(seen.url, "/one");
+      assert.equal(seen.headers["x-case"], "forward");
+      assert.equal(seen.headers["proxy-authorization"], undefined);
+      // The response's request is the caller's: no proxy credentials in it.
+      assert.equal(first.request?.headers.has("proxy-authorization"), false);
+      const second = await pool.request("POST", `${target.origin}/two`, { content: "body" });
+      assert.equal((await echo(second)).body, "body");
+    } finally {
+      await proxy.stop();
+      await target.close();
+    }
+  },
+);
+
+peerTest(
+  "pool tunnels https:// through tinyproxy with CONNECT, one tunnel per origin",
+  withTls,
+  async () => {
+    const certs = await makeTestCertificates();
+    const a = await startHttpsTarget();
+    const b = await startHttpsTarget();
+    const proxy = await startTinyproxy({ connectPorts: [a.port, b.port] });
+    try {
+      await using pool = new ConnectionPool({ proxy: proxy.url, tls: { caCerts: [certs.caPem] } });
+      for (const path of ["/a1", "/a2"]) {
+        const response = await pool.request("GET", `https://localhost:${a.port}${path}`);
+        assert.equal((await echo(response)).url, path);
+      }
+      const response = await pool.request("GET", `https://127.0.0.1:${b.port}/b`);
+      assert.equal((await echo(response)).url, "/b");
+      // Two origins: two tunnels (the second origin never rode the first one's tunnel).
+      assert.equal(pool.connections.length, 2);
+      assert.equal(a.seen.length, 2);
+      assert.equal(b.seen.length, 1);
+    } finally {
+      await proxy.stop();
+      await a.close();
+      await b.close();
+    }
+  },
+);
+
+peerTest(
+  "pool: refused CONNECT is a ProxyError and leaves no connection behind",
+  tinyproxyPeer,
+  async () => {
+    const target = await startHttpTarget();
+    const proxy = await startTinyproxy({ auth: ["u", "p"] });
+    try {
+      await using pool = new ConnectionPool({
+        proxy: new Proxy({ url: proxy.url, mode: "TUNNEL_ONLY" }),
+      });
+      await assert.rejects(pool.request("GET", `${target.origin}/`), (error) => {
+        assert.ok(error instanceof ProxyError);
+        assert.equal(error.status, 407);
+        return true;
+      });
+      assert.equal(pool.connections.length, 0);
+      assert.equal(String(pool), "<ConnectionPool [0 active]>");
+    } finally {
+      await proxy.stop();
+      await target.close();
+    }
+  },
+);
+
+peerTest(
+  "pool through microsocks (socks5h with credentials): http and https",
+  microsocksPeer,
+  async () => {
+    const certs = await makeTestCertificates();
+    const target = await startHttpTarget();
+    const secure = await startHttpsTarget();
+    const proxy = await startMicrosocks({ auth: ["s", "t"] });
+    try {
+      await using pool = new ConnectionPool({
+        proxy: proxy.url.replace("socks5://", "socks5h://s:t@"),
+        tls: { caCerts: [certs.caPem] },
+      });
+      assert.equal((await echo(await pool.request("GET", `${target.origin}/plain`))).url, "/plain");
+      const tls = await pool.request("GET", `https://localhost:${secure.port}/tls`);
+      assert.equal((await echo(tls)).url, "/tls");
+      const again = await pool.request("GET", `${target.origin}/again`);
+      assert.equal((await echo(again)).url, "/again");
+      assert.equal(pool.connections.length, 2);
+    } finally {
+      await proxy.stop();
+      await target.close();
+      await secure.close();
+    }
+  },
+);
+
+test("pool: a proxy that closes mid-handshake is a ProxyError, nothing leaked", async () => {
+  const closing = await startClosingProxy({ afterBytes: 1 });
+  try {
+    for (const url of [`socks5://127.0.0.1:${closing.port}`, `http://127.0.0.1:${closing.port}`]) {
+      await using pool = new ConnectionPool({ proxy: url });
+      await assert.rejects(pool.request("GET", "https://example.test/"), ProxyError);
+      assert.equal(pool.connections.length, 0);
+    }
+  } finally {
+    await closing.close();
+  }
+});
