@@ -140,9 +140,15 @@ export const COMPILER_OPTIONS: ts.CompilerOptions = {
 
 /**
  * Rewrites Deno-only import specifiers so that Node resolves them from `node_modules`:
- * `npm:undici@^7/x` → `undici/x`.
+ * `npm:undici@^7/x` → `undici/x`; relative `./x.ts` → `./x.js` where TypeScript left one.
  */
 export function rewriteSpecifiers(code: string): string {
+  // TypeScript misses literal `import("./x.ts")` calls inside blocks it rewrote for
+  // `await using`: finish the `.ts` → `.js` rewrite on relative specifiers it left.
+  code = code.replace(
+    /(\bimport\s*\(\s*|\bfrom\s*|\bimport\s+)(["'])(\.{1,2}\/[^"'\n]*?)\.ts\2/g,
+    (_match, before, quote, path) => `${before}${quote}${path}.js${quote}`,
+  );
   return code.replace(
     /(["'])npm:(@[^/@"']+\/[^/@"']+|[^/@"']+)(?:@[^/"']*)?(\/[^"']*)?\1/g,
     (_match, quote, name, rest) => `${quote}${name}${rest ?? ""}${quote}`,

@@ -6,12 +6,13 @@
 import assert from "node:assert/strict";
 import * as net from "node:net";
 import * as tls from "node:tls";
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { inspect } from "node:util";
 import { runtime, test } from "./_harness.ts";
-import { NodeNetworkBackend, NodeNetworkStream } from "../src/network/node.ts";
+import { nodeFileAccess, NodeNetworkBackend, NodeNetworkStream } from "../src/network/node.ts";
+import { fileAccess } from "../src/files.ts";
 import {
   ConnectError,
   ConnectTimeout,
@@ -393,6 +394,7 @@ test("node backend: an untrusted certificate fails with ConnectError", async () 
     const error = await plain.startTls({ hostname: "localhost" }).catch((e) => e);
     assert.ok(error instanceof ConnectError, String(error));
     assert.match(error.message, /TLS handshake with "127\.0\.0\.1:\d+" failed/);
+    assert.match(error.message, /unknown authority/);
     assert.match(codeOf(error.cause), /SELF_SIGNED/);
     assert.equal(plain.closed, true);
   } finally {
@@ -505,5 +507,23 @@ test("node backend: the default NetworkBackend uses it outside Deno", {
     await stream.close();
   } finally {
     await server.close();
+  }
+});
+
+test("node backend: file access on node:fs reads, streams and lists files", async () => {
+  const dir = mkdtempSync(join(tmpdir(), "ferry-files-"));
+  try {
+    writeFileSync(join(dir, "a.txt"), "contents");
+    if (runtime !== "deno") assert.equal(fileAccess(join(dir, "a.txt")), nodeFileAccess);
+    assert.equal(await nodeFileAccess.readTextFile(join(dir, "a.txt")), "contents");
+    const opened = await nodeFileAccess.openFile(join(dir, "a.txt"));
+    assert.equal(opened.size, 8);
+    let text = "";
+    for await (const chunk of opened.stream) text += decoder.decode(chunk);
+    assert.equal(text, "contents");
+    assert.deepEqual(await nodeFileAccess.listDir!(dir), ["a.txt"]);
+    await assert.rejects(nodeFileAccess.readTextFile(join(dir, "missing")), /ENOENT/);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
   }
 });

@@ -15,11 +15,15 @@
  * @module
  */
 
+import { createReadStream } from "node:fs";
+import { readdir, readFile, stat } from "node:fs/promises";
 import * as net from "node:net";
+import { Readable } from "node:stream";
 import * as tls from "node:tls";
 import type { Buffer } from "node:buffer";
 import { ConnectError, HTTPError, ReadError, WriteError } from "../errors.ts";
 import { currentDeadline, withDeadline } from "../timeout.ts";
+import { type FileAccess, hasFileAccess, setFileAccess } from "../files.ts";
 import {
   type ConnectOptions,
   type ConnectUnixOptions,
@@ -51,12 +55,38 @@ const CODE_PHRASES: Record<string, string> = {
   ERR_SOCKET_CLOSED: "socket closed",
 };
 
+/** Certificate checks that failed because the chain leads to no trusted authority. */
+const UNKNOWN_AUTHORITY = new Set([
+  "UNABLE_TO_VERIFY_LEAF_SIGNATURE",
+  "UNABLE_TO_GET_ISSUER_CERT",
+  "UNABLE_TO_GET_ISSUER_CERT_LOCALLY",
+  "SELF_SIGNED_CERT_IN_CHAIN",
+  "DEPTH_ZERO_SELF_SIGNED_CERT",
+]);
+
 function describe(error: unknown): string {
   // deno-lint-ignore no-explicit-any
   const code = (error as any)?.code;
   if (typeof code === "string") {
     const phrase = CODE_PHRASES[code];
     if (phrase) return `${phrase} (${code})`;
+    if (UNKNOWN_AUTHORITY.has(code)) {
+      // deno-lint-ignore no-explicit-any
+      const detail = String((error as any)?.message ?? code);
+      return `certificate verification failed, unknown authority: ${detail} (${code})`;
+    }
+    if (code === "ERR_TLS_CERT_ALTNAME_INVALID") {
+      // deno-lint-ignore no-explicit-any
+      const reason = String((error as any)?.reason ?? (error as any)?.message ?? code);
+      return `certificate verification failed, hostname mismatch: ${reason} (${code})`;
+    }
+    if (code.startsWith("CERT_") || code.startsWith("ERR_SSL_") || code.startsWith("ERR_TLS_")) {
+      // deno-lint-ignore no-explicit-any
+      const detail = String((error as any)?.message ?? code);
+      return `${
+        code.startsWith("CERT_") ? "certificate verification failed: " : ""
+      }${detail} (${code})`;
+    }
     // deno-lint-ignore no-explicit-any
     const message = String((error as any)?.message ?? code);
     return `${message} (${code})`;
@@ -193,6 +223,9 @@ export class NodeNetworkStream implements NetworkStreamInterface {
    * The bytes are a view onto what Node received, not a copy; they belong to the caller.
    */
   read(maxBytes: number = DEFAULT_READ_SIZE, timeoutMs?: number | null): Promise<Uint8Array> {
+    if (!(maxBytes > 0)) {
+      return Promise.reject(new RangeError(`Invalid maxBytes "${maxBytes}": expected more than 0`));
+    }
     const queue = this.#queue;
     if (queue.length > 0) return Promise.resolve(this.#take(maxBytes));
     if (this.#upgraded) {
@@ -216,9 +249,6 @@ export class NodeNetworkStream implements NetworkStreamInterface {
       return Promise.reject(
         new ReadError(`Cannot read from "${this.#label}": a read is already waiting`),
       );
-    }
-    if (!(maxBytes > 0)) {
-      return Promise.reject(new RangeError(`Invalid maxBytes "${maxBytes}"`));
     }
     if (timeoutMs == null && currentDeadline() === Infinity) return this.#wait(maxBytes);
     return withDeadline("read", timeoutMs, () => this.#wait(maxBytes), () => {
@@ -563,3 +593,20 @@ export class NodeNetworkBackend implements NetworkBackendInterface {
     return this.toString();
   }
 }
+
+/**
+ * The client's file access on `node:fs` (multipart files by path, `.netrc`, CA bundles),
+ * registered when this backend is loaded outside Deno unless a program registered its own.
+ */
+export const nodeFileAccess: FileAccess = {
+  readTextFile: (path) => readFile(path, "utf8"),
+  openFile: async (path) => {
+    const { size } = await stat(path);
+    const stream = Readable.toWeb(createReadStream(path)) as ReadableStream<Uint8Array>;
+    return { size, stream };
+  },
+  listDir: (path) => readdir(path),
+};
+
+// deno-lint-ignore no-explicit-any
+if (!(globalThis as any).Deno?.version?.deno && !hasFileAccess()) setFileAccess(nodeFileAccess);
