@@ -40,6 +40,8 @@ import {
   UnsupportedProtocol,
 } from "./errors.ts";
 import { ConnectionPool } from "./pool.ts";
+import type { Proxy, ProxyLike } from "./proxy/proxy.ts";
+import { lazyTransport, proxyMounts } from "./proxy/mounts.ts";
 import type { TlsSettings } from "./connection.ts";
 import { fileAccess, getEnv, hasFileAccess } from "./files.ts";
 import { VERSION } from "./version.ts";
@@ -95,8 +97,16 @@ export interface ClientOptions {
   limits?: Limits;
   /** The transport for every request not matched by `mounts`. Default: a `ConnectionPool`. */
   transport?: Transport;
-  /** Transports by URL pattern (`"all://"`, `"https://*.example.com"`); `null` blocks. */
+  /**
+   * Transports by URL pattern (`"all://"`, `"https://*.example.com"`); `null` means the
+   * default transport (as in httpx: how a host is exempted from a proxy).
+   */
   mounts?: Record<string, Transport | null>;
+  /**
+   * A proxy for every request: a URL (`http://`, `https://`, `socks5://`, `socks5h://`,
+   * credentials allowed) or a `Proxy`. The environment's proxies are then ignored.
+   */
+  proxy?: ProxyLike | null;
   /**
    * Server certificate checks: `true` (default), `false` (tests only), or extra CA
    * certificates as PEM text or a file path.
@@ -105,8 +115,9 @@ export interface ClientOptions {
   /** A client certificate for servers that ask for one. */
   cert?: CertInit;
   /**
-   * Whether to read `SSL_CERT_FILE` and `SSL_CERT_DIR` (CA certificates to trust).
-   * Default `true`.
+   * Whether to read `SSL_CERT_FILE` and `SSL_CERT_DIR` (CA certificates to trust) and,
+   * unless `proxy` or `transport` is given, `HTTP_PROXY`, `HTTPS_PROXY`, `ALL_PROXY` and
+   * `NO_PROXY` (upper or lower case). Default `true`.
    */
   trustEnv?: boolean;
   /** Functions called with each request and response. */
@@ -161,6 +172,9 @@ const NODE_INSPECT = Symbol.for("nodejs.util.inspect.custom");
 const now: () => number = typeof performance !== "undefined"
   ? () => performance.now()
   : () => Date.now();
+
+/** Bodies whose length is learnt by I/O when the request is sent (files given by path). */
+const PENDING_LENGTH = new WeakMap<Request, () => Promise<number | null>>();
 
 const BODYLESS_REDIRECT_HEADERS = ["content-length", "transfer-encoding", "content-type"];
 
@@ -225,7 +239,13 @@ export class Client {
     this.#followRedirects = options.followRedirects ?? false;
     this.#maxRedirects = options.maxRedirects ?? 20;
     this.#transport = options.transport ?? null;
-    this.#mounts = options.mounts ? new Mounts(options.mounts) : null;
+    // Proxies (issue 6): `proxy`, or the environment's, as mounts under the client's own.
+    const proxied = proxyMounts(
+      { proxy: options.proxy, trustEnv: (options.trustEnv ?? true) && !options.transport },
+      (proxy) => lazyTransport(() => this.#makePool(proxy)),
+    );
+    const mounts = { ...proxied, ...options.mounts };
+    this.#mounts = Object.keys(mounts).length > 0 ? new Mounts(mounts) : null;
     this.#requestHooks = options.eventHooks?.request?.slice() ?? [];
     this.#responseHooks = options.eventHooks?.response?.slice() ?? [];
     this.#defaultEncoding = options.defaultEncoding ?? "utf-8";
@@ -304,17 +324,19 @@ export class Client {
     const headers = mergeHeaders(this.#headers, options.headers);
 
     let content: RequestContent | null = null;
+    let pendingLength: (() => Promise<number | null>) | null = null;
     const encoded = this.#encodeContent(options);
     if (encoded !== null) {
       content = encoded.body;
       if (encoded.contentType !== null && !headers.has("content-type")) {
         headers.set("Content-Type", encoded.contentType);
       }
-      if (
-        encoded.contentLength !== null && !headers.has("content-length") &&
-        !headers.has("transfer-encoding")
-      ) {
-        headers.set("Content-Length", String(encoded.contentLength));
+      if (!headers.has("content-length") && !headers.has("transfer-encoding")) {
+        if (encoded.contentLength !== null) {
+          headers.set("Content-Length", String(encoded.contentLength));
+        } else if (encoded.prepareLength !== undefined) {
+          pendingLength = encoded.prepareLength;
+        }
       }
     }
 
@@ -334,7 +356,9 @@ export class Client {
         : toTimeouts(options.timeout);
     }
     if (options.signal !== undefined) extensions.signal = options.signal;
-    return new Request(method.toUpperCase(), target, { headers, content, extensions });
+    const request = new Request(method.toUpperCase(), target, { headers, content, extensions });
+    if (pendingLength !== null) PENDING_LENGTH.set(request, pendingLength);
+    return request;
   }
 
   #encodeContent(options: RequestOptions): EncodedContent | null {
@@ -446,6 +470,12 @@ export class Client {
     if (this.#closed) {
       throw new TypeError("Cannot send a request, as the client has been closed");
     }
+    const prepareLength = PENDING_LENGTH.get(request);
+    if (prepareLength !== undefined) {
+      PENDING_LENGTH.delete(request);
+      const length = await prepareLength();
+      if (length !== null) request.headers.set("Content-Length", String(length));
+    }
     const follow = options.followRedirects ?? this.#followRedirects;
     const auth = options.auth === undefined ? this.#auth : toAuth(options.auth);
     const response = auth === null
@@ -549,12 +579,8 @@ export class Client {
   }
 
   async #transportFor(url: URL): Promise<Transport> {
+    // `null` (a NO_PROXY host, say) and no match both mean the default transport.
     const mounted = this.#mounts!.lookup(url);
-    if (mounted === null) {
-      throw new UnsupportedProtocol(
-        `No transport for ${JSON.stringify(url.href)}: its mount is null`,
-      );
-    }
     return mounted ?? this.#transport ?? await this.#defaultTransport();
   }
 
@@ -563,10 +589,11 @@ export class Client {
     return this.#transportReady;
   }
 
-  async #makePool(): Promise<Transport> {
+  async #makePool(proxy: Proxy | null = null): Promise<Transport> {
     const options = this.#options;
     const tls = await this.#tlsSettings();
     return new ConnectionPool({
+      proxy,
       maxConnections: options.limits?.maxConnections,
       maxKeepaliveConnections: options.limits?.maxKeepaliveConnections,
       keepaliveExpiry: options.limits?.keepaliveExpiry,
@@ -636,6 +663,7 @@ export class Client {
     const headers = new Headers(request.headers);
     if (!sameOrigin(request.url, url) && !isHttpsUpgrade(request.url, url)) {
       headers.delete("authorization");
+      headers.delete("proxy-authorization");
     }
     let content = request.content;
     if (method !== request.method) {
@@ -658,8 +686,11 @@ export class Client {
     if (this.#closed) return;
     this.#closed = true;
     const transports = new Set<Transport>();
-    if (this.#transportReady !== null) transports.add(await this.#transportReady);
-    else if (this.#transport !== null) transports.add(this.#transport);
+    if (this.#transport !== null) transports.add(this.#transport);
+    else if (this.#transportReady !== null) {
+      const ready = await this.#transportReady.catch(() => null);
+      if (ready !== null) transports.add(ready);
+    }
     for (const [, transport] of this.#mounts?.entries ?? []) {
       if (transport !== null) transports.add(transport);
     }
@@ -705,10 +736,11 @@ function attachRequest(error: unknown, request: Request): unknown {
 async function certificatesFromEnv(): Promise<string[]> {
   const file = getEnv("SSL_CERT_FILE");
   const dir = getEnv("SSL_CERT_DIR");
-  if (!file && !dir) return [];
+  // Without file access (no backend registered one) the runtime's own trust store applies.
+  if ((!file && !dir) || !hasFileAccess()) return [];
   const certificates: string[] = [];
   if (file) certificates.push(...pemCertificates(await fileAccess(file).readTextFile(file)));
-  if (dir && hasFileAccess()) {
+  if (dir) {
     const access = fileAccess(dir);
     for (const entry of (await access.listDir?.(dir)) ?? []) {
       if (!/\.(pem|crt|cer)$|^[0-9a-f]{8}\.\d+$/i.test(entry)) continue;

@@ -10,7 +10,7 @@
 
 import { concatBytes, type RequestContent, utf8 } from "./models/body.ts";
 import { QueryParams, type QueryParamsInit } from "./models/query_params.ts";
-import { fileAccess } from "./files.ts";
+import { fileAccess, type OpenedFile } from "./files.ts";
 
 /** What a {@linkcode Content} encodes into. */
 export interface EncodedContent {
@@ -20,6 +20,12 @@ export interface EncodedContent {
   contentType: string | null;
   /** The body's length in bytes when known up front (`Content-Length`), else `null`. */
   contentLength: number | null;
+  /**
+   * When the length needs I/O (files given by path): opens them and returns the length.
+   * The client calls it when the request is sent, so that the body carries a
+   * `Content-Length` (many servers refuse chunked uploads).
+   */
+  prepareLength?: () => Promise<number | null>;
 }
 
 /**
@@ -219,10 +225,17 @@ export interface FileOptions {
   size?: number;
 }
 
-interface OpenedPart {
+/** One part's bytes: its size when known, the bytes, and how to learn the size by I/O. */
+export interface FilePart {
+  /** The size in bytes when known without I/O, else `null`. */
   size: number | null;
+  /** A one-shot iterable over the bytes. */
   stream: () => AsyncIterable<Uint8Array>;
+  /** Opens the file ahead of sending and returns its size (paths only). */
+  prepare?: () => Promise<number | null>;
 }
+
+type OpenedPart = FilePart;
 
 async function* readableChunks(stream: ReadableStream<Uint8Array>): AsyncIterable<Uint8Array> {
   const reader = stream.getReader();
@@ -235,15 +248,28 @@ async function* readableChunks(stream: ReadableStream<Uint8Array>): AsyncIterabl
   }
 }
 
-async function* fileChunks(path: string): AsyncIterable<Uint8Array> {
-  const file = await fileAccess(path).openFile(path);
-  yield* readableChunks(file.stream);
+function pathPart(path: string, size: number | null): FilePart {
+  let opened: OpenedFile | null = null;
+  const part: FilePart = {
+    size,
+    async *stream() {
+      const file = opened ?? await fileAccess(path).openFile(path);
+      opened = null;
+      yield* readableChunks(file.stream);
+    },
+    async prepare() {
+      if (opened === null) opened = await fileAccess(path).openFile(path);
+      part.size = opened.size;
+      return opened.size;
+    },
+  };
+  return part;
 }
 
 /**
- * A file to upload: a path (opened when the body is sent, and streamed), a `Blob`, bytes
- * or a stream. A path's size is not looked up (that would be I/O before sending), so such
- * a body goes chunked unless `size` is given.
+ * A file to upload: a path (opened when the request is sent, and streamed), a `Blob`,
+ * bytes or a stream. A path's size is learnt when the client sends the request, so the
+ * body carries a `Content-Length`; a stream's only when `size` is given (else chunked).
  *
  * @example Upload a file from disk
  * ```ts ignore
@@ -280,10 +306,14 @@ export class File extends Content {
   }
 
   /** The size when known without I/O, and a one-shot iterable over the bytes. */
-  part(): { size: number | null; stream: () => AsyncIterable<Uint8Array> } {
+  part(): FilePart {
     const source = this.source;
     if (typeof source === "string") {
-      if (this.#isPath) return { size: this.#size, stream: () => fileChunks(source) };
+      if (this.#isPath) {
+        return this.#size !== null
+          ? { size: this.#size, stream: pathPart(source, this.#size).stream }
+          : pathPart(source, null);
+      }
       const bytes = utf8(source);
       return { size: bytes.length, stream: () => oneChunk(bytes) };
     }
@@ -306,6 +336,7 @@ export class File extends Content {
       body: part.stream(),
       contentType: this.contentType ?? "application/octet-stream",
       contentLength: part.size,
+      ...(part.prepare ? { prepareLength: part.prepare } : {}),
     };
   }
 }
@@ -485,10 +516,25 @@ export class MultiPart extends Content {
       }
       yield tail;
     }
+    const prepares = parts.filter((part): part is FilePart =>
+      !(part instanceof Uint8Array) && part.prepare !== undefined
+    );
+    const prepareLength = async (): Promise<number | null> => {
+      for (const part of prepares) await part.prepare!();
+      let total = tail.length;
+      for (let i = 0; i < parts.length; i++) {
+        const part = parts[i];
+        const size = part instanceof Uint8Array ? part.length : part.size;
+        if (size === null) return null;
+        total += heads[i].length + size + crlf.length;
+      }
+      return total;
+    };
     return {
       body: body(),
       contentType: `multipart/form-data; boundary=${boundary}`,
       contentLength: length,
+      ...(length === null && prepares.length > 0 ? { prepareLength } : {}),
     };
   }
 }
