@@ -4,10 +4,14 @@
  * (the domain and its subdomains), `"http://example.com:8080"`. The most specific pattern
  * wins: one with a port first, then the longer host, then the longer scheme.
  *
- * Pure and small so that the proxy layer reuses it for proxy mounts.
+ * Pure and small so that the proxy layer reuses it for proxy mounts. A host may also be a
+ * CIDR range (`"all://10.0.0.0/8"`, `"all://[fd00::]/8"`), as `NO_PROXY` entries give: it
+ * matches the IP address literals inside the range.
  *
  * @module
  */
+
+import { ipInCidr } from "./proxy/env.ts";
 
 const DEFAULT_PORTS: Record<string, string> = {
   "http:": "80",
@@ -41,6 +45,8 @@ export class MountPattern {
   /** The port, or `null` for any port. */
   readonly port: string | null;
   #hostRegex: RegExp | null;
+  /** A CIDR range (from `NO_PROXY`) the host must lie in, or `null`. */
+  #cidr: string | null = null;
 
   /** Parses `pattern` (`"scheme://host:port"`, with `all` for any scheme). */
   constructor(pattern: string) {
@@ -53,7 +59,10 @@ export class MountPattern {
     }
     const scheme = match[1].toLowerCase();
     this.scheme = scheme === "all" ? "" : scheme;
-    let authority = match[2].replace(/\/.*$/, "");
+    // Proxies (issue 6): a CIDR range as host, kept whole (its "/8" is not a path).
+    const cidr = /^(\[[0-9a-f:.]+\]|[0-9.]+)\/\d{1,3}$/i.exec(match[2]);
+    if (cidr !== null) this.#cidr = match[2];
+    let authority = cidr !== null ? match[2] : match[2].replace(/\/.*$/, "");
     let port: string | null = null;
     const portMatch = /:(\d+)$/.exec(authority);
     if (portMatch !== null && !authority.endsWith("]")) {
@@ -62,7 +71,7 @@ export class MountPattern {
     }
     this.port = port;
     this.host = authority.toLowerCase();
-    if (this.host === "" || this.host === "*") this.#hostRegex = null;
+    if (this.host === "" || this.host === "*" || this.#cidr !== null) this.#hostRegex = null;
     else if (this.host.startsWith("*.")) {
       this.#hostRegex = new RegExp(`^.+\\.${escapeRegExp(this.host.slice(2))}$`);
     } else if (this.host.startsWith("*")) {
@@ -73,6 +82,7 @@ export class MountPattern {
   /** Whether `url` falls under this pattern. */
   matches(url: URL): boolean {
     if (this.scheme && `${this.scheme}:` !== url.protocol) return false;
+    if (this.#cidr !== null && !ipInCidr(url.hostname, this.#cidr)) return false;
     if (this.#hostRegex !== null && !this.#hostRegex.test(url.hostname.toLowerCase())) {
       return false;
     }

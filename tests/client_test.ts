@@ -374,7 +374,7 @@ test("stream() returns before the body is read; send() reads it", async () => {
   assert.equal(sent.isRead, true);
 });
 
-test("mounts: the most specific pattern wins; null blocks", async () => {
+test("mounts: the most specific pattern wins; null means the default transport", async () => {
   const named = (name: string) => new MockTransport(() => new Response(200, { content: name }));
   await using client = new Client({
     transport: named("default"),
@@ -389,7 +389,8 @@ test("mounts: the most specific pattern wins; null blocks", async () => {
   assert.equal(await text("https://api.example.com/"), "api");
   assert.equal(await text("https://www.example.com/"), "subdomains");
   assert.equal(await text("http://www.example.com/"), "all");
-  await assert.rejects(client.get("http://blocked.example/"), UnsupportedProtocol);
+  // As in httpx, a `null` mount exempts a host from the other mounts (proxies).
+  assert.equal(await text("http://blocked.example/"), "default");
 });
 
 test("close() closes the transports; a closed client refuses requests", async () => {

@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { test } from "./_harness.ts";
 import { lazyTransport, proxyMounts } from "../src/proxy/mounts.ts";
+import { Mounts } from "../src/_mounts.ts";
 import type { Proxy } from "../src/proxy/proxy.ts";
 import type { Transport } from "../src/transport.ts";
 import { Request } from "../src/models/request.ts";
@@ -91,4 +92,22 @@ test("lazyTransport: a failure to make the transport fails the request and close
   const transport = lazyTransport(() => Promise.reject(new TypeError("bad cert")));
   await assert.rejects(transport.send(new Request("GET", "http://example.test/")), /bad cert/);
   await transport.close();
+});
+
+test("mount patterns from NO_PROXY CIDR ranges match addresses inside them only", () => {
+  const mounts = new Mounts<string | null>({
+    "http://": "proxy",
+    "all://10.0.0.0/8": null,
+    "all://[fd00::]/8": null,
+    "all://*example.com": null,
+  });
+  const pick = (url: string) => mounts.lookup(new URL(url));
+  assert.equal(pick("http://10.20.30.40:8080/"), null);
+  assert.equal(pick("http://11.0.0.1/"), "proxy");
+  assert.equal(pick("http://[fd12::1]/"), null);
+  assert.equal(pick("http://[fe80::1]/"), "proxy");
+  assert.equal(pick("http://10.0.0.1.nip.test/"), "proxy");
+  assert.equal(pick("http://www.example.com/"), null);
+  assert.equal(pick("http://example.com/"), null);
+  assert.equal(pick("http://wwwexample.com/"), "proxy");
 });
