@@ -952,7 +952,7 @@ export class Connection {
   #keepOrClose(): Promise<void> | undefined {
     if (!this.#xKeepAlive || this.#parser.takeBuffered().length > 0) return this.#close();
     const keep = this.#xHintMs < this.#keepaliveMs ? this.#xHintMs : this.#keepaliveMs;
-    this.#expiresAt = keep === Infinity ? Infinity : performance.now() + keep;
+    this.#expiresAt = keep === Infinity ? Infinity : Date.now() + keep;
     this.#state = "IDLE";
     this.#arm();
     this.#release();

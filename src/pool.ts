@@ -28,7 +28,7 @@
  */
 
 import { PoolTimeout, TransportError, UnsupportedProtocol } from "./errors.ts";
-import { Request, type RequestInit, type Timeouts } from "./models/request.ts";
+import { parseUrl, Request, type RequestInit, type Timeouts } from "./models/request.ts";
 import type { Response } from "./models/response.ts";
 import type { NetworkStreamInterface } from "./network/types.ts";
 import type { Transport } from "./transport.ts";
@@ -159,7 +159,23 @@ export class ConnectionPool implements Transport {
 
   /** Sends a request and reads the whole response body. */
   async request(method: string, url: string | URL, init?: PoolRequestInit): Promise<Response> {
-    return await this.#send(new Request(method, url, init), true);
+    return await this.#send(new Request(method, this.#parse(url), init), true);
+  }
+
+  #lastUrl: URL | null = null;
+
+  /**
+   * Parses a URL string, reusing the last result when the same string comes again (a
+   * client polling one URL). The cached object is checked against its `href`, so a
+   * caller that changed a request's URL afterwards cannot redirect later requests.
+   */
+  #parse(url: string | URL): string | URL {
+    if (typeof url !== "string") return url;
+    const last = this.#lastUrl;
+    if (last !== null && last.href === url) return last;
+    const parsed = parseUrl(url);
+    this.#lastUrl = parsed;
+    return parsed;
   }
 
   /**
@@ -169,7 +185,7 @@ export class ConnectionPool implements Transport {
   stream(method: string, url: string | URL, init?: PoolRequestInit): Promise<Response> {
     let request: Request;
     try {
-      request = new Request(method, url, init);
+      request = new Request(method, this.#parse(url), init);
     } catch (error) {
       return Promise.reject(error);
     }
@@ -399,7 +415,7 @@ export class ConnectionPool implements Transport {
 
   /** Closes idle connections past their expiry. */
   #sweep(): void {
-    const now = performance.now();
+    const now = Date.now();
     if (now < this.#nextExpiry) return;
     let next = Infinity;
     for (const list of this.#idle.values()) {
