@@ -363,7 +363,8 @@ export class DigestAuth extends Auth {
       (byte) => byte.toString(16).padStart(2, "0"),
     ).join("");
     let ha1 = await h(`${this.#username}:${challenge.realm}:${this.#password}`);
-    if (challenge.algorithm.endsWith("-SESS")) ha1 = await h(`${ha1}:${challenge.nonce}:${cnonce}`);
+    const sess = challenge.algorithm.endsWith("-SESS");
+    if (sess) ha1 = await h(`${ha1}:${challenge.nonce}:${cnonce}`);
     const ha2 = await h(`${request.method}:${uri}`);
     let qop: string | null = null;
     if (challenge.qop !== null) {
@@ -387,6 +388,7 @@ export class DigestAuth extends Auth {
     ];
     if (challenge.opaque !== null) parts.push(`opaque=${quote(challenge.opaque)}`);
     if (qop !== null) parts.push(`qop=${qop}`, `nc=${nc}`, `cnonce=${quote(cnonce)}`);
+    else if (sess) parts.push(`cnonce=${quote(cnonce)}`); // the server needs it for HA1
     return `Digest ${parts.join(", ")}`;
   }
 }

@@ -104,8 +104,9 @@ else if (runtimeHas("brotli")) decoders.set("br", viaDecompressionStream("brotli
 if (runtimeHas("zstd")) decoders.set("zstd", viaDecompressionStream("zstd"));
 
 /**
- * Adds (or replaces) the decoder of a content coding, such as `"br"` from `node:zlib` on a
- * runtime whose `DecompressionStream` lacks it. `Accept-Encoding` picks it up.
+ * Adds (or replaces, or with `null` removes) the decoder of a content coding, such as
+ * `"br"` from `node:zlib` on a runtime whose `DecompressionStream` lacks it.
+ * `Accept-Encoding` picks it up.
  *
  * @example Add brotli on Node 20 from node:zlib
  * ```ts ignore
@@ -116,8 +117,9 @@ if (runtimeHas("zstd")) decoders.set("zstd", viaDecompressionStream("zstd"));
  *   input.pipeThrough(Duplex.toWeb(createBrotliDecompress()) as TransformStream<Uint8Array, Uint8Array>));
  * ```
  */
-export function registerDecoder(encoding: string, decoder: StreamDecoder): void {
-  decoders.set(encoding.toLowerCase(), decoder);
+export function registerDecoder(encoding: string, decoder: StreamDecoder | null): void {
+  if (decoder === null) decoders.delete(encoding.toLowerCase());
+  else decoders.set(encoding.toLowerCase(), decoder);
 }
 
 /**

@@ -1,0 +1,208 @@
+import assert from "node:assert/strict";
+import { brotliCompressSync, deflateRawSync, deflateSync, gzipSync } from "node:zlib";
+import { test } from "./_harness.ts";
+import {
+  type BodySource,
+  Client,
+  DecodingError,
+  MockTransport,
+  ReadTimeout,
+  registerDecoder,
+  Response,
+  supportedEncodings,
+} from "../mod.ts";
+import { parseContentEncoding } from "../src/decoding.ts";
+
+const text = "Ferry decodes what the runtime can. ".repeat(200);
+const bytes = new TextEncoder().encode(text);
+
+function u8(buffer: Uint8Array): Uint8Array {
+  return new Uint8Array(buffer.buffer, buffer.byteOffset, buffer.byteLength);
+}
+
+/** A body source that hands out `chunks` one by one, then maybe fails. */
+function chunked(chunks: Uint8Array[], failWith?: unknown): BodySource & { closed: boolean } {
+  let index = 0;
+  const source = {
+    closed: false,
+    read(): Promise<Uint8Array | null> {
+      if (index < chunks.length) return Promise.resolve(chunks[index++]);
+      if (failWith !== undefined) return Promise.reject(failWith);
+      return Promise.resolve(null);
+    },
+    close(): Promise<void> {
+      source.closed = true;
+      return Promise.resolve();
+    },
+  };
+  return source;
+}
+
+function split(data: Uint8Array, size: number): Uint8Array[] {
+  const chunks: Uint8Array[] = [];
+  for (let i = 0; i < data.length; i += size) chunks.push(data.subarray(i, i + size));
+  return chunks;
+}
+
+test("gzip, deflate (zlib and raw) decode, whole and trickled", async () => {
+  const cases: [string, Uint8Array][] = [
+    ["gzip", u8(gzipSync(bytes))],
+    ["x-gzip", u8(gzipSync(bytes))],
+    ["deflate", u8(deflateSync(bytes))],
+    ["deflate", u8(deflateRawSync(bytes))],
+  ];
+  for (const [encoding, encoded] of cases) {
+    for (const size of [encoded.length, 1, 7]) {
+      const response = new Response(200, {
+        headers: { "Content-Encoding": encoding },
+        content: chunked(split(encoded, size)),
+      });
+      assert.equal(await response.text(), text, `${encoding} in chunks of ${size}`);
+      assert.equal(response.numBytesDownloaded, encoded.length);
+    }
+  }
+});
+
+test("br decodes where the runtime offers it (or a registered decoder)", async () => {
+  if (!supportedEncodings().includes("br")) {
+    console.log("skipped: this runtime's DecompressionStream has no brotli");
+    return;
+  }
+  const encoded = u8(brotliCompressSync(bytes));
+  const response = new Response(200, {
+    headers: { "Content-Encoding": "br" },
+    content: chunked(split(encoded, 100)),
+  });
+  assert.equal(await response.text(), text);
+});
+
+test("stacked codings are undone in reverse order; identity and unknown pass through", async () => {
+  const twice = u8(gzipSync(u8(deflateSync(bytes))));
+  const response = new Response(200, {
+    headers: { "Content-Encoding": "deflate, gzip" },
+    content: chunked([twice]),
+  });
+  assert.equal(await response.text(), text);
+  assert.deepEqual(parseContentEncoding("Identity, GZIP"), ["gzip"]);
+  const unknown = new Response(200, {
+    headers: { "Content-Encoding": "compress-9000" },
+    content: chunked([bytes]),
+  });
+  assert.equal(await unknown.text(), text);
+});
+
+test("a corrupt or truncated body is a DecodingError, and the source is closed", async () => {
+  const garbage = new Uint8Array([0x1f, 0x8b, 8, 0, 1, 2, 3, 4, 5, 6, 7, 8, 9]);
+  const gz = u8(gzipSync(bytes));
+  for (
+    const [encoding, data] of [
+      ["gzip", garbage],
+      ["gzip", gz.subarray(0, gz.length - 10)],
+      ["deflate", new Uint8Array([0x78, 0x9c, 0xff, 0xff, 0xff])],
+    ] as const
+  ) {
+    const source = chunked([data]);
+    const response = new Response(200, {
+      headers: { "Content-Encoding": encoding },
+      content: source,
+    });
+    await assert.rejects(response.bytes(), (error) => {
+      assert.ok(error instanceof DecodingError, String(error));
+      assert.match(error.message, new RegExp(`"${encoding}"`));
+      return true;
+    });
+    assert.equal(source.closed, true);
+  }
+});
+
+test("errors of the source pass through decoding unchanged", async () => {
+  const gz = u8(gzipSync(bytes));
+  const timeout = new ReadTimeout("Read timed out");
+  const response = new Response(200, {
+    headers: { "Content-Encoding": "gzip" },
+    content: chunked([gz.subarray(0, 20)], timeout),
+  });
+  await assert.rejects(response.bytes(), (error) => error === timeout);
+});
+
+test("the decompressed size limit stops a bomb", async () => {
+  const bomb = u8(gzipSync(new Uint8Array(5_000_000)));
+  const source = chunked(split(bomb, 1000));
+  const response = new Response(200, {
+    headers: { "Content-Encoding": "gzip" },
+    content: source,
+    maxDecompressedSize: 1_000_000,
+  });
+  await assert.rejects(response.bytes(), /exceeds the limit of 1000000 bytes/);
+  assert.equal(source.closed, true);
+  assert.ok(response.numBytesDownloaded < bomb.length);
+});
+
+test("the client's maxDecompressedSize applies to its responses", async () => {
+  const bomb = u8(gzipSync(new Uint8Array(200_000)));
+  await using client = new Client({
+    maxDecompressedSize: 100_000,
+    transport: new MockTransport(() =>
+      new Response(200, { headers: { "Content-Encoding": "gzip" }, content: chunked([bomb]) })
+    ),
+  });
+  await assert.rejects(client.get("http://x/"), DecodingError);
+  await using unlimited = new Client({
+    maxDecompressedSize: null,
+    transport: new MockTransport(() =>
+      new Response(200, { headers: { "Content-Encoding": "gzip" }, content: chunked([bomb]) })
+    ),
+  });
+  assert.equal((await (await unlimited.get("http://x/")).bytes()).length, 200_000);
+});
+
+test("iterRaw yields the body as sent; iterBytes decoded", async () => {
+  const gz = u8(gzipSync(bytes));
+  const raw = new Response(200, {
+    headers: { "Content-Encoding": "gzip" },
+    content: chunked([gz]),
+  });
+  const parts: Uint8Array[] = [];
+  for await (const chunk of raw.iterRaw()) parts.push(chunk);
+  assert.deepEqual(parts, [gz]);
+  const decoded = new Response(200, {
+    headers: { "Content-Encoding": "gzip" },
+    content: chunked([gz]),
+  });
+  let total = 0;
+  for await (const chunk of decoded.iterBytes()) total += chunk.length;
+  assert.equal(total, bytes.length);
+});
+
+test("in-memory content with a Content-Encoding is decoded too", async () => {
+  const response = new Response(200, {
+    headers: { "Content-Encoding": "gzip" },
+    content: u8(gzipSync(bytes)),
+  });
+  assert.equal(await response.text(), text);
+});
+
+test("registerDecoder adds a coding and Accept-Encoding lists it", async () => {
+  registerDecoder("x-reverse", (input) =>
+    input.pipeThrough(
+      new TransformStream<Uint8Array, Uint8Array>({
+        transform(chunk, controller) {
+          controller.enqueue(chunk.slice().reverse());
+        },
+      }),
+    ));
+  assert.ok(supportedEncodings().includes("x-reverse"));
+  const response = new Response(200, {
+    headers: { "Content-Encoding": "x-reverse" },
+    content: new TextEncoder().encode("olleh"),
+  });
+  assert.equal(await response.text(), "hello");
+  await using client = new Client({
+    transport: new MockTransport((request) =>
+      new Response(200, { content: request.headers.get("accept-encoding") ?? "" })
+    ),
+  });
+  assert.match(await (await client.get("http://x/")).text(), /x-reverse/);
+  registerDecoder("x-reverse", null);
+  assert.ok(!supportedEncodings().includes("x-reverse"));
+});

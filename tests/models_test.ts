@@ -1,0 +1,216 @@
+import assert from "node:assert/strict";
+import { inspect } from "node:util";
+import { test } from "./_harness.ts";
+import {
+  type BodySource,
+  Headers,
+  HTTPStatusError,
+  QueryParams,
+  Request,
+  Response,
+  ResponseNotRead,
+  StreamConsumed,
+} from "../mod.ts";
+
+function source(chunks: (string | Uint8Array)[]): BodySource & { closed: boolean } {
+  const encoder = new TextEncoder();
+  const queue = chunks.map((chunk) => typeof chunk === "string" ? encoder.encode(chunk) : chunk);
+  const result = {
+    closed: false,
+    read: () => Promise.resolve(queue.shift() ?? null),
+    close: () => {
+      result.closed = true;
+      return Promise.resolve();
+    },
+  };
+  return result;
+}
+
+test("Headers: case-insensitive, multi-valued, original case and order on the wire", () => {
+  const headers = new Headers([["X-A", "1"], ["x-b", "2"], ["X-a", "3"]]);
+  assert.equal(headers.get("x-a"), "1, 3");
+  assert.deepEqual(headers.getAll("X-A"), ["1", "3"]);
+  assert.deepEqual(headers.pairs(), [["X-A", "1"], ["x-b", "2"], ["X-a", "3"]]);
+  headers.set("X-A", "9");
+  assert.deepEqual(headers.pairs(), [["X-A", "9"], ["x-b", "2"]]);
+  assert.deepEqual(new Headers({ a: ["1", "2"] }).getAll("a"), ["1", "2"]);
+  assert.equal(
+    new Headers(new globalThis.Headers({ "Content-Type": "x" })).get("content-type"),
+    "x",
+  );
+  assert.equal(String(new Headers({ A: "b" })), '<Headers [("A", "b")]>');
+});
+
+test("QueryParams: immutable, multi-valued, merge replaces per name", () => {
+  const params = new QueryParams("a=1&b=2&b=3");
+  assert.deepEqual(params.getAll("b"), ["2", "3"]);
+  assert.equal(params.get("missing"), null);
+  assert.equal(params.set("b", "x").toString(), "a=1&b=x");
+  assert.equal(params.add("c", null).toString(), "a=1&b=2&b=3&c=");
+  assert.equal(params.remove("a").toString(), "b=2&b=3");
+  assert.equal(params.merge({ a: ["8", "9"] }).toString(), "b=2&b=3&a=8&a=9");
+  assert.equal(params.toString(), "a=1&b=2&b=3");
+  assert.equal(new QueryParams({ t: true, n: 1, s: "a b&c" }).toString(), "t=true&n=1&s=a+b%26c");
+  assert.equal(inspect(params), '<QueryParams "a=1&b=2&b=3">');
+});
+
+test("Request.bytes() reads a streamed body once and makes it replayable", async () => {
+  const stream = new ReadableStream<Uint8Array>({
+    start(controller) {
+      controller.enqueue(new Uint8Array([1, 2]));
+      controller.enqueue(new Uint8Array([3]));
+      controller.close();
+    },
+  });
+  const request = new Request("POST", "http://x/", { content: stream });
+  assert.equal(request.isReplayable, false);
+  assert.deepEqual(await request.bytes(), new Uint8Array([1, 2, 3]));
+  assert.equal(request.isReplayable, true);
+  assert.deepEqual(await request.bytes(), new Uint8Array([1, 2, 3]));
+  const text = new Request("POST", "http://x/", { content: "hé" });
+  assert.deepEqual(await text.bytes(), new TextEncoder().encode("hé"));
+});
+
+test("Response: status families and repr", () => {
+  const cases: [number, string][] = [
+    [101, "isInformational"],
+    [204, "isSuccess"],
+    [302, "isRedirect"],
+    [404, "isClientError"],
+    [503, "isServerError"],
+  ];
+  for (const [status, family] of cases) {
+    const response = new Response(status);
+    for (
+      const name of ["isInformational", "isSuccess", "isRedirect", "isClientError", "isServerError"]
+    ) {
+      assert.equal(
+        (response as unknown as Record<string, boolean>)[name],
+        name === family,
+        `${status} ${name}`,
+      );
+    }
+    assert.equal(response.isError, status >= 400);
+  }
+  assert.equal(String(new Response(404)), "<Response [404 Not Found]>");
+  assert.equal(inspect(new Response(200)), "<Response [200 OK]>");
+  assert.equal(
+    String(new Response(200, { extensions: { reasonPhrase: "Fine" } })),
+    "<Response [200 Fine]>",
+  );
+  assert.equal(new Response(302).hasRedirectLocation, false);
+  assert.equal(new Response(302, { headers: { Location: "/" } }).hasRedirectLocation, true);
+  assert.equal(new Response(304, { headers: { Location: "/" } }).hasRedirectLocation, false);
+});
+
+test("raiseForStatus returns the response when 2xx and throws otherwise", () => {
+  const request = new Request("GET", "https://example.com/x");
+  const ok = new Response(200, { request });
+  assert.equal(ok.raiseForStatus(), ok);
+  for (
+    const [status, kind] of [[404, "Client error"], [502, "Server error"], [
+      301,
+      "Redirect response",
+    ]] as const
+  ) {
+    const response = new Response(status, { request, headers: { Location: "/moved" } });
+    assert.throws(() => response.raiseForStatus(), (error) => {
+      assert.ok(error instanceof HTTPStatusError);
+      assert.equal(error.response, response);
+      assert.equal(error.request, request);
+      assert.ok(error.message.startsWith(`${kind} "${status} `), error.message);
+      assert.match(error.message, /for url "https:\/\/example.com\/x"/);
+      if (status === 301) assert.match(error.message, /Redirect location: "\/moved"/);
+      return true;
+    });
+  }
+});
+
+test("text(): charset from Content-Type, else defaultEncoding (a name or a function)", async () => {
+  const latin1 = new Uint8Array([0x63, 0x61, 0x66, 0xe9]); // "café" in ISO-8859-1
+  const named = new Response(200, {
+    headers: { "Content-Type": "text/plain; charset=ISO-8859-1" },
+    content: latin1,
+  });
+  assert.equal(await named.text(), "café");
+  assert.equal(named.encoding, "ISO-8859-1");
+  const fallback = new Response(200, { content: latin1, defaultEncoding: "latin1" });
+  assert.equal(await fallback.text(), "café");
+  const guessed = new Response(200, {
+    content: latin1,
+    defaultEncoding: (body) => body.includes(0xe9) ? "windows-1252" : "utf-8",
+  });
+  assert.equal(await guessed.text(), "café");
+  const unknownCharset = new Response(200, {
+    headers: { "Content-Type": "text/plain; charset=no-such-thing" },
+    content: "plain",
+  });
+  assert.equal(unknownCharset.encoding, "utf-8");
+  assert.equal(await unknownCharset.text(), "plain");
+  const quoted = new Response(200, { headers: { "Content-Type": 'text/html; charset="utf-8"' } });
+  assert.equal(quoted.encoding, "utf-8");
+});
+
+test("iterText keeps multi-byte characters split across chunks; iterLines splits on any ending", async () => {
+  const euro = new TextEncoder().encode("€"); // 3 bytes
+  const text = new Response(200, {
+    content: source([euro.subarray(0, 1), euro.subarray(1), "!"]),
+  });
+  let joined = "";
+  for await (const piece of text.iterText()) joined += piece;
+  assert.equal(joined, "€!");
+  const lines = new Response(200, {
+    content: source(["one\r", "\ntwo\nth", "ree\rfour\r\n\nlast"]),
+  });
+  const seen: string[] = [];
+  for await (const line of lines.iterLines()) seen.push(line);
+  assert.deepEqual(seen, ["one", "two", "three", "four", "", "last"]);
+});
+
+test("a body is read once: StreamConsumed after streaming, cached after bytes()", async () => {
+  const streamed = new Response(200, { content: source(["a", "b"]) });
+  for await (const _ of streamed.iterBytes()) { /* drain */ }
+  await assert.rejects(streamed.bytes(), StreamConsumed);
+  const read = new Response(200, { content: source(["a", "b"]) });
+  assert.throws(() => read.content, ResponseNotRead);
+  assert.equal(new TextDecoder().decode(await read.bytes()), "ab");
+  assert.equal(new TextDecoder().decode(read.content), "ab");
+  assert.equal(await read.text(), "ab");
+  assert.equal(read.isRead, true);
+  assert.equal(read.isClosed, true);
+});
+
+test("body is a ReadableStream; cancelling it closes the source", async () => {
+  const whole = new Response(200, { content: source(["x", "y"]) });
+  const reader = whole.body.getReader();
+  const chunks: string[] = [];
+  for (let next = await reader.read(); !next.done; next = await reader.read()) {
+    chunks.push(new TextDecoder().decode(next.value));
+  }
+  assert.deepEqual(chunks, ["x", "y"]);
+  const body = source(["x", "y", "z"]);
+  const cancelled = new Response(200, { content: body });
+  const partial = cancelled.body.getReader();
+  await partial.read();
+  await partial.cancel();
+  assert.equal(body.closed, true);
+  assert.equal(cancelled.isClosed, true);
+});
+
+test("close() and await using release the source once", async () => {
+  const body = source(["never read"]);
+  {
+    await using _response = new Response(200, { content: body });
+  }
+  assert.equal(body.closed, true);
+  const response = new Response(200, { content: source(["a"]) });
+  await response.close();
+  await response.close();
+  assert.equal(response.isClosed, true);
+});
+
+test("json() parses; numBytesDownloaded counts what was read", async () => {
+  const response = new Response(200, { content: source(['{"a":', "[1,2]}"]) });
+  assert.deepEqual(await response.json(), { a: [1, 2] });
+  assert.equal(response.numBytesDownloaded, 11);
+});
