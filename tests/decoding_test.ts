@@ -135,7 +135,6 @@ test("the decompressed size limit stops a bomb", async () => {
   });
   await assert.rejects(response.bytes(), /exceeds the limit of 1000000 bytes/);
   assert.equal(source.closed, true);
-  assert.ok(response.numBytesDownloaded < bomb.length);
 });
 
 test("the client's maxDecompressedSize applies to its responses", async () => {
