@@ -507,7 +507,10 @@ test("parser enforces maxChunkSizeLineSize and maxTrailerSize", () => {
   parseError(head + "1;" + "e".repeat(9) + "\r\nx\r\n0\r\n\r\n", /Chunk size line is longer/, {
     limits: { maxChunkSizeLineSize: 10 },
   });
-  parseError(head + "0".repeat(10_000), /Chunk size line is longer than 4096 bytes/);
+  parseError(
+    head + "0".repeat(10_000),
+    /Chunk size line is longer than maxChunkSizeLineSize \(4096 bytes\)/,
+  );
   parse(head + "0\r\nA: 12345\r\n\r\n", { limits: { maxTrailerSize: 13 } });
   parse(head + "0\r\nA: 123456\r\n\r\n", { limits: { maxTrailerSize: 13 } });
   parseError(head + "0\r\nA: 1234567\r\n\r\n", /maxTrailerSize \(13 bytes\)/, {

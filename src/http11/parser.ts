@@ -69,6 +69,14 @@
 
 import { LocalProtocolError, RemoteProtocolError } from "../errors.ts";
 import { FIELD_VALUE, HEX, latin1, quote, TOKEN } from "./_limits.ts";
+import {
+  FIELD_NAME_MAX,
+  FIELD_VALUE_MAX,
+  FieldCache,
+  nameKey,
+  StringCache,
+  valueKey,
+} from "./_cache.ts";
 
 /** The bounds that keep the parser's memory small whatever the peer sends. */
 export interface ParserLimits {
@@ -195,6 +203,41 @@ const P_CLOSE = 11;
 const P_UPGRADE = 12;
 const P_UPGRADED = 13;
 const P_ERROR = 14;
+
+// Decoded header names and values, shared by all parsers (bounded, see StringCache).
+const NAMES = new StringCache(512);
+const VALUES = new StringCache(1024);
+const REASONS = new StringCache(32);
+const FIELDS = new FieldCache(256);
+
+// Which limit a line is read under (the error message is built only on failure).
+const L_START = 0;
+const L_HEAD = 1;
+const L_CHUNK = 2;
+const L_TRAILER = 3;
+
+// Framing fields, recognised without building a lower-case copy of the name.
+const F_NONE = 0;
+const F_CONTENT_LENGTH = 1;
+const F_TRANSFER_ENCODING = 2;
+const F_CONNECTION = 3;
+const FRAMING_NAMES: [string, number][] = [
+  ["content-length", F_CONTENT_LENGTH],
+  ["transfer-encoding", F_TRANSFER_ENCODING],
+  ["connection", F_CONNECTION],
+];
+
+/** Which framing field the token `bytes[start, start + length)` names, ignoring case. */
+function framingField(bytes: Uint8Array, start: number, length: number): number {
+  for (const [name, kind] of FRAMING_NAMES) {
+    if (name.length !== length) continue;
+    let i = 0;
+    // Names are tokens, so `| 0x20` lowers letters and maps nothing else onto a-z or "-".
+    while (i < length && (bytes[start + i] | 0x20) === name.charCodeAt(i)) i++;
+    if (i === length) return kind;
+  }
+  return F_NONE;
+}
 
 const STATE_NAMES: ParserState[] = [
   "idle",
@@ -395,23 +438,18 @@ export class ResponseParser {
     while (true) {
       switch (this.#phase) {
         case P_STATUS: {
-          const budget = Math.min(this.#limits.maxStartLineSize + 2, this.#limits.maxHeaderSize);
-          const what = this.#limits.maxStartLineSize + 2 <= this.#limits.maxHeaderSize
-            ? `Status line is longer than maxStartLineSize (${this.#limits.maxStartLineSize} bytes)`
-            : `Response head is larger than maxHeaderSize (${this.#limits.maxHeaderSize} bytes)`;
-          if (!this.#readLine(budget, what)) return this.#needMore("head");
+          const limits = this.#limits;
+          const start = limits.maxStartLineSize + 2 <= limits.maxHeaderSize;
+          const budget = start ? limits.maxStartLineSize + 2 : limits.maxHeaderSize;
+          if (!this.#readLine(budget, start ? L_START : L_HEAD)) return this.#needMore("head");
           this.#parseStatusLine();
           this.#phase = P_HEADERS;
           continue;
         }
         case P_HEADERS: {
           const budget = this.#limits.maxHeaderSize - this.#sectionBytes;
-          if (
-            !this.#readLine(
-              budget,
-              `Response head is larger than maxHeaderSize (${this.#limits.maxHeaderSize} bytes)`,
-            )
-          ) return this.#needMore("head");
+          if (this.#partial === 0 && this.#fastField(budget)) continue;
+          if (!this.#readLine(budget, L_HEAD)) return this.#needMore("head");
           if (this.#lineEnd === this.#lineStart) {
             const event = this.#finishHead();
             if (event) return event;
@@ -445,7 +483,7 @@ export class ResponseParser {
         }
         case P_CHUNK_SIZE: {
           const max = this.#limits.maxChunkSizeLineSize;
-          if (!this.#readLine(max + 2, `Chunk size line is longer than ${max} bytes`)) {
+          if (!this.#readLine(max + 2, L_CHUNK)) {
             return this.#needMore("chunk");
           }
           this.#parseChunkSize();
@@ -477,12 +515,7 @@ export class ResponseParser {
         }
         case P_TRAILERS: {
           const budget = this.#limits.maxTrailerSize - this.#sectionBytes;
-          if (
-            !this.#readLine(
-              budget,
-              `Trailer section is larger than maxTrailerSize (${this.#limits.maxTrailerSize} bytes)`,
-            )
-          ) return this.#needMore("chunk");
+          if (!this.#readLine(budget, L_TRAILER)) return this.#needMore("chunk");
           if (this.#lineEnd === this.#lineStart) return this.#end(this.#headers);
           this.#parseFieldLine(this.#limits.maxHeaders);
           continue;
@@ -559,7 +592,7 @@ export class ResponseParser {
    * start. On success the line (without CRLF) is `#lineBuf[#lineStart, #lineEnd)`.
    * The limit is checked identically whether the line arrives whole or in pieces.
    */
-  #readLine(budget: number, limitMessage: string): boolean {
+  #readLine(budget: number, limit: number): boolean {
     while (true) {
       const cur = this.#cur;
       const pos = this.#pos;
@@ -569,10 +602,16 @@ export class ResponseParser {
       }
       const partial = this.#partial;
       if (partial === 0) this.#partialStart = this.#base + pos;
-      const lf = cur.indexOf(LF, pos);
-      const before = (lf === -1 ? cur.length : lf) - pos;
+      // A plain loop: lines are short, and TypedArray#indexOf is a call into C++.
+      const length = cur.length;
+      let lf = pos;
+      while (lf < length && cur[lf] !== LF) lf++;
+      if (lf === length) lf = -1;
+      const before = (lf === -1 ? length : lf) - pos;
       const at = partial + before; // offset of the LF (or of the end of input) in the line
-      if (at >= budget) this.#fail(limitMessage, this.#partialStart + Math.max(budget, 0));
+      if (at >= budget) {
+        this.#fail(this.#limitMessage(limit), this.#partialStart + Math.max(budget, 0));
+      }
       if (lf === -1) {
         this.#appendPartial(cur, pos, cur.length);
         this.#pos = cur.length;
@@ -595,6 +634,20 @@ export class ResponseParser {
       this.#pos = lf + 1;
       this.#sectionBytes += at + 1;
       return true;
+    }
+  }
+
+  #limitMessage(limit: number): string {
+    const limits = this.#limits;
+    switch (limit) {
+      case L_START:
+        return `Status line is longer than maxStartLineSize (${limits.maxStartLineSize} bytes)`;
+      case L_HEAD:
+        return `Response head is larger than maxHeaderSize (${limits.maxHeaderSize} bytes)`;
+      case L_CHUNK:
+        return `Chunk size line is longer than maxChunkSizeLineSize (${limits.maxChunkSizeLineSize} bytes)`;
+      default:
+        return `Trailer section is larger than maxTrailerSize (${limits.maxTrailerSize} bytes)`;
     }
   }
 
@@ -646,11 +699,10 @@ export class ResponseParser {
     let reason = "";
     if (s + 13 < e) {
       for (let i = s + 13; i < e; i++) {
-        if (FIELD_VALUE[b[i]] === 0) {
-          this.#fail(this.#badByte(b[i], "the reason phrase"), at + i);
-        }
+        const byte = b[i];
+        if (FIELD_VALUE[byte] === 0) this.#fail(this.#badByte(byte, "the reason phrase"), at + i);
       }
-      reason = latin1(b, s + 13, e);
+      reason = REASONS.get(b, s + 13, e, valueKey(status, b, s + 13, e));
     }
     this.#version = b[s + 7] === 0x31 ? "HTTP/1.1" : "HTTP/1.0";
     this.#status = status;
@@ -708,20 +760,121 @@ export class ResponseParser {
     let ve = e;
     while (ve > vs && (b[ve - 1] === SP || b[ve - 1] === HTAB)) ve--;
     for (let i = vs; i < ve; i++) {
-      if (FIELD_VALUE[b[i]] === 0) {
+      const byte = b[i];
+      if (FIELD_VALUE[byte] === 0) {
         this.#fail(
-          this.#badByte(b[i], `the value of header ${quote(latin1(b, s, colon))}`),
+          this.#badByte(byte, `the value of header ${quote(latin1(b, s, colon))}`),
           at + i,
         );
       }
     }
-    const name = latin1(b, s, colon);
-    const value = latin1(b, vs, ve);
-    headers.push([name, value]);
+    this.#addField(b, s, colon, vs, ve, at + s);
+  }
+
+  /** Records the validated field `b[s, colon)`: `b[vs, ve)`; `offset` is its stream offset. */
+  #addField(b: Uint8Array, s: number, colon: number, vs: number, ve: number, offset: number): void {
+    const key = nameKey(b, s, colon);
+    const name = NAMES.get(b, s, colon, key);
+    const value = VALUES.get(b, vs, ve, valueKey(key, b, vs, ve));
+    this.#headers.push([name, value]);
     const length = colon - s;
     if (length === 14 || length === 17 || length === 10) {
-      this.#framingField(name.toLowerCase(), value, at + s);
+      this.#framing(framingField(b, s, length), b, vs, ve, value, offset);
     }
+  }
+
+  #framing(
+    kind: number,
+    b: Uint8Array,
+    vs: number,
+    ve: number,
+    value: string,
+    offset: number,
+  ): void {
+    if (kind === F_NONE || this.#phase !== P_HEADERS) return; // trailers never change framing
+    if (kind === F_CONTENT_LENGTH) this.#contentLengthField(b, vs, ve, value, offset);
+    else if (kind === F_TRANSFER_ENCODING) this.#transferEncodingField(value, offset);
+    else this.#connectionField(value);
+  }
+
+  /**
+   * The fast path for a field line that is whole in the current buffer and valid: one
+   * pass over its bytes, compared with the {@linkcode FieldCache} slot as they are scanned.
+   * Anything else (a line cut by the end of the buffer, an empty line, obs-fold, any
+   * invalid byte, a limit) returns false without consuming anything, and the general path
+   * reads the line again and reports the precise error.
+   */
+  #fastField(budget: number): boolean {
+    const b = this.#cur;
+    const n = b.length;
+    const s = this.#pos;
+    const cache = FIELDS;
+    let i = s;
+    let hash = 0;
+    while (i < n) {
+      const byte = b[i];
+      if (TOKEN[byte] === 0) break;
+      hash = (Math.imul(hash, 31) + byte) | 0;
+      i++;
+    }
+    if (i === s || i >= n || b[i] !== 0x3a) return false;
+    const slot = (Math.imul(hash, 0x9e3779b1) >>> 24) & cache.mask;
+    const cachedName = cache.names[slot];
+    const nameLength = cachedName.length;
+    let nameHit = nameLength === i - s;
+    if (nameHit) {
+      const nameBytes = cache.nameBytes;
+      const nameBase = slot * FIELD_NAME_MAX - s;
+      for (let j = s; j < i; j++) {
+        if (nameBytes[nameBase + j] !== b[j]) {
+          nameHit = false;
+          break;
+        }
+      }
+    }
+    const colon = i++;
+    while (i < n && (b[i] === SP || b[i] === HTAB)) i++;
+    const vs = i;
+    // The value: compared with the last value seen with this name, then validated.
+    let valueMatched = -1;
+    if (nameHit) {
+      const cachedValue = cache.values[slot];
+      const valueLength = cachedValue.length;
+      const valueBytes = cache.valueBytes;
+      const valueBase = slot * FIELD_VALUE_MAX - vs;
+      const valueEnd = vs + valueLength < n ? vs + valueLength : n;
+      while (i < valueEnd && valueBytes[valueBase + i] === b[i]) i++;
+      valueMatched = i - vs === valueLength ? valueLength : -1;
+    }
+    while (i < n && FIELD_VALUE[b[i]] === 1) i++;
+    if (i + 1 >= n || b[i] !== CR || b[i + 1] !== LF) return false;
+    const at = i + 1 - s; // offset of the LF in the line, as #readLine counts it
+    if (at >= budget || this.#headers.length >= this.#limits.maxHeaders) return false;
+    let ve = i;
+    while (ve > vs && (b[ve - 1] === SP || b[ve - 1] === HTAB)) ve--;
+    this.#pos = i + 2;
+    this.#sectionBytes += at + 1;
+    let name: string;
+    let kind: number;
+    if (nameHit) {
+      name = cachedName;
+      kind = cache.kinds[slot];
+    } else {
+      const key = nameKey(b, s, colon);
+      name = NAMES.get(b, s, colon, key);
+      kind = framingField(b, s, colon - s);
+      if (colon - s <= FIELD_NAME_MAX) cache.setName(slot, name, b, s, colon, kind);
+    }
+    let value: string;
+    if (valueMatched === ve - vs) {
+      value = cache.values[slot];
+    } else {
+      value = VALUES.get(b, vs, ve, valueKey(nameKey(b, s, colon), b, vs, ve));
+      if (cache.names[slot] === name) cache.setValue(slot, value, b, vs, ve);
+    }
+    this.#headers.push([name, value]);
+    if (kind !== F_NONE) this.#framing(kind, b, vs, ve, value, this.#base + s);
+    return true;
   }
 
   #parseObsFold(b: Uint8Array, s: number, e: number, at: number): void {
@@ -747,9 +900,29 @@ export class ResponseParser {
     }
   }
 
-  #framingField(lower: string, value: string, offset: number): void {
-    if (this.#phase !== P_HEADERS) return; // trailers never change framing
-    if (lower === "content-length") {
+  #contentLengthField(
+    b: Uint8Array,
+    start: number,
+    end: number,
+    value: string,
+    offset: number,
+  ): void {
+    // Fast path: one plain number.
+    let length = 0;
+    let i = start;
+    for (; i < end && i - start < 16; i++) {
+      const digit = b[i] - 0x30;
+      if (digit < 0 || digit > 9) break;
+      length = length * 10 + digit;
+    }
+    if (i === end && i > start && length <= MAX_SAFE) {
+      if (this.#contentLength !== -1 && this.#contentLength !== length) {
+        this.#fail(`Conflicting Content-Length values ${quote(value)}`, offset);
+      }
+      this.#contentLength = length;
+      return;
+    }
+    {
       let length = -1;
       for (const part of value.split(",")) {
         const digits = part.trim();
@@ -767,7 +940,11 @@ export class ResponseParser {
         this.#fail(`Conflicting Content-Length values ${quote(value)}`, offset);
       }
       this.#contentLength = length;
-    } else if (lower === "transfer-encoding") {
+    }
+  }
+
+  #transferEncodingField(value: string, offset: number): void {
+    {
       const codings = this.#transferEncoding ??= [];
       this.#teOffset = offset;
       for (const part of value.split(",")) {
@@ -778,10 +955,13 @@ export class ResponseParser {
         }
         codings.push(coding);
       }
-    } else if (lower === "connection") {
-      for (const part of value.split(",")) {
-        if (part.trim().toLowerCase() === "close") this.#close = true;
-      }
+    }
+  }
+
+  #connectionField(value: string): void {
+    if (value === "keep-alive" || value === "Keep-Alive") return;
+    for (const part of value.split(",")) {
+      if (part.trim().toLowerCase() === "close") this.#close = true;
     }
   }
 
