@@ -113,3 +113,12 @@ export {
   type TlsSettings,
 } from "./src/connection.ts";
 export { ConnectionPool, type ConnectionPoolOptions, type PoolRequestInit } from "./src/pool.ts";
+export {
+  type Environment,
+  getEnvironmentProxies,
+  ipInCidr,
+  readEnvironment,
+} from "./src/proxy/env.ts";
+export { Proxy, type ProxyInit, type ProxyLike, type ProxyMode } from "./src/proxy/proxy.ts";
+export { socks5Connect, type Socks5Options } from "./src/proxy/socks5.ts";
+export { openTunnel, type TunnelOptions } from "./src/proxy/tunnel.ts";

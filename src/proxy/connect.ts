@@ -64,7 +64,6 @@ export interface ProxiedStreamOptions {
  *
  * @example
  * ```ts ignore
- * import { Proxy, proxyPoolKey } from "@ferry/ferry";
  * const proxy = new Proxy("http://127.0.0.1:3128");
  * proxyPoolKey(proxy, new URL("https://a.example/")) !==
  *   proxyPoolKey(proxy, new URL("https://b.example/")); // true
@@ -81,7 +80,6 @@ export function proxyPoolKey(proxy: Proxy, url: URL): string {
  *
  * @example
  * ```ts ignore
- * import { forwardedRequest, Proxy, Request } from "@ferry/ferry";
  * const proxy = new Proxy("http://user:pw@127.0.0.1:3128");
  * const sent = forwardedRequest(proxy, new Request("GET", "http://example.com/a?b"));
  * sent.extensions.target; // "http://example.com/a?b"
@@ -121,7 +119,6 @@ function copyRequest(request: Request, headers: Headers, extensions: RequestExte
  *
  * @example
  * ```ts ignore
- * import { openProxiedStream, Proxy } from "@ferry/ferry";
  * const proxy = new Proxy("socks5h://127.0.0.1:1080");
  * const stream = await openProxiedStream(
  *   proxy,

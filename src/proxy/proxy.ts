@@ -215,15 +215,7 @@ export class Proxy {
   }
 }
 
-/**
- * The value of a Basic `Authorization` or `Proxy-Authorization` header (UTF-8 credentials).
- *
- * @example
- * ```ts
- * import { basicAuthorization } from "@ferry/ferry";
- * console.log(basicAuthorization("user", "secret")); // "Basic dXNlcjpzZWNyZXQ="
- * ```
- */
+/** The value of a Basic `Proxy-Authorization` header (UTF-8 credentials). */
 export function basicAuthorization(username: string, password: string): string {
   const bytes = new TextEncoder().encode(`${username}:${password}`);
   let binary = "";

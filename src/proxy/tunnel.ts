@@ -102,12 +102,6 @@ export async function openTunnel(
 /**
  * Wraps `stream` so that its first reads return `prefix` (bytes already received for it).
  * `startTls` is refused while some of the prefix is unread: those bytes would be lost.
- *
- * @example
- * ```ts ignore
- * import { prefixStream } from "@ferry/ferry";
- * const stream = prefixStream(raw, new TextEncoder().encode("early bytes"));
- * ```
  */
 export function prefixStream(
   stream: NetworkStreamInterface,
