@@ -2,7 +2,7 @@
  * Runs the whole test suite under Node (20 from PATH, 24 from npm) and, on request, Bun.
  *
  * `tests/`, `src/`, `mod.ts` (and `bench/` helpers the tests may import) are transpiled
- * as Deno does it (no type check) into `build/node-tests/`, `npm:` specifiers are
+ * as Deno does it (no type check) into `build/node-tests/run-<pid>/`, `npm:` specifiers are
  * rewritten to bare names resolved from `build/tools/node_modules`, and every
  * `tests/*_test.js` is run with `node --test` (TAP: node:test's closing `# pass N` /
  * `# fail N` lines). Tests that need a Deno-only API are marked `denoOnly` by their
@@ -13,6 +13,7 @@
  * deno task test:node --runtime=node20     # one runtime: node20, node24 or bun
  * deno task test:node --runtime=bun
  * deno task test:node tests/node_backend_test.ts   # some files only
+ * deno task test:node --keep               # keep build/node-tests/run-<pid>/ afterwards
  * ```
  *
  * Exits non-zero when a runtime reports a failing test or no test at all.
@@ -33,7 +34,9 @@ import {
   walk,
 } from "./_node_tools.ts";
 
-const OUT = join(BUILD, "node-tests");
+// One folder per run: several engineers (and CI) may run this at the same time.
+const OUT = join(BUILD, "node-tests", `run-${Deno.pid}`);
+const keep = Deno.args.includes("--keep");
 
 const args = Deno.args;
 const runtimeArgs = args.filter((arg) => arg.startsWith("--runtime=")).flatMap((arg) =>
@@ -91,6 +94,7 @@ for (const name of runtimes) {
 
 console.log("\n=== summary ===");
 for (const line of summaries) console.log(line);
+if (!keep) rmSync(OUT, { recursive: true, force: true });
 Deno.exit(failed ? 1 : 0);
 
 function parseCounts(output: string): { pass: number; fail: number; skip: number } {
