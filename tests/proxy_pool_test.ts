@@ -13,6 +13,7 @@ import {
   startHttpTarget,
   startMicrosocks,
   startTinyproxy,
+  startTlsFront,
   tinyproxyPeer,
 } from "./_peers/proxies.ts";
 import { makeTestCertificates, openssl } from "./_peers/tls_certs.ts";
@@ -147,3 +148,26 @@ test("pool: a proxy that closes mid-handshake is a ProxyError, nothing leaked", 
     await closing.close();
   }
 });
+
+peerTest(
+  "pool through an https:// proxy (the default backend): TLS to the proxy, forwarded",
+  withTls,
+  async () => {
+    const certs = await makeTestCertificates();
+    const target = await startHttpTarget();
+    const tinyproxy = await startTinyproxy();
+    const front = await startTlsFront(tinyproxy.port);
+    try {
+      await using pool = new ConnectionPool({
+        proxy: `https://localhost:${front.port}`,
+        tls: { caCerts: [certs.caPem] },
+      });
+      const response = await pool.request("GET", `${target.origin}/via-tls-proxy`);
+      assert.equal((await echo(response)).url, "/via-tls-proxy");
+    } finally {
+      await front.close();
+      await tinyproxy.stop();
+      await target.close();
+    }
+  },
+);

@@ -16,6 +16,7 @@ import {
   startHttpTarget,
   startMicrosocks,
   startTinyproxy,
+  startTlsFront,
   tinyproxyPeer,
 } from "./_peers/proxies.ts";
 import { makeTestCertificates, openssl } from "./_peers/tls_certs.ts";
@@ -443,3 +444,61 @@ test("forwardedRequest: absolute-form target and proxy headers on a copy only", 
   const forwardOnly = new Proxy({ url: "http://127.0.0.1:3128", mode: "FORWARD_ONLY" });
   assert.equal(forwardedRequest(forwardOnly, https).extensions.target, "https://example.com/");
 });
+
+peerTest("https:// proxy: TLS to the proxy, then forwarded requests", both, async () => {
+  const certs = await makeTestCertificates();
+  const target = await startHttpTarget();
+  const tinyproxy = await startTinyproxy({ auth: ["t", "s"] });
+  const front = await startTlsFront(tinyproxy.port);
+  try {
+    const proxy = new Proxy({
+      url: `https://t:s@localhost:${front.port}`,
+      tls: { caCerts: [certs.caPem] },
+    });
+    const plain = await viaProxy(proxy, new Request("GET", `${target.origin}/over-tls`));
+    assert.equal(seen(plain.body).url, "/over-tls");
+    // The pool's CAs serve for the proxy when the proxy has no TLS settings of its own.
+    const inherited = await viaProxy(
+      new Proxy(`https://t:s@localhost:${front.port}`),
+      new Request("GET", `${target.origin}/inherited`),
+      { caCerts: [certs.caPem] },
+    );
+    assert.equal(seen(inherited.body).url, "/inherited");
+    // Without the CA of the proxy's certificate, the proxy is refused.
+    await assert.rejects(
+      viaProxy(
+        new Proxy({ url: `https://localhost:${front.port}`, tls: { caCerts: [certs.otherCaPem] } }),
+        new Request("GET", `${target.origin}/`),
+      ),
+      (error) => error instanceof ConnectError && !(error instanceof ProxyError),
+    );
+  } finally {
+    await front.close();
+    await tinyproxy.stop();
+    await target.close();
+  }
+});
+
+peerTest(
+  "https:// proxy: CONNECT, then TLS to the target inside the TLS to the proxy",
+  both,
+  async () => {
+    const certs = await makeTestCertificates();
+    const secure = await startHttpsTarget();
+    const tinyproxy = await startTinyproxy();
+    const front = await startTlsFront(tinyproxy.port);
+    try {
+      const inner = await viaProxy(
+        new Proxy(`https://localhost:${front.port}`),
+        new Request("GET", `https://localhost:${secure.port}/tls-in-tls`),
+        { caCerts: [certs.caPem] },
+      );
+      assert.equal(seen(inner.body).url, "/tls-in-tls");
+    } finally {
+      await front.close();
+      await tinyproxy.stop();
+      await secure.close();
+    }
+  },
+  { skip: "the network backends refuse startTls() on a TLS stream (TLS inside TLS) for now" },
+);

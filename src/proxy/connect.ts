@@ -153,9 +153,14 @@ export async function openProxiedStream(
     }));
   try {
     if (proxy.isTls) {
+      // The proxy's own TLS settings, or else the pool's CAs and `verify` (not its client
+      // certificate, which is for the target): a client's `verify` covers the proxy too.
+      const own: TlsOptions = Object.keys(proxy.tls).length > 0
+        ? proxy.tls
+        : { caCerts: options.tls?.caCerts, verify: options.tls?.verify };
       const tlsOptions: TlsOptions = {
         alpnProtocols: ["http/1.1"],
-        ...proxy.tls,
+        ...own,
         hostname: proxy.tls.hostname ?? proxy.host,
       };
       const plain = stream;

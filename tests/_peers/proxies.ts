@@ -10,7 +10,8 @@
 
 import { createServer as createHttpServer, type IncomingMessage, type Server } from "node:http";
 import { createServer as createHttpsServer } from "node:https";
-import { createServer as createNetServer, type Socket } from "node:net";
+import { connect as netConnect, createServer as createNetServer, type Socket } from "node:net";
+import { createServer as createTlsServer } from "node:tls";
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { findExecutable, freePort, type Peer, scratchDir, startPeer } from "./common.ts";
@@ -222,4 +223,23 @@ export async function startClosingProxy(
   });
   const target = await listen(server as unknown as Server, "http", []);
   return { ...target, accepted: () => accepted };
+}
+
+/**
+ * A TLS front for a proxy (as stunnel would be): accepts TLS with the test certificate
+ * (for `127.0.0.1` and `localhost`) and relays the clear bytes to `127.0.0.1:upstreamPort`.
+ * Makes an `https://` proxy out of tinyproxy.
+ */
+export async function startTlsFront(upstreamPort: number): Promise<Target> {
+  const certs = await makeTestCertificates();
+  const server = createTlsServer({ cert: certs.serverCertPem, key: certs.serverKeyPem }, (tls) => {
+    const upstream = netConnect(upstreamPort, "127.0.0.1");
+    tls.on("error", () => upstream.destroy());
+    upstream.on("error", () => tls.destroy());
+    tls.on("close", () => upstream.destroy());
+    upstream.on("close", () => tls.destroy());
+    tls.pipe(upstream);
+    upstream.pipe(tls);
+  });
+  return await listen(server as unknown as Server, "https", []);
 }
