@@ -24,7 +24,12 @@ import { Headers, type HeadersInit } from "./models/headers.ts";
 import { Request, type RequestExtensions } from "./models/request.ts";
 import { type DefaultEncoding, type Response, STARTED_AT } from "./models/response.ts";
 import type { RequestContent } from "./models/body.ts";
-import { mergeUrlParams, QueryParams, type QueryParamsInit } from "./models/query_params.ts";
+import {
+  mergeUrlParams,
+  QueryParams,
+  type QueryParamsInit,
+  urlWithParams,
+} from "./models/query_params.ts";
 import type { Transport } from "./transport.ts";
 import { Cookies, type CookiesInit } from "./cookies.ts";
 import { type Auth, type AuthInit, toAuth } from "./auth.ts";
@@ -312,14 +317,19 @@ export class Client {
    * in), to change it before {@linkcode Client.send}.
    */
   buildRequest(method: string, url: string | URL, options: RequestOptions = {}): Request {
-    let target = mergeUrl(this.#baseUrl, url);
-    if (this.#params !== null || options.params !== undefined) {
+    let target: URL;
+    if (this.#params === null && options.params === undefined) {
+      target = mergeUrl(this.#baseUrl, url);
+    } else {
       const params = this.#params === null
-        ? options.params
+        ? new QueryParams(options.params)
         : options.params === undefined
         ? this.#params
         : this.#params.merge(options.params);
-      target = mergeUrlParams(target, params);
+      const joined = typeof url === "string" ? urlWithParams(url, params) : null;
+      target = joined !== null
+        ? mergeUrl(this.#baseUrl, joined)
+        : mergeUrlParams(mergeUrl(this.#baseUrl, url), params);
     }
     const headers = mergeHeaders(this.#headers, options.headers);
 
@@ -539,7 +549,7 @@ export class Client {
       let next: Request;
       try {
         for (const hook of this.#responseHooks) await hook(response);
-        response.history = history.slice();
+        if (history.length > 0) response.history = history.slice();
         if (!response.hasRedirectLocation) return response;
         next = this.#buildRedirectRequest(request, response);
         if (!follow) {
@@ -569,7 +579,6 @@ export class Client {
     }
     response.request = request;
     response[STARTED_AT] = started;
-    response.elapsed = now() - started;
     response.defaultEncoding = this.#defaultEncoding;
     if (this.#maxDecompressedSize !== undefined) {
       response.maxDecompressedSize = this.#maxDecompressedSize;

@@ -292,7 +292,10 @@ export class Cookies implements Iterable<Cookie> {
     if (expired) {
       this.#cookies = this.#cookies.filter((c) => c.expires === null || c.expires > at);
     }
-    return result.sort((a, b) => b.path.length - a.path.length || a.created - b.created);
+    if (result.length > 1) {
+      result.sort((a, b) => b.path.length - a.path.length || a.created - b.created);
+    }
+    return result;
   }
 
   /** The `Cookie` header value for `url`, or `null` when no cookie matches. */
@@ -300,7 +303,9 @@ export class Cookies implements Iterable<Cookie> {
     if (this.#cookies.length === 0) return null;
     const cookies = this.matching(url);
     if (cookies.length === 0) return null;
-    return cookies.map((cookie) => `${cookie.name}=${cookie.value}`).join("; ");
+    let value = `${cookies[0].name}=${cookies[0].value}`;
+    for (let i = 1; i < cookies.length; i++) value += `; ${cookies[i].name}=${cookies[i].value}`;
+    return value;
   }
 
   /** Sets the request's `Cookie` header from this jar (when any cookie matches). */

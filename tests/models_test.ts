@@ -214,3 +214,11 @@ test("json() parses; numBytesDownloaded counts what was read", async () => {
   assert.deepEqual(await response.json(), { a: [1, 2] });
   assert.equal(response.numBytesDownloaded, 11);
 });
+
+test("query strings are encoded exactly as URLSearchParams encodes them", () => {
+  const samples = ["plain", "a b", "&=?#/", "é€😀", "!'()~*-._", "%41+", "\ud800 lone", ""];
+  for (const sample of samples) {
+    const expected = new URLSearchParams([[sample, sample]]).toString();
+    assert.equal(new QueryParams([[sample, sample]]).toString(), expected, JSON.stringify(sample));
+  }
+});

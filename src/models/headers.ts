@@ -77,14 +77,20 @@ export class Headers implements Iterable<[string, string]> {
   getAll(name: string): string[] {
     const lower = name.toLowerCase();
     const values: string[] = [];
-    for (const pair of this.#pairs) if (pair[0].toLowerCase() === lower) values.push(pair[1]);
+    for (const pair of this.#pairs) {
+      if (pair[0].length === lower.length && pair[0].toLowerCase() === lower) values.push(pair[1]);
+    }
     return values;
   }
 
   /** Whether `name` is present. */
   has(name: string): boolean {
     const lower = name.toLowerCase();
-    return this.#pairs.some((pair) => pair[0].toLowerCase() === lower);
+    // Comparing lengths first skips lower-casing nearly every other name.
+    for (const pair of this.#pairs) {
+      if (pair[0].length === lower.length && pair[0].toLowerCase() === lower) return true;
+    }
+    return false;
   }
 
   /** Replaces every value of `name` with `value`, keeping the first one's position. */

@@ -108,11 +108,7 @@ export class Response {
   request: Request | null;
   /** The redirect responses that led here, oldest first (empty without redirects). */
   history: Response[];
-  /**
-   * Milliseconds from sending the request until the response was closed (until its
-   * headers arrived, while the body is still open).
-   */
-  elapsed = 0;
+  #elapsed: number | null = null;
   /**
    * The request a redirect response points to, set by the client when it did not follow
    * it; `null` otherwise.
@@ -168,6 +164,21 @@ export class Response {
   /** The HTTP version, `"HTTP/1.1"` unless the transport said otherwise. */
   get httpVersion(): string {
     return this.extensions.httpVersion ?? "HTTP/1.1";
+  }
+
+  /**
+   * Milliseconds from sending the request until the response was closed (until now, while
+   * the body is still open); `0` when the client did not send it.
+   */
+  get elapsed(): number {
+    if (this.#elapsed !== null) return this.#elapsed;
+    const started = this[STARTED_AT];
+    return started === null ? 0 : now() - started;
+  }
+
+  /** Sets the elapsed time (for transports and tests). */
+  set elapsed(ms: number) {
+    this.#elapsed = ms;
   }
 
   /** The URL of the request this answers, when known. */
@@ -445,7 +456,7 @@ export class Response {
     if (this.#closed) return;
     this.#closed = true;
     const started = this[STARTED_AT];
-    if (started !== null) this.elapsed = now() - started;
+    if (started !== null && this.#elapsed === null) this.#elapsed = now() - started;
     await (this.#decoded ?? this.#raw).close();
   }
 
