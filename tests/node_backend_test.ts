@@ -135,6 +135,48 @@ test("node backend: connects, writes and reads back, with reprs and addresses", 
   }
 });
 
+test("node backend: IPv6 literals connect with or without URL brackets", async () => {
+  const server = net.createServer(echo);
+  const listening = await new Promise<boolean>((resolve) => {
+    server.once("error", () => resolve(false));
+    server.listen(0, "::1", () => resolve(true));
+  });
+  if (!listening) {
+    console.log("IPv6 loopback is not available here: nothing to check");
+    return;
+  }
+  const port = (server.address() as net.AddressInfo).port;
+  try {
+    for (const host of ["[::1]", "::1"]) {
+      const stream = await backend.connect(host, port);
+      assert.equal(String(stream), `<NetworkStream ["[::1]:${port}"]>`);
+      assert.equal((stream.getExtraInfo("server_addr") as { hostname: string }).hostname, "::1");
+      await stream.close();
+    }
+  } finally {
+    await new Promise((resolve) => server.close(resolve));
+  }
+});
+
+test("node backend: closing a TLS stream sends close_notify and FIN", async () => {
+  let ended: () => void = () => {};
+  const serverSawEnd = new Promise<void>((resolve) => ended = resolve);
+  const server = await serve((socket) => {
+    socket.on("data", () => {});
+    socket.on("end", () => ended());
+  }, { tls: { cert: SERVER_CERT, key: SERVER_KEY } });
+  try {
+    const stream = await backend.connect("127.0.0.1", server.port, {
+      tls: { hostname: "localhost", caCerts: [CA_CERT] },
+    });
+    await stream.close();
+    assert.equal(stream.closed, true);
+    await serverSawEnd;
+  } finally {
+    await server.close();
+  }
+});
+
 test("node backend: read splits a large chunk into views without copying", async () => {
   const payload = new Uint8Array(1000).map((_, i) => i % 251);
   const server = await serve((socket) => socket.end(payload));

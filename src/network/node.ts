@@ -37,6 +37,14 @@ import {
 
 const EMPTY = new Uint8Array(0);
 
+/** How long closing a TLS stream waits for its close_notify to leave before destroying. */
+const TLS_CLOSE_GRACE_MS = 1000;
+
+/** `[::1]` → `::1`: URL hostnames keep IPv6 brackets, sockets do not want them. */
+function unbracket(host: string): string {
+  return host.startsWith("[") && host.endsWith("]") ? host.slice(1, -1) : host;
+}
+
 /** What the common runtime error codes mean, for messages. */
 const CODE_PHRASES: Record<string, string> = {
   ECONNREFUSED: "connection refused",
@@ -238,8 +246,9 @@ export class NodeNetworkStream implements NetworkStreamInterface {
         new ReadError(`Cannot read from "${this.#label}": the stream is closed`),
       );
     }
-    if (this.#error !== null) return Promise.reject(this.#readError(this.#error));
+    // A clean end of input stays the answer, even if the socket failed afterwards.
     if (this.#eof) return Promise.resolve(EMPTY);
+    if (this.#error !== null) return Promise.reject(this.#readError(this.#error));
     if (this.#closed || this.#socket.destroyed) {
       return Promise.reject(
         new ReadError(`Cannot read from "${this.#label}": the stream is closed`),
@@ -322,7 +331,7 @@ export class NodeNetworkStream implements NetworkStreamInterface {
     if (this.#error !== null) throw this.#connectError("TLS handshake with", this.#error);
     const socket = this.#socket;
     this.#detach();
-    const hostname = options.hostname ?? this.#host;
+    const hostname = unbracket(options.hostname ?? this.#host);
     const tlsSocket = tls.connect({
       socket,
       host: hostname,
@@ -429,7 +438,10 @@ export class NodeNetworkStream implements NetworkStreamInterface {
       socket.once("close", () => resolve());
     });
     if (this.#tls && socket.writable && socket.writableLength === 0 && !this.#error) {
-      // Send close_notify and FIN, then let go without waiting for the peer.
+      // Send close_notify and FIN, then let go without waiting for the peer; a peer that
+      // does not take even that much gets the socket destroyed a little later.
+      const timer = setTimeout(() => socket.destroy(), TLS_CLOSE_GRACE_MS);
+      socket.once("close", () => clearTimeout(timer));
       socket.end(() => socket.destroy());
     } else {
       socket.destroy();
@@ -508,6 +520,7 @@ export class NodeNetworkBackend implements NetworkBackendInterface {
    * also completes a TLS handshake before returning.
    */
   connect(host: string, port: number, options: ConnectOptions = {}): Promise<NodeNetworkStream> {
+    host = unbracket(host);
     const socket = net.connect({
       host,
       port,
