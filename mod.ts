@@ -84,6 +84,7 @@ export {
   type EncodedContent,
   File,
   type FileOptions,
+  type FilePart,
   Files,
   type FilesInit,
   type FileSource,
