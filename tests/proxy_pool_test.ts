@@ -19,7 +19,7 @@ import {
 import { makeTestCertificates, openssl } from "./_peers/tls_certs.ts";
 import { ConnectionPool } from "../src/pool.ts";
 import { Proxy } from "../src/proxy/proxy.ts";
-import { ProxyError } from "../src/errors.ts";
+import { ConnectTimeout, ProxyError } from "../src/errors.ts";
 
 const withTls = {
   pkg: `${tinyproxyPeer.pkg} ${openssl.pkg}`,
@@ -174,3 +174,44 @@ peerTest(
     }
   },
 );
+
+test("pool: a proxy that never answers the handshake is a ConnectTimeout, nothing leaked", async () => {
+  const silent = await startClosingProxy({ afterBytes: Number.MAX_SAFE_INTEGER });
+  try {
+    for (const url of [`socks5://127.0.0.1:${silent.port}`, `http://127.0.0.1:${silent.port}`]) {
+      await using pool = new ConnectionPool({ proxy: url, timeout: { connect: 150 } });
+      await assert.rejects(pool.request("GET", "https://example.test/"), (error) => {
+        assert.ok(error instanceof ConnectTimeout, `${url}: ${error}`);
+        assert.match(error.message, /127\.0\.0\.1:\d+/);
+        return true;
+      });
+      assert.equal(pool.connections.length, 0);
+    }
+  } finally {
+    await silent.close();
+  }
+});
+
+peerTest("pool: trace events of a tunnelled request", tinyproxyPeer, async () => {
+  const target = await startHttpTarget();
+  const proxy = await startTinyproxy();
+  try {
+    await using pool = new ConnectionPool({
+      proxy: { url: proxy.url, mode: "TUNNEL_ONLY" },
+    });
+    const events: string[] = [];
+    await pool.request("GET", `${target.origin}/traced`, {
+      extensions: { trace: (event) => void events.push(event) },
+    });
+    const opening = events.filter((event) => !event.startsWith("http11."));
+    assert.deepEqual(opening, [
+      "connection.connect_tcp.started",
+      "connection.connect_tcp.complete",
+      "proxy.connect.started",
+      "proxy.connect.complete",
+    ]);
+  } finally {
+    await proxy.stop();
+    await target.close();
+  }
+});
