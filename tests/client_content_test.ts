@@ -1,0 +1,167 @@
+import assert from "node:assert/strict";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { test } from "./_harness.ts";
+import { useNodeFileAccess } from "./_file_access.ts";
+import {
+  Client,
+  File,
+  Files,
+  Form,
+  guessContentType,
+  HTML,
+  JSONContent,
+  MockTransport,
+  MultiPart,
+  type Request,
+  Response,
+  setFileAccess,
+  Text,
+} from "../mod.ts";
+import * as ferry from "../mod.ts";
+
+const decoder = new TextDecoder();
+
+async function collect(body: unknown): Promise<string> {
+  if (body instanceof Uint8Array) return decoder.decode(body);
+  let text = "";
+  for await (const chunk of body as AsyncIterable<Uint8Array>) text += decoder.decode(chunk);
+  return text;
+}
+
+test("Text, HTML, JSON and Form encode with their content types", async () => {
+  const text = new Text("héllo").encode();
+  assert.deepEqual([text.contentType, text.contentLength], ["text/plain; charset=utf-8", 6]);
+  assert.equal(new HTML("<p/>").encode().contentType, "text/html; charset=utf-8");
+  const json = new JSONContent({ a: [1, "x"] }).encode();
+  assert.equal(await collect(json.body), '{"a":[1,"x"]}');
+  assert.equal(json.contentType, "application/json");
+  assert.equal(ferry.JSON, JSONContent);
+  const form = new Form({ a: "1 2", b: ["x", "y"] }).encode();
+  assert.equal(await collect(form.body), "a=1+2&b=x&b=y");
+  assert.equal(form.contentType, "application/x-www-form-urlencoded");
+});
+
+test("a Content given as content sets the Content-Type unless the request has one", async () => {
+  const requests: Request[] = [];
+  await using client = new Client({
+    transport: new MockTransport((request) => {
+      requests.push(request);
+      return new Response(200);
+    }),
+  });
+  await client.post("http://x/", { content: new HTML("<b>hi</b>") });
+  await client.post("http://x/", {
+    content: new JSONContent([1]),
+    headers: { "Content-Type": "application/vnd.api+json" },
+  });
+  assert.equal(requests[0].headers.get("content-type"), "text/html; charset=utf-8");
+  assert.equal(requests[0].headers.get("content-length"), "9");
+  assert.equal(requests[1].headers.get("content-type"), "application/vnd.api+json");
+});
+
+test("multipart: exact bytes for fields and files, with the given boundary", async () => {
+  const body = new MultiPart({
+    boundary: "XyZ",
+    form: { name: "ferry", tags: ["a", "b"] },
+    files: {
+      upload: ["report.csv", "1,2\n", "text/csv"],
+      nameless: [null, "raw"],
+    },
+  }).encode();
+  const expected = [
+    '--XyZ\r\nContent-Disposition: form-data; name="name"\r\n\r\nferry\r\n',
+    '--XyZ\r\nContent-Disposition: form-data; name="tags"\r\n\r\na\r\n',
+    '--XyZ\r\nContent-Disposition: form-data; name="tags"\r\n\r\nb\r\n',
+    '--XyZ\r\nContent-Disposition: form-data; name="upload"; filename="report.csv"\r\n' +
+    "Content-Type: text/csv\r\n\r\n1,2\n\r\n",
+    '--XyZ\r\nContent-Disposition: form-data; name="nameless"\r\n\r\nraw\r\n',
+    "--XyZ--\r\n",
+  ].join("");
+  assert.equal(await collect(body.body), expected);
+  assert.equal(body.contentLength, new TextEncoder().encode(expected).length);
+  assert.equal(body.contentType, "multipart/form-data; boundary=XyZ");
+});
+
+test("multipart: names are quoted as browsers do; types are guessed from file names", async () => {
+  const body = new Files({
+    'we"ird\r\nname': new File(new Uint8Array([1]), { filename: "a.png" }),
+  });
+  const encoded = body.encode();
+  const text = await collect(encoded.body);
+  assert.match(text, /name="we%22ird%0D%0Aname"; filename="a.png"\r\nContent-Type: image\/png/);
+  assert.equal(guessContentType("x.JSON"), "application/json");
+  assert.equal(guessContentType("no-extension"), "application/octet-stream");
+  assert.equal(guessContentType("archive.unknown"), "application/octet-stream");
+});
+
+test("multipart: Blobs, streams and several files per field", async () => {
+  const stream = new ReadableStream<Uint8Array>({
+    start(controller) {
+      controller.enqueue(new TextEncoder().encode("streamed"));
+      controller.close();
+    },
+  });
+  const encoded = new MultiPart({
+    boundary: "b",
+    files: {
+      docs: [
+        new File(new Blob(["blob"]), { filename: "a.txt" }),
+        new File(stream, { filename: "b.bin" }),
+      ],
+    },
+  }).encode();
+  assert.equal(encoded.contentLength, null); // a stream's size is not known
+  const text = await collect(encoded.body);
+  assert.match(text, /filename="a.txt"\r\nContent-Type: text\/plain\r\n\r\nblob\r\n/);
+  assert.match(text, /filename="b.bin"\r\nContent-Type: application\/octet-stream\r\n\r\nstreamed/);
+});
+
+test("files from paths are streamed; their size is learnt when the request is sent", async () => {
+  useNodeFileAccess();
+  const dir = mkdtempSync(join(tmpdir(), "ferry-files-"));
+  try {
+    const path = join(dir, "data.json");
+    writeFileSync(path, '{"big":false}');
+    let seen: { length: string | null; body: string } | null = null;
+    await using client = new Client({
+      transport: new MockTransport(async (request) => {
+        seen = {
+          length: request.headers.get("content-length"),
+          body: decoder.decode(await request.bytes()),
+        };
+        return new Response(200);
+      }),
+    });
+    const request = client.buildRequest("POST", "http://x/", {
+      files: { data: new File(path) },
+      data: { note: "n" },
+    });
+    assert.equal(request.headers.get("content-length"), null); // no I/O while building
+    await client.send(request);
+    assert.ok(seen);
+    const { length, body } = seen as { length: string; body: string };
+    assert.equal(Number(length), new TextEncoder().encode(body).length);
+    assert.match(
+      body,
+      /filename="data.json"\r\nContent-Type: application\/json\r\n\r\n\{"big":false\}/,
+    );
+
+    const single = await client.put("http://x/", { content: new File(path) });
+    assert.equal(single.status, 200);
+    assert.equal((seen as { length: string }).length, "13");
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test("a path without registered file access fails with a message naming the path", async () => {
+  setFileAccess(null);
+  await using client = new Client({ transport: new MockTransport(() => new Response(200)) });
+  await assert.rejects(
+    client.post("http://x/", { files: { f: new File("/no/access.txt") } }),
+    /Cannot read file "\/no\/access.txt": no file access is registered/,
+  );
+  useNodeFileAccess();
+});
