@@ -40,6 +40,13 @@ export interface ConnectOptions {
   localAddress?: string;
   /** Abandons the connect attempt when aborted. */
   signal?: AbortSignal;
+  /**
+   * Starts TLS right after connecting, in one step. Deno needs this for client
+   * certificates (`Deno.startTls` cannot send one, `Deno.connectTls` can). A backend that
+   * does not know this option returns a plain stream: callers check
+   * `getExtraInfo("tls")` and call `startTls()` themselves when it is not `true`.
+   */
+  tls?: TlsOptions;
 }
 
 /** Options of {@linkcode NetworkBackendInterface.connectUnix}. */

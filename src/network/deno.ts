@@ -1,0 +1,515 @@
+/**
+ * The network backend for Deno: TCP on `Deno.connect` (no-delay on), UNIX sockets with
+ * `transport: "unix"`, TLS with `Deno.startTls` or, when a client certificate is needed,
+ * `Deno.connectTls`.
+ *
+ * Reading allocates little and copies nothing: each stream reads into a 64 KiB slab and
+ * hands out the filled part as a view, moving on through the slab; a new slab is made when
+ * the rest is too small. Views are never overwritten, so the bytes belong to the caller.
+ *
+ * What Deno cannot do, and what this backend therefore refuses with a clear
+ * {@linkcode ConnectError}: `verify: false` (Deno always checks the chain; trust the
+ * server's CA through `caCerts` instead), a client certificate on `startTls()` of an
+ * already connected stream (Deno.startTls takes none: pass `tls` to `connect()`, which
+ * uses `Deno.connectTls`), and `localAddress`.
+ *
+ * @module
+ */
+
+import { ConnectError, HTTPError, ReadError, TimeoutException, WriteError } from "../errors.ts";
+import { setTimerUnrefHook, withDeadline } from "../timeout.ts";
+import {
+  type ConnectOptions,
+  type ConnectUnixOptions,
+  DEFAULT_READ_SIZE,
+  type ExtraInfoKey,
+  type NetAddress,
+  type NetworkBackendInterface,
+  type NetworkStreamInterface,
+  type TlsOptions,
+} from "./types.ts";
+import { describeError, formatHostPort, streamRepr } from "./_common.ts";
+
+// Timers unref'd the Deno way when setTimeout hands back a plain number.
+const deno = (globalThis as { Deno?: typeof Deno }).Deno;
+if (typeof deno?.unrefTimer === "function") {
+  setTimerUnrefHook((timer) => {
+    if (typeof timer === "number") deno.unrefTimer(timer);
+  });
+}
+
+/** Bytes per read slab. */
+const SLAB_SIZE = 65536;
+/** A slab with less than this left (and less than asked for) is replaced. */
+const MIN_TAIL = 16384;
+
+type AnyConn = Deno.TcpConn | Deno.TlsConn | Deno.UnixConn;
+
+/**
+ * A byte stream over a `Deno.Conn`. Made by {@linkcode DenoNetworkBackend}.
+ *
+ * `read()` resolves with an empty array at end of input. A read or write that times out
+ * closes the stream (part of the operation may have happened). Using a closed stream
+ * fails with {@linkcode ReadError} or {@linkcode WriteError} ("the stream is closed").
+ *
+ * @example Send a request by hand
+ * ```ts ignore
+ * import { DenoNetworkBackend } from "@ferry/ferry";
+ * await using stream = await new DenoNetworkBackend().connect("example.com", 80);
+ * await stream.write(new TextEncoder().encode("GET / HTTP/1.1\r\nHost: example.com\r\nConnection: close\r\n\r\n"));
+ * console.log(new TextDecoder().decode(await stream.read()));
+ * ```
+ */
+export class DenoNetworkStream implements NetworkStreamInterface {
+  #conn: AnyConn;
+  #label: string;
+  #host: string;
+  #unix: boolean;
+  #tls: boolean;
+  #alpn: string | null;
+  #sni: string | null;
+  #closed = false;
+  #upgraded = false;
+  #slab: Uint8Array = new Uint8Array(0);
+  #offset = 0;
+  #closeConn = (): void => this.#shut();
+
+  /** Wraps a connected `Deno.Conn`; `label` names the peer in reprs and messages. */
+  constructor(
+    conn: AnyConn,
+    label: string,
+    options: {
+      host?: string;
+      unix?: boolean;
+      tls?: boolean;
+      alpnProtocol?: string | null;
+      sni?: string | null;
+    } = {},
+  ) {
+    this.#conn = conn;
+    this.#label = label;
+    this.#host = options.host ?? label;
+    this.#unix = options.unix ?? false;
+    this.#tls = options.tls ?? false;
+    this.#alpn = options.alpnProtocol ?? null;
+    this.#sni = options.sni ?? null;
+  }
+
+  /** Whether the stream was closed, failed, or was replaced by its TLS stream. */
+  get closed(): boolean {
+    return this.#closed || this.#upgraded;
+  }
+
+  /**
+   * Reads up to `maxBytes` (default 64 KiB). Resolves with an empty array at end of input.
+   * The bytes are a view onto a read slab that is never written again: they belong to the
+   * caller.
+   */
+  read(maxBytes: number = DEFAULT_READ_SIZE, timeoutMs?: number | null): Promise<Uint8Array> {
+    if (this.#closed || this.#upgraded) return Promise.reject(this.#unusable("read from"));
+    if (!(maxBytes > 0)) return Promise.reject(new RangeError(`Invalid maxBytes "${maxBytes}"`));
+    return withDeadline("read", timeoutMs, () => this.#read(maxBytes), this.#closeConn);
+  }
+
+  async #read(maxBytes: number): Promise<Uint8Array> {
+    let slab = this.#slab;
+    let offset = this.#offset;
+    let room = slab.length - offset;
+    if (maxBytes > SLAB_SIZE) {
+      slab = new Uint8Array(maxBytes);
+      offset = 0;
+      room = maxBytes;
+    } else if (room < maxBytes && room < MIN_TAIL) {
+      slab = this.#slab = new Uint8Array(SLAB_SIZE);
+      offset = this.#offset = 0;
+      room = SLAB_SIZE;
+    }
+    const view = slab.subarray(offset, offset + (room < maxBytes ? room : maxBytes));
+    for (;;) {
+      let count: number | null;
+      try {
+        count = await this.#conn.read(view);
+      } catch (error) {
+        throw this.#failure(error, "read from", ReadError);
+      }
+      if (count === null) return new Uint8Array(0);
+      if (count === 0) continue;
+      if (slab === this.#slab) this.#offset = offset + count;
+      return slab.subarray(offset, offset + count);
+    }
+  }
+
+  /** Writes all of `data`, waiting while the kernel's buffer is full. */
+  write(data: Uint8Array, timeoutMs?: number | null): Promise<void> {
+    if (this.#closed || this.#upgraded) return Promise.reject(this.#unusable("write to"));
+    if (data.length === 0) return Promise.resolve();
+    return withDeadline("write", timeoutMs, () => this.#write(data), this.#closeConn);
+  }
+
+  async #write(data: Uint8Array): Promise<void> {
+    const conn = this.#conn;
+    let rest = data;
+    try {
+      for (;;) {
+        const count = await conn.write(rest);
+        if (count >= rest.length) return;
+        rest = rest.subarray(count);
+      }
+    } catch (error) {
+      throw this.#failure(error, "write to", WriteError);
+    }
+  }
+
+  /**
+   * Upgrades the connection to TLS and returns the TLS stream; this one must not be used
+   * afterwards. The server's certificate chain and name are always checked; `verify:
+   * false` and a client certificate (use `connect()` with `tls` instead) are refused.
+   */
+  async startTls(options: TlsOptions = {}, timeoutMs?: number | null): Promise<DenoNetworkStream> {
+    const label = this.#label;
+    if (this.#tls) throw new ConnectError(`Cannot start TLS on "${label}": TLS is already active`);
+    if (this.#closed || this.#upgraded) {
+      throw new ConnectError(`Cannot start TLS on "${label}": the stream is closed`);
+    }
+    if (this.#unix) {
+      throw new ConnectError(`Cannot start TLS on "${label}": Deno has no TLS over UNIX sockets`);
+    }
+    checkTlsOptions(options, label, false);
+    const hostname = options.hostname ?? this.#host;
+    this.#upgraded = true;
+    let tlsConn: Deno.TlsConn | null = null;
+    let abandoned = false;
+    let info: Deno.TlsHandshakeInfo;
+    try {
+      info = await withDeadline("connect", timeoutMs, async () => {
+        tlsConn = await Deno.startTls(this.#conn as Deno.TcpConn, {
+          hostname,
+          caCerts: options.caCerts,
+          alpnProtocols: options.alpnProtocols,
+        });
+        if (abandoned) closeQuietly(tlsConn);
+        return await tlsConn.handshake();
+      }, () => {
+        abandoned = true;
+        closeQuietly(tlsConn ?? this.#conn);
+      });
+    } catch (error) {
+      closeQuietly(tlsConn ?? this.#conn);
+      this.#closed = true;
+      if (error instanceof HTTPError) throw error;
+      throw new ConnectError(`TLS handshake with "${label}" failed: ${describeTlsError(error)}`, {
+        cause: error,
+      });
+    }
+    return new DenoNetworkStream(tlsConn!, label, {
+      host: this.#host,
+      tls: true,
+      alpnProtocol: info.alpnProtocol,
+      sni: hostname,
+    });
+  }
+
+  /**
+   * Information about the stream: `"client_addr"`, `"server_addr"` (a
+   * {@linkcode NetAddress}), `"alpn_protocol"`, `"tls"`, `"tls_info"` (`{ alpnProtocol,
+   * serverName }`: Deno tells nothing of version, cipher or certificate) and `"socket"`
+   * (the `Deno.Conn`).
+   */
+  getExtraInfo(key: ExtraInfoKey): unknown {
+    switch (key) {
+      case "client_addr":
+        return toNetAddress(this.#conn.localAddr, this.#unix ? "" : undefined);
+      case "server_addr":
+        return toNetAddress(this.#conn.remoteAddr, this.#unix ? this.#label : undefined);
+      case "alpn_protocol":
+        return this.#alpn;
+      case "tls":
+        return this.#tls;
+      case "tls_info":
+        return this.#tls ? { alpnProtocol: this.#alpn, serverName: this.#sni } : null;
+      case "socket":
+        return this.#conn;
+      default:
+        return undefined;
+    }
+  }
+
+  /** Closes the stream. Closing twice (or after an upgrade to TLS) is harmless. */
+  close(): Promise<void> {
+    if (!this.#upgraded) this.#shut();
+    this.#closed = true;
+    return Promise.resolve();
+  }
+
+  /** Closes the stream; for `await using`. */
+  [Symbol.asyncDispose](): Promise<void> {
+    return this.close();
+  }
+
+  /** `<NetworkStream ["127.0.0.1:80" TLS CLOSED]>` */
+  toString(): string {
+    return streamRepr(this.#label, this.#tls, this.closed);
+  }
+
+  /** The repr in `Deno.inspect`. */
+  [Symbol.for("Deno.customInspect")](): string {
+    return this.toString();
+  }
+
+  /** The repr in Node's `util.inspect`. */
+  [Symbol.for("nodejs.util.inspect.custom")](): string {
+    return this.toString();
+  }
+
+  #shut(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.#slab = new Uint8Array(0);
+    closeQuietly(this.#conn);
+  }
+
+  #unusable(what: "read from" | "write to"): Error {
+    const reason = this.#upgraded ? "the stream was upgraded to TLS" : "the stream is closed";
+    const ErrorClass = what === "read from" ? ReadError : WriteError;
+    return new ErrorClass(`Cannot ${what} "${this.#label}": ${reason}`);
+  }
+
+  #failure(
+    error: unknown,
+    what: string,
+    ErrorClass: typeof ReadError | typeof WriteError,
+  ): Error {
+    if (error instanceof HTTPError) return error;
+    const closedHere = this.#closed;
+    this.#shut();
+    if (closedHere) {
+      return new ErrorClass(`Cannot ${what} "${this.#label}": the stream was closed`, {
+        cause: error,
+      });
+    }
+    return new ErrorClass(`Could not ${what} "${this.#label}": ${describeError(error)}`, {
+      cause: error,
+    });
+  }
+}
+
+function closeQuietly(conn: { close(): void }): void {
+  try {
+    conn.close();
+  } catch {
+    // Already closed, or consumed by Deno.startTls.
+  }
+}
+
+function toNetAddress(addr: Deno.Addr, unixPath: string | undefined): NetAddress {
+  // TLS connections report { hostname, port } without a transport.
+  const { hostname, port, path } = addr as { hostname?: string; port?: number; path?: string };
+  if (unixPath !== undefined || addr.transport === "unix") {
+    return { hostname: unixPath ?? path ?? "", port: 0, transport: "unix" };
+  }
+  return { hostname: hostname ?? "", port: port ?? 0, transport: "tcp" };
+}
+
+function checkTlsOptions(options: TlsOptions, label: string, canSendCert: boolean): void {
+  if (options.verify === false) {
+    throw new ConnectError(
+      `Cannot start TLS on "${label}" with verify: false: Deno always verifies the ` +
+        "server's certificate; trust its CA with caCerts instead",
+    );
+  }
+  if (!canSendCert && (options.cert !== undefined || options.key !== undefined)) {
+    throw new ConnectError(
+      `Cannot start TLS on "${label}" with a client certificate: Deno.startTls cannot send ` +
+        "one; pass tls to connect() instead",
+    );
+  }
+  if ((options.cert === undefined) !== (options.key === undefined)) {
+    throw new ConnectError(
+      `Cannot start TLS on "${label}": a client certificate needs both cert and key`,
+    );
+  }
+}
+
+/** What rustls's error names mean, for messages. */
+const TLS_PHRASES: [RegExp, string][] = [
+  [/UnknownIssuer/, "the certificate is signed by an unknown authority"],
+  [/\bExpired\b/, "the certificate has expired"],
+  [/NotValidYet/, "the certificate is not valid yet"],
+  [/not valid for name|NotValidForName/, "the certificate is not valid for this name"],
+  [/CertificateRequired/, "the server requires a client certificate"],
+  [/BadCertificate|DecryptError/, "the server rejected the certificate"],
+  [/NoApplicationProtocol/, "no ALPN protocol in common"],
+];
+
+function describeTlsError(error: unknown): string {
+  const raw = describeError(error);
+  for (const [pattern, phrase] of TLS_PHRASES) if (pattern.test(raw)) return `${phrase} (${raw})`;
+  return raw;
+}
+
+/**
+ * The network backend on `Deno.connect`, `Deno.startTls` and `Deno.connectTls`. The
+ * default {@linkcode NetworkBackend} uses it under Deno.
+ *
+ * @example Connect, then upgrade to TLS
+ * ```ts ignore
+ * import { DenoNetworkBackend } from "@ferry/ferry";
+ * const backend = new DenoNetworkBackend();
+ * const plain = await backend.connect("example.com", 443, { timeoutMs: 5000 });
+ * await using stream = await plain.startTls({ hostname: "example.com", alpnProtocols: ["http/1.1"] });
+ * console.log(String(stream)); // <NetworkStream ["93.184.215.14:443" TLS]>
+ * ```
+ */
+export class DenoNetworkBackend implements NetworkBackendInterface {
+  /**
+   * Opens a TCP connection to `host:port` with Nagle's algorithm off. With `tls`, also
+   * starts TLS (through `Deno.connectTls`, which can send a client certificate).
+   */
+  async connect(
+    host: string,
+    port: number,
+    options: ConnectOptions = {},
+  ): Promise<DenoNetworkStream> {
+    const target = formatHostPort(host, port);
+    if (options.localAddress !== undefined) {
+      throw new ConnectError(
+        `Cannot connect to "${target}" from local address "${options.localAddress}": ` +
+          "Deno.connect cannot bind one",
+      );
+    }
+    const tlsOptions = options.tls;
+    if (tlsOptions?.cert !== undefined || tlsOptions?.key !== undefined) {
+      return await this.#connectTls(host, port, target, tlsOptions!, options);
+    }
+    const cancel = new AbortController();
+    const conn = await open(
+      () => Deno.connect({ hostname: host, port, signal: cancel.signal }),
+      () => cancel.abort(),
+      target,
+      options,
+    );
+    conn.setNoDelay(true);
+    const remote = conn.remoteAddr;
+    const stream = new DenoNetworkStream(conn, formatHostPort(remote.hostname, remote.port), {
+      host,
+    });
+    if (tlsOptions === undefined) return stream;
+    return await stream.startTls(tlsOptions, options.timeoutMs);
+  }
+
+  async #connectTls(
+    host: string,
+    port: number,
+    target: string,
+    tls: TlsOptions,
+    options: ConnectOptions,
+  ): Promise<DenoNetworkStream> {
+    checkTlsOptions(tls, target, true);
+    const hostname = tls.hostname ?? host;
+    if (hostname !== host) {
+      throw new ConnectError(
+        `Cannot connect to "${target}" with a client certificate and the server name ` +
+          `"${hostname}": Deno.connectTls uses one name for both`,
+      );
+    }
+    let tlsConn: Deno.TlsConn | null = null;
+    let abandoned = false;
+    let info: Deno.TlsHandshakeInfo;
+    try {
+      info = await withDeadline("connect", options.timeoutMs, async () => {
+        tlsConn = await Deno.connectTls({
+          hostname: host,
+          port,
+          caCerts: tls.caCerts,
+          alpnProtocols: tls.alpnProtocols,
+          cert: tls.cert!,
+          key: tls.key!,
+        });
+        if (abandoned) closeQuietly(tlsConn);
+        return await tlsConn.handshake();
+      }, () => {
+        abandoned = true;
+        if (tlsConn) closeQuietly(tlsConn);
+      }, options.signal);
+    } catch (error) {
+      if (tlsConn) closeQuietly(tlsConn);
+      if (error instanceof HTTPError || isAbortReason(error, options.signal)) throw error;
+      throw new ConnectError(`TLS connection to "${target}" failed: ${describeTlsError(error)}`, {
+        cause: error,
+      });
+    }
+    const conn = tlsConn! as Deno.TlsConn;
+    const remote = conn.remoteAddr;
+    return new DenoNetworkStream(conn, formatHostPort(remote.hostname, remote.port), {
+      host,
+      tls: true,
+      alpnProtocol: info.alpnProtocol,
+      sni: hostname,
+    });
+  }
+
+  /** Opens a connection to the UNIX domain socket at `path`. */
+  async connectUnix(path: string, options: ConnectUnixOptions = {}): Promise<DenoNetworkStream> {
+    const conn = await open(
+      () => Deno.connect({ transport: "unix", path }),
+      () => {},
+      path,
+      options,
+    );
+    return new DenoNetworkStream(conn, path, { host: path, unix: true });
+  }
+
+  /** `<NetworkBackend [deno]>` */
+  toString(): string {
+    return "<NetworkBackend [deno]>";
+  }
+
+  /** The repr in `Deno.inspect`. */
+  [Symbol.for("Deno.customInspect")](): string {
+    return this.toString();
+  }
+
+  /** The repr in Node's `util.inspect`. */
+  [Symbol.for("nodejs.util.inspect.custom")](): string {
+    return this.toString();
+  }
+}
+
+function isAbortReason(error: unknown, signal: AbortSignal | undefined): boolean {
+  return signal !== undefined && signal.aborted && error === signal.reason;
+}
+
+/**
+ * Connects under the connect deadline and `signal`. A connection that completes after the
+ * deadline passed is closed at once: a timed-out connect leaves nothing open.
+ */
+async function open<C extends { close(): void }>(
+  connect: () => Promise<C>,
+  cancel: () => void,
+  target: string,
+  options: ConnectUnixOptions,
+): Promise<C> {
+  let abandoned = false;
+  try {
+    return await withDeadline(
+      "connect",
+      options.timeoutMs,
+      () =>
+        connect().then((conn) => {
+          if (abandoned) closeQuietly(conn);
+          return conn;
+        }),
+      () => {
+        abandoned = true;
+        cancel();
+      },
+      options.signal,
+    );
+  } catch (error) {
+    if (error instanceof HTTPError || isAbortReason(error, options.signal)) throw error;
+    if (error instanceof TimeoutException) throw error;
+    throw new ConnectError(`Could not connect to "${target}": ${describeError(error)}`, {
+      cause: error,
+    });
+  }
+}

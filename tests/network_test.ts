@@ -1,0 +1,484 @@
+import assert from "node:assert/strict";
+import { spawn } from "node:child_process";
+import { join } from "node:path";
+import { rmSync } from "node:fs";
+import { runtime, test } from "./_harness.ts";
+import { findExecutable, freePort, scratchDir } from "./_peers/common.ts";
+import { echo, tcpServer } from "./_peers/net_servers.ts";
+import { peerTest } from "./_harness.ts";
+import {
+  ConnectError,
+  ConnectTimeout,
+  ReadError,
+  ReadTimeout,
+  WriteError,
+  WriteTimeout,
+} from "../src/errors.ts";
+import { NetworkBackend } from "../src/network/backend.ts";
+import type {
+  ConnectOptions,
+  NetworkBackendInterface,
+  NetworkStreamInterface,
+  TlsOptions,
+} from "../src/network/types.ts";
+import { timeout } from "../src/timeout.ts";
+
+const encoder = new TextEncoder();
+const decoder = new TextDecoder();
+const bytes = (text: string) => encoder.encode(text);
+
+async function readAll(stream: NetworkStreamInterface): Promise<string> {
+  let text = "";
+  for (let part = await stream.read(); part.length > 0; part = await stream.read()) {
+    text += decoder.decode(part);
+  }
+  return text;
+}
+
+async function readExactly(stream: NetworkStreamInterface, length: number): Promise<string> {
+  let text = "";
+  while (text.length < length) {
+    const part = await stream.read();
+    if (part.length === 0) break;
+    text += decoder.decode(part);
+  }
+  return text;
+}
+
+test("the default backend names its runtime", () => {
+  const backend = new NetworkBackend();
+  assert.equal(String(backend), `<NetworkBackend [${runtime === "deno" ? "deno" : "node"}]>`);
+});
+
+test("TCP: connect, write, read, close, with reprs and extra info", async () => {
+  const server = await tcpServer(echo);
+  try {
+    const stream = await new NetworkBackend().connect("127.0.0.1", server.port);
+    assert.equal(String(stream), `<NetworkStream ["127.0.0.1:${server.port}"]>`);
+    assert.equal(stream.closed, false);
+    await stream.write(bytes("hello, "));
+    await stream.write(bytes("world"));
+    assert.equal(await readExactly(stream, 12), "hello, world");
+    const server_addr = stream.getExtraInfo("server_addr");
+    assert.deepEqual(server_addr, { hostname: "127.0.0.1", port: server.port, transport: "tcp" });
+    const client = stream.getExtraInfo("client_addr") as { hostname: string; port: number };
+    assert.equal(client.hostname, "127.0.0.1");
+    assert.ok(client.port > 0);
+    assert.equal(stream.getExtraInfo("tls"), false);
+    assert.equal(stream.getExtraInfo("alpn_protocol"), null);
+    assert.ok(stream.getExtraInfo("socket"));
+    assert.equal(stream.getExtraInfo("no such key"), undefined);
+    await stream.close();
+    assert.equal(stream.closed, true);
+    assert.equal(String(stream), `<NetworkStream ["127.0.0.1:${server.port}" CLOSED]>`);
+    await stream.close(); // twice is harmless
+  } finally {
+    await server.close();
+  }
+});
+
+test("using a closed stream is a clear error", async () => {
+  const server = await tcpServer(echo);
+  try {
+    const stream = await new NetworkBackend().connect("127.0.0.1", server.port);
+    await stream.close();
+    await assert.rejects(stream.read(), (error) => {
+      assert.ok(error instanceof ReadError);
+      assert.match(error.message, /Cannot read from "127\.0\.0\.1:\d+": the stream is closed/);
+      return true;
+    });
+    await assert.rejects(stream.write(bytes("x")), (error) => {
+      assert.ok(error instanceof WriteError);
+      assert.match(error.message, /the stream is closed/);
+      return true;
+    });
+  } finally {
+    await server.close();
+  }
+});
+
+test("await using closes the stream", async () => {
+  const server = await tcpServer(echo);
+  let kept: NetworkStreamInterface | null = null;
+  try {
+    {
+      await using stream = await new NetworkBackend().connect("127.0.0.1", server.port);
+      kept = stream;
+      assert.equal(stream.closed, false);
+    }
+    assert.equal(kept.closed, true);
+  } finally {
+    await server.close();
+  }
+});
+
+test("end of input reads as an empty array, again and again", async () => {
+  const server = await tcpServer((socket) => socket.end("bye"));
+  try {
+    await using stream = await new NetworkBackend().connect("127.0.0.1", server.port);
+    assert.equal(await readAll(stream), "bye");
+    assert.equal((await stream.read()).length, 0);
+    assert.equal((await stream.read()).length, 0);
+  } finally {
+    await server.close();
+  }
+});
+
+test("bytes returned by read() are never overwritten by later reads", async () => {
+  const server = await tcpServer((socket) => {
+    socket.on("data", (chunk) => socket.write(chunk));
+  });
+  try {
+    await using stream = await new NetworkBackend().connect("127.0.0.1", server.port);
+    const kept: Uint8Array[] = [];
+    let expected = "";
+    for (let i = 0; i < 200; i++) {
+      const line = `line ${i} ${"x".repeat(i * 7 % 900)}\n`;
+      expected += line;
+      await stream.write(bytes(line));
+      let got = 0;
+      while (got < line.length) {
+        const part = await stream.read(line.length - got);
+        assert.ok(part.length > 0);
+        kept.push(part);
+        got += part.length;
+      }
+    }
+    assert.equal(kept.map((part) => decoder.decode(part)).join(""), expected);
+  } finally {
+    await server.close();
+  }
+});
+
+test("read(maxBytes) returns at most maxBytes", async () => {
+  const server = await tcpServer((socket) => socket.end("0123456789"));
+  try {
+    await using stream = await new NetworkBackend().connect("127.0.0.1", server.port);
+    const first = await stream.read(3);
+    assert.ok(first.length >= 1 && first.length <= 3);
+    await assert.rejects(stream.read(0), RangeError);
+  } finally {
+    await server.close();
+  }
+});
+
+test("large writes are written whole", async () => {
+  let received = 0;
+  const done = Promise.withResolvers<void>();
+  const total = 8 * 1024 * 1024;
+  const server = await tcpServer((socket) => {
+    socket.on("data", (chunk) => {
+      received += chunk.length;
+      if (received >= total) done.resolve();
+    });
+  });
+  try {
+    await using stream = await new NetworkBackend().connect("127.0.0.1", server.port);
+    await stream.write(new Uint8Array(total).fill(97));
+    await done.promise;
+    assert.equal(received, total);
+  } finally {
+    await server.close();
+  }
+});
+
+test("a refused connection is a ConnectError naming host and port", async () => {
+  const port = await freePort();
+  await assert.rejects(new NetworkBackend().connect("127.0.0.1", port), (error) => {
+    assert.ok(error instanceof ConnectError, String(error));
+    assert.match(error.message, new RegExp(`127\\.0\\.0\\.1:${port}`));
+    assert.match(error.message, /refused/i);
+    assert.ok(error.cause, "keeps the runtime's error");
+    return true;
+  });
+});
+
+test("an unknown host name is a ConnectError", async () => {
+  await assert.rejects(
+    new NetworkBackend().connect("no-such-host.invalid", 80, { timeoutMs: 5000 }),
+    (error) => {
+      assert.ok(error instanceof ConnectError, String(error));
+      assert.match(error.message, /no-such-host\.invalid:80/);
+      return true;
+    },
+  );
+});
+
+test("a server that never answers: ReadTimeout fires, and not early", async () => {
+  const server = await tcpServer();
+  try {
+    const stream = await new NetworkBackend().connect("127.0.0.1", server.port);
+    const start = performance.now();
+    await assert.rejects(stream.read(65536, 150), (error) => {
+      assert.ok(error instanceof ReadTimeout, String(error));
+      assert.equal(error.message, "Read timed out after 150 ms");
+      assert.equal(error.timeoutMs, 150);
+      return true;
+    });
+    const elapsed = performance.now() - start;
+    assert.ok(elapsed >= 150, `timed out after ${elapsed} ms, before 150 ms`);
+    await stream.close();
+  } finally {
+    await server.close();
+  }
+});
+
+test("a timeout() scope limits reads without being passed", async () => {
+  const server = await tcpServer();
+  try {
+    const stream = await new NetworkBackend().connect("127.0.0.1", server.port);
+    const start = performance.now();
+    const error = await timeout(100, async () => await stream.read()).catch((e) => e);
+    assert.ok(error instanceof ReadTimeout, String(error));
+    assert.equal(error.timeoutMs, 100);
+    assert.ok(performance.now() - start >= 100);
+    await stream.close();
+  } finally {
+    await server.close();
+  }
+});
+
+test("cancel() lifts the scope: a read outlives the scope's deadline", async () => {
+  const server = await tcpServer((socket) => {
+    setTimeout(() => socket.end("late"), 120);
+  });
+  try {
+    const stream = await new NetworkBackend().connect("127.0.0.1", server.port);
+    const text = await timeout(40, async (scope) => {
+      scope.cancel();
+      return await readAll(stream);
+    });
+    assert.equal(text, "late");
+    await stream.close();
+  } finally {
+    await server.close();
+  }
+});
+
+test("a peer that never reads: WriteTimeout", async () => {
+  const server = await tcpServer((socket) => socket.pause());
+  try {
+    const stream = await new NetworkBackend().connect("127.0.0.1", server.port);
+    const chunk = new Uint8Array(1024 * 1024);
+    let error: unknown = null;
+    for (let i = 0; i < 512 && error === null; i++) {
+      await stream.write(chunk, 200).catch((e) => error = e);
+    }
+    assert.ok(error instanceof WriteTimeout, String(error));
+    assert.equal(error.message, "Write timed out after 200 ms");
+    await stream.close();
+  } finally {
+    await server.close();
+  }
+});
+
+test("an aborted signal stops a connect attempt with its reason", async () => {
+  const port = await freePort();
+  const reason = new Error("gave up");
+  await assert.rejects(
+    new NetworkBackend().connect("127.0.0.1", port, { signal: AbortSignal.abort(reason) }),
+    (error) => error === reason,
+  );
+});
+
+test("a reset by the peer while reading is a ReadError", async () => {
+  const server = await tcpServer((socket) => {
+    socket.once("data", () => socket.resetAndDestroy());
+  });
+  try {
+    const stream = await new NetworkBackend().connect("127.0.0.1", server.port);
+    await stream.write(bytes("please reset"));
+    await assert.rejects(readAll(stream), (error) => {
+      assert.ok(error instanceof ReadError, String(error));
+      assert.match(error.message, new RegExp(`127\\.0\\.0\\.1:${server.port}`));
+      assert.ok(error.cause);
+      return true;
+    });
+    await stream.close();
+  } finally {
+    await server.close();
+  }
+});
+
+test("writing to a peer that is gone is a WriteError", async () => {
+  const server = await tcpServer((socket) => socket.once("data", () => socket.resetAndDestroy()));
+  try {
+    const stream = await new NetworkBackend().connect("127.0.0.1", server.port);
+    await stream.write(bytes("x"));
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    let error: unknown = null;
+    for (let i = 0; i < 100 && error === null; i++) {
+      await stream.write(new Uint8Array(65536)).catch((e) => error = e);
+    }
+    assert.ok(error instanceof WriteError || error instanceof ReadError, String(error));
+    await stream.close();
+  } finally {
+    await server.close();
+  }
+});
+
+const python3 = findExecutable("/usr/bin/python3");
+
+/**
+ * A listener with a backlog of 0 that never accepts: once its queue is full, the kernel
+ * drops further SYNs and connecting hangs, which is what a connect timeout needs.
+ */
+async function blackHole(): Promise<{ port: number; stop(): Promise<void> }> {
+  const child = spawn(python3!, [
+    "-c",
+    "import socket,sys\ns=socket.socket()\ns.bind(('127.0.0.1',0))\ns.listen(0)\n" +
+    "print(s.getsockname()[1],flush=True)\nsys.stdin.read()",
+  ], { stdio: ["pipe", "pipe", "ignore"] });
+  const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
+  const port = await new Promise<number>((resolve) =>
+    child.stdout!.once("data", (data) => resolve(Number(String(data).trim())))
+  );
+  return {
+    port,
+    async stop() {
+      child.stdin!.end();
+      child.stdout!.destroy();
+      await exited;
+    },
+  };
+}
+
+peerTest(
+  "a connect that hangs: ConnectTimeout, and nothing is left open",
+  { pkg: "python3", available: python3 !== null },
+  async () => {
+    const hole = await blackHole();
+    const backend = new NetworkBackend();
+    const opened: NetworkStreamInterface[] = [];
+    try {
+      // Fill the accept queue; the next attempts hang.
+      let error: unknown = null;
+      for (let i = 0; i < 8 && error === null; i++) {
+        const start = performance.now();
+        await backend.connect("127.0.0.1", hole.port, { timeoutMs: 150 }).then(
+          (stream) => opened.push(stream),
+          (e) => {
+            error = e;
+            assert.ok(performance.now() - start >= 150);
+          },
+        );
+      }
+      assert.ok(error instanceof ConnectTimeout, String(error));
+      assert.equal((error as ConnectTimeout).message, "Connect timed out after 150 ms");
+      // The same through a scope.
+      const scoped = await timeout(100, () => backend.connect("127.0.0.1", hole.port)).catch((
+        e,
+      ) => e);
+      assert.ok(scoped instanceof ConnectTimeout, String(scoped));
+    } finally {
+      for (const stream of opened) await stream.close();
+      await hole.stop();
+    }
+  },
+);
+
+test("UNIX sockets: connect, echo, repr", async () => {
+  const dir = scratchDir("ferry-unix-");
+  const path = join(dir, "echo.sock");
+  const server = await tcpServer(echo, { path });
+  try {
+    const stream = await new NetworkBackend().connectUnix(path);
+    assert.equal(String(stream), `<NetworkStream ["${path}"]>`);
+    await stream.write(bytes("over unix"));
+    assert.equal(await readExactly(stream, 9), "over unix");
+    const addr = stream.getExtraInfo("server_addr") as { transport: string };
+    assert.equal(addr.transport, "unix");
+    await stream.close();
+    assert.equal(String(stream), `<NetworkStream ["${path}" CLOSED]>`);
+  } finally {
+    await server.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test("UNIX sockets: a missing socket file is a ConnectError", async () => {
+  const dir = scratchDir("ferry-unix-");
+  try {
+    await assert.rejects(
+      new NetworkBackend().connectUnix(join(dir, "missing.sock")),
+      (error) => error instanceof ConnectError && /missing\.sock/.test(error.message),
+    );
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+// ---------------------------------------------------------------------------------------
+// A custom backend: the recording backend from the httpx reference, wrapping the default.
+
+class RecordingBackend implements NetworkBackendInterface {
+  #backend = new NetworkBackend();
+  log: string[];
+  constructor(log: string[]) {
+    this.log = log;
+  }
+
+  async connect(host: string, port: number, options?: ConnectOptions) {
+    // Delegate creating connections to the default backend, and wrap the stream.
+    return new RecordingStream(await this.#backend.connect(host, port, options), this.log);
+  }
+}
+
+class RecordingStream implements NetworkStreamInterface {
+  stream: NetworkStreamInterface;
+  log: string[];
+  constructor(stream: NetworkStreamInterface, log: string[]) {
+    this.stream = stream;
+    this.log = log;
+  }
+
+  async read(maxBytes?: number, timeoutMs?: number | null): Promise<Uint8Array> {
+    const data = await this.stream.read(maxBytes, timeoutMs);
+    for (const line of decoder.decode(data).split(/\r?\n/)) if (line) this.log.push(`<<< ${line}`);
+    return data;
+  }
+
+  async write(data: Uint8Array, timeoutMs?: number | null): Promise<void> {
+    for (const line of decoder.decode(data).split(/\r?\n/)) if (line) this.log.push(`>>> ${line}`);
+    await this.stream.write(data, timeoutMs);
+  }
+
+  async startTls(options?: TlsOptions, timeoutMs?: number | null) {
+    return new RecordingStream(await this.stream.startTls(options, timeoutMs), this.log);
+  }
+
+  getExtraInfo(key: string): unknown {
+    return this.stream.getExtraInfo(key);
+  }
+
+  close(): Promise<void> {
+    return this.stream.close();
+  }
+}
+
+test("a custom backend (the recording backend) wraps the default one", async () => {
+  const server = await tcpServer((socket) => {
+    socket.once("data", () => {
+      socket.end("HTTP/1.1 200 OK\r\nContent-Length: 2\r\nConnection: close\r\n\r\nhi");
+    });
+  });
+  try {
+    const log: string[] = [];
+    const backend: NetworkBackendInterface = new RecordingBackend(log);
+    const stream = await backend.connect("127.0.0.1", server.port);
+    await stream.write(bytes("GET / HTTP/1.1\r\nHost: example.com\r\nConnection: close\r\n\r\n"));
+    await readAll(stream);
+    await stream.close();
+    assert.deepEqual(log, [
+      ">>> GET / HTTP/1.1",
+      ">>> Host: example.com",
+      ">>> Connection: close",
+      "<<< HTTP/1.1 200 OK",
+      "<<< Content-Length: 2",
+      "<<< Connection: close",
+      "<<< hi",
+    ]);
+  } finally {
+    await server.close();
+  }
+});
