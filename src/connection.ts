@@ -34,6 +34,7 @@ import {
   ConnectTimeout,
   LocalProtocolError,
   ProxyError,
+  ReadError,
   RemoteProtocolError,
   TransportError,
   UnsupportedProtocol,
@@ -605,8 +606,14 @@ export class Connection {
     const extensions = request.extensions;
     const signal = extensions.signal;
     if (this.#state === "CLOSED" || this.#state === "UPGRADED" || signal?.aborted) {
+      if (signal?.aborted && this.#state !== "CLOSED" && this.#state !== "UPGRADED") {
+        // Aborted before anything was sent: the connection goes back as it was (a pool's
+        // unopened connection is simply dropped).
+        if (this.#stream === null) this.#close();
+        else this.#release();
+        throw signal.reason;
+      }
       this.#passTurn();
-      if (signal?.aborted) throw signal.reason;
       const error = new RemoteProtocolError(
         `Connection to ${JSON.stringify(this.#originText)} is closed`,
         { request },
@@ -841,7 +848,8 @@ export class Connection {
   }
 
   async #readBody(exchange: number): Promise<Uint8Array | null> {
-    if (exchange !== this.#exchangeId || this.#xBodyDone) return null;
+    if (exchange !== this.#exchangeId) throw this.#bodyLost();
+    if (this.#xBodyDone) return null;
     const pending = this.#pending;
     if (pending !== null) {
       const chunk = pending.shift()!;
@@ -860,7 +868,7 @@ export class Connection {
         const event = parser.next();
         if (event === null) {
           const bytes = await this.#readChunk(stream);
-          if (exchange !== this.#exchangeId) return null;
+          if (exchange !== this.#exchangeId) throw this.#bodyLost();
           if (bytes.length === 0) parser.feedEnd();
           else parser.feed(bytes);
         } else if (event.type === "data") {
@@ -886,6 +894,16 @@ export class Connection {
       if (exchange === this.#exchangeId) await this.#close();
       throw failure;
     }
+  }
+
+  /** Why a body cannot be read on: the exchange was aborted or the connection closed. */
+  #bodyLost(): unknown {
+    const signal = this.#xSignal;
+    if (signal?.aborted) return signal.reason;
+    return new ReadError(
+      `Connection to ${JSON.stringify(this.#originText)} was closed while the body was read`,
+      { request: this.#xRequest },
+    );
   }
 
   /** The response was closed: drain a small remainder to keep the connection, or close it. */

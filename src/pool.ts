@@ -255,13 +255,15 @@ export class ConnectionPool implements Transport {
     const key = proxy === null ? poolKey(url) : proxyPoolKey(proxy, url);
     const sent = proxy === null ? request : forwardedRequest(proxy, request);
     for (let attempt = 0;; attempt++) {
-      const connection = this.#acquire(key, url) ?? await this.#wait(key, url, request);
+      // A retry takes a fresh connection: the other idle ones may be just as stale.
+      const connection = this.#acquire(key, url, attempt > 0) ??
+        await this.#wait(key, url, request);
       try {
         const response = await handle(connection, sent, readAll);
         if (sent !== request) response.request = request;
         return response;
       } catch (error) {
-        if (attempt === 0 && isRetryableError(error) && !this.#closed) continue;
+        if (attempt < 2 && isRetryableError(error) && !this.#closed) continue;
         throw error;
       }
     }
@@ -281,9 +283,12 @@ export class ConnectionPool implements Transport {
     return openStream(origin, this.#openOptions, connectMs, extensions);
   }
 
-  /** An idle connection for `key`, or a new one when there is room; else `null`. */
-  #acquire(key: string, url: URL): Connection | null {
-    if (this.#idleCount > 0) {
+  /**
+   * An idle connection for `key` (unless `fresh`), or a new one when there is room (made
+   * by closing another idle connection if need be); else `null`.
+   */
+  #acquire(key: string, url: URL, fresh = false): Connection | null {
+    if (this.#idleCount > 0 && !fresh) {
       if (this.#nextExpiry !== Infinity) this.#sweep();
       const list = this.#idle.get(key);
       if (list !== undefined && list.length > 0) {

@@ -217,6 +217,53 @@ test("a reused connection found closed is retried once on a new connection", asy
   }
 });
 
+test("the retry takes a fresh connection, not another idle one", async () => {
+  // Each socket answers its first request and drops on the second: every idle one is stale.
+  const uses = new WeakMap<object, number>();
+  const server = await cannedServer((_head, _i, socket) => {
+    const used = (uses.get(socket) ?? 0) + 1;
+    uses.set(socket, used);
+    if (used > 1) {
+      socket.destroy();
+      return null;
+    }
+    return ok("fresh");
+  });
+  try {
+    await using pool = new ConnectionPool();
+    const first = await pool.stream("GET", `${server.url}/`);
+    const second = await pool.stream("GET", `${server.url}/`);
+    await first.close();
+    await second.close();
+    assert.equal(String(pool), "<ConnectionPool [2 idle]>");
+    assert.equal(await (await pool.request("GET", `${server.url}/`)).text(), "fresh");
+    assert.equal(server.accepted, 3);
+  } finally {
+    await server.close();
+  }
+});
+
+test("a request aborted before it starts gives its connection back", async () => {
+  const server = await cannedServer(() => ok("x"));
+  try {
+    await using pool = new ConnectionPool({ maxConnections: 1 });
+    await pool.request("GET", `${server.url}/`);
+    const reason = new Error("never mind");
+    await assert.rejects(
+      pool.request("GET", `${server.url}/`, { extensions: { signal: AbortSignal.abort(reason) } }),
+      (error) => error === reason,
+    );
+    assert.equal(String(pool), "<ConnectionPool [1 idle]>");
+    const response = await pool.request("GET", `${server.url}/`, {
+      extensions: { timeout: { pool: 100 } },
+    });
+    assert.equal(await response.text(), "x");
+    assert.equal(server.accepted, 1);
+  } finally {
+    await server.close();
+  }
+});
+
 test("a POST whose request was sent is not retried", async () => {
   const server = await cannedServer((_head, i, socket) => {
     if (i === 1) {
@@ -298,9 +345,10 @@ test("closing the pool fails waiters and closes every connection", async () => {
   try {
     const pool = new ConnectionPool({ maxConnections: 1 });
     const held = await pool.stream("GET", `${server.url}/`);
-    const waiting = pool.request("GET", `${server.url}/`);
+    // The handler is attached first: the rejection comes while close() runs.
+    const waited = assert.rejects(pool.request("GET", `${server.url}/`), TransportError);
     await pool.close();
-    await assert.rejects(waiting, TransportError);
+    await waited;
     await held.close(); // closing after the pool closed is harmless
     await assert.rejects(pool.request("GET", `${server.url}/`), TransportError);
     await eventually(() => server.open === 0, "server sees every socket closed");
