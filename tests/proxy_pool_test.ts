@@ -8,10 +8,12 @@ import { peerTest, test } from "./_harness.ts";
 import {
   microsocksPeer,
   type SeenRequest,
+  squidPeer,
   startClosingProxy,
   startHttpsTarget,
   startHttpTarget,
   startMicrosocks,
+  startSquid,
   startTinyproxy,
   startTlsFront,
   tinyproxyPeer,
@@ -215,3 +217,28 @@ peerTest("pool: trace events of a tunnelled request", tinyproxyPeer, async () =>
     await target.close();
   }
 });
+
+peerTest(
+  "pool through squid: forwarded connections are reused per target origin",
+  squidPeer,
+  async () => {
+    const a = await startHttpTarget();
+    const b = await startHttpTarget();
+    const proxy = await startSquid();
+    try {
+      await using pool = new ConnectionPool({ proxy: proxy.url });
+      for (const path of ["/1", "/2", "/3"]) {
+        assert.equal((await echo(await pool.request("GET", `${a.origin}${path}`))).url, path);
+      }
+      const post = await pool.request("POST", `${a.origin}/4`, { content: "kept alive" });
+      assert.equal((await echo(post)).body, "kept alive");
+      assert.equal(pool.connections.length, 1, "one forwarding connection for origin a");
+      assert.equal((await echo(await pool.request("GET", `${b.origin}/b`))).url, "/b");
+      assert.equal(pool.connections.length, 2, "a second one for origin b");
+    } finally {
+      await proxy.stop();
+      await a.close();
+      await b.close();
+    }
+  },
+);

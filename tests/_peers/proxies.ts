@@ -12,7 +12,7 @@ import { createServer as createHttpServer, type IncomingMessage, type Server } f
 import { createServer as createHttpsServer } from "node:https";
 import { connect as netConnect, createServer as createNetServer, type Socket } from "node:net";
 import { createServer as createTlsServer } from "node:tls";
-import { writeFileSync } from "node:fs";
+import { chmodSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { findExecutable, freePort, type Peer, scratchDir, startPeer } from "./common.ts";
 import { makeTestCertificates } from "./tls_certs.ts";
@@ -23,6 +23,15 @@ export const TINYPROXY: string | null = findExecutable("/usr/bin/tinyproxy", "/u
 export const MICROSOCKS: string | null = findExecutable("/usr/bin/microsocks");
 /** Where danted is, or `null`. */
 export const DANTED: string | null = findExecutable("/usr/sbin/danted", "/usr/bin/danted");
+
+/** Where squid is, or `null`. */
+export const SQUID: string | null = findExecutable("/usr/sbin/squid", "/usr/bin/squid");
+
+/** For `peerTest`: squid. */
+export const squidPeer: { pkg: string; available: boolean } = {
+  pkg: "squid",
+  available: SQUID !== null,
+};
 
 /** For `peerTest`: tinyproxy. */
 export const tinyproxyPeer: { pkg: string; available: boolean } = {
@@ -73,6 +82,38 @@ export async function startTinyproxy(options: TinyproxyOptions = {}): Promise<Pr
   ];
   writeFileSync(join(dir, "tinyproxy.conf"), lines.join("\n") + "\n");
   const peer = await startPeer(TINYPROXY, ["-d", "-c", join(dir, "tinyproxy.conf")], port, dir);
+  return { ...peer, url: `http://127.0.0.1:${port}` };
+}
+
+/**
+ * Starts squid in the foreground on a free port: no cache, loopback clients only. Unlike
+ * tinyproxy it keeps client connections alive between forwarded requests.
+ */
+export async function startSquid(): Promise<ProxyPeer> {
+  if (SQUID === null) throw new Error("squid is not installed (apt-get install -y squid)");
+  const port = await freePort();
+  const dir = scratchDir("ferry-squid-");
+  // squid drops root for its own user, which must be able to write its logs here.
+  chmodSync(dir, 0o777);
+  const config = [
+    `http_port 127.0.0.1:${port}`,
+    `pid_filename ${join(dir, "squid.pid")}`,
+    `cache_log ${join(dir, "cache.log")}`,
+    "access_log none",
+    "cache deny all",
+    "cache_mem 8 MB",
+    "http_access allow localhost",
+    "http_access deny all",
+    `coredump_dir ${dir}`,
+    "shutdown_lifetime 0 seconds",
+    "via off",
+    "forwarded_for delete",
+    "pinger_enable off",
+  ];
+  writeFileSync(join(dir, "squid.conf"), config.join("\n") + "\n");
+  const peer = await startPeer(SQUID, ["-N", "-f", join(dir, "squid.conf")], port, dir, {
+    timeoutMs: 20_000,
+  });
   return { ...peer, url: `http://127.0.0.1:${port}` };
 }
 
