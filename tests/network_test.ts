@@ -22,6 +22,7 @@ import type {
   TlsOptions,
 } from "../src/network/types.ts";
 import { timeout } from "../src/timeout.ts";
+import { MemoryNetworkBackend, memoryStreamPair } from "../src/testing/mod.ts";
 
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
@@ -481,4 +482,152 @@ test("a custom backend (the recording backend) wraps the default one", async () 
   } finally {
     await server.close();
   }
+});
+
+// ---------------------------------------------------------------------------------------
+// In-memory streams, for the tests of the layers above.
+
+test("memory pair: bytes written on one end are read on the other", async () => {
+  const [client, server] = memoryStreamPair();
+  const data = bytes("ping");
+  await client.write(data);
+  data.fill(0); // the stream kept a copy
+  assert.equal(decoder.decode(await server.read()), "ping");
+  await server.write(bytes("pong"));
+  assert.equal(decoder.decode(await client.read()), "pong");
+  assert.equal(String(client), '<NetworkStream ["memory"]>');
+  await client.close();
+  await client.close();
+  assert.equal(String(client), '<NetworkStream ["memory" CLOSED]>');
+  assert.equal((await server.read()).length, 0, "end of input after the peer closed");
+  await assert.rejects(server.write(bytes("x")), (error) => {
+    assert.ok(error instanceof WriteError);
+    assert.match(error.message, /the peer closed the stream/);
+    return true;
+  });
+  await assert.rejects(client.read(), /Cannot read from "memory": the stream is closed/);
+  await assert.rejects(client.write(bytes("x")), WriteError);
+  await server.close();
+});
+
+test("memory pair: a waiting read wakes for data, end of input, and close", async () => {
+  const [client, server] = memoryStreamPair({ label: "pair" });
+  const waiting = server.read();
+  await client.write(bytes("abc"));
+  assert.equal(decoder.decode(await waiting), "abc");
+  const eof = server.read();
+  await client.closeWrite();
+  assert.equal((await eof).length, 0);
+  await server.write(bytes("still open")); // the other direction still works
+  assert.equal(decoder.decode(await client.read()), "still open");
+  await assert.rejects(client.write(bytes("x")), /closeWrite\(\) was called/);
+  const closedWhileWaiting = client.read();
+  await client.close();
+  await assert.rejects(closedWhileWaiting, /"pair": the stream was closed/);
+  await server.close();
+});
+
+test("memory pair: one-byte mode trickles every read", async () => {
+  const [client, server] = memoryStreamPair({ oneByte: true });
+  await server.write(bytes("HTTP/1.1 200 OK\r\n"));
+  const parts: string[] = [];
+  for (let i = 0; i < 17; i++) parts.push(decoder.decode(await client.read()));
+  assert.ok(parts.every((part) => part.length === 1));
+  assert.equal(parts.join(""), "HTTP/1.1 200 OK\r\n");
+  await client.close();
+  await server.close();
+});
+
+test("memory pair: read(maxBytes) splits chunks without losing bytes", async () => {
+  const [client, server] = memoryStreamPair();
+  await server.write(bytes("0123456789"));
+  assert.equal(decoder.decode(await client.read(4)), "0123");
+  assert.equal(decoder.decode(await client.read(4)), "4567");
+  assert.equal(decoder.decode(await client.read()), "89");
+  await assert.rejects(client.read(0), RangeError);
+  await client.close();
+  await server.close();
+});
+
+test("memory pair: a read times out, not early, and the stream stays usable", async () => {
+  const [client, server] = memoryStreamPair();
+  // Keep the event loop alive as a socket would.
+  const keepAlive = setTimeout(() => {}, 5000);
+  try {
+    const start = performance.now();
+    await assert.rejects(client.read(100, 50), ReadTimeout);
+    assert.ok(performance.now() - start >= 50);
+    const scoped = await timeout(30, () => client.read()).catch((e) => e);
+    assert.ok(scoped instanceof ReadTimeout);
+    await server.write(bytes("later"));
+    assert.equal(decoder.decode(await client.read()), "later");
+  } finally {
+    clearTimeout(keepAlive);
+    await client.close();
+    await server.close();
+  }
+});
+
+test("memory pair: with a capacity, a peer that never reads makes writes time out", async () => {
+  const [client, server] = memoryStreamPair({ capacity: 8 });
+  const keepAlive = setTimeout(() => {}, 5000);
+  try {
+    await client.write(bytes("12345678")); // fills the capacity
+    assert.equal(server.bufferedAmount, 8);
+    await assert.rejects(client.write(bytes("more"), 40), (error) => {
+      assert.ok(error instanceof WriteTimeout);
+      assert.equal(error.message, "Write timed out after 40 ms");
+      return true;
+    });
+    // A write that waits goes through once the peer reads.
+    const waiting = client.write(bytes("next"));
+    assert.equal(decoder.decode(await server.read()), "12345678");
+    await waiting;
+    assert.equal(decoder.decode(await server.read()), "next");
+  } finally {
+    clearTimeout(keepAlive);
+    await client.close();
+    await server.close();
+  }
+});
+
+test("memory backend: serves each connection, records it, negotiates ALPN", async () => {
+  const seen: string[] = [];
+  const backend = new MemoryNetworkBackend(async (stream, info) => {
+    seen.push(`${info.host}:${info.port}`);
+    for (let part = await stream.read(); part.length > 0; part = await stream.read()) {
+      await stream.write(part);
+    }
+    await stream.close();
+  }, { refuse: ["refused.example:80"] });
+  assert.equal(String(backend), "<NetworkBackend [memory]>");
+  const plain = await backend.connect("example.com", 443);
+  assert.deepEqual(plain.getExtraInfo("server_addr"), {
+    hostname: "example.com",
+    port: 443,
+    transport: "tcp",
+  });
+  const stream = await plain.startTls({
+    hostname: "example.com",
+    alpnProtocols: ["h2", "http/1.1"],
+  });
+  assert.equal(plain.closed, true);
+  await assert.rejects(plain.read(), /upgraded to TLS/);
+  assert.equal(String(stream), '<NetworkStream ["example.com:443" TLS]>');
+  assert.equal(stream.getExtraInfo("alpn_protocol"), "http/1.1");
+  assert.equal(stream.getExtraInfo("tls"), true);
+  assert.deepEqual(stream.tlsOptions?.alpnProtocols, ["h2", "http/1.1"]);
+  await stream.write(bytes("echo me"));
+  assert.equal(decoder.decode(await stream.read()), "echo me");
+  await stream.close();
+  const direct = await backend.connect("example.org", 443, { tls: { hostname: "example.org" } });
+  assert.equal(direct.getExtraInfo("tls"), true);
+  await direct.close();
+  await assert.rejects(backend.connect("refused.example", 80), ConnectError);
+  const unix = await backend.connectUnix("/run/app.sock");
+  assert.equal(String(unix), '<NetworkStream ["/run/app.sock"]>');
+  await unix.close();
+  await Promise.all(backend.served);
+  assert.deepEqual(seen, ["example.com:443", "example.org:443", "/run/app.sock:0"]);
+  assert.equal(backend.connections.length, 3);
 });

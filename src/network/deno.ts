@@ -52,10 +52,10 @@ type AnyConn = Deno.TcpConn | Deno.TlsConn | Deno.UnixConn;
  * closes the stream (part of the operation may have happened). Using a closed stream
  * fails with {@linkcode ReadError} or {@linkcode WriteError} ("the stream is closed").
  *
- * @example Send a request by hand
+ * @example Send a request by hand (the default backend makes these under Deno)
  * ```ts ignore
- * import { DenoNetworkBackend } from "@ferry/ferry";
- * await using stream = await new DenoNetworkBackend().connect("example.com", 80);
+ * import { NetworkBackend } from "@ferry/ferry";
+ * await using stream = await new NetworkBackend().connect("example.com", 80);
  * await stream.write(new TextEncoder().encode("GET / HTTP/1.1\r\nHost: example.com\r\nConnection: close\r\n\r\n"));
  * console.log(new TextDecoder().decode(await stream.read()));
  * ```
@@ -351,10 +351,10 @@ function describeTlsError(error: unknown): string {
  * The network backend on `Deno.connect`, `Deno.startTls` and `Deno.connectTls`. The
  * default {@linkcode NetworkBackend} uses it under Deno.
  *
- * @example Connect, then upgrade to TLS
+ * @example Connect, then upgrade to TLS (the default backend is this one under Deno)
  * ```ts ignore
- * import { DenoNetworkBackend } from "@ferry/ferry";
- * const backend = new DenoNetworkBackend();
+ * import { NetworkBackend } from "@ferry/ferry";
+ * const backend = new NetworkBackend();
  * const plain = await backend.connect("example.com", 443, { timeoutMs: 5000 });
  * await using stream = await plain.startTls({ hostname: "example.com", alpnProtocols: ["http/1.1"] });
  * console.log(String(stream)); // <NetworkStream ["93.184.215.14:443" TLS]>
