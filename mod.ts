@@ -34,11 +34,7 @@ export type {
   NetworkStreamInterface,
   TlsOptions,
 } from "./src/network/types.ts";
-export {
-  NetworkBackend,
-  type NetworkRuntime,
-  type NetworkStream,
-} from "./src/network/backend.ts";
+export { NetworkBackend, type NetworkRuntime, type NetworkStream } from "./src/network/backend.ts";
 export { currentDeadline, timeout, type TimeoutScope, withDeadline } from "./src/timeout.ts";
 export type { DefaultEncoding } from "./src/models/response.ts";
 export { QueryParams, type QueryParamsInit, type QueryValue } from "./src/models/query_params.ts";
