@@ -222,3 +222,41 @@ test("query strings are encoded exactly as URLSearchParams encodes them", () => 
     assert.equal(new QueryParams([[sample, sample]]).toString(), expected, JSON.stringify(sample));
   }
 });
+
+test("iterBytes and iterRaw re-cut the body into chunkSize pieces", async () => {
+  const sizes = async (iterator: AsyncIterable<Uint8Array>) => {
+    const out: number[] = [];
+    for await (const chunk of iterator) out.push(chunk.length);
+    return out;
+  };
+  const body = () => source(["abc", "defgh", "", "ijklmnopq", "r"]);
+  assert.deepEqual(await sizes(new Response(200, { content: body() }).iterBytes(4)), [
+    4,
+    4,
+    4,
+    4,
+    2,
+  ]);
+  assert.deepEqual(await sizes(new Response(200, { content: body() }).iterRaw(100)), [18]);
+  const whole = new Response(200, { content: body() });
+  let text = "";
+  for await (const chunk of whole.iterBytes(5)) text += new TextDecoder().decode(chunk);
+  assert.equal(text, "abcdefghijklmnopqr");
+  await assert.rejects(async () => {
+    for await (const _ of new Response(200, { content: body() }).iterBytes(0)) { /* none */ }
+  }, RangeError);
+});
+
+test("links parses the Link header by rel", () => {
+  const response = new Response(200, {
+    headers: {
+      Link:
+        '<https://api.example.com/items?page=2>; rel="next", <https://api.example.com/items?page=9>; rel=last; title="Last"',
+    },
+  });
+  assert.deepEqual(response.links, {
+    next: { url: "https://api.example.com/items?page=2", rel: "next" },
+    last: { url: "https://api.example.com/items?page=9", rel: "last", title: "Last" },
+  });
+  assert.deepEqual(new Response(200).links, {});
+});

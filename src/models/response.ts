@@ -77,6 +77,44 @@ export function charsetOf(contentType: string | null): string | null {
   return match ? match[2] : null;
 }
 
+function checkChunkSize(size: number): void {
+  if (!(size >= 1) || !Number.isInteger(size)) {
+    throw new RangeError(`Invalid chunkSize "${size}": expected a whole number of at least 1`);
+  }
+}
+
+/** Re-cuts a stream of chunks into chunks of `size` bytes (the last one may be shorter). */
+async function* rechunk(
+  chunks: AsyncGenerator<Uint8Array, void, undefined>,
+  size: number,
+): AsyncGenerator<Uint8Array, void, undefined> {
+  let buffer = new Uint8Array(size);
+  let filled = 0;
+  try {
+    for await (let chunk of chunks) {
+      while (chunk.length > 0) {
+        if (filled === 0 && chunk.length >= size) {
+          yield chunk.subarray(0, size);
+          chunk = chunk.subarray(size);
+          continue;
+        }
+        const take = Math.min(size - filled, chunk.length);
+        buffer.set(chunk.subarray(0, take), filled);
+        filled += take;
+        chunk = chunk.subarray(take);
+        if (filled === size) {
+          yield buffer;
+          buffer = new Uint8Array(size);
+          filled = 0;
+        }
+      }
+    }
+    if (filled > 0) yield buffer.subarray(0, filled);
+  } finally {
+    await chunks.return(undefined);
+  }
+}
+
 function decoderFor(label: string): TextDecoder | null {
   try {
     return new TextDecoder(label);
@@ -354,8 +392,17 @@ export class Response {
     return JSON.parse(await this.text()) as T;
   }
 
-  /** Yields the decoded body chunk by chunk as it arrives. */
-  async *iterBytes(): AsyncGenerator<Uint8Array, void, undefined> {
+  /**
+   * Yields the decoded body chunk by chunk as it arrives, or in chunks of exactly
+   * `chunkSize` bytes (the last one shorter) when given.
+   */
+  iterBytes(chunkSize?: number): AsyncGenerator<Uint8Array, void, undefined> {
+    if (chunkSize === undefined) return this.#iterBytes();
+    checkChunkSize(chunkSize);
+    return rechunk(this.#iterBytes(), chunkSize);
+  }
+
+  async *#iterBytes(): AsyncGenerator<Uint8Array, void, undefined> {
     if (this.#content !== null) {
       this.#consumed = true;
       if (this.#content.length > 0) yield this.#content;
@@ -374,8 +421,17 @@ export class Response {
     }
   }
 
-  /** Yields the body as sent, without `Content-Encoding` decoding. */
-  async *iterRaw(): AsyncGenerator<Uint8Array, void, undefined> {
+  /**
+   * Yields the body as sent, without `Content-Encoding` decoding, optionally in chunks of
+   * `chunkSize` bytes.
+   */
+  iterRaw(chunkSize?: number): AsyncGenerator<Uint8Array, void, undefined> {
+    if (chunkSize === undefined) return this.#iterRaw();
+    checkChunkSize(chunkSize);
+    return rechunk(this.#iterRaw(), chunkSize);
+  }
+
+  async *#iterRaw(): AsyncGenerator<Uint8Array, void, undefined> {
     if (this.#consumed) {
       if (this.#content !== null && this.#decoded === null) {
         if (this.#content.length > 0) yield this.#content;
@@ -402,6 +458,29 @@ export class Response {
     }
     const rest = decoder.decode();
     if (rest) yield rest;
+  }
+
+  /**
+   * The `Link` header parsed (RFC 8288), keyed by `rel` (else by URL): each entry has the
+   * `url` and the other parameters.
+   */
+  get links(): Record<string, Record<string, string>> {
+    const links: Record<string, Record<string, string>> = {};
+    const header = this.headers.get("link");
+    if (header === null) return links;
+    for (const match of header.matchAll(/<([^>]*)>((?:\s*;\s*[^;,]+)*)/g)) {
+      const link: Record<string, string> = { url: match[1] };
+      for (const param of match[2].split(";")) {
+        const eq = param.indexOf("=");
+        if (eq === -1) continue;
+        link[param.slice(0, eq).trim().toLowerCase()] = param.slice(eq + 1).trim().replace(
+          /^"(.*)"$/,
+          "$1",
+        );
+      }
+      links[link.rel ?? link.url] = link;
+    }
+    return links;
   }
 
   /** Yields the body line by line (without the `\n`, `\r\n` or `\r` ending). */
