@@ -14,16 +14,11 @@
  * @module
  */
 
-import {
-  type Dispatcher,
-  Pool as UndiciPool,
-  ProxyAgent,
-  request as undiciRequest,
-} from "undici";
+import { type Dispatcher, Pool as UndiciPool, ProxyAgent, request as undiciRequest } from "undici";
 import { createServer } from "node:http";
 import { ConnectionPool } from "../src/pool.ts";
 import { NGINX, startNginx } from "../tests/_peers/nginx.ts";
-import { startTinyproxy, TINYPROXY } from "../tests/_peers/proxies.ts";
+import { SQUID, startSquid, startTinyproxy, TINYPROXY } from "../tests/_peers/proxies.ts";
 
 const args = Object.fromEntries(
   Deno.args.map((arg) => arg.replace(/^--/, "").split("=")).map(([k, v]) => [k, v ?? "true"]),
@@ -91,6 +86,8 @@ async function measure(
 
 const target = await startTarget();
 const proxy = await startTinyproxy();
+// squid keeps client connections alive between forwarded requests (tinyproxy does not).
+const squid = SQUID === null ? null : await startSquid();
 const url = `${target.origin}/`;
 type Row = {
   name: string;
@@ -112,26 +109,31 @@ try {
       await response.body.arrayBuffer();
       if (response.statusCode !== 200) throw new Error(`status ${response.statusCode}`);
     };
-    for (const mode of ["forward", "tunnel"] as const) {
+    const modes = [
+      ["tinyproxy", "forward", proxy.url],
+      ["tinyproxy", "tunnel", proxy.url],
+      ...(squid ? [["squid", "forward", squid.url]] : []),
+    ] as const;
+    for (const [server, mode, proxyUrl] of modes) {
       {
         await using pool = new ConnectionPool({
-          proxy: { url: proxy.url, mode: mode === "tunnel" ? "TUNNEL_ONLY" : "DEFAULT" },
+          proxy: { url: proxyUrl, mode: mode === "tunnel" ? "TUNNEL_ONLY" : "DEFAULT" },
           maxConnections: concurrency,
         });
         rows.push({
-          name: `Ferry, ${mode}`,
+          name: `Ferry, ${server} ${mode}`,
           concurrency,
           ...await measure(concurrency, get(pool)),
         });
       }
       {
         const agent = new ProxyAgent({
-          uri: proxy.url,
+          uri: proxyUrl,
           connections: concurrency,
           proxyTunnel: mode === "tunnel",
         });
         rows.push({
-          name: `undici ProxyAgent, ${mode}`,
+          name: `undici ProxyAgent, ${server} ${mode}`,
           concurrency,
           ...await measure(concurrency, undiciGet(agent)),
         });
@@ -153,14 +155,15 @@ try {
     }
   }
 } finally {
+  await squid?.stop();
   await proxy.stop();
   await target.stop();
 }
 
 console.log(
-  `Small GETs through tinyproxy, Deno ${Deno.version.deno}, ${SECONDS} s per row, target ${
-    NGINX ? "nginx" : "node:http"
-  }`,
+  `Small GETs through tinyproxy${
+    squid ? " and squid" : ""
+  }, Deno ${Deno.version.deno}, ${SECONDS} s per row, target ${NGINX ? "nginx" : "node:http"}`,
 );
 console.log("");
 console.log("| client | concurrency | req/s | Ferry ÷ undici | failed requests |");
