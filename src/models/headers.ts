@@ -96,13 +96,26 @@ export class Headers implements Iterable<[string, string]> {
   /** Replaces every value of `name` with `value`, keeping the first one's position. */
   set(name: string, value: string): void {
     const lower = name.toLowerCase();
-    const index = this.#pairs.findIndex((pair) => pair[0].toLowerCase() === lower);
+    const pairs = this.#pairs;
+    let index = -1;
+    let duplicates = false;
+    for (let i = 0; i < pairs.length; i++) {
+      const key = pairs[i][0];
+      if (key.length === lower.length && key.toLowerCase() === lower) {
+        if (index === -1) index = i;
+        else duplicates = true;
+      }
+    }
     if (index === -1) {
-      this.#pairs.push([name, String(value)]);
+      pairs.push([name, String(value)]);
       return;
     }
-    this.#pairs[index] = [name, String(value)];
-    this.#pairs = this.#pairs.filter((pair, i) => i <= index || pair[0].toLowerCase() !== lower);
+    pairs[index] = [name, String(value)];
+    if (duplicates) {
+      this.#pairs = pairs.filter((pair, i) =>
+        i <= index || pair[0].length !== lower.length || pair[0].toLowerCase() !== lower
+      );
+    }
   }
 
   /** Adds a value for `name` after the existing ones. */
@@ -113,7 +126,9 @@ export class Headers implements Iterable<[string, string]> {
   /** Removes every value of `name`. */
   delete(name: string): void {
     const lower = name.toLowerCase();
-    this.#pairs = this.#pairs.filter((pair) => pair[0].toLowerCase() !== lower);
+    const matches = (pair: [string, string]) =>
+      pair[0].length === lower.length && pair[0].toLowerCase() === lower;
+    if (this.#pairs.some(matches)) this.#pairs = this.#pairs.filter((pair) => !matches(pair));
   }
 
   /** How many name/value pairs there are. */
