@@ -24,7 +24,7 @@ import { createRequire } from "node:module";
 import * as http from "node:http";
 import * as net from "node:net";
 import { tmpdir } from "node:os";
-import { join, resolve } from "node:path";
+import { dirname, join, resolve } from "node:path";
 import { pathToFileURL } from "node:url";
 
 const args = Object.fromEntries(
@@ -43,7 +43,10 @@ const http11 = await import(pathToFileURL(resolve(ferryPath, "../src/http11/mod.
   .catch(() => null);
 let undici = null;
 try {
-  undici = await import("undici");
+  // By path: Bun answers a bare "undici" with a built-in stand-in that has no real Pool.
+  const manifest = createRequire(import.meta.url).resolve("undici/package.json");
+  undici = await import(pathToFileURL(join(dirname(manifest), "index.js")).href);
+  undici = undici.Pool ? undici : undici.default;
 } catch {
   console.log("(undici is not installed where this runs: its rows are skipped)");
 }
@@ -353,6 +356,16 @@ for (const [name, key] of contenders) {
     );
   }
   console.log(row.join(" "));
+}
+if (REPEAT > 1) {
+  // The machine is shared and noisy: show how far apart the rounds were.
+  const spread = [];
+  for (const [cell, rates] of samples) {
+    if (!rates || rates.length < 2) continue;
+    const low = Math.min(...rates), high = Math.max(...rates);
+    spread.push(`${cell} ${Math.round(low / 1000)}k-${Math.round(high / 1000)}k`);
+  }
+  console.log(`rounds (min-max req/s): ${spread.join(", ")}`);
 }
 for (const c of CONCURRENCY) {
   const pool = results.get(`ferry-pool@${c}`);
