@@ -255,6 +255,19 @@ test("NetRCAuth: content, an explicit file, NETRC; hosts without entry get no he
     await client.get("http://unknown.org/");
     assert.equal(requests[0].headers.get("authorization"), "Basic bWU6cHc=");
     assert.equal(requests[1].headers.has("authorization"), false);
+    // deno-lint-ignore no-explicit-any
+    const env = (globalThis as any).process.env;
+    const saved = env.NETRC;
+    env.NETRC = file;
+    try {
+      assert.deepEqual(await new NetRCAuth().lookup("EXAMPLE.com"), {
+        login: "me",
+        password: "pw",
+      });
+    } finally {
+      if (saved === undefined) delete env.NETRC;
+      else env.NETRC = saved;
+    }
     const fromContent = new NetRCAuth({ content: "default login d password p" });
     assert.deepEqual(await fromContent.lookup("any.host"), { login: "d", password: "p" });
     await assert.rejects(

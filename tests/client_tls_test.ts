@@ -91,6 +91,23 @@ tlsClientTest("SSL_CERT_FILE is trusted with trustEnv, ignored without", async (
   }
 });
 
+tlsClientTest("SSL_CERT_DIR: certificates in a folder are trusted", async (certs, url) => {
+  // deno-lint-ignore no-explicit-any
+  const env = (globalThis as any).process.env;
+  const saved = [env.SSL_CERT_FILE, env.SSL_CERT_DIR];
+  delete env.SSL_CERT_FILE;
+  env.SSL_CERT_DIR = certs.dir; // holds ca.pem among other files
+  try {
+    await using client = new Client();
+    assert.equal((await client.get(url)).status, 200);
+  } finally {
+    if (saved[0] === undefined) delete env.SSL_CERT_FILE;
+    else env.SSL_CERT_FILE = saved[0];
+    if (saved[1] === undefined) delete env.SSL_CERT_DIR;
+    else env.SSL_CERT_DIR = saved[1];
+  }
+});
+
 tlsClientTest("verify: false skips checks where the runtime allows it", async (_certs, url) => {
   await using client = new Client({ verify: false });
   if (runtime === "deno") {
