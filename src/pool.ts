@@ -46,7 +46,12 @@ import { type Origin, originOf, poolKey } from "./_origin.ts";
 import { withDeadline } from "./timeout.ts";
 // Proxies (issue 6): the key, stream and request seams below call into src/proxy/.
 import { Proxy, type ProxyLike } from "./proxy/proxy.ts";
-import { forwardedRequest, openProxiedStream, proxyPoolKey } from "./proxy/connect.ts";
+import {
+  finishForwarded,
+  forwardedRequest,
+  openProxiedStream,
+  proxyPoolKey,
+} from "./proxy/connect.ts";
 
 const INSPECT = Symbol.for("Deno.customInspect");
 const NODE_INSPECT = Symbol.for("nodejs.util.inspect.custom");
@@ -250,7 +255,7 @@ export class ConnectionPool implements Transport {
       );
     }
     // Proxy seam: key by proxy + target; a forwarded request is sent as a copy in
-    // absolute form with the proxy's headers, and the response keeps the caller's request.
+    // absolute form with the proxy's headers.
     const proxy = this.#proxy;
     const key = proxy === null ? poolKey(url) : proxyPoolKey(proxy, url);
     const sent = proxy === null ? request : forwardedRequest(proxy, request);
@@ -260,8 +265,8 @@ export class ConnectionPool implements Transport {
         await this.#wait(key, url, request);
       try {
         const response = await handle(connection, sent, readAll);
-        if (sent !== request) response.request = request;
-        return response;
+        // Proxy seam: the caller's request back on the response; a forwarded 407 throws.
+        return sent === request ? response : await finishForwarded(proxy!, request, response);
       } catch (error) {
         if (attempt < 2 && isRetryableError(error) && !this.#closed) continue;
         throw error;

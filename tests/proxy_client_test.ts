@@ -102,10 +102,11 @@ peerTest(
     const target = await startHttpTarget();
     const proxy = await startTinyproxy({ auth: ["e", "f"] });
     try {
-      // Through the proxy: without credentials in the variable, tinyproxy answers 407.
+      // Through the proxy: without credentials in the variable, tinyproxy answers 407,
+      // which is the proxy's refusal: a ProxyError.
       await withEnv({ HTTP_PROXY: proxy.url }, async () => {
         await using client = new Client();
-        assert.equal((await client.get(`${target.origin}/a`)).status, 407);
+        await assert.rejects(client.get(`${target.origin}/a`), { name: "ProxyError", status: 407 });
         assert.equal(target.seen.length, 0);
       });
       await withEnv({ http_proxy: `http://e:f@127.0.0.1:${proxy.port}` }, async () => {
@@ -123,7 +124,7 @@ peerTest(
       // A NO_PROXY that does not cover it: still proxied.
       await withEnv({ HTTP_PROXY: proxy.url, NO_PROXY: "10.0.0.0/8,.example.com" }, async () => {
         await using client = new Client();
-        assert.equal((await client.get(`${target.origin}/c`)).status, 407);
+        await assert.rejects(client.get(`${target.origin}/c`), { name: "ProxyError", status: 407 });
       });
       // trustEnv: false ignores the variables.
       await withEnv({ HTTP_PROXY: "http://127.0.0.1:1" }, async () => {

@@ -242,3 +242,34 @@ peerTest(
     }
   },
 );
+
+peerTest(
+  "pool: a 407 to a forwarded request is a ProxyError; the connection is reusable",
+  tinyproxyPeer,
+  async () => {
+    const target = await startHttpTarget();
+    const proxy = await startTinyproxy({ auth: ["u", "p"] });
+    try {
+      await using pool = new ConnectionPool({ proxy: proxy.url });
+      for (const method of ["GET", "POST"]) {
+        await assert.rejects(pool.request(method, `${target.origin}/x`), (error) => {
+          assert.ok(error instanceof ProxyError);
+          assert.equal(error.status, 407);
+          assert.equal(error.reasonPhrase, "Proxy Authentication Required");
+          assert.match(
+            error.message,
+            /refused to forward (GET|POST) "http:\/\/127\.0\.0\.1:\d+\/x" with 407/,
+          );
+          assert.equal(error.request?.url.href, `${target.origin}/x`);
+          return true;
+        });
+      }
+      assert.equal(target.seen.length, 0);
+      // A streamed 407 is refused the same way, its body discarded.
+      await assert.rejects(pool.stream("GET", `${target.origin}/y`), { status: 407 });
+    } finally {
+      await proxy.stop();
+      await target.close();
+    }
+  },
+);

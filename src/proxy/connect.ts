@@ -21,7 +21,8 @@
  */
 
 import type { Origin } from "../_origin.ts";
-import { ConnectError } from "../errors.ts";
+import { ConnectError, ProxyError } from "../errors.ts";
+import type { Response } from "../models/response.ts";
 import { traced } from "../_trace.ts";
 import { Headers } from "../models/headers.ts";
 import { Request, type RequestExtensions } from "../models/request.ts";
@@ -100,6 +101,34 @@ export function forwardedRequest(proxy: Proxy, request: Request): Request {
   const url = request.url;
   const target = `${url.protocol}//${url.host}${url.pathname}${url.search}`;
   return copyRequest(request, headers, { ...request.extensions, target });
+}
+
+/**
+ * What the pool does with a response to a request it sent through `proxy` (as `sent`, a
+ * copy of `request`): the response gets the caller's request back, and a `407` to a
+ * forwarded request, which can only be the proxy's, becomes a {@linkcode ProxyError} with
+ * its status and reason (its body is discarded and the connection handed back).
+ *
+ * @example
+ * ```ts ignore
+ * const response = await finishForwarded(proxy, request, await connection.send(sent));
+ * ```
+ */
+export async function finishForwarded(
+  proxy: Proxy,
+  request: Request,
+  response: Response,
+): Promise<Response> {
+  response.request = request;
+  if (response.status !== 407 || proxy.tunnels(request.url)) return response;
+  await response.close().catch(() => {});
+  const reason = response.reasonPhrase;
+  throw new ProxyError(
+    `${proxy.origin}: refused to forward ${request.method} ${
+      JSON.stringify(request.url.href)
+    } with 407${reason ? ` ${reason}` : ""}`,
+    { status: 407, reasonPhrase: reason, request },
+  );
 }
 
 function copyRequest(request: Request, headers: Headers, extensions: RequestExtensions): Request {
