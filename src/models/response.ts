@@ -503,8 +503,9 @@ export class Response {
       }
       pending = pending.slice(start);
     }
-    if (pending.endsWith("\r")) pending = pending.slice(0, -1);
-    if (pending) yield pending;
+    // A final "\r" ends a line (it was held back in case "\n" followed).
+    if (pending.endsWith("\r")) yield pending.slice(0, -1);
+    else if (pending) yield pending;
   }
 
   /** The decoded body as a web `ReadableStream` (made on first use). */
