@@ -28,6 +28,8 @@ export interface DriveOptions {
   end?: boolean;
   /** Parser limits. */
   limits?: Partial<ParserLimits>;
+  /** Start no further response after one that ends with `keepAlive: false`. */
+  stopAfterClose?: boolean;
 }
 
 /** Bytes of a Latin-1 string (one byte per char). */
@@ -95,6 +97,7 @@ export function drive(pieces: Uint8Array[], options: DriveOptions = {}): Outcome
       } else {
         push(event);
       }
+      if (event.type === "end" && !event.keepAlive && options.stopAfterClose) return;
       if (event.type === "end" && !startNext()) {
         if (waiting && parser.bufferedLength > 0) return drain();
         return;

@@ -73,6 +73,10 @@ test("writer keeps a matching Content-Length and refuses a wrong one", async () 
     /Invalid Content-Length "x"/,
   );
   assert.throws(
+    () => serializeRequest("POST", "/", [["Content-Length", "\xa02"]], "hi"),
+    /Invalid Content-Length "\xa02"/,
+  );
+  assert.throws(
     () => serializeRequest("POST", "/", [["Content-Length", "1"], ["Content-Length", "2"]], "h"),
     /Conflicting Content-Length values/,
   );

@@ -73,3 +73,15 @@ export function latin1(bytes: Uint8Array, start: number, end: number): string {
 export function quote(text: string, max = 64): string {
   return JSON.stringify(text.length > max ? text.slice(0, max) + "…" : text);
 }
+
+/**
+ * Removes optional whitespace (SP and HTAB only) around `text`. Not `String#trim`, which
+ * also removes NBSP (0xA0) and other Unicode spaces that HTTP does not treat as space.
+ */
+export function trimOws(text: string): string {
+  let start = 0;
+  let end = text.length;
+  while (start < end && (text.charCodeAt(start) === 32 || text.charCodeAt(start) === 9)) start++;
+  while (end > start && (text.charCodeAt(end - 1) === 32 || text.charCodeAt(end - 1) === 9)) end--;
+  return start === 0 && end === text.length ? text : text.slice(start, end);
+}

@@ -19,8 +19,8 @@
  * (into a small scratch buffer bounded by the limits).
  *
  * Framing follows RFC 9112 §6.3: no body for a response to `HEAD`, for 1xx, 204 and 304;
- * `101` and a 2xx answering `CONNECT` hand over the connection (`upgrade`); chunked
- * (as the final transfer coding) is read chunk by chunk; otherwise `Content-Length`;
+ * `101` and a 2xx answering `CONNECT` hand over the connection (`upgrade`); a chunked
+ * body is read chunk by chunk; otherwise `Content-Length`;
  * otherwise the body runs until the peer closes. HTTP/1.0, `Connection: close` and a
  * read-to-close body end reuse (`keepAlive: false`).
  *
@@ -34,7 +34,8 @@
  * a line without a colon; a malformed, overflowing or conflicting `Content-Length`
  * (`+5`, `0x10`, `1, 2`; identical repeats such as `5, 5` are accepted as RFC 9110 allows);
  * `Content-Length` together with `Transfer-Encoding`; `Transfer-Encoding` in an HTTP/1.0
- * response; `chunked` applied twice or not last; a chunk size that is not hex, overflows
+ * response; a `Transfer-Encoding` other than exactly `chunked` (no other transfer coding
+ * is decoded, so `gzip, chunked` is refused rather than handed over undecoded); a chunk size that is not hex, overflows
  * 2^53, or is followed by junk; a missing CRLF after chunk data; any of the limits; and the
  * peer closing before the response head, a `Content-Length` body or a chunked body was
  * complete. After an error the parser stays in state `"error"` and every call throws the
@@ -68,7 +69,7 @@
  */
 
 import { LocalProtocolError, RemoteProtocolError } from "../errors.ts";
-import { FIELD_VALUE, HEX, latin1, quote, TOKEN } from "./_limits.ts";
+import { FIELD_VALUE, HEX, latin1, quote, TOKEN, trimOws } from "./_limits.ts";
 import {
   FIELD_NAME_MAX,
   FIELD_VALUE_MAX,
@@ -925,7 +926,7 @@ export class ResponseParser {
     {
       let length = -1;
       for (const part of value.split(",")) {
-        const digits = part.trim();
+        const digits = trimOws(part);
         if (!/^[0-9]{1,16}$/.test(digits)) {
           this.#fail(`Invalid Content-Length ${quote(value)}`, offset);
         }
@@ -948,7 +949,7 @@ export class ResponseParser {
       const codings = this.#transferEncoding ??= [];
       this.#teOffset = offset;
       for (const part of value.split(",")) {
-        const coding = part.trim().toLowerCase();
+        const coding = trimOws(part).toLowerCase();
         if (coding === "") continue;
         if (codings.length > 0 && codings[codings.length - 1] === "chunked") {
           this.#fail(`Transfer coding after chunked ${quote(value)}`, offset);
@@ -961,7 +962,7 @@ export class ResponseParser {
   #connectionField(value: string): void {
     if (value === "keep-alive" || value === "Keep-Alive") return;
     for (const part of value.split(",")) {
-      if (part.trim().toLowerCase() === "close") this.#close = true;
+      if (trimOws(part).toLowerCase() === "close") this.#close = true;
     }
   }
 
@@ -997,14 +998,18 @@ export class ResponseParser {
         }
         if (http10) this.#fail("Transfer-Encoding in an HTTP/1.0 response", this.#teOffset);
       }
-      if (codings !== null && codings.length > 0 && codings[codings.length - 1] === "chunked") {
+      if (codings !== null) {
+        // Only chunked is understood: another coding would hand the caller bytes it cannot
+        // read (and RFC 9112 lets a recipient refuse a coding it does not understand).
+        if (codings.length !== 1 || codings[0] !== "chunked") {
+          this.#fail(
+            `Unsupported Transfer-Encoding ${quote(codings.join(", "))}`,
+            this.#teOffset,
+          );
+        }
         chunked = true;
         bodyLength = null;
         this.#phase = P_CHUNK_SIZE;
-      } else if (codings !== null) {
-        bodyLength = null;
-        this.#phase = P_CLOSE;
-        this.#keepAlive = false;
       } else if (this.#contentLength !== -1) {
         bodyLength = this.#contentLength;
         this.#remaining = bodyLength;

@@ -21,7 +21,7 @@
 
 import { LocalProtocolError } from "../errors.ts";
 import type { RequestContent } from "../models/body.ts";
-import { quote, TOKEN } from "./_limits.ts";
+import { quote, TOKEN, trimOws } from "./_limits.ts";
 
 /** A serialised request: the bytes to write first, then the rest of the body, if any. */
 export interface SerializedRequest {
@@ -65,7 +65,7 @@ export function serializeRequest(
     lines += name + ": " + value + "\r\n";
     const length = name.length;
     if (length === 14 && name.toLowerCase() === "content-length") {
-      const trimmed = value.trim();
+      const trimmed = trimOws(value);
       if (!/^[0-9]{1,16}$/.test(trimmed) || Number(trimmed) > Number.MAX_SAFE_INTEGER) {
         throw new LocalProtocolError(`Invalid Content-Length ${quote(value)}`);
       }
@@ -75,7 +75,7 @@ export function serializeRequest(
       givenLength = Number(trimmed);
     } else if (length === 17 && name.toLowerCase() === "transfer-encoding") {
       givenTransferEncoding = true;
-      const codings = value.split(",").map((part) => part.trim().toLowerCase()).filter(Boolean);
+      const codings = value.split(",").map((part) => trimOws(part).toLowerCase()).filter(Boolean);
       givenChunked = codings[codings.length - 1] === "chunked";
     }
   }
