@@ -110,7 +110,7 @@ class Scope implements TimeoutScope {
       if (performance.now() >= effectiveDeadline(this)) {
         controller.abort(error());
       } else if (this.active) {
-        const entry = new Entry(Infinity, this, () => controller.abort(error()));
+        const entry = new SignalEntry(this, () => controller.abort(error()));
         this.#entry = entry;
         addEntry(entry);
       }
@@ -254,28 +254,49 @@ export function currentScope(): TimeoutScope | undefined {
 // ---------------------------------------------------------------------------------------
 // The shared deadline queue.
 
-/** One pending wait: a phase limit (absolute) plus the scope chain it runs under. */
-class Entry {
+/**
+ * One pending wait: a phase limit (absolute) plus the scope chain it runs under. Entries
+ * form an intrusive doubly linked list (cheaper than a `Set` of fresh objects).
+ */
+abstract class Entry {
   /** The per-phase limit, absolute (`Infinity`: none). */
   limit: number;
   /** The scope chain the operation runs under. */
   scope: Scope | undefined;
-  /** Cuts the operation short. */
-  expire: () => void;
+  prev: Entry | null = null;
+  next: Entry | null = null;
+  listed = false;
 
-  constructor(limit: number, scope: Scope | undefined, expire: () => void) {
+  constructor(limit: number, scope: Scope | undefined) {
     this.limit = limit;
     this.scope = scope;
-    this.expire = expire;
   }
 
   deadline(): number {
     const scoped = effectiveDeadline(this.scope);
     return scoped < this.limit ? scoped : this.limit;
   }
+
+  /** Cuts the operation short; the entry is already out of the list. */
+  abstract expire(): void;
 }
 
-const pending = new Set<Entry>();
+/** Aborts a scope's signal when its deadline passes. */
+class SignalEntry extends Entry {
+  #abort: () => void;
+
+  constructor(scope: Scope, abort: () => void) {
+    super(Infinity, scope);
+    this.#abort = abort;
+  }
+
+  expire(): void {
+    this.#abort();
+  }
+}
+
+let head: Entry | null = null;
+let pendingCount = 0;
 let timer: unknown = null;
 let timerAt = Infinity;
 let unrefHook: ((timer: unknown) => void) | null = null;
@@ -290,13 +311,30 @@ export function setTimerUnrefHook(hook: (timer: unknown) => void): void {
 }
 
 function addEntry(entry: Entry): void {
-  pending.add(entry);
+  entry.listed = true;
+  entry.prev = null;
+  entry.next = head;
+  if (head !== null) head.prev = entry;
+  head = entry;
+  pendingCount++;
   const deadline = entry.deadline();
   if (deadline < timerAt) arm(deadline);
 }
 
+function unlink(entry: Entry): boolean {
+  if (!entry.listed) return false;
+  entry.listed = false;
+  const { prev, next } = entry;
+  if (prev !== null) prev.next = next;
+  else head = next;
+  if (next !== null) next.prev = prev;
+  entry.prev = entry.next = null;
+  pendingCount--;
+  return true;
+}
+
 function removeEntry(entry: Entry): void {
-  if (pending.delete(entry) && pending.size === 0 && timer !== null) queueIdleCheck();
+  if (unlink(entry) && pendingCount === 0 && timer !== null) queueIdleCheck();
 }
 
 /**
@@ -317,7 +355,7 @@ function queueIdleCheck(): void {
 }
 
 function idleCheck(): void {
-  if (pending.size !== 0 || timer === null) {
+  if (pendingCount !== 0 || timer === null) {
     idleCheckQueued = false;
     return;
   }
@@ -348,14 +386,14 @@ function onTimer(): void {
   const now = performance.now();
   let next = Infinity;
   let due: Entry[] | null = null;
-  for (const entry of pending) {
+  for (let entry = head; entry !== null; entry = entry.next) {
     const deadline = entry.deadline();
     if (deadline <= now) (due ??= []).push(entry);
     else if (deadline < next) next = deadline;
   }
   if (due !== null) {
     for (const entry of due) {
-      pending.delete(entry);
+      unlink(entry);
       try {
         entry.expire();
       } catch {
@@ -402,6 +440,58 @@ function phaseError(
   });
 }
 
+/** A pending {@linkcode withDeadline} call. */
+class Wait<T> extends Entry {
+  settled = false;
+  resolve: (value: T) => void = noop;
+  reject: (reason: unknown) => void = noop;
+  onAbort: (() => void) | null = null;
+  #phase: TimeoutPhase;
+  #limitMs: number | null | undefined;
+  #onExpire: () => void;
+  #signal: AbortSignal | undefined;
+
+  constructor(
+    phase: TimeoutPhase,
+    limitMs: number | null | undefined,
+    limit: number,
+    scope: Scope | undefined,
+    onExpire: () => void,
+    signal: AbortSignal | undefined,
+  ) {
+    super(limit, scope);
+    this.#phase = phase;
+    this.#limitMs = limitMs;
+    this.#onExpire = onExpire;
+    this.#signal = signal;
+  }
+
+  expire(): void {
+    this.abort(phaseError(this.#phase, this.#limitMs, this.limit, this.scope));
+  }
+
+  /** Settles with `reason` after cutting the operation short. */
+  abort(reason: unknown): void {
+    if (this.settled) return;
+    this.finish();
+    try {
+      this.#onExpire();
+    } catch {
+      // The operation is being abandoned; a failure to cut it short changes nothing.
+    }
+    this.reject(reason);
+  }
+
+  /** The wait is over: out of the queue, no longer listening to the signal. */
+  finish(): void {
+    this.settled = true;
+    removeEntry(this);
+    if (this.onAbort !== null) this.#signal!.removeEventListener("abort", this.onAbort);
+  }
+}
+
+function noop(): void {}
+
 /**
  * Runs `run()` under the earliest of the current scope's deadline and `limitMs` from now
  * (`null` or `undefined`: no per-phase limit). This is what every awaited network and pool
@@ -444,51 +534,34 @@ export function withDeadline<T>(
   if ((scoped < limit ? scoped : limit) <= now) {
     return Promise.reject(phaseError(phase, limitMs, limit, scope));
   }
-  return new Promise<T>((resolve, reject) => {
-    let settled = false;
-    let entry: Entry | null = null;
-    const abort = (reason: unknown): void => {
-      if (settled) return;
-      settled = true;
-      if (entry !== null) removeEntry(entry);
-      signal?.removeEventListener("abort", onAbort);
-      try {
-        onExpire();
-      } catch {
-        // The operation is being abandoned; a failure to cut it short changes nothing.
-      }
-      reject(reason);
-    };
-    const onAbort = (): void => abort(signal!.reason);
-    if (limit !== Infinity || scoped !== Infinity) {
-      entry = new Entry(limit, scope, () => abort(phaseError(phase, limitMs, limit, scope)));
-      addEntry(entry);
-    }
-    signal?.addEventListener("abort", onAbort, { once: true });
-    const done = (): void => {
-      settled = true;
-      if (entry !== null) removeEntry(entry);
-      signal?.removeEventListener("abort", onAbort);
-    };
-    let promise: Promise<T>;
-    try {
-      promise = run();
-    } catch (error) {
-      done();
-      reject(error);
-      return;
-    }
-    promise.then(
-      (value) => {
-        if (settled) return;
-        done();
-        resolve(value);
-      },
-      (error) => {
-        if (settled) return;
-        done();
-        reject(error);
-      },
-    );
+  const wait = new Wait<T>(phase, limitMs, limit, scope, onExpire, signal);
+  const promise = new Promise<T>((resolve, reject) => {
+    wait.resolve = resolve;
+    wait.reject = reject;
   });
+  if (limit !== Infinity || scoped !== Infinity) addEntry(wait);
+  if (signal !== undefined) {
+    wait.onAbort = () => wait.abort(signal.reason);
+    signal.addEventListener("abort", wait.onAbort, { once: true });
+  }
+  let operation: Promise<T>;
+  try {
+    operation = run();
+  } catch (error) {
+    wait.finish();
+    return Promise.reject(error);
+  }
+  operation.then(
+    (value) => {
+      if (wait.settled) return;
+      wait.finish();
+      wait.resolve(value);
+    },
+    (error) => {
+      if (wait.settled) return;
+      wait.finish();
+      wait.reject(error);
+    },
+  );
+  return promise;
 }
