@@ -1026,7 +1026,7 @@ export class Connection {
       const colon = target.lastIndexOf(":");
       const port = colon === -1 ? 443 : Number(target.slice(colon + 1));
       const host = colon === -1 ? target : target.slice(0, colon);
-      const scheme = port === 80 ? "http" : "https";
+      const scheme = port === 443 ? "https" : "http";
       this.#upgradeLabel = "CONNECT";
       this.#upgradeUrl = port === defaultPort(scheme)
         ? `${scheme}://${host}`
