@@ -1,5 +1,5 @@
 /**
- * Small GETs through a real forward proxy (tinyproxy), side by side in one run:
+ * Small GETs through real proxies (tinyproxy, and squid when installed), side by side:
  *
  *   Ferry ConnectionPool({ proxy })            forward: absolute-form requests to the proxy
  *   undici ProxyAgent({ proxyTunnel: false })  the same
@@ -9,13 +9,17 @@
  *
  * The target is nginx when installed (else a node:http server); every row runs the same
  * number of seconds at 1 and 10 concurrent requests. Prints req/s and the ratio of Ferry
- * to undici; never asserts a time. Run with `deno task bench:proxy [--seconds=2]`.
+ * to undici; never asserts a time. Run with `deno task bench:proxy [--seconds=2] [--node]`;
+ * `--node` adds the same rows for the npm build and undici under Node 20 and 24
+ * (`bench/proxy_node_side_by_side.mjs`), against the same proxies.
  *
  * @module
  */
 
 import { type Dispatcher, Pool as UndiciPool, ProxyAgent, request as undiciRequest } from "undici";
+import { copyFileSync, existsSync, mkdirSync, symlinkSync } from "node:fs";
 import { createServer } from "node:http";
+import { join } from "node:path";
 import { ConnectionPool } from "../src/pool.ts";
 import { NGINX, startNginx } from "../tests/_peers/nginx.ts";
 import { SQUID, startSquid, startTinyproxy, TINYPROXY } from "../tests/_peers/proxies.ts";
@@ -26,6 +30,7 @@ const args = Object.fromEntries(
 const SECONDS = Number(args.seconds ?? 2);
 const WARMUP_MS = 300;
 const CONCURRENCY = String(args.concurrency ?? "1,10").split(",").map(Number);
+const NODE = args.node === "true";
 
 if (TINYPROXY === null) {
   console.log("tinyproxy is not installed (apt-get install -y tinyproxy): nothing to measure");
@@ -154,31 +159,73 @@ try {
       await pool.close();
     }
   }
+  printTable();
+  if (NODE) await runUnderNode();
 } finally {
   await squid?.stop();
   await proxy.stop();
   await target.stop();
 }
 
-console.log(
-  `Small GETs through tinyproxy${
-    squid ? " and squid" : ""
-  }, Deno ${Deno.version.deno}, ${SECONDS} s per row, target ${NGINX ? "nginx" : "node:http"}`,
-);
-console.log("");
-console.log("| client | concurrency | req/s | Ferry ÷ undici | failed requests |");
-console.log("|---|---:|---:|---:|---:|");
-for (const row of rows) {
-  const isFerry = row.name.startsWith("Ferry");
-  const peerName = row.name === "Ferry, direct"
-    ? "undici Pool, direct"
-    : row.name.replace("Ferry", "undici ProxyAgent");
-  const peer = rows.find((r) => r.name === peerName && r.concurrency === row.concurrency);
-  const ratio = isFerry && peer ? `${(row.rps / peer.rps).toFixed(2)}×` : "";
+function printTable(): void {
   console.log(
-    `| ${row.name} | ${row.concurrency} | ${Math.round(row.rps)} | ${ratio} | ${row.failures} |`,
+    `Small GETs through tinyproxy${
+      squid ? " and squid" : ""
+    }, Deno ${Deno.version.deno}, ${SECONDS} s per row, target ${NGINX ? "nginx" : "node:http"}`,
   );
+  console.log("");
+  console.log("| client | concurrency | req/s | Ferry ÷ undici | failed requests |");
+  console.log("|---|---:|---:|---:|---:|");
+  for (const row of rows) {
+    const isFerry = row.name.startsWith("Ferry");
+    const peerName = row.name === "Ferry, direct"
+      ? "undici Pool, direct"
+      : row.name.replace("Ferry", "undici ProxyAgent");
+    const peer = rows.find((r) => r.name === peerName && r.concurrency === row.concurrency);
+    const ratio = isFerry && peer ? `${(row.rps / peer.rps).toFixed(2)}×` : "";
+    console.log(
+      `| ${row.name} | ${row.concurrency} | ${Math.round(row.rps)} | ${ratio} | ${row.failures} |`,
+    );
+  }
+  for (const row of rows) {
+    if (row.firstFailure) console.log(`${row.name} (${row.concurrency}): ${row.firstFailure}`);
+  }
 }
-for (const row of rows) {
-  if (row.firstFailure) console.log(`${row.name} (${row.concurrency}): ${row.firstFailure}`);
+
+/**
+ * `--node`: the same rows for Ferry's npm build and undici under Node 20 and 24, against
+ * the same peers (builds the package and installs the tools like `bench:node`).
+ */
+async function runUnderNode(): Promise<void> {
+  const { BUILD, ensureTools, ROOT, run, RUNTIMES, TOOLS } = await import(
+    "../scripts/_node_tools.ts"
+  );
+  await ensureTools();
+  const built = await run(Deno.execPath(), ["run", "-A", "--no-lock", "scripts/build_npm.ts"], {
+    capture: true,
+  });
+  if (built.code !== 0) {
+    console.log("\nThe npm build failed (see above): the Node rows are skipped");
+    return;
+  }
+  const out = join(BUILD, "bench-proxy-node");
+  mkdirSync(out, { recursive: true });
+  copyFileSync(join(ROOT, "bench", "proxy_node_side_by_side.mjs"), join(out, "bench.mjs"));
+  if (!existsSync(join(out, "node_modules"))) {
+    symlinkSync(join(TOOLS, "node_modules"), join(out, "node_modules"), "dir");
+  }
+  const benchArgs = [
+    `--target=${target.origin}`,
+    `--tinyproxy=${proxy.url}`,
+    ...(squid ? [`--squid=${squid.url}`] : []),
+    `--seconds=${SECONDS}`,
+    `--concurrency=${CONCURRENCY.join(",")}`,
+  ];
+  for (const name of ["node20", "node24"] as const) {
+    console.log("");
+    await run(RUNTIMES[name], ["bench.mjs", ...benchArgs], {
+      cwd: out,
+      env: { FERRY_MODULE: join(BUILD, "npm", "mod.js") },
+    });
+  }
 }
