@@ -165,18 +165,19 @@ test("read(maxBytes) returns at most maxBytes", async () => {
 
 test("large writes are written whole", async () => {
   let received = 0;
-  const done = Promise.withResolvers<void>();
+  let finished = () => {};
+  const done = new Promise<void>((resolve) => finished = resolve);
   const total = 8 * 1024 * 1024;
   const server = await tcpServer((socket) => {
     socket.on("data", (chunk) => {
       received += chunk.length;
-      if (received >= total) done.resolve();
+      if (received >= total) finished();
     });
   });
   try {
     await using stream = await new NetworkBackend().connect("127.0.0.1", server.port);
     await stream.write(new Uint8Array(total).fill(97));
-    await done.promise;
+    await done;
     assert.equal(received, total);
   } finally {
     await server.close();
