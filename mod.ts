@@ -37,6 +37,7 @@ export type {
 export { NetworkBackend, type NetworkRuntime, type NetworkStream } from "./src/network/backend.ts";
 export { currentDeadline, timeout, type TimeoutScope, withDeadline } from "./src/timeout.ts";
 export type { DefaultEncoding } from "./src/models/response.ts";
+export { codes } from "./src/models/status.ts";
 export { QueryParams, type QueryParamsInit, type QueryValue } from "./src/models/query_params.ts";
 export {
   type CertInit,

@@ -3,6 +3,7 @@ import { inspect } from "node:util";
 import { test } from "./_harness.ts";
 import {
   type BodySource,
+  codes,
   Headers,
   HTTPStatusError,
   QueryParams,
@@ -259,4 +260,14 @@ test("links parses the Link header by rel", () => {
     last: { url: "https://api.example.com/items?page=9", rel: "last", title: "Last" },
   });
   assert.deepEqual(new Response(200).links, {});
+});
+
+test("codes names every standard status", () => {
+  assert.equal(codes.OK, 200);
+  assert.equal(codes.NOT_FOUND, 404);
+  assert.equal(codes.IM_A_TEAPOT, 418);
+  assert.equal(codes.REQUEST_HEADER_FIELDS_TOO_LARGE, 431);
+  assert.throws(() => {
+    (codes as Record<string, number>).OK = 1;
+  }, TypeError);
 });

@@ -73,3 +73,22 @@ const PHRASES: Record<number, string> = {
 export function reasonPhraseOf(status: number): string {
   return PHRASES[status] ?? "";
 }
+
+function constantName(phrase: string): string {
+  return phrase.toUpperCase().replace(/'/g, "").replace(/[^A-Z0-9]+/g, "_");
+}
+
+/**
+ * Status codes by name, as httpx's `codes` (`codes.NOT_FOUND === 404`).
+ *
+ * @example
+ * ```ts
+ * import { codes } from "@ferry/ferry";
+ * console.log(codes.OK, codes.NOT_FOUND, codes.IM_A_TEAPOT); // 200 404 418
+ * ```
+ */
+export const codes: Readonly<Record<string, number>> = Object.freeze(
+  Object.fromEntries(
+    Object.entries(PHRASES).map(([status, phrase]) => [constantName(phrase), Number(status)]),
+  ),
+);
