@@ -525,6 +525,11 @@ export function withDeadline<T>(
 ): Promise<T> {
   const scope = storage === undefined ? undefined : storage.getStore();
   const hasLimit = limitMs !== null && limitMs !== undefined && limitMs !== Infinity;
+  if (hasLimit && (typeof limitMs !== "number" || limitMs !== limitMs)) {
+    return Promise.reject(
+      new RangeError(`Invalid ${phase} timeout "${limitMs}": expected milliseconds or null`),
+    );
+  }
   if (!hasLimit && scope === undefined && signal === undefined) return run();
   const now = hasLimit || scope !== undefined ? performance.now() : 0;
   const limit = hasLimit ? now + (limitMs as number) : Infinity;

@@ -151,6 +151,36 @@ test("bytes returned by read() are never overwritten by later reads", async () =
   }
 });
 
+test("closing while a read waits fails the read with a ReadError", async () => {
+  const server = await tcpServer();
+  try {
+    const stream = await new NetworkBackend().connect("127.0.0.1", server.port);
+    const waiting = stream.read();
+    await new Promise((resolve) => setTimeout(resolve, 10));
+    await stream.close();
+    await assert.rejects(waiting, (error) => {
+      assert.ok(error instanceof ReadError, String(error));
+      assert.match(error.message, /closed/);
+      return true;
+    });
+  } finally {
+    await server.close();
+  }
+});
+
+test("a second read while one waits is refused", async () => {
+  const server = await tcpServer((socket) => setTimeout(() => socket.end("late"), 30));
+  try {
+    const stream = await new NetworkBackend().connect("127.0.0.1", server.port);
+    const first = stream.read();
+    await assert.rejects(stream.read(), /a read is already waiting/);
+    assert.equal(decoder.decode(await first), "late");
+    await stream.close();
+  } finally {
+    await server.close();
+  }
+});
+
 test("read(maxBytes) returns at most maxBytes", async () => {
   const server = await tcpServer((socket) => socket.end("0123456789"));
   try {

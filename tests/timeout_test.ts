@@ -251,3 +251,40 @@ test("completed operations leave no deadline behind that fires later", async () 
   await sleep(40);
   assert.equal(expired, 0);
 });
+
+test("an invalid per-phase limit is a RangeError, not a wait without end", async () => {
+  await assert.rejects(
+    withDeadline("read", Number.NaN, () => Promise.resolve(1), () => {}),
+    /Invalid read timeout "NaN"/,
+  );
+});
+
+test(
+  "the deadline timer never keeps the process alive",
+  { denoOnly: "runs a TypeScript child with deno run" },
+  async () => {
+    const { spawn } = await import("node:child_process");
+    const module = new URL("../src/timeout.ts", import.meta.url).href;
+    const script = `
+      import { timeout, withDeadline } from ${JSON.stringify(module)};
+      await withDeadline("read", 60_000, () => Promise.resolve(1), () => {});
+      await timeout(60_000, async (scope) => { scope.signal; await Promise.resolve(); });
+      // An operation that only our timer could end: the process still exits.
+      withDeadline("read", 60_000, () => new Promise(() => {}), () => {});
+      console.log("done");
+    `;
+    // deno-lint-ignore no-explicit-any
+    const deno = (globalThis as any).Deno;
+    const child = spawn(deno.execPath(), ["eval", "--ext=ts", script], {
+      stdio: ["ignore", "pipe", "pipe"],
+    });
+    let output = "";
+    child.stdout!.on("data", (data) => output += data);
+    child.stderr!.on("data", (data) => output += data);
+    const start = performance.now();
+    const code = await new Promise<number | null>((resolve) => child.once("exit", resolve));
+    assert.equal(code, 0, output);
+    assert.match(output, /done/);
+    assert.ok(performance.now() - start < 30_000, "exited long before the 60 s deadlines");
+  },
+);

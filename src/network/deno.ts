@@ -70,6 +70,7 @@ export class DenoNetworkStream implements NetworkStreamInterface {
   #sni: string | null;
   #closed = false;
   #upgraded = false;
+  #reading = false;
   #slab: Uint8Array = new Uint8Array(0);
   #offset = 0;
   #closeConn = (): void => this.#shut();
@@ -108,6 +109,12 @@ export class DenoNetworkStream implements NetworkStreamInterface {
   read(maxBytes: number = DEFAULT_READ_SIZE, timeoutMs?: number | null): Promise<Uint8Array> {
     if (this.#closed || this.#upgraded) return Promise.reject(this.#unusable("read from"));
     if (!(maxBytes > 0)) return Promise.reject(new RangeError(`Invalid maxBytes "${maxBytes}"`));
+    if (this.#reading) {
+      // Two reads would fill the same part of the slab.
+      return Promise.reject(
+        new ReadError(`Cannot read from "${this.#label}": a read is already waiting`),
+      );
+    }
     return withDeadline("read", timeoutMs, () => this.#read(maxBytes), this.#closeConn);
   }
 
@@ -125,17 +132,22 @@ export class DenoNetworkStream implements NetworkStreamInterface {
       room = SLAB_SIZE;
     }
     const view = slab.subarray(offset, offset + (room < maxBytes ? room : maxBytes));
-    for (;;) {
-      let count: number | null;
-      try {
-        count = await this.#conn.read(view);
-      } catch (error) {
-        throw this.#failure(error, "read from", ReadError);
+    this.#reading = true;
+    try {
+      for (;;) {
+        let count: number | null;
+        try {
+          count = await this.#conn.read(view);
+        } catch (error) {
+          throw this.#failure(error, "read from", ReadError);
+        }
+        if (count === null) return new Uint8Array(0);
+        if (count === 0) continue;
+        if (slab === this.#slab) this.#offset = offset + count;
+        return slab.subarray(offset, offset + count);
       }
-      if (count === null) return new Uint8Array(0);
-      if (count === 0) continue;
-      if (slab === this.#slab) this.#offset = offset + count;
-      return slab.subarray(offset, offset + count);
+    } finally {
+      this.#reading = false;
     }
   }
 
