@@ -350,11 +350,12 @@ export class Client {
       }
     }
 
+    // A Cookie header given by hand wins over the jar, as with urllib's cookie jars.
     if (options.cookies !== undefined) {
       const jar = new Cookies(this.#cookies);
       jar.update(options.cookies);
-      jar.applyTo({ url: target, headers } as Request);
-    } else if (this.#cookies.size > 0) {
+      if (!headers.has("cookie")) jar.applyTo({ url: target, headers } as Request);
+    } else if (this.#cookies.size > 0 && !headers.has("cookie")) {
       const value = this.#cookies.header(target);
       if (value !== null) headers.set("Cookie", value);
     }

@@ -345,6 +345,20 @@ test("cookies: set by responses, sent back, merged with per-request cookies", as
   assert.ok(client.cookies instanceof Cookies);
 });
 
+test("a Cookie header given by hand wins over the jar", async () => {
+  const seen: (string | null)[] = [];
+  await using client = new Client({
+    cookies: { jar: "1" },
+    transport: new MockTransport((request) => {
+      seen.push(request.headers.get("cookie"));
+      return new Response(200);
+    }),
+  });
+  await client.get("http://x/", { headers: { Cookie: "mine=2" } });
+  await client.get("http://x/", { headers: { Cookie: "mine=3" }, cookies: { extra: "4" } });
+  assert.deepEqual(seen, ["mine=2", "mine=3"]);
+});
+
 test("cookies set during redirects are sent on the next hop", async () => {
   const seen: (string | null)[] = [];
   await using client = new Client({
