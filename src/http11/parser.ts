@@ -275,7 +275,7 @@ const STATE_NAMES: ParserState[] = [
  * ```
  */
 export class ResponseParser {
-  #limits: ParserLimits;
+  #limits: Readonly<ParserLimits>;
   #phase = P_IDLE;
   #error: RemoteProtocolError | null = null;
 
@@ -312,7 +312,11 @@ export class ResponseParser {
   #keepAlive = true;
 
   /** Creates a parser; `limits` overrides some of {@linkcode DEFAULT_PARSER_LIMITS}. */
-  constructor(limits: Partial<ParserLimits> = {}) {
+  constructor(limits?: Partial<ParserLimits>) {
+    if (limits === undefined) {
+      this.#limits = DEFAULT_PARSER_LIMITS;
+      return;
+    }
     this.#limits = { ...DEFAULT_PARSER_LIMITS, ...limits };
     for (const [key, value] of Object.entries(this.#limits)) {
       if (!Number.isSafeInteger(value) || value < 1) {
