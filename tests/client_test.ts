@@ -446,3 +446,41 @@ test("app transport: app exceptions propagate, or become 500 when asked", async 
   });
   assert.equal((await quiet.get("http://app/")).status, 500);
 });
+
+test("app transport streams the handler's body and decodes its Content-Encoding", async () => {
+  const app = () => {
+    const encoder = new TextEncoder();
+    let n = 0;
+    const body = new ReadableStream<Uint8Array>({
+      pull(controller) {
+        if (++n > 3) return controller.close();
+        controller.enqueue(encoder.encode(`line ${n}\n`));
+      },
+    }).pipeThrough(
+      new CompressionStream("gzip") as unknown as TransformStream<Uint8Array, Uint8Array>,
+    );
+    return new globalThis.Response(body, { headers: { "Content-Encoding": "gzip" } });
+  };
+  await using client = new Client({ transport: new AppTransport(app) });
+  await using response = await client.stream("GET", "http://app/");
+  const lines: string[] = [];
+  for await (const line of response.iterLines()) lines.push(line);
+  assert.deepEqual(lines, ["line 1", "line 2", "line 3"]);
+});
+
+test("app transport: a HEAD response has no body; the app sees method, headers and query", async () => {
+  let seen = "";
+  const app = (request: globalThis.Request) => {
+    seen = `${request.method} ${request.url} ${request.headers.get("x-test")} ${
+      request.headers.get("host")
+    }`;
+    return new globalThis.Response("body that HEAD must not show");
+  };
+  await using client = new Client({ transport: new AppTransport(app) });
+  const response = await client.head("http://app.local:8080/p", {
+    params: { q: "1" },
+    headers: { "X-Test": "yes" },
+  });
+  assert.equal((await response.bytes()).length, 0);
+  assert.equal(seen, "HEAD http://app.local:8080/p?q=1 yes app.local:8080");
+});
