@@ -212,18 +212,46 @@ export function decodedSource(
 ): BodySource {
   const known = codings.filter((coding) => decoders.has(coding));
   if (known.length === 0) return raw;
-  let stream = new ReadableStream<Uint8Array>({
-    async pull(controller) {
-      for (;;) {
-        const chunk = await raw.read();
-        if (chunk === null) return controller.close();
-        if (chunk.length > 0) return controller.enqueue(chunk);
+  // The pipeline is built on the first non-empty chunk: an empty body (HEAD, 204, 304)
+  // with a Content-Encoding header is empty, not a truncated stream.
+  let inner: BodySource | null = null;
+  let ended = false;
+  return {
+    async read(): Promise<Uint8Array | null> {
+      if (inner !== null) return await inner.read();
+      if (ended) return null;
+      let first: Uint8Array | null;
+      do first = await raw.read(); while (first !== null && first.length === 0);
+      if (first === null) {
+        ended = true;
+        return null;
       }
+      let pending: Uint8Array | null = first;
+      let stream = new ReadableStream<Uint8Array>({
+        async pull(controller) {
+          if (pending !== null) {
+            controller.enqueue(pending);
+            pending = null;
+            return;
+          }
+          for (;;) {
+            const chunk = await raw.read();
+            if (chunk === null) return controller.close();
+            if (chunk.length > 0) return controller.enqueue(chunk);
+          }
+        },
+        cancel() {
+          return raw.close();
+        },
+      }, { highWaterMark: 0 });
+      for (let i = known.length - 1; i >= 0; i--) stream = decoders.get(known[i])!(stream);
+      inner = readerSource(stream.getReader(), known.join(", "), maxSize, raw);
+      return await inner.read();
     },
-    cancel() {
-      return raw.close();
+    async close(): Promise<void> {
+      ended = true;
+      if (inner !== null) await inner.close();
+      else await raw.close();
     },
-  }, { highWaterMark: 0 });
-  for (let i = known.length - 1; i >= 0; i--) stream = decoders.get(known[i])!(stream);
-  return readerSource(stream.getReader(), known.join(", "), maxSize, raw);
+  };
 }

@@ -225,3 +225,15 @@ test("registerDecoder adds a coding and Accept-Encoding lists it", async () => {
   registerDecoder("x-reverse", null);
   assert.ok(!supportedEncodings().includes("x-reverse"));
 });
+
+test("an empty body with a Content-Encoding (HEAD, 204, 304) decodes to nothing", async () => {
+  for (const encoding of supportedEncodings()) {
+    const source = chunked([new Uint8Array(0)]);
+    const response = new Response(200, {
+      headers: { "Content-Encoding": encoding },
+      content: source,
+    });
+    assert.equal((await response.bytes()).length, 0, encoding);
+    assert.equal(source.closed, true);
+  }
+});

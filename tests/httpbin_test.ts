@@ -168,6 +168,9 @@ httpbinTest("content decoding: gzip, deflate and brotli", async () => {
   await withClient({}, async (client) => {
     assert.equal((await (await client.get("/gzip")).json<Echo>()).gzipped, true);
     assert.equal((await (await client.get("/deflate")).json<Echo>()).deflated, true);
+    const head = await client.head("/gzip");
+    assert.equal(head.headers.get("content-encoding"), "gzip");
+    assert.equal((await head.bytes()).length, 0);
     if (supportedEncodings().includes("br")) {
       const response = await client.get("/brotli");
       assert.equal(response.headers.get("content-encoding"), "br");
