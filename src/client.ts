@@ -32,7 +32,7 @@ import {
 } from "./models/query_params.ts";
 import type { Transport } from "./transport.ts";
 import { Cookies, type CookiesInit } from "./cookies.ts";
-import { type Auth, type AuthInit, toAuth } from "./auth.ts";
+import { type Auth, type AuthInit, BasicAuth, toAuth } from "./auth.ts";
 import { Content, type EncodedContent, Files, type FilesInit, MultiPart } from "./content.ts";
 import { acceptEncoding } from "./decoding.ts";
 import { Mounts } from "./_mounts.ts";
@@ -488,7 +488,14 @@ export class Client {
       if (length !== null) request.headers.set("Content-Length", String(length));
     }
     const follow = options.followRedirects ?? this.#followRedirects;
-    const auth = options.auth === undefined ? this.#auth : toAuth(options.auth);
+    let auth = options.auth === undefined ? this.#auth : toAuth(options.auth);
+    if (auth === null && options.auth === undefined) {
+      // Credentials in the URL (`http://user:pass@host/`) are Basic auth, as in httpx.
+      const url = request.url;
+      if (url.username || url.password) {
+        auth = new BasicAuth(decodeURIComponent(url.username), decodeURIComponent(url.password));
+      }
+    }
     const response = auth === null
       ? await this.#sendHandlingRedirects(request, follow, [])
       : await this.#sendHandlingAuth(request, auth, follow);

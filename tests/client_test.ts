@@ -359,6 +359,22 @@ test("a Cookie header given by hand wins over the jar", async () => {
   assert.deepEqual(seen, ["mine=2", "mine=3"]);
 });
 
+test("credentials in the URL become Basic auth unless auth says otherwise", async () => {
+  const seen: (string | null)[] = [];
+  await using client = new Client({
+    transport: new MockTransport((request) => {
+      seen.push(request.headers.get("authorization"));
+      return new Response(200);
+    }),
+  });
+  await client.get("http://us%40er:p%3Ass@x/");
+  await client.get("http://u:p@x/", { auth: null });
+  await client.get("http://u:p@x/", { auth: ["other", "pw"] });
+  assert.equal(atob(seen[0]!.slice(6)), "us@er:p:ss");
+  assert.equal(seen[1], null);
+  assert.equal(atob(seen[2]!.slice(6)), "other:pw");
+});
+
 test("cookies set during redirects are sent on the next hop", async () => {
   const seen: (string | null)[] = [];
   await using client = new Client({
