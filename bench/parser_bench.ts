@@ -8,6 +8,7 @@
  */
 
 import { parserCases, parseWithFerry, parseWithLlhttp } from "./_parser_cases.ts";
+import { serializeRequest } from "../src/http11/writer.ts";
 
 for (const input of parserCases()) {
   if (parseWithFerry(input) !== input.bodyBytes || parseWithLlhttp(input) !== input.bodyBytes) {
@@ -30,3 +31,26 @@ for (const input of parserCases()) {
     },
   });
 }
+
+// The request side: serialising a typical GET head (no peer to compare with in-process).
+const requestHeaders: [string, string][] = [
+  ["Host", "127.0.0.1:8080"],
+  ["Accept", "*/*"],
+  ["Accept-Encoding", "gzip, deflate, br, zstd"],
+  ["Connection", "keep-alive"],
+  ["User-Agent", "ferry/0.1"],
+];
+Deno.bench({
+  name: "serializeRequest: GET head with 5 headers",
+  group: "request writer",
+  fn: () => {
+    serializeRequest("GET", "/index.html?page=1", requestHeaders, null);
+  },
+});
+Deno.bench({
+  name: "serializeRequest: POST with a 1 KiB string body",
+  group: "request writer",
+  fn: () => {
+    serializeRequest("POST", "/items", requestHeaders, "x".repeat(1024));
+  },
+});

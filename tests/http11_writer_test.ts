@@ -226,3 +226,13 @@ test("requestTarget builds origin, absolute and authority forms", () => {
   assert.equal(requestTarget(new URL("https://example.com"), "authority"), "example.com:443");
   assert.equal(requestTarget(new URL("http://[::1]/x"), "authority"), "[::1]:80");
 });
+
+test("writer heads stay intact when more requests are serialised", async () => {
+  const first = serializeRequest("GET", "/first", HOST, null);
+  const text = await wire(first);
+  for (let i = 0; i < 2000; i++) serializeRequest("POST", `/other/${i}`, HOST, "x".repeat(i % 50));
+  assert.equal(await wire(first), text);
+  const big = serializeRequest("POST", "/", HOST, "y".repeat(10_000));
+  assert.equal(big.head.length, 61 + 10_000);
+  assert.ok((await wire(big)).endsWith("Content-Length: 10000\r\n\r\n" + "y".repeat(10_000)));
+});

@@ -25,7 +25,11 @@ import { quote, TOKEN, trimOws } from "./_limits.ts";
 
 /** A serialised request: the bytes to write first, then the rest of the body, if any. */
 export interface SerializedRequest {
-  /** Request line, headers and the blank line, plus the whole body when it was bytes or a string. */
+  /**
+   * Request line, headers and the blank line, plus the whole body when it was bytes or a
+   * string. A small head may be a view into a buffer shared with other heads: write it,
+   * keep it, but do not transfer or detach its `buffer`.
+   */
   head: Uint8Array;
   /** The rest of the body, already framed (chunked encoding applied), or `null`. */
   body: AsyncIterable<Uint8Array> | null;
@@ -54,15 +58,23 @@ export function serializeRequest(
   headers: Iterable<readonly [string, string]>,
   content: RequestContent | null,
 ): SerializedRequest {
-  checkMethod(method);
-  checkTarget(target);
-  let lines = method + " " + target + " HTTP/1.1\r\n";
+  // Pass 1, over the pairs only: framing fields and the size of the head. Every string is
+  // written one byte per char (pass 2 refuses any char above U+00FF), so sizes are lengths.
+  const pairs: readonly (readonly [string, string])[] = Array.isArray(headers)
+    ? headers
+    : [...headers];
+  let size = method.length + target.length + 12; // "M T HTTP/1.1\r\n"
   let givenLength: number | null = null;
   let givenChunked = false;
   let givenTransferEncoding = false;
-  for (const [name, value] of headers) {
-    checkHeader(name, value);
-    lines += name + ": " + value + "\r\n";
+  for (let i = 0; i < pairs.length; i++) {
+    const pair = pairs[i];
+    const name = pair[0];
+    const value = pair[1];
+    if (typeof name !== "string" || typeof value !== "string") {
+      throw new LocalProtocolError(`Invalid header ${quote(String(name))}: not a string`);
+    }
+    size += name.length + value.length + 4;
     const length = name.length;
     if (length === 14 && name.toLowerCase() === "content-length") {
       const trimmed = trimOws(value);
@@ -89,42 +101,69 @@ export function serializeRequest(
   if (typeof content === "string") content = encoder.encode(content);
   if (content instanceof Uint8Array && content.length === 0 && !givenChunked) content = null;
 
+  // What the writer adds: one framing field, and what follows the head in the same buffer.
+  let extra = "";
+  let body: AsyncIterable<Uint8Array> | null = null;
+  let tail: Uint8Array[] = [];
   if (content === null) {
-    if (givenChunked) return { head: concat(latin1Bytes(lines + "\r\n"), LAST_CHUNK), body: null };
-    if (givenLength !== null && givenLength !== 0) {
+    if (givenChunked) tail = [LAST_CHUNK];
+    else if (givenLength !== null && givenLength !== 0) {
       throw new LocalProtocolError(
         `Content-Length ${quote(String(givenLength))} was given without a body`,
       );
+    } else if (givenLength === null && METHODS_WITH_BODY.has(method)) {
+      extra = "Content-Length: 0\r\n";
     }
-    if (givenLength === null && METHODS_WITH_BODY.has(method)) lines += "Content-Length: 0\r\n";
-    return { head: latin1Bytes(lines + "\r\n"), body: null };
-  }
-
-  if (content instanceof Uint8Array) {
+  } else if (content instanceof Uint8Array) {
     if (givenChunked) {
-      const size = latin1Bytes(content.length.toString(16) + "\r\n");
-      return {
-        head: concat(latin1Bytes(lines + "\r\n"), size, content, CRLF, LAST_CHUNK),
-        body: null,
-      };
+      tail = [latin1Bytes(content.length.toString(16) + "\r\n"), content, CRLF, LAST_CHUNK];
+    } else {
+      if (givenLength !== null && givenLength !== content.length) {
+        throw new LocalProtocolError(
+          `Content-Length ${
+            quote(String(givenLength))
+          } does not match the body of ${content.length} bytes`,
+        );
+      }
+      if (givenLength === null) extra = "Content-Length: " + content.length + "\r\n";
+      tail = [content];
     }
-    if (givenLength !== null && givenLength !== content.length) {
-      throw new LocalProtocolError(
-        `Content-Length ${
-          quote(String(givenLength))
-        } does not match the body of ${content.length} bytes`,
-      );
+  } else {
+    const chunks = chunksOf(content);
+    if (givenLength !== null) body = counted(chunks, givenLength);
+    else {
+      if (!givenChunked) extra = "Transfer-Encoding: chunked\r\n";
+      body = chunkedFraming(chunks);
     }
-    if (givenLength === null) lines += "Content-Length: " + content.length + "\r\n";
-    return { head: concat(latin1Bytes(lines + "\r\n"), content), body: null };
   }
 
-  const chunks = chunksOf(content);
-  if (givenLength !== null) {
-    return { head: latin1Bytes(lines + "\r\n"), body: counted(chunks, givenLength) };
+  // Pass 2: write the head, refusing bad chars as they are copied. The buffer is only
+  // returned once everything was checked, so an error produces nothing.
+  size += extra.length + 2;
+  let tailSize = 0;
+  for (const part of tail) tailSize += part.length;
+  const out = allocate(size + tailSize);
+  let at = writeToken(out, 0, method, "method");
+  out[at++] = SP;
+  at = writeTarget(out, at, target);
+  at = writeAscii(out, at, " HTTP/1.1\r\n");
+  for (let i = 0; i < pairs.length; i++) {
+    const pair = pairs[i];
+    at = writeToken(out, at, pair[0], "header name");
+    out[at++] = 0x3a;
+    out[at++] = SP;
+    at = writeValue(out, at, pair[1], pair[0]);
+    out[at++] = CR;
+    out[at++] = LF;
   }
-  if (!givenChunked) lines += "Transfer-Encoding: chunked\r\n";
-  return { head: latin1Bytes(lines + "\r\n"), body: chunkedFraming(chunks) };
+  at = writeAscii(out, at, extra);
+  out[at++] = CR;
+  out[at++] = LF;
+  for (const part of tail) {
+    out.set(part, at);
+    at += part.length;
+  }
+  return { head: out, body };
 }
 
 /**
@@ -154,61 +193,80 @@ export function requestTarget(
   return path;
 }
 
-function checkMethod(method: string): void {
-  if (method.length === 0) throw new LocalProtocolError('Invalid method ""');
-  for (let i = 0; i < method.length; i++) {
-    const code = method.charCodeAt(i);
-    if (code > 0xff || TOKEN[code] === 0) {
-      throw new LocalProtocolError(`Invalid method ${quote(method)}`);
-    }
+// Small heads are cut from a shared slab: a fresh Uint8Array of more than 64 bytes gets
+// its own off-heap store, which costs more than writing the whole head. Regions are handed
+// out once and never reused, so a head stays valid for as long as it is referenced.
+const SLAB_SIZE = 64 * 1024;
+const SLAB_MAX = 4096;
+let slab = new Uint8Array(0);
+let slabUsed = 0;
+
+function allocate(size: number): Uint8Array {
+  if (size > SLAB_MAX) return new Uint8Array(size);
+  if (slabUsed + size > slab.length) {
+    slab = new Uint8Array(SLAB_SIZE);
+    slabUsed = 0;
   }
+  const out = slab.subarray(slabUsed, slabUsed + size);
+  slabUsed += (size + 7) & ~7;
+  return out;
 }
 
-function checkTarget(target: string): void {
-  if (target.length === 0) throw new LocalProtocolError('Invalid request target ""');
-  for (let i = 0; i < target.length; i++) {
+const SP = 0x20;
+const CR = 13;
+const LF = 10;
+
+/** Writes a token (method or header name), refusing anything that is not a tchar. */
+function writeToken(out: Uint8Array, at: number, text: string, what: string): number {
+  const length = text.length;
+  if (length === 0) throw new LocalProtocolError(`Invalid ${what} ""`);
+  for (let i = 0; i < length; i++) {
+    const code = text.charCodeAt(i);
+    if (code > 0xff || TOKEN[code] === 0) {
+      throw new LocalProtocolError(`Invalid ${what} ${quote(text)}`);
+    }
+    out[at++] = code;
+  }
+  return at;
+}
+
+/** Writes a request target: printable ASCII, no spaces (any form of RFC 9112 §3.2). */
+function writeTarget(out: Uint8Array, at: number, target: string): number {
+  const length = target.length;
+  if (length === 0) throw new LocalProtocolError('Invalid request target ""');
+  for (let i = 0; i < length; i++) {
     const code = target.charCodeAt(i);
     if (code <= 0x20 || code >= 0x7f) {
       throw new LocalProtocolError(`Invalid request target ${quote(target)}`);
     }
+    out[at++] = code;
   }
+  return at;
 }
 
-function checkHeader(name: string, value: string): void {
-  if (typeof name !== "string" || typeof value !== "string") {
-    throw new LocalProtocolError(`Invalid header ${quote(String(name))}: not a string`);
-  }
-  if (name.length === 0) throw new LocalProtocolError('Invalid header name ""');
-  for (let i = 0; i < name.length; i++) {
-    const code = name.charCodeAt(i);
-    if (code > 0xff || TOKEN[code] === 0) {
-      throw new LocalProtocolError(`Invalid header name ${quote(name)}`);
-    }
-  }
-  for (let i = 0; i < value.length; i++) {
+/** Writes a field value: no CR, LF or NUL, nothing above U+00FF (one byte per char). */
+function writeValue(out: Uint8Array, at: number, value: string, name: string): number {
+  const length = value.length;
+  for (let i = 0; i < length; i++) {
     const code = value.charCodeAt(i);
-    if (code === 13 || code === 10 || code === 0 || code > 0xff) {
+    if (code === CR || code === LF || code === 0 || code > 0xff) {
       throw new LocalProtocolError(`Invalid value of header ${quote(name)}: ${quote(value)}`);
     }
+    out[at++] = code;
   }
+  return at;
+}
+
+/** Writes a string the writer itself made (ASCII). */
+function writeAscii(out: Uint8Array, at: number, text: string): number {
+  for (let i = 0; i < text.length; i++) out[at++] = text.charCodeAt(i);
+  return at;
 }
 
 /** Encodes a string whose chars are all ≤ U+00FF as one byte each. */
 function latin1Bytes(text: string): Uint8Array {
   const out = new Uint8Array(text.length);
   for (let i = 0; i < text.length; i++) out[i] = text.charCodeAt(i);
-  return out;
-}
-
-function concat(...parts: Uint8Array[]): Uint8Array {
-  let size = 0;
-  for (const part of parts) size += part.length;
-  const out = new Uint8Array(size);
-  let at = 0;
-  for (const part of parts) {
-    out.set(part, at);
-    at += part.length;
-  }
   return out;
 }
 
