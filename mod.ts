@@ -62,6 +62,7 @@ export {
   post,
   put,
   request,
+  stream,
 } from "./src/api.ts";
 export {
   type Cookie,

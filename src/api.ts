@@ -47,6 +47,51 @@ export async function request(
 }
 
 /**
+ * Sends one request with a short-lived client and returns as soon as the headers arrived;
+ * closing the response (or reading it to the end) also closes the client.
+ *
+ * @example Stream a download without a client
+ * ```ts ignore
+ * import { stream } from "@ferry/ferry";
+ * await using response = await stream("GET", "https://example.com/big.bin");
+ * for await (const chunk of response.iterBytes()) console.log(chunk.length);
+ * ```
+ */
+export async function stream(
+  method: string,
+  url: string | URL,
+  options: OneOffOptions = {},
+): Promise<Response> {
+  const { verify, cert, trustEnv, transport, defaultEncoding, maxDecompressedSize, ...rest } =
+    options;
+  const client = new Client({
+    verify,
+    cert,
+    trustEnv,
+    transport,
+    defaultEncoding,
+    maxDecompressedSize,
+    timeout: rest.timeout,
+  });
+  let response: Response;
+  try {
+    response = await client.stream(method, url, rest);
+  } catch (error) {
+    await client.close();
+    throw error;
+  }
+  const closeResponse = response.close.bind(response);
+  response.close = async (): Promise<void> => {
+    try {
+      await closeResponse();
+    } finally {
+      await client.close();
+    }
+  };
+  return response;
+}
+
+/**
  * `GET` with a short-lived client.
  *
  * @example

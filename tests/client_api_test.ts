@@ -76,3 +76,20 @@ test("module-level request goes over the network with the default pool", async (
     await new Promise((resolve) => server.close(resolve));
   }
 });
+
+test("module-level stream closes its client when the response is closed", async () => {
+  const transport = new MockTransport(() => new Response(200, { content: "a\nb\n" }));
+  {
+    await using response = await ferry.stream("GET", "http://x/", { transport });
+    assert.equal(transport.isClosed, false);
+    const lines: string[] = [];
+    for await (const line of response.iterLines()) lines.push(line);
+    assert.deepEqual(lines, ["a", "b"]);
+  }
+  assert.equal(transport.isClosed, true);
+  const failing = new MockTransport(() => {
+    throw new TypeError("no");
+  });
+  await assert.rejects(ferry.stream("GET", "http://x/", { transport: failing }), TypeError);
+  assert.equal(failing.isClosed, true);
+});
