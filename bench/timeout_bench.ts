@@ -53,7 +53,6 @@ async function startPeer(mode: "echo" | "blast") {
 }
 
 type Variant = "plain" | "per-phase" | "scope" | "timer/call";
-const VARIANTS: Variant[] = ["plain", "per-phase", "scope", "timer/call"];
 
 function limitFor(variant: Variant): number | undefined {
   return variant === "per-phase" || variant === "scope" ? 5000 : undefined;
@@ -119,62 +118,101 @@ const runtimeName = (globalThis as { Deno?: unknown }).Deno
   ? `Deno ${(globalThis as unknown as { Deno: { version: { deno: string } } }).Deno.version.deno}`
   : `Node ${(globalThis as unknown as { process: { version: string } }).process.version}`;
 console.log(`timeout bench on ${runtimeName}, ${String(backend)}; medians of ${ROUNDS} rounds`);
+console.log(
+  "(first without any timeout() call; then 'scope' (each round in its own timeout()),\n" +
+    " 'plain, ALS used' (after scopes ended) and 'plain in a scope' (inside one long\n" +
+    " timeout()): on Node < 24 AsyncLocalStorage's promise hooks are on while a scope runs)",
+);
 
-{
-  const peer = await startPeer("echo");
-  const stream = await backend.connect("127.0.0.1", peer.port);
-  await pingPong(stream, "plain", 300); // warm up
-  const results: Record<Variant, number[]> = {
-    plain: [],
-    "per-phase": [],
-    scope: [],
-    "timer/call": [],
-  };
+type Row = { name: string; run: () => Promise<number> };
+
+const median = (values: number[]) => [...values].sort((a, b) => a - b)[values.length >> 1];
+
+const results = new Map<string, number[]>();
+
+/** Runs the rows interleaved, ROUNDS times, keeping every value. */
+async function measure(prefix: string, rows: Row[]): Promise<void> {
   for (let round = 0; round < ROUNDS; round++) {
-    for (const variant of VARIANTS) {
-      results[variant].push(await run(variant, () => pingPong(stream, variant, MS)));
+    for (const row of rows) {
+      const value = await row.run();
+      const key = `${prefix}:${row.name}`;
+      results.set(key, [...(results.get(key) ?? []), value]);
     }
   }
-  await stream.close();
-  await peer.stop();
-  const median = (values: number[]) => [...values].sort((a, b) => a - b)[values.length >> 1];
-  const base = median(results.plain);
-  console.log("\nping-pong (write 16 B + read echo), round trips/s:");
-  for (const variant of VARIANTS) {
-    const value = median(results[variant]);
+}
+
+/** Prints medians and ratios to the first row. */
+function table(title: string, unit: string, prefix: string, rows: Row[]): void {
+  const base = median(results.get(`${prefix}:${rows[0].name}`)!);
+  console.log(`\n${title}, ${unit}:`);
+  for (const row of rows) {
+    const value = median(results.get(`${prefix}:${row.name}`)!);
     console.log(
-      `  ${variant.padEnd(11)} ${value.toFixed(0).padStart(8)}   ${(value / base).toFixed(3)}×`,
+      `  ${row.name.padEnd(16)} ${value.toFixed(0).padStart(8)}   ${(value / base).toFixed(3)}×`,
     );
   }
 }
 
-{
-  const peer = await startPeer("blast");
-  const stream = await backend.connect("127.0.0.1", peer.port);
-  await bulk(stream, "plain", 300);
-  const results: Record<Variant, { mbps: number; bytesPerRead: number }[]> = {
-    plain: [],
-    "per-phase": [],
-    scope: [],
-    "timer/call": [],
-  };
-  for (let round = 0; round < ROUNDS; round++) {
-    for (const variant of VARIANTS) {
-      results[variant].push(await run(variant, () => bulk(stream, variant, MS)));
-    }
-  }
-  await stream.close();
-  await peer.stop();
-  const median = (values: { mbps: number; bytesPerRead: number }[]) =>
-    [...values].sort((a, b) => a.mbps - b.mbps)[values.length >> 1];
-  const base = median(results.plain).mbps;
-  console.log("\nbulk read loop (64 KiB reads), MB/s:");
-  for (const variant of VARIANTS) {
-    const value = median(results[variant]);
-    console.log(
-      `  ${variant.padEnd(11)} ${value.mbps.toFixed(0).padStart(8)}   ${
-        (value.mbps / base).toFixed(3)
-      }×   (${value.bytesPerRead.toFixed(0)} B/read)`,
-    );
-  }
-}
+const echoPeer = await startPeer("echo");
+const echoStream = await backend.connect("127.0.0.1", echoPeer.port);
+const blastPeer = await startPeer("blast");
+const blastStream = await backend.connect("127.0.0.1", blastPeer.port);
+await pingPong(echoStream, "plain", 300); // warm up
+await bulk(blastStream, "plain", 300);
+
+const pingRow = (name: string, variant: Variant): Row => ({
+  name,
+  run: () => run(variant, () => pingPong(echoStream, variant, MS)),
+});
+let lastBytesPerRead = 0;
+const bulkRow = (name: string, variant: Variant): Row => ({
+  name,
+  run: async () => {
+    const result = await run(variant, () => bulk(blastStream, variant, MS));
+    lastBytesPerRead = result.bytesPerRead;
+    return result.mbps;
+  },
+});
+
+// Rows before any timeout() call first, for both loops; then the rows that use scopes.
+const first = {
+  ping: [
+    pingRow("plain", "plain"),
+    pingRow("per-phase", "per-phase"),
+    pingRow("timer/call", "timer/call"),
+  ],
+  bulks: [
+    bulkRow("plain", "plain"),
+    bulkRow("per-phase", "per-phase"),
+    bulkRow("timer/call", "timer/call"),
+  ],
+};
+const pingAfter = [pingRow("scope", "scope"), pingRow("plain, ALS used", "plain")];
+const bulkAfter = [bulkRow("scope", "scope"), bulkRow("plain, ALS used", "plain")];
+// Inside one long scope: the ALS stays enabled while it runs.
+const pingInside = [pingRow("plain in a scope", "plain")];
+const bulkInside = [bulkRow("plain in a scope", "plain")];
+await measure("ping", first.ping);
+await measure("bulk", first.bulks);
+await measure("ping", pingAfter);
+await measure("bulk", bulkAfter);
+await timeout(3_600_000, async () => {
+  await measure("ping", pingInside);
+  await measure("bulk", bulkInside);
+});
+table("ping-pong (write 16 B + read echo)", "round trips/s", "ping", [
+  ...first.ping,
+  ...pingAfter,
+  ...pingInside,
+]);
+table("bulk read loop (64 KiB reads)", "MB/s", "bulk", [
+  ...first.bulks,
+  ...bulkAfter,
+  ...bulkInside,
+]);
+console.log(`  (${lastBytesPerRead.toFixed(0)} B per read)`);
+
+await echoStream.close();
+await blastStream.close();
+await echoPeer.stop();
+await blastPeer.stop();

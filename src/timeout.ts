@@ -8,7 +8,8 @@
  * which is loaded lazily on the first `timeout()` call: a process that never calls
  * `timeout()` never touches it (on Node 20 merely using ALS makes every await dearer). The
  * effective deadline is the earliest of the chain; `cancel()` lifts one node's deadline and
- * a node stops counting once its `timeout()` call has returned.
+ * a node stops counting once its `timeout()` call has returned. On Node before 24 the
+ * storage is disabled again whenever no scope is active, which removes its promise hooks.
  *
  * Every awaited operation that must honour deadlines goes through {@linkcode withDeadline}.
  * It arms no timer of its own: it puts an entry into one shared set of pending waits, and
@@ -62,6 +63,7 @@ export interface TimeoutScope {
 interface AsyncStorage<T> {
   getStore(): T | undefined;
   run<R, A extends unknown[]>(store: T, fn: (...args: A) => R, ...args: A): R;
+  disable?(): void;
 }
 
 const INSPECT = Symbol.for("Deno.customInspect");
@@ -222,12 +224,32 @@ export async function timeout<T>(
   }
   storage ??= loadStorage();
   const scope = new Scope(ms, storage.getStore());
+  activeScopes++;
   try {
     return await storage.run(scope, fn, scope);
   } finally {
     scope.end();
+    if (--activeScopes === 0 && disableWhenIdle) storage.disable?.();
   }
 }
+
+/** How many `timeout()` calls have not returned yet. */
+let activeScopes = 0;
+
+/**
+ * Before Node 24, an enabled AsyncLocalStorage installs promise hooks that make every
+ * await in the process about twice as dear. Once no scope is active, the storage is
+ * disabled, which removes the hooks (`run()` enables it again). Nothing is lost: the
+ * stores it forgets belong to scopes that have ended. Deno, Bun and Node 24 do not pay,
+ * and keep it enabled.
+ */
+const disableWhenIdle: boolean = (() => {
+  // deno-lint-ignore no-explicit-any
+  const g = globalThis as any;
+  if (g.Deno !== undefined || g.Bun !== undefined) return false;
+  const major = Number(String(g.process?.versions?.node ?? "").split(".")[0]);
+  return major > 0 && major < 24;
+})();
 
 /**
  * The earliest deadline of the active scopes, as absolute milliseconds on the

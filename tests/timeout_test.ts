@@ -288,3 +288,25 @@ test(
     assert.ok(performance.now() - start < 30_000, "exited long before the 60 s deadlines");
   },
 );
+
+test("scopes work again after every scope has ended, and side by side", async () => {
+  for (let i = 0; i < 3; i++) {
+    await timeout(1000, async (scope) => {
+      await sleep(1);
+      assert.equal(currentDeadline(), scope.deadline);
+    });
+    assert.equal(currentDeadline(), Infinity);
+  }
+  let release = () => {};
+  const gate = new Promise<void>((resolve) => release = resolve);
+  const first = timeout(5000, async (scope) => {
+    await gate;
+    assert.equal(currentDeadline(), scope.deadline, "still in force after the other ended");
+  });
+  await timeout(1000, async (scope) => {
+    await sleep(1);
+    assert.equal(currentDeadline(), scope.deadline);
+  });
+  release();
+  await first;
+});
