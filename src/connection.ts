@@ -652,24 +652,34 @@ export class Connection {
       // -- Request head (and a body given as bytes) --
       const url = request.url;
       const target = (extensions.target as string | undefined) ?? requestTarget(url);
-      const serialized = serializeRequest(
-        method,
-        target,
-        this.#headerPairs(request.headers, url),
-        request.content,
-      );
+      const pairs = this.#headerPairs(request.headers, url);
+      const content = request.content;
+      let wire: Uint8Array;
+      let body: AsyncIterable<Uint8Array> | null = null;
+      if (content === null && this.#sameHead(method, target, pairs)) {
+        wire = this.#lastHead!;
+      } else {
+        const serialized = serializeRequest(method, target, pairs, content);
+        wire = serialized.head;
+        body = serialized.body;
+        if (content === null) {
+          this.#lastMethod = method;
+          this.#lastTarget = target;
+          this.#lastPairs = pairs;
+          this.#lastHead = wire;
+        }
+      }
       headSent = true;
       if (trace) {
         await traced(
           trace,
           "http11.send_request_headers",
           { request },
-          () => stream.write(serialized.head, writeMs).then(() => null),
+          () => stream.write(wire, writeMs).then(() => null),
         );
       } else {
-        await stream.write(serialized.head, writeMs);
+        await stream.write(wire, writeMs);
       }
-      const body = serialized.body;
       if (trace) {
         await traced(trace, "http11.send_request_body", { request }, async () => {
           if (body !== null) { for await (const chunk of body) await stream.write(chunk, writeMs); }
@@ -790,9 +800,41 @@ export class Connection {
     }
   }
 
+  /**
+   * Whether a bodiless request serialises to the same bytes as the last one did: same
+   * method, target and header pairs (compared one by one, never through a joined key, so
+   * a value that smuggles a line break cannot match a valid request). Repeated requests
+   * (polling, benchmarks, a client's default headers) then skip serialising.
+   */
+  #sameHead(method: string, target: string, pairs: [string, string][]): boolean {
+    const last = this.#lastPairs;
+    if (
+      last === null || method !== this.#lastMethod || target !== this.#lastTarget ||
+      last.length !== pairs.length
+    ) return false;
+    for (let i = 0; i < pairs.length; i++) {
+      if (pairs[i][0] !== last[i][0] || pairs[i][1] !== last[i][1]) return false;
+    }
+    return true;
+  }
+
+  #lastMethod = "";
+  #lastTarget = "";
+  #lastPairs: [string, string][] | null = null;
+  #lastHead: Uint8Array | null = null;
+
+  #hostOnly: [string, string][] | null = null;
+
   /** Headers for the wire: the request's, with `Host` first when absent. */
-  #headerPairs(headers: Headers, url: URL): Iterable<readonly [string, string]> {
-    if (headers.size === 0) return [["Host", url.host]];
+  #headerPairs(headers: Headers, url: URL): [string, string][] {
+    if (headers.size === 0) {
+      // The common case, with no allocation when the host is the last one's.
+      const host = url.host;
+      if (this.#hostOnly === null || this.#hostOnly[0][1] !== host) {
+        this.#hostOnly = [["Host", host]];
+      }
+      return this.#hostOnly;
+    }
     let hasHost = false;
     const pairs = headers.pairs();
     for (let i = 0; i < pairs.length; i++) {
@@ -810,7 +852,10 @@ export class Connection {
   #readKeepAliveHint(pairs: [string, string][]): void {
     for (let i = 0; i < pairs.length; i++) {
       const name = pairs[i][0];
-      if (name.length === 10 && name.toLowerCase() === "keep-alive") {
+      if (
+        name.length === 10 && (name.charCodeAt(0) | 0x20) === 107 /* k */ &&
+        name.toLowerCase() === "keep-alive"
+      ) {
         const match = /(?:^|[,;\s])timeout\s*=\s*(\d+)/i.exec(pairs[i][1]);
         if (match !== null) this.#xHintMs = Number(match[1]) * 1000;
       }
@@ -994,14 +1039,19 @@ export class Connection {
 
   /** Issues the read for the next response now: end-of-input while idle closes. */
   #arm(): void {
-    const stream = this.#stream!;
-    const armed = stream.read();
+    const armed = this.#stream!.read();
     this.#armed = armed;
-    const onIdleRead = (): void => {
-      if (this.#armed === armed && this.#state === "IDLE") this.#close();
-    };
-    armed.then(onIdleRead, onIdleRead);
+    armed.then(this.#onIdleRead, this.#onIdleRead);
   }
+
+  /**
+   * The armed read settled. While idle that means the server closed (or sent bytes
+   * nobody asked for): close. An armed read taken by a request settles while the
+   * connection is active (its handler runs before the request's), so this does nothing.
+   */
+  #onIdleRead = (): void => {
+    if (this.#state === "IDLE" && this.#armed !== null) this.#close();
+  };
 
   #detachSignal(): void {
     const onAbort = this.#xOnAbort;

@@ -163,8 +163,14 @@ export class ConnectionPool implements Transport {
   }
 
   /** Sends a request and reads the whole response body. */
-  async request(method: string, url: string | URL, init?: PoolRequestInit): Promise<Response> {
-    return await this.#send(new Request(method, this.#parse(url), init), true);
+  request(method: string, url: string | URL, init?: PoolRequestInit): Promise<Response> {
+    let request: Request;
+    try {
+      request = new Request(method, this.#parse(url), init);
+    } catch (error) {
+      return Promise.reject(error);
+    }
+    return this.#send(request, true);
   }
 
   #lastUrl: URL | null = null;
