@@ -36,3 +36,4 @@ export {
   type UpgradeEvent,
 } from "./parser.ts";
 export { requestTarget, type SerializedRequest, serializeRequest } from "./writer.ts";
+export type { RequestContent } from "../models/body.ts";

@@ -413,10 +413,12 @@ export class ResponseParser {
     return `<ResponseParser [${this.state} ${this.bufferedLength} buffered]>`;
   }
 
+  /** Shown by `Deno.inspect` and `console.log`. */
   [Symbol.for("Deno.customInspect")](): string {
     return this.toString();
   }
 
+  /** Shown by Node's `util.inspect` and `console.log`. */
   [Symbol.for("nodejs.util.inspect.custom")](): string {
     return this.toString();
   }
