@@ -750,11 +750,29 @@ function attachRequest(error: unknown, request: Request): unknown {
   return error;
 }
 
-async function certificatesFromEnv(): Promise<string[]> {
+/** CA certificates read from the environment, by `SSL_CERT_FILE` and `SSL_CERT_DIR`. */
+const envCertificates = new Map<string, Promise<string[]>>();
+
+function certificatesFromEnv(): Promise<string[]> {
   const file = getEnv("SSL_CERT_FILE");
   const dir = getEnv("SSL_CERT_DIR");
   // Without file access (no backend registered one) the runtime's own trust store applies.
-  if ((!file && !dir) || !hasFileAccess()) return [];
+  if ((!file && !dir) || !hasFileAccess()) return Promise.resolve([]);
+  // Read once per process and setting: one-off requests make a client each time.
+  const key = `${file ?? ""}\n${dir ?? ""}`;
+  let certificates = envCertificates.get(key);
+  if (certificates === undefined) {
+    certificates = readEnvCertificates(file, dir);
+    certificates.catch(() => envCertificates.delete(key));
+    envCertificates.set(key, certificates);
+  }
+  return certificates;
+}
+
+async function readEnvCertificates(
+  file: string | undefined,
+  dir: string | undefined,
+): Promise<string[]> {
   const certificates: string[] = [];
   if (file) certificates.push(...pemCertificates(await fileAccess(file).readTextFile(file)));
   if (dir) {
