@@ -2,8 +2,8 @@
  * A cookie jar after RFC 6265: `Set-Cookie` parsing, domain and path matching, host-only
  * cookies, `Secure`, `Expires` and `Max-Age`.
  *
- * Not done: the public suffix list (a server may set a cookie for a whole registrable
- * suffix such as `co.uk`), `SameSite` enforcement (a client sending its own requests has no
+ * Not done: the public suffix list (a server may set a cookie for a multi-label public
+ * suffix such as `co.uk`; single-label ones such as `com` are refused), `SameSite` enforcement (a client sending its own requests has no
  * "site" to compare) and persistence to disk.
  *
  * Cookies set by hand without a domain (`cookies: { session: "x" }`) are sent to every
@@ -127,6 +127,9 @@ export function parseSetCookie(header: string, url: URL, at: number = Date.now()
   let hostOnly = true;
   if (domain !== null) {
     if (!domainMatch(host, domain)) return null;
+    // Without a public suffix list, refuse at least single-label domains ("com"), as
+    // Python's cookie policy does, unless the host is that name itself ("localhost").
+    if (!domain.includes(".") && domain !== host) return null;
     hostOnly = false;
   } else {
     domain = host;

@@ -30,6 +30,9 @@ test("Domain cookies go to the domain and its subdomains, never elsewhere", () =
   receive(jar, "http://www.example.com/", "evil=1; Domain=other.com");
   assert.equal(header(jar, "http://other.com/"), null);
   assert.equal(parseSetCookie("x=1; Domain=b.example.com", new URL("http://a.example.com/")), null);
+  // Single-label domains are refused (a server cannot set cookies for all of .com).
+  assert.equal(parseSetCookie("x=1; Domain=com", new URL("http://a.example.com/")), null);
+  assert.notEqual(parseSetCookie("x=1; Domain=localhost", new URL("http://localhost/")), null);
 });
 
 test("Path: explicit path, default path, and path-match boundaries", () => {

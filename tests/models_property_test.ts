@@ -71,7 +71,7 @@ test("iterLines splits the same way however the body is cut", async () => {
 
 test("cookie jars never send a cookie to a host outside its domain", () => {
   const label = fc.stringMatching(/^[a-z]{1,5}$/);
-  const host = fc.array(label, { minLength: 1, maxLength: 4 }).map((labels) => labels.join("."));
+  const host = fc.array(label, { minLength: 1, maxLength: 3 }).map((labels) => labels.join("."));
   fc.assert(
     fc.property(host, host, host, (setter, domain, receiver) => {
       const jar = new Cookies();
@@ -82,7 +82,8 @@ test("cookie jars never send a cookie to a host outside its domain", () => {
       jar.extract(response);
       const sent = jar.header(new URL(`http://${receiver}/`)) !== null;
       const inDomain = (h: string) => h === domain || h.endsWith(`.${domain}`);
-      assert.equal(sent, inDomain(setter) && inDomain(receiver));
+      const allowed = domain.includes(".") || domain === setter; // no single-label domains
+      assert.equal(sent, inDomain(setter) && inDomain(receiver) && allowed);
     }),
     { numRuns: 500 },
   );
