@@ -70,7 +70,7 @@ test("iterLines splits the same way however the body is cut", async () => {
 });
 
 test("cookie jars never send a cookie to a host outside its domain", () => {
-  const label = fc.stringMatching(/^[a-z]{1,5}$/);
+  const label = fc.stringMatching(/^[ab]{1,2}$/); // few names: domains overlap often
   const host = fc.array(label, { minLength: 1, maxLength: 3 }).map((labels) => labels.join("."));
   fc.assert(
     fc.property(host, host, host, (setter, domain, receiver) => {
