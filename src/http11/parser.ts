@@ -35,11 +35,11 @@
  * (`+5`, `0x10`, `1, 2`; identical repeats such as `5, 5` are accepted as RFC 9110 allows);
  * `Content-Length` together with `Transfer-Encoding`; `Transfer-Encoding` in an HTTP/1.0
  * response; a `Transfer-Encoding` other than exactly `chunked` (no other transfer coding
- * is decoded, so `gzip, chunked` is refused rather than handed over undecoded); a chunk size that is not hex, overflows
- * 2^53, or is followed by junk; a missing CRLF after chunk data; any of the limits; and the
- * peer closing before the response head, a `Content-Length` body or a chunked body was
- * complete. After an error the parser stays in state `"error"` and every call throws the
- * same error again.
+ * is decoded, so `gzip, chunked` is refused rather than handed over undecoded); a chunk
+ * size that is not hex, overflows 2^53, or is followed by junk; a missing CRLF after chunk
+ * data; any of the limits; and the peer closing before the response head, a
+ * `Content-Length` body or a chunked body was complete. After an error the parser stays
+ * in state `"error"` and every call throws the same error again.
  *
  * ## Decisions
  *
@@ -55,7 +55,19 @@
  * - **Leading empty lines** before a status line are an error (a server that sends CRLF
  *   after a body is desynchronised).
  * - Field names and values are decoded as Latin-1 (one char per byte), with optional
- *   whitespace around the value removed.
+ *   whitespace (SP, HTAB) around the value removed.
+ * - **Responses without a body** (to `HEAD`, 204, 304): `Content-Length` must still be
+ *   well formed, but `Transfer-Encoding` is not looked at (a response to `HEAD` carries
+ *   the fields the `GET` would have had).
+ * - **101**: any 101 is reported as `head` then `upgrade`; whether the request asked for
+ *   it is for the caller to judge.
+ *
+ * ## Speed
+ *
+ * A field line that is whole in the current buffer is validated in one pass, and its
+ * name and value strings come from small fixed-size caches (shared by all parsers, every
+ * hit checked byte for byte): building a string from bytes costs more than the rest of
+ * the parse. Lines that straddle buffers take the general path, with the same results.
  *
  * ## Limits (defaults)
  *
