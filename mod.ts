@@ -106,7 +106,12 @@ export { registerDecoder, type StreamDecoder, supportedEncodings } from "./src/d
 export { type FileAccess, type OpenedFile, setFileAccess } from "./src/files.ts";
 export { MountPattern, Mounts } from "./src/_mounts.ts";
 export { type MockHandler, MockTransport } from "./src/transports/mock.ts";
-export { AppTransport, type AppTransportOptions, type FetchHandler } from "./src/transports/app.ts";
+export {
+  type AppConnectionInfo,
+  AppTransport,
+  type AppTransportOptions,
+  type FetchHandler,
+} from "./src/transports/app.ts";
 export { VERSION } from "./src/version.ts";
 export {
   Connection,

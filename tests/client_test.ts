@@ -500,3 +500,12 @@ test("app transport: a HEAD response has no body; the app sees method, headers a
   assert.equal((await response.bytes()).length, 0);
   assert.equal(seen, "HEAD http://app.local:8080/p?q=1 yes app.local:8080");
 });
+
+test("app transport passes Deno.serve's info: the client address", async () => {
+  const app = (_request: globalThis.Request, info: { remoteAddr: { hostname: string } }) =>
+    new globalThis.Response(info.remoteAddr.hostname);
+  await using client = new Client({
+    transport: new AppTransport(app, { clientAddr: { hostname: "10.1.2.3", port: 5 } }),
+  });
+  assert.equal(await (await client.get("http://app/")).text(), "10.1.2.3");
+});

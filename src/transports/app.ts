@@ -13,9 +13,19 @@ import type { Transport } from "../transport.ts";
 import { Headers } from "../models/headers.ts";
 import { RequestError } from "../errors.ts";
 
-/** A web-standard fetch handler. */
+/** What `Deno.serve` passes as a handler's second argument; the app transport's share of it. */
+export interface AppConnectionInfo {
+  /** The client's address, as the app sees it. */
+  remoteAddr: { transport: "tcp"; hostname: string; port: number };
+}
+
+/**
+ * A web-standard fetch handler. The second argument is what `Deno.serve` passes (the
+ * client's address); handlers that take only the request ignore it.
+ */
 export type FetchHandler = (
   request: globalThis.Request,
+  info: AppConnectionInfo,
 ) => globalThis.Response | Promise<globalThis.Response>;
 
 /** Options of {@linkcode AppTransport}. */
@@ -25,6 +35,8 @@ export interface AppTransportOptions {
    * response (`false`), as httpx's `raise_app_exceptions`.
    */
   raiseAppExceptions?: boolean;
+  /** The client address the app sees (`info.remoteAddr`). Default `127.0.0.1:123`. */
+  clientAddr?: { hostname: string; port: number };
 }
 
 function sourceOf(body: ReadableStream<Uint8Array> | null): BodySource {
@@ -66,11 +78,14 @@ function sourceOf(body: ReadableStream<Uint8Array> | null): BodySource {
 export class AppTransport implements Transport {
   #handler: FetchHandler;
   #raise: boolean;
+  #info: AppConnectionInfo;
 
   /** Wraps `handler`. */
   constructor(handler: FetchHandler, options: AppTransportOptions = {}) {
     this.#handler = handler;
     this.#raise = options.raiseAppExceptions ?? true;
+    const addr = options.clientAddr ?? { hostname: "127.0.0.1", port: 123 };
+    this.#info = { remoteAddr: { transport: "tcp", hostname: addr.hostname, port: addr.port } };
   }
 
   /** Builds a web `Request`, calls the handler, and wraps its web `Response`. */
@@ -96,7 +111,7 @@ export class AppTransport implements Transport {
     }
     let webResponse: globalThis.Response;
     try {
-      webResponse = await this.#handler(webRequest);
+      webResponse = await this.#handler(webRequest, this.#info);
     } catch (error) {
       if (this.#raise) throw error;
       return new Response(500, { request, content: "" });
