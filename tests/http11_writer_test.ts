@@ -2,7 +2,7 @@
 
 import assert from "node:assert/strict";
 import { test } from "./_harness.ts";
-import { LocalProtocolError } from "../src/errors.ts";
+import { LocalProtocolError, StreamConsumed } from "../src/errors.ts";
 import { requestTarget, serializeRequest } from "../src/http11/writer.ts";
 import type { SerializedRequest } from "../src/http11/writer.ts";
 
@@ -235,4 +235,17 @@ test("writer heads stay intact when more requests are serialised", async () => {
   const big = serializeRequest("POST", "/", HOST, "y".repeat(10_000));
   assert.equal(big.head.length, 61 + 10_000);
   assert.ok((await wire(big)).endsWith("Content-Length: 10000\r\n\r\n" + "y".repeat(10_000)));
+});
+
+test("writer refuses a locked stream body when it starts reading it", async () => {
+  const stream = new ReadableStream<Uint8Array>({
+    start(controller) {
+      controller.enqueue(encoder.encode("x"));
+      controller.close();
+    },
+  });
+  const reader = stream.getReader();
+  const { body } = serializeRequest("POST", "/", HOST, stream);
+  await assert.rejects(wire({ head: new Uint8Array(0), body }), StreamConsumed);
+  reader.releaseLock();
 });

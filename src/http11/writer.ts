@@ -19,7 +19,7 @@
  * @module
  */
 
-import { LocalProtocolError } from "../errors.ts";
+import { LocalProtocolError, StreamConsumed } from "../errors.ts";
 import type { RequestContent } from "../models/body.ts";
 import { quote, TOKEN, trimOws } from "./_limits.ts";
 
@@ -279,6 +279,9 @@ async function* chunksOf(
   content: ReadableStream<Uint8Array> | AsyncIterable<Uint8Array> | Iterable<Uint8Array>,
 ): AsyncGenerator<Uint8Array> {
   if (isReadableStream(content)) {
+    if (content.locked) {
+      throw new StreamConsumed("The request body stream is locked: it is being read elsewhere");
+    }
     const reader = content.getReader();
     let done = false;
     try {
