@@ -241,6 +241,17 @@ export class Client {
     this.#cookies = new Cookies(options.cookies);
     this.#auth = toAuth(options.auth);
     this.#timeouts = toTimeouts(options.timeout);
+    // The pool is made on first use; its limits are checked now, where the mistake is.
+    for (const [name, value] of Object.entries(options.limits ?? {})) {
+      if (value !== undefined && !(typeof value === "number" && value >= 0)) {
+        throw new RangeError(`Invalid limits.${name} "${value}": expected a number, at least 0`);
+      }
+    }
+    if (options.limits?.maxConnections !== undefined && options.limits.maxConnections < 1) {
+      throw new RangeError(
+        `Invalid limits.maxConnections "${options.limits.maxConnections}": expected at least 1`,
+      );
+    }
     this.#followRedirects = options.followRedirects ?? false;
     this.#maxRedirects = options.maxRedirects ?? 20;
     this.#transport = options.transport ?? null;

@@ -123,6 +123,8 @@ test("timeout: default 5000 ms per phase, number, object and null", async () => 
   const off = (await (await none.get("http://x/")).json<Echo>()).timeout;
   assert.deepEqual(off, { connect: null, read: null, write: null, pool: null });
   assert.throws(() => new Client({ timeout: -1 }), RangeError);
+  assert.throws(() => new Client({ limits: { maxConnections: 0 } }), /limits.maxConnections "0"/);
+  assert.throws(() => new Client({ limits: { keepaliveExpiry: -5 } }), RangeError);
 });
 
 test("signal is passed to the transport as an extension", async () => {
