@@ -580,3 +580,21 @@ test("parser has a short repr", () => {
   parser.feed(bytes("abc"));
   assert.equal(String(parser), "<ResponseParser [idle 3 buffered]>");
 });
+
+test("parser takes many small buffers fed before any event is pulled", () => {
+  const body = "z".repeat(50_000);
+  const input = bytes(OK + `Content-Length: ${body.length}\r\n\r\n` + body);
+  const parser = new ResponseParser();
+  parser.startResponse("GET");
+  for (let i = 0; i < input.length; i++) parser.feed(input.subarray(i, i + 1));
+  assert.equal(parser.bufferedLength, input.length);
+  assert.equal(parser.next()?.type, "head");
+  let size = 0;
+  for (let event = parser.next(); event?.type === "data"; event = parser.next()) {
+    size += event.data.length;
+    if (size === body.length) break;
+  }
+  assert.equal(size, body.length);
+  assert.deepEqual(parser.next(), { type: "end", trailers: [], keepAlive: true });
+  assert.equal(parser.bufferedLength, 0);
+});

@@ -295,6 +295,7 @@ export class ResponseParser {
   #cur: Uint8Array = EMPTY;
   #pos = 0;
   #queue: Uint8Array[] = [];
+  #queueHead = 0; // next buffer to take from #queue (no Array#shift: O(1) per buffer)
   #base = 0; // stream offset of #cur[0]
   #eof = false;
 
@@ -345,7 +346,7 @@ export class ResponseParser {
   /** Bytes fed and not yet consumed (without taking them). */
   get bufferedLength(): number {
     let total = this.#cur.length - this.#pos;
-    for (const chunk of this.#queue) total += chunk.length;
+    for (let i = this.#queueHead; i < this.#queue.length; i++) total += this.#queue[i].length;
     return total;
   }
 
@@ -374,7 +375,7 @@ export class ResponseParser {
     this.#throwIfFailed();
     if (this.#eof) throw new LocalProtocolError("Cannot feed bytes after the end of input");
     if (bytes.length === 0) return;
-    if (this.#pos >= this.#cur.length && this.#queue.length === 0) {
+    if (this.#pos >= this.#cur.length && this.#queueHead === this.#queue.length) {
       this.#base += this.#cur.length;
       this.#cur = bytes;
       this.#pos = 0;
@@ -411,6 +412,7 @@ export class ResponseParser {
         this.#error = error;
         this.#phase = P_ERROR;
         this.#queue = [];
+        this.#queueHead = 0;
         this.#cur = EMPTY;
         this.#pos = 0;
         this.#scratch = EMPTY;
@@ -567,9 +569,15 @@ export class ResponseParser {
 
   /** Moves to the next fed buffer; false when there is none. */
   #advance(): boolean {
-    if (this.#queue.length === 0) return false;
+    const queue = this.#queue;
+    if (this.#queueHead === queue.length) return false;
     this.#base += this.#cur.length;
-    this.#cur = this.#queue.shift()!;
+    this.#cur = queue[this.#queueHead];
+    queue[this.#queueHead++] = EMPTY;
+    if (this.#queueHead === queue.length) {
+      queue.length = 0;
+      this.#queueHead = 0;
+    }
     this.#pos = 0;
     return true;
   }
@@ -587,12 +595,14 @@ export class ResponseParser {
   #takeAll(): Uint8Array {
     const rest: Uint8Array[] = [];
     if (this.#pos < this.#cur.length) rest.push(this.#cur.subarray(this.#pos));
-    rest.push(...this.#queue);
+    const queued = this.#queue.slice(this.#queueHead);
+    for (const chunk of queued) rest.push(chunk);
     this.#base += this.#cur.length;
-    for (const chunk of this.#queue) this.#base += chunk.length;
+    for (const chunk of queued) this.#base += chunk.length;
     this.#cur = EMPTY;
     this.#pos = 0;
     this.#queue = [];
+    this.#queueHead = 0;
     if (rest.length === 0) return EMPTY;
     if (rest.length === 1) return rest[0];
     let size = 0;
