@@ -23,6 +23,8 @@ import type {
 } from "../src/network/types.ts";
 import { timeout } from "../src/timeout.ts";
 import { MemoryNetworkBackend, memoryStreamPair } from "../src/testing/mod.ts";
+import { ConnectionPool } from "../src/pool.ts";
+import { Client } from "../src/client.ts";
 
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
@@ -508,6 +510,35 @@ test("a custom backend (the recording backend) wraps the default one", async () 
       "<<< Connection: close",
       "<<< hi",
     ]);
+  } finally {
+    await server.close();
+  }
+});
+
+test("the recording backend works with ConnectionPool and Client", async () => {
+  const server = await tcpServer((socket) => {
+    let seen = "";
+    socket.on("data", (chunk) => {
+      seen += String(chunk);
+      while (seen.includes("\r\n\r\n")) {
+        seen = seen.slice(seen.indexOf("\r\n\r\n") + 4);
+        socket.write("HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nhello");
+      }
+    });
+  });
+  try {
+    const log: string[] = [];
+    const pool = new ConnectionPool({ backend: new RecordingBackend(log) });
+    await using client = new Client({ transport: pool });
+    const url = `http://127.0.0.1:${server.port}/path`;
+    const first = await client.get(url);
+    assert.equal(first.status, 200);
+    assert.equal(await first.text(), "hello");
+    await client.get(url); // the same connection, recorded again
+    assert.ok(log.includes(">>> GET /path HTTP/1.1"), log.join("\n"));
+    assert.ok(log.includes(`>>> Host: 127.0.0.1:${server.port}`), log.join("\n"));
+    assert.ok(log.includes("<<< HTTP/1.1 200 OK"), log.join("\n"));
+    assert.equal(log.filter((line) => line === ">>> GET /path HTTP/1.1").length, 2);
   } finally {
     await server.close();
   }
