@@ -402,3 +402,114 @@ peerTest(
     }
   },
 );
+
+/** An HTTPS server (node:tls) for `localhost` signed by the test CA; records SNI names. */
+async function startTlsServer(): Promise<
+  { port: number; names: string[]; close(): Promise<void> }
+> {
+  const { createServer: createTlsServer } = await import("node:tls");
+  const { CA_CERT: _ca, SERVER_CERT, SERVER_KEY } = await import("./_tls_fixtures.ts");
+  const names: string[] = [];
+  const sockets = new Set<import("node:net").Socket>();
+  const server = createTlsServer({ cert: SERVER_CERT, key: SERVER_KEY }, (socket) => {
+    sockets.add(socket);
+    socket.on("close", () => sockets.delete(socket));
+    socket.on("error", () => {});
+    names.push((socket as unknown as { servername?: string }).servername ?? "");
+    socket.on("data", () => socket.write(ok("secure")));
+  });
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  const address = server.address();
+  const port = typeof address === "object" && address ? address.port : 0;
+  return {
+    port,
+    names,
+    async close() {
+      for (const socket of sockets) socket.destroy();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    },
+  };
+}
+
+test("https: TLS with extra CA certificates, start_tls traced, connection reused", async () => {
+  const { CA_CERT } = await import("./_tls_fixtures.ts");
+  const server = await startTlsServer();
+  try {
+    await using pool = new ConnectionPool({ tls: { caCerts: [CA_CERT] } });
+    const events: string[] = [];
+    const url = `https://localhost:${server.port}/`;
+    const response = await pool.request("GET", url, {
+      extensions: { trace: (name) => void events.push(name) },
+    });
+    assert.equal(await response.text(), "secure");
+    assert.deepEqual(events.slice(0, 4), [
+      "connection.connect_tcp.started",
+      "connection.connect_tcp.complete",
+      "connection.start_tls.started",
+      "connection.start_tls.complete",
+    ]);
+    assert.equal(await (await pool.request("GET", url)).text(), "secure");
+    assert.deepEqual(server.names, ["localhost"]);
+    assert.equal(
+      String(pool.connections[0]),
+      `<Connection "https://localhost:${server.port}/" IDLE>`,
+    );
+  } finally {
+    await server.close();
+  }
+});
+
+test("https: the sniHostname extension names the server to an IP address URL", async () => {
+  const { CA_CERT } = await import("./_tls_fixtures.ts");
+  const server = await startTlsServer();
+  try {
+    await using pool = new ConnectionPool({ tls: { caCerts: [CA_CERT] } });
+    const response = await pool.request("GET", `https://127.0.0.1:${server.port}/`, {
+      headers: { Host: "localhost" },
+      extensions: { sniHostname: "localhost" },
+    });
+    assert.equal(await response.text(), "secure");
+    assert.deepEqual(server.names, ["localhost"]);
+  } finally {
+    await server.close();
+  }
+});
+
+test("https: an untrusted certificate fails the connect", async () => {
+  const server = await startTlsServer();
+  try {
+    await using pool = new ConnectionPool();
+    await assert.rejects(pool.request("GET", `https://localhost:${server.port}/`), ConnectError);
+    assert.equal(pool.connections.length, 0);
+  } finally {
+    await server.close();
+  }
+});
+
+test("uds: requests over a UNIX domain socket", async () => {
+  const { mkdtempSync, rmSync } = await import("node:fs");
+  const { join } = await import("node:path");
+  const { tmpdir } = await import("node:os");
+  const dir = mkdtempSync(join(tmpdir(), "ferry-uds-"));
+  const path = join(dir, "server.sock");
+  const sockets = new Set<import("node:net").Socket>();
+  const server = createServer((socket) => {
+    sockets.add(socket);
+    socket.on("close", () => sockets.delete(socket));
+    socket.on("data", () => socket.write(ok("over a unix socket")));
+  });
+  await new Promise<void>((resolve) => server.listen(path, resolve));
+  try {
+    const events: string[] = [];
+    await using pool = new ConnectionPool({ uds: path });
+    const response = await pool.request("GET", "http://localhost/", {
+      extensions: { trace: (name) => void events.push(name) },
+    });
+    assert.equal(await response.text(), "over a unix socket");
+    assert.equal(events[0], "connection.connect_unix_socket.started");
+  } finally {
+    for (const socket of sockets) socket.destroy();
+    await new Promise<void>((resolve) => server.close(() => resolve()));
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
