@@ -7,11 +7,15 @@
  *   - per-phase:  `read(…, 5000)` / `write(…, 5000)`: one shared deadline queue entry per call;
  *   - scope:      the same inside `timeout(60_000, …)` (AsyncLocalStorage active);
  *   - timer/call: a `setTimeout` + `clearTimeout` around every call, the naive design the
- *                 shared queue avoids.
+ *                 shared queue avoids;
+ *   - plain in a scope: no limits, inside `timeout()`: what AsyncLocalStorage alone costs.
  *
- * The peer is a separate `node` process, so it does not share this event loop.
+ * The peer is a separate `node` process, so it does not share this event loop. All rows
+ * run interleaved in each round; medians of the rounds are printed.
  *
- * Run: `deno run -A bench/timeout_bench.ts` (or under Node 24: `node bench/timeout_bench.ts`).
+ * Run: `deno run -A bench/timeout_bench.ts`; under Node 24 `node bench/timeout_bench.ts`;
+ * under Node 20 bundle it first: `deno bundle --platform deno -o /tmp/tb.mjs
+ * bench/timeout_bench.ts && node /tmp/tb.mjs`.
  */
 
 import { spawn } from "node:child_process";
@@ -111,17 +115,16 @@ async function run<T>(variant: Variant, fn: () => Promise<T>): Promise<T> {
   return variant === "scope" ? await timeout(60_000, fn) : await fn();
 }
 
-const ROUNDS = 5;
-const MS = 600;
+const ROUNDS = 11;
+const MS = 300;
 const backend = new NetworkBackend();
 const runtimeName = (globalThis as { Deno?: unknown }).Deno
   ? `Deno ${(globalThis as unknown as { Deno: { version: { deno: string } } }).Deno.version.deno}`
   : `Node ${(globalThis as unknown as { process: { version: string } }).process.version}`;
 console.log(`timeout bench on ${runtimeName}, ${String(backend)}; medians of ${ROUNDS} rounds`);
 console.log(
-  "(first without any timeout() call; then 'scope' (each round in its own timeout()),\n" +
-    " 'plain, ALS used' (after scopes ended) and 'plain in a scope' (inside one long\n" +
-    " timeout()): on Node < 24 AsyncLocalStorage's promise hooks are on while a scope runs)",
+  "('scope': per-phase limits inside timeout(); 'plain in a scope': no limits inside\n" +
+    " timeout(), the bare cost of AsyncLocalStorage, which on Node < 24 slows every await)",
 );
 
 type Row = { name: string; run: () => Promise<number> };
@@ -174,42 +177,31 @@ const bulkRow = (name: string, variant: Variant): Row => ({
   },
 });
 
-// Rows before any timeout() call first, for both loops; then the rows that use scopes.
-const first = {
-  ping: [
-    pingRow("plain", "plain"),
-    pingRow("per-phase", "per-phase"),
-    pingRow("timer/call", "timer/call"),
-  ],
-  bulks: [
-    bulkRow("plain", "plain"),
-    bulkRow("per-phase", "per-phase"),
-    bulkRow("timer/call", "timer/call"),
-  ],
-};
-const pingAfter = [pingRow("scope", "scope"), pingRow("plain, ALS used", "plain")];
-const bulkAfter = [bulkRow("scope", "scope"), bulkRow("plain, ALS used", "plain")];
-// Inside one long scope: the ALS stays enabled while it runs.
-const pingInside = [pingRow("plain in a scope", "plain")];
-const bulkInside = [bulkRow("plain in a scope", "plain")];
-await measure("ping", first.ping);
-await measure("bulk", first.bulks);
-await measure("ping", pingAfter);
-await measure("bulk", bulkAfter);
-await timeout(3_600_000, async () => {
-  await measure("ping", pingInside);
-  await measure("bulk", bulkInside);
-});
-table("ping-pong (write 16 B + read echo)", "round trips/s", "ping", [
-  ...first.ping,
-  ...pingAfter,
-  ...pingInside,
-]);
-table("bulk read loop (64 KiB reads)", "MB/s", "bulk", [
-  ...first.bulks,
-  ...bulkAfter,
-  ...bulkInside,
-]);
+// All rows interleaved in every round, so that changes in the machine's load hit them alike.
+const pingRows = [
+  pingRow("plain", "plain"),
+  pingRow("per-phase", "per-phase"),
+  pingRow("timer/call", "timer/call"),
+  pingRow("scope", "scope"),
+  {
+    name: "plain in a scope",
+    run: () => timeout(3_600_000, () => pingPong(echoStream, "plain", MS)),
+  },
+];
+const bulkRows = [
+  bulkRow("plain", "plain"),
+  bulkRow("per-phase", "per-phase"),
+  bulkRow("timer/call", "timer/call"),
+  bulkRow("scope", "scope"),
+  {
+    name: "plain in a scope",
+    run: async () => (await timeout(3_600_000, () => bulk(blastStream, "plain", MS))).mbps,
+  },
+];
+await measure("ping", pingRows);
+await measure("bulk", bulkRows);
+table("ping-pong (write 16 B + read echo)", "round trips/s", "ping", pingRows);
+table("bulk read loop (64 KiB reads)", "MB/s", "bulk", bulkRows);
 console.log(`  (${lastBytesPerRead.toFixed(0)} B per read)`);
 
 await echoStream.close();
