@@ -613,6 +613,10 @@ export class Client {
   }
 
   #defaultTransport(): Promise<Transport> {
+    if (this.#closed && this.#transportReady === null) {
+      // close() ran while this request was on its way: make no pool that nobody closes.
+      return Promise.reject(new TypeError("Cannot send a request, as the client has been closed"));
+    }
     this.#transportReady ??= this.#makePool().then((pool) => this.#transport = pool);
     return this.#transportReady;
   }
