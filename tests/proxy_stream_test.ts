@@ -31,6 +31,11 @@ import { ConnectError, ProxyError } from "../src/errors.ts";
 import type { NetworkStreamInterface } from "../src/network/types.ts";
 
 const backend = new NodeNetworkBackend();
+/**
+ * Whether the backend can start TLS on a TLS stream (TLS to the target inside TLS to an
+ * https:// proxy). Not yet: flip this when the network layer learns it.
+ */
+const backendLayersTls = false;
 const both = {
   pkg: `${tinyproxyPeer.pkg} ${openssl.pkg}`,
   available: tinyproxyPeer.available && openssl.available,
@@ -488,17 +493,25 @@ peerTest(
     const tinyproxy = await startTinyproxy();
     const front = await startTlsFront(tinyproxy.port);
     try {
-      const inner = await viaProxy(
+      const attempt = viaProxy(
         new Proxy(`https://localhost:${front.port}`),
         new Request("GET", `https://localhost:${secure.port}/tls-in-tls`),
         { caCerts: [certs.caPem] },
       );
-      assert.equal(seen(inner.body).url, "/tls-in-tls");
+      if (!backendLayersTls) {
+        // The backends refuse startTls() on a TLS stream for now: a clear ConnectError.
+        await assert.rejects(attempt, (error) => {
+          assert.ok(error instanceof ConnectError && !(error instanceof ProxyError));
+          assert.match(error.message, /cannot start TLS inside TLS; use an http:\/\/ proxy URL/);
+          return true;
+        });
+        return;
+      }
+      assert.equal(seen((await attempt).body).url, "/tls-in-tls");
     } finally {
       await front.close();
       await tinyproxy.stop();
       await secure.close();
     }
   },
-  { skip: "the network backends refuse startTls() on a TLS stream (TLS inside TLS) for now" },
 );

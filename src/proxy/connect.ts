@@ -253,7 +253,20 @@ export async function openProxiedStream(
         ssl_context: tlsOptions,
         server_hostname: hostname,
         timeout: connectMs ?? null,
-      }, () => tunnel.startTls(tlsOptions, connectMs));
+      }, () => tunnel.startTls(tlsOptions, connectMs)).catch((error) => {
+        // TLS inside TLS (an https:// proxy, then an https target) needs a backend that
+        // can layer it; say so rather than "TLS is already active".
+        if (proxy.isTls && error instanceof ConnectError && /already active/.test(error.message)) {
+          throw new ConnectError(
+            `Cannot reach ${JSON.stringify(`https://${authority(origin)}`)} through the ` +
+              `https proxy ${JSON.stringify(proxy.origin)}: this network backend cannot ` +
+              `start TLS inside TLS; use an http:// proxy URL (the tunnel is still TLS ` +
+              `to the target)`,
+            { cause: error },
+          );
+        }
+        throw error;
+      });
     }
     return stream;
   } catch (error) {
