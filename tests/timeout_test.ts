@@ -310,3 +310,38 @@ test("scopes work again after every scope has ended, and side by side", async ()
   release();
   await first;
 });
+
+test("a crowd of waits: every stuck one fires, none early, none that finished", async () => {
+  let seed = 42;
+  const random = () => (seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31;
+  const checks: Promise<void>[] = [];
+  for (let i = 0; i < 300; i++) {
+    const limit = 5 + Math.floor(random() * 60);
+    if (random() < 0.5) {
+      const op = stuckOperation();
+      const start = performance.now();
+      checks.push(
+        withDeadline("read", limit, op.run, op.onExpire).then(
+          () => assert.fail("a stuck operation succeeded"),
+          (error) => {
+            const elapsed = performance.now() - start;
+            assert.ok(error instanceof ReadTimeout, String(error));
+            assert.ok(elapsed >= limit, `fired after ${elapsed} ms, limit ${limit} ms`);
+            assert.ok(op.expired);
+          },
+        ),
+      );
+    } else {
+      const delay = Math.floor(random() * limit * 0.5);
+      let expired = false;
+      checks.push(
+        withDeadline("read", limit + 50, () => sleep(delay).then(() => i), () => expired = true)
+          .then((value) => {
+            assert.equal(value, i);
+            assert.equal(expired, false);
+          }),
+      );
+    }
+  }
+  await Promise.all(checks);
+});
