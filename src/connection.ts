@@ -14,11 +14,14 @@
  *                    └──101 / 2xx to CONNECT──▶ UPGRADED (the stream is the caller's)
  * ```
  *
- * Stale connections: when a connection turns idle it issues the read for the *next*
- * response at once ("armed read"). If the server closes the idle connection, that read
- * returns end-of-input and the connection closes itself (and leaves its pool) before
- * anyone tries to reuse it. When the next request comes, the armed read is simply the
- * first read of its response, so noticing costs no extra read.
+ * Stale connections: a connection that stays idle (100 to 200 ms: one shared ticker)
+ * issues the read for the *next* response ("armed read"). If the server closes the idle
+ * connection, that read returns end-of-input and the connection closes itself (and leaves
+ * its pool) before anyone tries to reuse it. When the next request comes, the armed read
+ * is simply the first read of its response, so noticing costs no extra read. A connection
+ * reused at once is not armed (that would cost a few microseconds per request for nothing);
+ * a request that meets a connection closed in that window is retried on a fresh one by the
+ * pool when it is safe to.
  *
  * The per-request path allocates no timer, no `AbortController`, no stream and no
  * generator: per-phase limits are passed down to the network stream (which shares one
@@ -359,6 +362,54 @@ let lazyConnection: (
 ) => Connection;
 let expiresAt: (connection: Connection) => number;
 let exchangeCount: (connection: Connection) => number;
+let armIdle: (connection: Connection) => void;
+
+// Stale-connection detection, armed lazily. Issuing the idle read costs a few
+// microseconds per request, which a connection reused at once (a busy pool) does not
+// need: a server closes an idle keep-alive connection after seconds, not microseconds (and
+// a request that meets one anyway is retried on a fresh connection when it can be). So a
+// connection that turns idle waits in `young`; a shared ticker moves it to `old` and, one
+// tick later, arms it: every connection idle for 100 to 200 ms has its read armed. The
+// ticker runs only while connections wait.
+
+const ARM_TICK_MS = 100;
+let young = new Set<Connection>();
+let old = new Set<Connection>();
+let ticker: unknown = null;
+
+function scheduleArm(connection: Connection): void {
+  young.add(connection);
+  if (ticker === null) {
+    ticker = setInterval(armTick, ARM_TICK_MS);
+    // deno-lint-ignore no-explicit-any
+    (ticker as any)?.unref?.();
+  }
+}
+
+function unscheduleArm(connection: Connection): void {
+  if (!young.delete(connection)) old.delete(connection);
+}
+
+/** A connection closed: the ticker stops at once when nothing waits (reuse leaves it). */
+function forgetArm(connection: Connection): void {
+  unscheduleArm(connection);
+  if (young.size === 0 && old.size === 0 && ticker !== null) {
+    clearInterval(ticker as number);
+    ticker = null;
+  }
+}
+
+function armTick(): void {
+  for (const connection of old) armIdle(connection);
+  old.clear();
+  const swap = old;
+  old = young;
+  young = swap;
+  if (old.size === 0 && ticker !== null) {
+    clearInterval(ticker as number);
+    ticker = null;
+  }
+}
 
 /**
  * One HTTP/1.1 connection to one origin. Requests on it run strictly one after another:
@@ -427,6 +478,9 @@ export class Connection {
     };
     expiresAt = (connection) => connection.#expiresAt;
     exchangeCount = (connection) => connection.#exchanges;
+    armIdle = (connection) => {
+      if (connection.#state === "IDLE" && connection.#armed === null) connection.#arm();
+    };
   }
 
   /**
@@ -625,6 +679,7 @@ export class Connection {
     const timeouts = extensions.timeout;
     const method = request.method;
     const reused = this.#exchanges > 0;
+    if (this.#state === "IDLE" && this.#armed === null) unscheduleArm(this);
     this.#state = "ACTIVE";
     this.#xRequest = request;
     this.#xTrace = trace;
@@ -791,7 +846,7 @@ export class Connection {
         this.#exchangeId++;
         this.#detachSignal();
         this.#state = this.#exchanges > 0 ? "IDLE" : "NEW";
-        if (this.#exchanges > 0 && this.#armed === null) this.#arm();
+        if (this.#exchanges > 0 && this.#armed === null) scheduleArm(this);
         this.#release();
       } else {
         await this.#close();
@@ -1017,7 +1072,7 @@ export class Connection {
     const keep = this.#xHintMs < this.#keepaliveMs ? this.#xHintMs : this.#keepaliveMs;
     this.#expiresAt = keep === Infinity ? Infinity : Date.now() + keep;
     this.#state = "IDLE";
-    this.#arm();
+    scheduleArm(this);
     this.#release();
     return undefined;
   }
@@ -1090,6 +1145,7 @@ export class Connection {
 
   #close(): Promise<void> {
     if (this.#closing !== null) return this.#closing;
+    forgetArm(this);
     this.#state = "CLOSED";
     this.#exchangeId++;
     this.#armed = null;
