@@ -44,15 +44,26 @@ export function toTimeouts(timeout: TimeoutInit | undefined): Timeouts {
 
 /**
  * `base` with `override` merged in: every name in `override` replaces that name's values
- * in `base` (which is not changed).
+ * in `base` (which is not changed). `host`, when given, becomes a leading `Host` header
+ * unless either side has one (as httpx puts `Host` first).
  */
-export function mergeHeaders(base: Headers, override?: HeadersInit | null): Headers {
-  const merged = new Headers(base);
-  if (override == null) return merged;
-  const incoming = override instanceof Headers ? override : new Headers(override);
-  if (incoming.size === 0) return merged;
-  const names = incoming.keys();
-  for (const name of names) merged.delete(name);
+export function mergeHeaders(
+  base: Headers,
+  override?: HeadersInit | null,
+  host?: string,
+): Headers {
+  const incoming = override == null
+    ? null
+    : override instanceof Headers
+    ? override
+    : new Headers(override);
+  const pairs = base.pairs();
+  if (host !== undefined && !base.has("host") && !(incoming?.has("host"))) {
+    pairs.unshift(["Host", host]);
+  }
+  const merged = Headers.fromPairs(pairs);
+  if (incoming === null || incoming.size === 0) return merged;
+  for (const name of incoming.keys()) merged.delete(name);
   for (const [name, value] of incoming) merged.append(name, value);
   return merged;
 }

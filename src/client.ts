@@ -342,7 +342,7 @@ export class Client {
         ? mergeUrl(this.#baseUrl, joined)
         : mergeUrlParams(mergeUrl(this.#baseUrl, url), params);
     }
-    const headers = mergeHeaders(this.#headers, options.headers);
+    const headers = mergeHeaders(this.#headers, options.headers, target.host);
 
     let content: RequestContent | null = null;
     let pendingLength: (() => Promise<number | null>) | null = null;
@@ -692,8 +692,16 @@ export class Client {
     }
     if (!url.hash && request.url.hash) url.hash = request.url.hash;
 
-    const headers = new Headers(request.headers);
-    if (!sameOrigin(request.url, url) && !isHttpsUpgrade(request.url, url)) {
+    // Across origins, Host names the new target (on the same origin it stays as it was).
+    const origin = sameOrigin(request.url, url);
+    const headers = origin ? new Headers(request.headers) : mergeHeaders(
+      new Headers(),
+      request.headers.pairs().filter(([name]) =>
+        name.length !== 4 || name.toLowerCase() !== "host"
+      ),
+      url.host,
+    );
+    if (!origin && !isHttpsUpgrade(request.url, url)) {
       headers.delete("authorization");
       headers.delete("proxy-authorization");
     }
@@ -706,7 +714,6 @@ export class Client {
         `Cannot follow a ${status} redirect with a streamed body: it was already sent`,
       );
     }
-    headers.delete("host");
     headers.delete("cookie");
     const cookie = this.#cookies.header(url);
     if (cookie !== null) headers.set("Cookie", cookie);

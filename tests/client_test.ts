@@ -268,6 +268,20 @@ test("redirects: a streamed body cannot be resent by 307", async () => {
   await assert.rejects(client.post("http://x/", { content: body() }), StreamConsumed);
 });
 
+test("Host comes first; a redirect to another origin names the new host", async () => {
+  const { transport, requests } = redirector(302, "http://other:8080/next");
+  await using client = new Client({ transport, followRedirects: true });
+  await client.get("http://x/", { headers: { "X-Last": "1" } });
+  assert.deepEqual(requests[0].headers.pairs()[0], ["Host", "x"]);
+  assert.deepEqual(requests[1].headers.pairs()[0], ["Host", "other:8080"]);
+  assert.equal(requests[1].headers.get("x-last"), "1");
+  const same = redirector(302, "/again");
+  await using custom = new Client({ transport: same.transport, followRedirects: true });
+  await custom.get("http://x/", { headers: { Host: "virtual.example" } });
+  assert.equal(same.requests[0].headers.get("host"), "virtual.example");
+  assert.equal(same.requests[1].headers.get("host"), "virtual.example");
+});
+
 test("redirects: the fragment is kept, relative Location resolves", async () => {
   const { transport, requests } = redirector(302, "../c/d?x=1");
   await using client = new Client({ transport, followRedirects: true });
