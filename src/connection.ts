@@ -62,7 +62,16 @@ import { defaultPort, type Origin, originOf, originString } from "./_origin.ts";
 const INSPECT = Symbol.for("Deno.customInspect");
 const NODE_INSPECT = Symbol.for("nodejs.util.inspect.custom");
 
-/** The life cycle of a {@linkcode Connection}; see the module documentation. */
+/**
+ * The life cycle of a {@linkcode Connection}; see the module documentation.
+ *
+ * @example
+ * ```ts ignore
+ * import { openConnection } from "@ferry/ferry";
+ * await using connection = await openConnection("http://127.0.0.1:8080");
+ * console.log(connection.state); // "NEW"
+ * ```
+ */
 export type ConnectionState = "NEW" | "ACTIVE" | "IDLE" | "CLOSED" | "UPGRADED";
 
 /** Default per-phase limit, in milliseconds, for each of connect, read, write and pool. */
@@ -71,7 +80,15 @@ export const DEFAULT_TIMEOUT_MS = 5000;
 /** Default time an idle connection is kept, in milliseconds. */
 export const DEFAULT_KEEPALIVE_EXPIRY_MS = 5000;
 
-/** TLS settings of a connection or pool (the hostname comes from the URL or `sniHostname`). */
+/**
+ * TLS settings of a connection or pool (the hostname comes from the URL or `sniHostname`).
+ *
+ * @example Trust a private CA
+ * ```ts ignore
+ * import { ConnectionPool } from "@ferry/ferry";
+ * const pool = new ConnectionPool({ tls: { caCerts: [await Deno.readTextFile("ca.pem")] } });
+ * ```
+ */
 export interface TlsSettings {
   /** Extra CA certificates (PEM) to trust besides the system's. */
   caCerts?: string[];
@@ -83,7 +100,18 @@ export interface TlsSettings {
   verify?: boolean;
 }
 
-/** How to open the network stream of a connection. */
+/**
+ * How to open the network stream of a connection.
+ *
+ * @example Through a UNIX socket, retrying a failed connect twice
+ * ```ts ignore
+ * import { openConnection } from "@ferry/ferry";
+ * await using connection = await openConnection("http://localhost/", {
+ *   uds: "/run/docker.sock",
+ *   retries: 2,
+ * });
+ * ```
+ */
 export interface OpenOptions {
   /** Opens the streams; the default picks the runtime's. */
   backend?: NetworkBackendInterface;
@@ -97,7 +125,18 @@ export interface OpenOptions {
   retries?: number;
 }
 
-/** Options of {@linkcode openConnection} and the {@linkcode Connection} constructor. */
+/**
+ * Options of {@linkcode openConnection} and the {@linkcode Connection} constructor.
+ *
+ * @example Shorter limits and idle expiry
+ * ```ts ignore
+ * import { openConnection } from "@ferry/ferry";
+ * await using connection = await openConnection("https://example.com", {
+ *   timeout: { connect: 2000, read: 10_000 },
+ *   keepaliveExpiry: 30_000,
+ * });
+ * ```
+ */
 export interface ConnectionOptions extends OpenOptions {
   /** Default per-phase limits in milliseconds (each 5000 unless given; `null`: none). */
   timeout?: Timeouts;
@@ -111,7 +150,20 @@ export interface ConnectionOptions extends OpenOptions {
   signal?: AbortSignal;
 }
 
-/** Options of {@linkcode Connection.request} and {@linkcode Connection.stream}. */
+/**
+ * Options of {@linkcode Connection.request} and {@linkcode Connection.stream}.
+ *
+ * @example A POST with a per-request read limit and a trace
+ * ```ts ignore
+ * import { openConnection } from "@ferry/ferry";
+ * await using connection = await openConnection("http://127.0.0.1:8080");
+ * await connection.request("POST", "/items", {
+ *   headers: { "Content-Type": "application/json" },
+ *   content: '{"name":"ferry"}',
+ *   extensions: { timeout: { read: 1000 }, trace: (event) => console.log(event) },
+ * });
+ * ```
+ */
 export interface ConnectionRequestInit {
   /** Request headers; `Host` is added when absent. */
   headers?: HeadersInit | null;

@@ -56,7 +56,20 @@ import {
 const INSPECT = Symbol.for("Deno.customInspect");
 const NODE_INSPECT = Symbol.for("nodejs.util.inspect.custom");
 
-/** Options of a {@linkcode ConnectionPool}. */
+/**
+ * Options of a {@linkcode ConnectionPool}.
+ *
+ * @example Limits
+ * ```ts ignore
+ * import { ConnectionPool } from "@ferry/ferry";
+ * await using pool = new ConnectionPool({
+ *   maxConnections: 10,
+ *   maxKeepaliveConnections: 5,
+ *   keepaliveExpiry: 30_000,
+ *   timeout: { pool: 1000 },
+ * });
+ * ```
+ */
 export interface ConnectionPoolOptions extends OpenOptions {
   /** The most connections open at once, all origins together. Default 100. */
   maxConnections?: number;
@@ -74,7 +87,19 @@ export interface ConnectionPoolOptions extends OpenOptions {
   proxy?: ProxyLike | null;
 }
 
-/** Options of {@linkcode ConnectionPool.request} and {@linkcode ConnectionPool.stream}. */
+/**
+ * Options of {@linkcode ConnectionPool.request} and {@linkcode ConnectionPool.stream}.
+ *
+ * @example Headers and an abort signal
+ * ```ts ignore
+ * import { ConnectionPool } from "@ferry/ferry";
+ * await using pool = new ConnectionPool();
+ * await pool.request("GET", "https://example.com/", {
+ *   headers: { Accept: "text/html" },
+ *   extensions: { signal: AbortSignal.timeout(3000) },
+ * });
+ * ```
+ */
 export type PoolRequestInit = RequestInit;
 
 interface Waiter {
