@@ -15,6 +15,7 @@ import {
   MockTransport,
   ReadTimeout,
   registerDecoder,
+  Request,
   Response,
   supportedEncodings,
 } from "../mod.ts";
@@ -133,6 +134,18 @@ test("a corrupt or truncated body is a DecodingError, and the source is closed",
     });
     assert.equal(source.closed, true);
   }
+});
+
+test("a decoding error while streaming names the response's request", async () => {
+  const request = new Request("GET", "http://x/data");
+  const response = new Response(200, {
+    headers: { "Content-Encoding": "gzip" },
+    content: chunked([new Uint8Array([1, 2, 3, 4])]),
+    request,
+  });
+  await assert.rejects(async () => {
+    for await (const _ of response.iterBytes()) { /* reading */ }
+  }, (error) => error instanceof DecodingError && error.request === request);
 });
 
 test("errors of the source pass through decoding unchanged", async () => {

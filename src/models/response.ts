@@ -15,7 +15,7 @@ import { type BodySource, bytesSource, concatBytes, utf8 } from "./body.ts";
 import type { Request } from "./request.ts";
 import type { NetworkStreamInterface } from "../network/types.ts";
 import { reasonPhraseOf } from "./status.ts";
-import { HTTPStatusError, ResponseNotRead, StreamConsumed } from "../errors.ts";
+import { HTTPError, HTTPStatusError, ResponseNotRead, StreamConsumed } from "../errors.ts";
 import { decodedSource, DEFAULT_MAX_DECOMPRESSED_SIZE, parseContentEncoding } from "../decoding.ts";
 
 /** Response extensions, as in httpcore (with camelCase names). */
@@ -334,6 +334,12 @@ export class Response {
     throw new HTTPStatusError(message, { request: this.request, response: this });
   }
 
+  /** Errors of reading the body name the request (lower layers may not know it). */
+  #withRequest(error: unknown): unknown {
+    if (error instanceof HTTPError && error.request === null) error.request = this.request;
+    return error;
+  }
+
   #rawRead = async (): Promise<Uint8Array | null> => {
     const chunk = await this.#raw.read();
     if (chunk !== null) this.#downloaded += chunk.length;
@@ -369,6 +375,8 @@ export class Response {
         chunks.push(chunk);
         total += chunk.length;
       }
+    } catch (error) {
+      throw this.#withRequest(error);
     } finally {
       await this.close();
     }
@@ -416,6 +424,8 @@ export class Response {
       for (let chunk = await source.read(); chunk !== null; chunk = await source.read()) {
         yield chunk;
       }
+    } catch (error) {
+      throw this.#withRequest(error);
     } finally {
       await this.close();
     }
@@ -444,6 +454,8 @@ export class Response {
       for (let chunk = await this.#rawRead(); chunk !== null; chunk = await this.#rawRead()) {
         yield chunk;
       }
+    } catch (error) {
+      throw this.#withRequest(error);
     } finally {
       await this.close();
     }
