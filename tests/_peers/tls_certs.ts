@@ -17,6 +17,7 @@
 import { execFile } from "node:child_process";
 import { existsSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
+import process from "node:process";
 import { findExecutable, scratchDir } from "./common.ts";
 
 /** The certificates (PEM) and the folder they were written to. */
@@ -219,6 +220,8 @@ async function make(): Promise<TestCertificates> {
     rmSync(dir, { recursive: true, force: true });
     throw error;
   }
+  // The folder goes when the process ends (the certificates are shared by its tests).
+  process.once("exit", () => rmSync(dir, { recursive: true, force: true }));
   const read = (name: string) => readFileSync(join(dir, name), "utf8");
   return {
     dir,
