@@ -691,3 +691,30 @@ test("memory backend: serves each connection, records it, negotiates ALPN", asyn
   assert.deepEqual(seen, ["example.com:443", "example.org:443", "/run/app.sock:0"]);
   assert.equal(backend.connections.length, 3);
 });
+
+test("memory backend under ConnectionPool and Client, whole and one byte at a time", async () => {
+  for (const oneByte of [false, true]) {
+    const backend = new MemoryNetworkBackend(async (stream) => {
+      let seen = "";
+      for (let part = await stream.read(); part.length > 0; part = await stream.read()) {
+        seen += decoder.decode(part);
+        while (seen.includes("\r\n\r\n")) {
+          const head = seen.slice(0, seen.indexOf("\r\n\r\n"));
+          seen = seen.slice(head.length + 4);
+          const target = head.split(" ")[1];
+          await stream.write(
+            bytes(`HTTP/1.1 200 OK\r\nContent-Length: ${target.length}\r\n\r\n${target}`),
+          );
+        }
+      }
+      await stream.close();
+    }, { oneByte });
+    const pool = new ConnectionPool({ backend });
+    await using client = new Client({ transport: pool });
+    assert.equal(await (await client.get("http://example.test/one")).text(), "/one");
+    assert.equal(await (await client.get("http://example.test/two")).text(), "/two");
+    assert.equal(backend.connections.length, 1, "the connection was reused");
+    await client.close();
+    await Promise.all(backend.served);
+  }
+});
