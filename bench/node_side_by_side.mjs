@@ -28,7 +28,9 @@ import { dirname, join, resolve } from "node:path";
 import { pathToFileURL } from "node:url";
 
 const args = Object.fromEntries(
-  process.argv.slice(2).map((arg) => arg.replace(/^--/, "").split("=")).map(([k, v]) => [k, v ?? "true"]),
+  process.argv.slice(2).map((arg) => arg.replace(/^--/, "").split("=")).map((
+    [k, v],
+  ) => [k, v ?? "true"]),
 );
 const SECONDS = Number(args.seconds ?? 2);
 const REPEAT = Number(args.repeat ?? 3);
@@ -106,7 +108,14 @@ http {
 }
 `,
     );
-    const child = spawn(nginx, ["-p", dir, "-c", join(dir, "nginx.conf"), "-e", join(dir, "error.log")], {
+    const child = spawn(nginx, [
+      "-p",
+      dir,
+      "-c",
+      join(dir, "nginx.conf"),
+      "-e",
+      join(dir, "error.log"),
+    ], {
       stdio: "ignore",
     });
     await waitForPort(port, child);
@@ -138,7 +147,9 @@ function rawRequest(port) {
 async function probeResponseLength(port) {
   const socket = net.connect(port, "127.0.0.1");
   await new Promise((r) => socket.once("connect", r));
-  socket.write(Buffer.from(`GET / HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\nConnection: close\r\n\r\n`));
+  socket.write(
+    Buffer.from(`GET / HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\nConnection: close\r\n\r\n`),
+  );
   let total = Buffer.alloc(0);
   for await (const chunk of socket) total = Buffer.concat([total, chunk]);
   const text = total.toString("latin1");
@@ -195,12 +206,15 @@ async function makeRaw(port, concurrency) {
   return {
     // Each worker owns one socket: hand them out round-robin per worker start.
     worker: () => sockets[next++ % sockets.length].one,
-    close: async () => sockets.forEach(({ s }) => s.destroy()),
+    close: () => Promise.resolve(sockets.forEach(({ s }) => s.destroy())),
   };
 }
 
-async function makeUndiciPool(port, concurrency) {
-  const pool = new undici.Pool(`http://127.0.0.1:${port}`, { connections: concurrency, pipelining: 1 });
+function makeUndiciPool(port, concurrency) {
+  const pool = new undici.Pool(`http://127.0.0.1:${port}`, {
+    connections: concurrency,
+    pipelining: 1,
+  });
   return {
     worker: () => async () => {
       const { body } = await pool.request({ path: "/", method: "GET" });
@@ -210,7 +224,7 @@ async function makeUndiciPool(port, concurrency) {
   };
 }
 
-async function makeFetch(port, concurrency) {
+function makeFetch(port, concurrency) {
   const url = `http://127.0.0.1:${port}/`;
   void concurrency;
   return {
@@ -218,11 +232,11 @@ async function makeFetch(port, concurrency) {
       const response = await fetch(url);
       await response.text();
     },
-    close: async () => {},
+    close: () => Promise.resolve(),
   };
 }
 
-async function makeNodeHttp(port, concurrency) {
+function makeNodeHttp(port, concurrency) {
   const agent = new http.Agent({ keepAlive: true, maxSockets: concurrency });
   return {
     worker: () => () =>
@@ -233,11 +247,11 @@ async function makeNodeHttp(port, concurrency) {
           response.on("error", reject);
         }).on("error", reject);
       }),
-    close: async () => agent.destroy(),
+    close: () => Promise.resolve(agent.destroy()),
   };
 }
 
-async function makeFerryPool(port, concurrency) {
+function makeFerryPool(port, concurrency) {
   const pool = new ferry.ConnectionPool({ maxConnections: concurrency });
   const url = `http://127.0.0.1:${port}/`;
   return {
@@ -249,9 +263,11 @@ async function makeFerryPool(port, concurrency) {
   };
 }
 
-async function makeFerryClient(port, concurrency) {
+function makeFerryClient(port, concurrency) {
   const client = new ferry.Client(
-    ferry.ConnectionPool ? { transport: new ferry.ConnectionPool({ maxConnections: concurrency }) } : {},
+    ferry.ConnectionPool
+      ? { transport: new ferry.ConnectionPool({ maxConnections: concurrency }) }
+      : {},
   );
   const url = `http://127.0.0.1:${port}/`;
   return {
@@ -370,17 +386,19 @@ if (REPEAT > 1) {
 for (const c of CONCURRENCY) {
   const pool = results.get(`ferry-pool@${c}`);
   const und = results.get(`undici@${c}`);
-  if (pool && und) console.log(`Ferry pool / undici Pool.request @${c}: ${(pool / und).toFixed(2)}x`);
+  if (pool && und) {
+    console.log(`Ferry pool / undici Pool.request @${c}: ${(pool / und).toFixed(2)}x`);
+  }
 }
 
 // ---------------------------------------------------------------------------------------
 // Parser: Ferry's ResponseParser against Node's HTTPParser (llhttp), same bytes.
 
 if (http11 && !globalThis.Bun && (!ONLY || ONLY.has("parser"))) {
-  await parserBench();
+  parserBench();
 }
 
-async function parserBench() {
+function parserBench() {
   let HTTPParser;
   try {
     ({ HTTPParser } = createRequire(import.meta.url)("_http_common"));
@@ -392,7 +410,8 @@ async function parserBench() {
   const sample = Buffer.from(
     "HTTP/1.1 200 OK\r\nServer: nginx/1.26.3\r\nDate: Sat, 21 Nov 2026 23:00:00 GMT\r\n" +
       "Content-Type: text/html; charset=utf-8\r\nContent-Length: 1024\r\nConnection: keep-alive\r\n" +
-      "Cache-Control: no-cache\r\nX-Request-Id: 0123456789abcdef\r\nVary: Accept-Encoding\r\n\r\n" + body,
+      "Cache-Control: no-cache\r\nX-Request-Id: 0123456789abcdef\r\nVary: Accept-Encoding\r\n\r\n" +
+      body,
   );
   const bytes = new Uint8Array(sample.buffer, sample.byteOffset, sample.length);
   const N = 200_000;
@@ -431,7 +450,9 @@ async function parserBench() {
     const ferryRate = ferryParse();
     const llhttpRate = llhttpParse();
     console.log(
-      `parser, 1 KiB response with 9 headers: Ferry ${Math.round(ferryRate).toLocaleString("en-US")}/s, ` +
+      `parser, 1 KiB response with 9 headers: Ferry ${
+        Math.round(ferryRate).toLocaleString("en-US")
+      }/s, ` +
         `Node HTTPParser (llhttp) ${Math.round(llhttpRate).toLocaleString("en-US")}/s, ` +
         `ratio ${(ferryRate / llhttpRate).toFixed(2)}`,
     );
