@@ -10,7 +10,7 @@
 
 import { concatBytes, type RequestContent, utf8 } from "./models/body.ts";
 import { QueryParams, type QueryParamsInit } from "./models/query_params.ts";
-import { fileAccess, type OpenedFile } from "./files.ts";
+import { fileAccess } from "./files.ts";
 
 /** What a {@linkcode Content} encodes into. */
 export interface EncodedContent {
@@ -249,18 +249,20 @@ async function* readableChunks(stream: ReadableStream<Uint8Array>): AsyncIterabl
 }
 
 function pathPart(path: string, size: number | null): FilePart {
-  let opened: OpenedFile | null = null;
   const part: FilePart = {
     size,
     async *stream() {
-      const file = opened ?? await fileAccess(path).openFile(path);
-      opened = null;
+      const file = await fileAccess(path).openFile(path);
       yield* readableChunks(file.stream);
     },
+    // Opened for its size and closed again at once: a request that fails before its body
+    // is sent then leaves no open file behind. (A file that changes size in between makes
+    // the connection layer refuse the body, since its count no longer matches.)
     async prepare() {
-      if (opened === null) opened = await fileAccess(path).openFile(path);
-      part.size = opened.size;
-      return opened.size;
+      const file = await fileAccess(path).openFile(path);
+      await file.stream.cancel().catch(() => {});
+      part.size = file.size;
+      return file.size;
     },
   };
   return part;

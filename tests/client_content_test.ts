@@ -156,6 +156,51 @@ test("files from paths are streamed; their size is learnt when the request is se
   }
 });
 
+test("a request that fails before its body is sent leaves no file open", async () => {
+  let open = 0;
+  setFileAccess({
+    readTextFile: () => Promise.resolve(""),
+    openFile: () => {
+      open++;
+      let sent = false;
+      return Promise.resolve({
+        size: 3,
+        stream: new ReadableStream<Uint8Array>({
+          pull(controller) {
+            if (sent) {
+              open--;
+              return controller.close();
+            }
+            sent = true;
+            controller.enqueue(new Uint8Array([1, 2, 3]));
+          },
+          cancel() {
+            open--;
+          },
+        }),
+      });
+    },
+  });
+  try {
+    await using failing = new Client({
+      transport: {
+        send: () => Promise.reject(new TypeError("no route")),
+        close: () => Promise.resolve(),
+      },
+    });
+    await assert.rejects(
+      failing.post("http://x/", { files: { f: new File("/virtual/f.bin") } }),
+      /no route/,
+    );
+    assert.equal(open, 0);
+    await using working = new Client({ transport: new MockTransport(() => new Response(200)) });
+    await working.post("http://x/", { files: { f: new File("/virtual/f.bin") } });
+    assert.equal(open, 0);
+  } finally {
+    useNodeFileAccess();
+  }
+});
+
 test("a path without registered file access fails with a message naming the path", async () => {
   setFileAccess(null);
   await using client = new Client({ transport: new MockTransport(() => new Response(200)) });
