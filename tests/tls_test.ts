@@ -237,31 +237,66 @@ tlsTest("without the client certificate the server's refusal is an error", async
   }
 });
 
+tlsTest("a client certificate through startTls() on a fresh connection", async (certs) => {
+  const server = await helloServer(certs, {
+    requestCert: true,
+    rejectUnauthorized: true,
+    ca: [certs.caPem],
+  });
+  try {
+    // Deno.startTls cannot send a certificate: the Deno backend reconnects with
+    // Deno.connectTls, which it can do while no byte went over the stream.
+    const stream = await connectTls(server.port, {
+      hostname: "127.0.0.1",
+      caCerts: [certs.caPem],
+      cert: certs.clientCertPem,
+      key: certs.clientKeyPem,
+      alpnProtocols: ["http/1.1"],
+    });
+    assert.equal(stream.getExtraInfo("tls"), true);
+    assert.equal(stream.getExtraInfo("alpn_protocol"), "http/1.1");
+    assert.equal(String(stream), `<NetworkStream ["127.0.0.1:${server.port}" TLS]>`);
+    assert.equal(await readAll(stream), "hello ferry-test-client");
+    await stream.close();
+  } finally {
+    await server.close();
+  }
+});
+
 tlsTest(
-  "Deno: a client certificate on startTls() and verify: false are refused clearly",
+  "Deno: what its TLS cannot do is refused clearly, and the stream stays usable",
   async (certs) => {
     const server = await helloServer(certs);
     try {
       const plain = await new NetworkBackend().connect("127.0.0.1", server.port);
-      await assert.rejects(
-        plain.startTls({ cert: certs.clientCertPem, key: certs.clientKeyPem }),
-        /Deno\.startTls cannot send one; pass tls to connect\(\) instead/,
-      );
+      const withCert = {
+        caCerts: [certs.caPem],
+        cert: certs.clientCertPem,
+        key: certs.clientKeyPem,
+      };
       await assert.rejects(plain.startTls({ verify: false }), (error) => {
         assert.ok(error instanceof ConnectError);
         assert.match(error.message, /Deno always verifies/);
         return true;
       });
+      await assert.rejects(
+        plain.startTls({ ...withCert, hostname: "localhost" }),
+        /server name "localhost": Deno\.connectTls uses one name/,
+      );
+      await assert.rejects(
+        plain.startTls({ caCerts: [certs.caPem], cert: certs.clientCertPem }),
+        /needs both cert and key/,
+      );
       assert.equal(plain.closed, false, "a refused upgrade leaves the stream usable");
+      await plain.write(new Uint8Array([22])); // bytes went over: no reconnecting any more
+      await assert.rejects(
+        plain.startTls({ ...withCert, hostname: "127.0.0.1" }),
+        /bytes were already exchanged/,
+      );
       await plain.close();
       await assert.rejects(
         new NetworkBackend().connect("127.0.0.1", server.port, {
-          tls: {
-            hostname: "localhost",
-            caCerts: [certs.caPem],
-            cert: certs.clientCertPem,
-            key: certs.clientKeyPem,
-          },
+          tls: { ...withCert, hostname: "localhost" },
         }),
         /one name for both/,
       );

@@ -7,11 +7,20 @@
  * hands out the filled part as a view, moving on through the slab; a new slab is made when
  * the rest is too small. Views are never overwritten, so the bytes belong to the caller.
  *
+ * Client certificates: `Deno.startTls` cannot send one, `Deno.connectTls` can. So
+ * `connect(host, port, { tls })` with a certificate uses `Deno.connectTls` directly, and
+ * `startTls()` with a certificate on a stream that has exchanged no byte yet closes it and
+ * connects again with `Deno.connectTls` (one more TCP handshake). Both need the server
+ * name to be the host connected to.
+ *
  * What Deno cannot do, and what this backend therefore refuses with a clear
  * {@linkcode ConnectError}: `verify: false` (Deno always checks the chain; trust the
- * server's CA through `caCerts` instead), a client certificate on `startTls()` of an
- * already connected stream (Deno.startTls takes none: pass `tls` to `connect()`, which
- * uses `Deno.connectTls`), and `localAddress`.
+ * server's CA through `caCerts` instead), a client certificate once bytes went over the
+ * stream (through a proxy tunnel) or with a server name other than the host, and
+ * `localAddress`.
+ *
+ * A view returned by `read()` keeps its 64 KiB slab alive: copy small pieces you keep for
+ * long.
  *
  * @module
  */
@@ -71,6 +80,9 @@ export class DenoNetworkStream implements NetworkStreamInterface {
   #closed = false;
   #upgraded = false;
   #reading = false;
+  /** No byte was read or written yet (a client certificate can still reconnect). */
+  #fresh = true;
+  #port: number;
   #slab: Uint8Array = new Uint8Array(0);
   #offset = 0;
   #closeConn = (): void => this.#shut();
@@ -81,6 +93,7 @@ export class DenoNetworkStream implements NetworkStreamInterface {
     label: string,
     options: {
       host?: string;
+      port?: number;
       unix?: boolean;
       tls?: boolean;
       alpnProtocol?: string | null;
@@ -90,6 +103,7 @@ export class DenoNetworkStream implements NetworkStreamInterface {
     this.#conn = conn;
     this.#label = label;
     this.#host = options.host ?? label;
+    this.#port = options.port ?? 0;
     this.#unix = options.unix ?? false;
     this.#tls = options.tls ?? false;
     this.#alpn = options.alpnProtocol ?? null;
@@ -115,6 +129,7 @@ export class DenoNetworkStream implements NetworkStreamInterface {
         new ReadError(`Cannot read from "${this.#label}": a read is already waiting`),
       );
     }
+    this.#fresh = false;
     return withDeadline("read", timeoutMs, () => this.#read(maxBytes), this.#closeConn);
   }
 
@@ -155,6 +170,7 @@ export class DenoNetworkStream implements NetworkStreamInterface {
   write(data: Uint8Array, timeoutMs?: number | null): Promise<void> {
     if (this.#closed || this.#upgraded) return Promise.reject(this.#unusable("write to"));
     if (data.length === 0) return Promise.resolve();
+    this.#fresh = false;
     return withDeadline("write", timeoutMs, () => this.#write(data), this.#closeConn);
   }
 
@@ -174,8 +190,9 @@ export class DenoNetworkStream implements NetworkStreamInterface {
 
   /**
    * Upgrades the connection to TLS and returns the TLS stream; this one must not be used
-   * afterwards. The server's certificate chain and name are always checked; `verify:
-   * false` and a client certificate (use `connect()` with `tls` instead) are refused.
+   * afterwards. The server's certificate chain and name are always checked (`verify:
+   * false` is refused). With a client certificate, a stream that has exchanged no byte
+   * yet is replaced by a new `Deno.connectTls` connection (see the module notes).
    */
   async startTls(options: TlsOptions = {}, timeoutMs?: number | null): Promise<DenoNetworkStream> {
     const label = this.#label;
@@ -186,7 +203,10 @@ export class DenoNetworkStream implements NetworkStreamInterface {
     if (this.#unix) {
       throw new ConnectError(`Cannot start TLS on "${label}": Deno has no TLS over UNIX sockets`);
     }
-    checkTlsOptions(options, label, false);
+    if (options.cert !== undefined || options.key !== undefined) {
+      return await this.#reconnectWithCertificate(options, timeoutMs);
+    }
+    checkTlsOptions(options, label);
     const hostname = options.hostname ?? this.#host;
     this.#upgraded = true;
     let tlsConn: Deno.TlsConn | null = null;
@@ -219,6 +239,37 @@ export class DenoNetworkStream implements NetworkStreamInterface {
       alpnProtocol: info.alpnProtocol,
       sni: hostname,
     });
+  }
+
+  /**
+   * `Deno.startTls` cannot send a client certificate; `Deno.connectTls` can. A stream that
+   * has exchanged no byte yet (a direct connection, not a proxy tunnel) is closed and
+   * replaced by a new TLS connection to the same host and port. Otherwise the upgrade is
+   * refused with a {@linkcode ConnectError} that says why.
+   */
+  async #reconnectWithCertificate(
+    options: TlsOptions,
+    timeoutMs: number | null | undefined,
+  ): Promise<DenoNetworkStream> {
+    const label = this.#label;
+    if (!this.#fresh || this.#port === 0) {
+      throw new ConnectError(
+        `Cannot start TLS on "${label}" with a client certificate: Deno.startTls cannot ` +
+          "send one, and bytes were already exchanged on this stream (a proxy tunnel?)",
+      );
+    }
+    const hostname = options.hostname ?? this.#host;
+    checkTlsOptions(options, label);
+    if (hostname !== this.#host) {
+      throw new ConnectError(
+        `Cannot start TLS on "${label}" with a client certificate and the server name ` +
+          `"${hostname}": Deno.connectTls uses one name for connecting and checking`,
+      );
+    }
+    this.#upgraded = true;
+    this.#closed = true;
+    closeQuietly(this.#conn);
+    return await connectTlsStream(this.#host, this.#port, options, { timeoutMs });
   }
 
   /**
@@ -322,17 +373,11 @@ function toNetAddress(addr: Deno.Addr, unixPath: string | undefined): NetAddress
   return { hostname: hostname ?? "", port: port ?? 0, transport: "tcp" };
 }
 
-function checkTlsOptions(options: TlsOptions, label: string, canSendCert: boolean): void {
+function checkTlsOptions(options: TlsOptions, label: string): void {
   if (options.verify === false) {
     throw new ConnectError(
       `Cannot start TLS on "${label}" with verify: false: Deno always verifies the ` +
         "server's certificate; trust its CA with caCerts instead",
-    );
-  }
-  if (!canSendCert && (options.cert !== undefined || options.key !== undefined)) {
-    throw new ConnectError(
-      `Cannot start TLS on "${label}" with a client certificate: Deno.startTls cannot send ` +
-        "one; pass tls to connect() instead",
     );
   }
   if ((options.cert === undefined) !== (options.key === undefined)) {
@@ -391,7 +436,7 @@ export class DenoNetworkBackend implements NetworkBackendInterface {
     }
     const tlsOptions = options.tls;
     if (tlsOptions?.cert !== undefined || tlsOptions?.key !== undefined) {
-      return await this.#connectTls(host, port, target, tlsOptions!, options);
+      return await connectTlsStream(host, port, tlsOptions!, options);
     }
     const cancel = new AbortController();
     const conn = await open(
@@ -404,60 +449,10 @@ export class DenoNetworkBackend implements NetworkBackendInterface {
     const remote = conn.remoteAddr;
     const stream = new DenoNetworkStream(conn, formatHostPort(remote.hostname, remote.port), {
       host,
+      port,
     });
     if (tlsOptions === undefined) return stream;
     return await stream.startTls(tlsOptions, options.timeoutMs);
-  }
-
-  async #connectTls(
-    host: string,
-    port: number,
-    target: string,
-    tls: TlsOptions,
-    options: ConnectOptions,
-  ): Promise<DenoNetworkStream> {
-    checkTlsOptions(tls, target, true);
-    const hostname = tls.hostname ?? host;
-    if (hostname !== host) {
-      throw new ConnectError(
-        `Cannot connect to "${target}" with a client certificate and the server name ` +
-          `"${hostname}": Deno.connectTls uses one name for both`,
-      );
-    }
-    let tlsConn: Deno.TlsConn | null = null;
-    let abandoned = false;
-    let info: Deno.TlsHandshakeInfo;
-    try {
-      info = await withDeadline("connect", options.timeoutMs, async () => {
-        tlsConn = await Deno.connectTls({
-          hostname: host,
-          port,
-          caCerts: tls.caCerts,
-          alpnProtocols: tls.alpnProtocols,
-          cert: tls.cert!,
-          key: tls.key!,
-        });
-        if (abandoned) closeQuietly(tlsConn);
-        return await tlsConn.handshake();
-      }, () => {
-        abandoned = true;
-        if (tlsConn) closeQuietly(tlsConn);
-      }, options.signal);
-    } catch (error) {
-      if (tlsConn) closeQuietly(tlsConn);
-      if (error instanceof HTTPError || isAbortReason(error, options.signal)) throw error;
-      throw new ConnectError(`TLS connection to "${target}" failed: ${describeTlsError(error)}`, {
-        cause: error,
-      });
-    }
-    const conn = tlsConn! as Deno.TlsConn;
-    const remote = conn.remoteAddr;
-    return new DenoNetworkStream(conn, formatHostPort(remote.hostname, remote.port), {
-      host,
-      tls: true,
-      alpnProtocol: info.alpnProtocol,
-      sni: hostname,
-    });
   }
 
   /** Opens a connection to the UNIX domain socket at `path`. */
@@ -485,6 +480,63 @@ export class DenoNetworkBackend implements NetworkBackendInterface {
   [Symbol.for("nodejs.util.inspect.custom")](): string {
     return this.toString();
   }
+}
+
+/**
+ * Connects and starts TLS in one step with `Deno.connectTls`, the only Deno API that can
+ * send a client certificate. It takes one name for connecting, SNI and the certificate
+ * check, so the server name must be the host.
+ */
+async function connectTlsStream(
+  host: string,
+  port: number,
+  tls: TlsOptions,
+  options: ConnectOptions,
+): Promise<DenoNetworkStream> {
+  const target = formatHostPort(host, port);
+  checkTlsOptions(tls, target);
+  const hostname = tls.hostname ?? host;
+  if (hostname !== host) {
+    throw new ConnectError(
+      `Cannot connect to "${target}" with a client certificate and the server name ` +
+        `"${hostname}": Deno.connectTls uses one name for both`,
+    );
+  }
+  let tlsConn: Deno.TlsConn | null = null;
+  let abandoned = false;
+  let info: Deno.TlsHandshakeInfo;
+  try {
+    info = await withDeadline("connect", options.timeoutMs, async () => {
+      tlsConn = await Deno.connectTls({
+        hostname: host,
+        port,
+        caCerts: tls.caCerts,
+        alpnProtocols: tls.alpnProtocols,
+        cert: tls.cert!,
+        key: tls.key!,
+      });
+      if (abandoned) closeQuietly(tlsConn);
+      return await tlsConn.handshake();
+    }, () => {
+      abandoned = true;
+      if (tlsConn) closeQuietly(tlsConn);
+    }, options.signal);
+  } catch (error) {
+    if (tlsConn) closeQuietly(tlsConn);
+    if (error instanceof HTTPError || isAbortReason(error, options.signal)) throw error;
+    throw new ConnectError(`TLS connection to "${target}" failed: ${describeTlsError(error)}`, {
+      cause: error,
+    });
+  }
+  const conn = tlsConn! as Deno.TlsConn;
+  const remote = conn.remoteAddr;
+  return new DenoNetworkStream(conn, formatHostPort(remote.hostname, remote.port), {
+    host,
+    port,
+    tls: true,
+    alpnProtocol: info.alpnProtocol,
+    sni: hostname,
+  });
 }
 
 function isAbortReason(error: unknown, signal: AbortSignal | undefined): boolean {
