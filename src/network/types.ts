@@ -41,9 +41,9 @@ export interface ConnectOptions {
   /** Abandons the connect attempt when aborted. */
   signal?: AbortSignal;
   /**
-   * Starts TLS right after connecting, in one step. Deno needs this for client
-   * certificates (`Deno.startTls` cannot send one, `Deno.connectTls` can). A backend that
-   * does not know this option returns a plain stream: callers check
+   * Starts TLS right after connecting, in one step (on Deno, with a client certificate,
+   * through `Deno.connectTls`, saving the reconnect that `startTls()` would need). A
+   * backend that does not know this option returns a plain stream: callers check
    * `getExtraInfo("tls")` and call `startTls()` themselves when it is not `true`.
    */
   tls?: TlsOptions;
