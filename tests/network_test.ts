@@ -402,6 +402,14 @@ peerTest(
         e,
       ) => e);
       assert.ok(scoped instanceof ConnectTimeout, String(scoped));
+      // And a signal that aborts while connecting.
+      const controller = new AbortController();
+      const reason = new Error("user gave up");
+      setTimeout(() => controller.abort(reason), 50);
+      await assert.rejects(
+        backend.connect("127.0.0.1", hole.port, { signal: controller.signal }),
+        (error) => error === reason,
+      );
     } finally {
       for (const stream of opened) await stream.close();
       await hole.stop();
