@@ -1,13 +1,16 @@
 import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
+import { inspect } from "node:util";
 import { test } from "./_harness.ts";
 import {
   AppTransport,
+  Auth,
   Client,
   Cookies,
   HTTPStatusError,
   InvalidURL,
   MockTransport,
+  RemoteProtocolError,
   type Request,
   Response,
   StreamConsumed,
@@ -524,4 +527,67 @@ test("app transport passes Deno.serve's info: the client address", async () => {
     transport: new AppTransport(app, { clientAddr: { hostname: "10.1.2.3", port: 5 } }),
   });
   assert.equal(await (await client.get("http://app/")).text(), "10.1.2.3");
+});
+
+test("client settings can be read and replaced; inspect shows the state", async () => {
+  const seen: Request[] = [];
+  await using client = new Client({
+    transport: new MockTransport((request) => {
+      seen.push(request);
+      return new Response(200);
+    }),
+  });
+  assert.equal(client.baseUrl, null);
+  assert.equal(client.params.size, 0);
+  client.headers = { "X-New": "1" };
+  client.params = { p: "1" };
+  client.cookies = { c: "1" };
+  client.auth = ["u", "p"];
+  client.eventHooks.request.push((request) => request.headers.set("X-Hooked", "yes"));
+  await client.get("http://x/");
+  assert.equal(seen[0].headers.get("x-new"), "1");
+  assert.equal(seen[0].headers.get("user-agent"), null); // replaced, not merged
+  assert.equal(seen[0].url.search, "?p=1");
+  assert.equal(seen[0].headers.get("cookie"), "c=1");
+  assert.equal(seen[0].headers.get("authorization"), "Basic dTpw");
+  assert.equal(seen[0].headers.get("x-hooked"), "yes");
+  assert.ok(client.auth !== null);
+  assert.equal(client.isClosed, false);
+  assert.equal(inspect(client), "<Client [open]>");
+});
+
+test("a malformed Location is a RemoteProtocolError naming it", async () => {
+  const { transport } = redirector(302, "http://[broken/");
+  await using client = new Client({ transport, followRedirects: true });
+  await assert.rejects(client.get("http://x/"), (error) => {
+    assert.ok(error instanceof RemoteProtocolError);
+    assert.match(error.message, /Invalid URL in Location header "http:\/\/\[broken\/"/);
+    return true;
+  });
+});
+
+test("auth flows: one that yields nothing is refused; a streamed body is not resent", async () => {
+  class Empty extends Auth {
+    *authFlow(): Generator<Request, void, Response> {}
+  }
+  await using client = new Client({ transport: new MockTransport(() => new Response(200)) });
+  await assert.rejects(client.get("http://x/", { auth: new Empty() }), /yielded no request/);
+  class Twice extends Auth {
+    *authFlow(request: Request): Generator<Request, void, Response> {
+      yield request;
+      yield request;
+    }
+  }
+  const streaming = {
+    send: (request: Request) => Promise.resolve(new Response(401, { request })),
+    close: () => Promise.resolve(),
+  };
+  await using once = new Client({ transport: streaming });
+  async function* body() {
+    yield new Uint8Array([1]);
+  }
+  await assert.rejects(
+    once.post("http://x/", { content: body(), auth: new Twice() }),
+    StreamConsumed,
+  );
 });

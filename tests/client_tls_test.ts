@@ -1,6 +1,7 @@
 /** The client's TLS settings (`verify`, `cert`, `SSL_CERT_FILE`) against a local TLS server. */
 
 import assert from "node:assert/strict";
+import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { peerTest, runtime, type TestOptions } from "./_harness.ts";
 import { makeTestCertificates, openssl, type TestCertificates } from "./_peers/tls_certs.ts";
@@ -69,11 +70,26 @@ tlsClientTest("a client certificate from PEM files or text", async (certs, url) 
     cert: { cert: certs.clientCertPem, key: certs.clientKeyPem },
   });
   assert.equal(await (await text.get(url)).text(), "ferry-test-client");
+  const combined = join(certs.dir, "client-combined.pem");
+  writeFileSync(combined, certs.clientCertPem + "\n" + certs.clientKeyPem);
+  await using one = new Client({ verify: certs.caPem, cert: combined });
+  assert.equal(await (await one.get(url)).text(), "ferry-test-client");
 }, {
   skip: runtime === "deno"
     ? "the pool upgrades with startTls(), and Deno sends a client certificate only from connect({ tls })"
     : false,
 });
+
+tlsClientTest(
+  "a cert file without a private key is refused before connecting",
+  async (certs, url) => {
+    await using client = new Client({ verify: certs.caPem, cert: join(certs.dir, "client.pem") });
+    await assert.rejects(
+      client.get(url),
+      /Invalid cert ".*client.pem": no private key found in it/,
+    );
+  },
+);
 
 tlsClientTest("SSL_CERT_FILE is trusted with trustEnv, ignored without", async (certs, url) => {
   // deno-lint-ignore no-explicit-any
