@@ -14,7 +14,13 @@ export type OneOffOptions =
   & RequestOptions
   & Pick<
     ClientOptions,
-    "verify" | "cert" | "trustEnv" | "transport" | "defaultEncoding" | "maxDecompressedSize"
+    | "verify"
+    | "cert"
+    | "trustEnv"
+    | "transport"
+    | "proxy"
+    | "defaultEncoding"
+    | "maxDecompressedSize"
   >;
 
 /**
@@ -32,13 +38,22 @@ export async function request(
   url: string | URL,
   options: OneOffOptions = {},
 ): Promise<Response> {
-  const { verify, cert, trustEnv, transport, defaultEncoding, maxDecompressedSize, ...rest } =
-    options;
+  const {
+    verify,
+    cert,
+    trustEnv,
+    transport,
+    proxy,
+    defaultEncoding,
+    maxDecompressedSize,
+    ...rest
+  } = options;
   await using client = new Client({
     verify,
     cert,
     trustEnv,
     transport,
+    proxy,
     defaultEncoding,
     maxDecompressedSize,
     timeout: rest.timeout,
@@ -62,13 +77,22 @@ export async function stream(
   url: string | URL,
   options: OneOffOptions = {},
 ): Promise<Response> {
-  const { verify, cert, trustEnv, transport, defaultEncoding, maxDecompressedSize, ...rest } =
-    options;
+  const {
+    verify,
+    cert,
+    trustEnv,
+    transport,
+    proxy,
+    defaultEncoding,
+    maxDecompressedSize,
+    ...rest
+  } = options;
   const client = new Client({
     verify,
     cert,
     trustEnv,
     transport,
+    proxy,
     defaultEncoding,
     maxDecompressedSize,
     timeout: rest.timeout,

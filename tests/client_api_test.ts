@@ -93,3 +93,11 @@ test("module-level stream closes its client when the response is closed", async 
   await assert.rejects(ferry.stream("GET", "http://x/", { transport: failing }), TypeError);
   assert.equal(failing.isClosed, true);
 });
+
+test("module-level requests take a proxy", async () => {
+  // Nothing listens on port 1: the refusal names the proxy, so the proxy was used.
+  await assert.rejects(
+    ferry.get("http://example.invalid/", { proxy: "http://127.0.0.1:1" }),
+    (error) => error instanceof ferry.ConnectError && /127\.0\.0\.1:1/.test(error.message),
+  );
+});
