@@ -23,7 +23,7 @@
 import { Headers, type HeadersInit } from "./models/headers.ts";
 import { Request, type RequestExtensions } from "./models/request.ts";
 import { type DefaultEncoding, type Response, STARTED_AT } from "./models/response.ts";
-import type { RequestContent } from "./models/body.ts";
+import { type RequestContent, utf8 } from "./models/body.ts";
 import {
   mergeUrlParams,
   QueryParams,
@@ -388,7 +388,7 @@ export class Client {
     if (content !== undefined && content !== null) {
       if (content instanceof Content) return content.encode();
       if (typeof content === "string") {
-        const bytes = new TextEncoder().encode(content);
+        const bytes = utf8(content);
         return { body: bytes, contentType: null, contentLength: bytes.length };
       }
       if (content instanceof Uint8Array) {
@@ -401,7 +401,7 @@ export class Client {
         .encode();
     }
     if (data !== undefined) {
-      const bytes = new TextEncoder().encode(new QueryParams(data).toString());
+      const bytes = utf8(new QueryParams(data).toString());
       return {
         body: bytes,
         contentType: "application/x-www-form-urlencoded",
@@ -409,7 +409,7 @@ export class Client {
       };
     }
     if (json !== undefined) {
-      const bytes = new TextEncoder().encode(JSON.stringify(json));
+      const bytes = utf8(JSON.stringify(json));
       return { body: bytes, contentType: "application/json", contentLength: bytes.length };
     }
     return null;
