@@ -340,15 +340,18 @@ export class Response {
     return error;
   }
 
-  #rawRead = async (): Promise<Uint8Array | null> => {
+  async #rawRead(): Promise<Uint8Array | null> {
     const chunk = await this.#raw.read();
     if (chunk !== null) this.#downloaded += chunk.length;
     return chunk;
-  };
+  }
 
   #source(): BodySource {
     if (this.#decoded !== null) return this.#decoded;
-    const counting: BodySource = { read: this.#rawRead, close: () => this.#raw.close() };
+    const counting: BodySource = {
+      read: () => this.#rawRead(),
+      close: () => this.#raw.close(),
+    };
     const codings = parseContentEncoding(this.headers.get("content-encoding"));
     this.#decoded = codings.length === 0
       ? counting
