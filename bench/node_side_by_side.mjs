@@ -13,7 +13,8 @@
 // runs this file under Node 20 and Node 24. By hand:
 //
 //   FERRY_MODULE=build/npm/mod.js node bench/node_side_by_side.mjs [--seconds=2] [--repeat=3]
-//     [--concurrency=1,10] [--only=raw,ferry-pool,ferry-client,undici,fetch,node-http,parser]
+//     [--concurrency=1,10]
+//     [--only=raw,ferry-stream,ferry-pool,ferry-client,undici,fetch,node-http,parser]
 //     [--server=node]
 //
 // (undici must resolve from where the file runs; bench:node copies it next to build/tools.)
@@ -43,6 +44,9 @@ const ferryPath = process.env.FERRY_MODULE ?? "build/npm/mod.js";
 const ferry = await import(pathToFileURL(resolve(ferryPath)).href);
 const http11 = await import(pathToFileURL(resolve(ferryPath, "../src/http11/mod.js")).href)
   .catch(() => null);
+const nodeBackend = await import(
+  pathToFileURL(resolve(ferryPath, "../src/network/node.js")).href
+).catch(() => null);
 let undici = null;
 try {
   // By path: Bun answers a bare "undici" with a built-in stand-in that has no real Pool.
@@ -159,9 +163,8 @@ async function probeResponseLength(port) {
   return { headEnd, length };
 }
 
-/** The floor: one socket per worker, a fixed request, read until the fixed-size reply. */
-async function makeRaw(port, concurrency) {
-  // Learn the exact keep-alive response size once.
+/** The exact size of one keep-alive response to the raw request. */
+async function rawResponseSize(port) {
   const socket = net.connect(port, "127.0.0.1");
   await new Promise((r) => socket.once("connect", r));
   socket.write(rawRequest(port));
@@ -173,8 +176,13 @@ async function makeRaw(port, concurrency) {
     const headEnd = first.indexOf("\r\n\r\n");
     if (headEnd >= 0 && first.length >= headEnd + 4 + length) break;
   }
-  const size = first.length;
   socket.destroy();
+  return first.length;
+}
+
+/** The floor: one socket per worker, a fixed request, read until the fixed-size reply. */
+async function makeRaw(port, concurrency) {
+  const size = await rawResponseSize(port);
   const request = rawRequest(port);
   const sockets = await Promise.all(
     Array.from({ length: concurrency }, async () => {
@@ -207,6 +215,30 @@ async function makeRaw(port, concurrency) {
     // Each worker owns one socket: hand them out round-robin per worker start.
     worker: () => sockets[next++ % sockets.length].one,
     close: () => Promise.resolve(sockets.forEach(({ s }) => s.destroy())),
+  };
+}
+
+/**
+ * The raw loop again, through Ferry's NodeNetworkStream (write, then read until the fixed
+ * size): what the network backend costs on top of bare socket events.
+ */
+async function makeFerryStream(port, concurrency) {
+  const size = await rawResponseSize(port);
+  const request = new Uint8Array(rawRequest(port));
+  const backend = new nodeBackend.NodeNetworkBackend();
+  const streams = await Promise.all(
+    Array.from({ length: concurrency }, () => backend.connect("127.0.0.1", port)),
+  );
+  let next = 0;
+  return {
+    worker: () => {
+      const stream = streams[next++ % streams.length];
+      return async () => {
+        await stream.write(request);
+        for (let got = 0; got < size;) got += (await stream.read()).length;
+      };
+    },
+    close: () => Promise.all(streams.map((stream) => stream.close())),
   };
 }
 
@@ -315,6 +347,7 @@ async function measure(make, port, concurrency) {
 
 const contenders = [
   ["raw node:net loop (floor)", "raw", makeRaw, true],
+  ["raw loop on Ferry's NodeNetworkStream", "ferry-stream", makeFerryStream, Boolean(nodeBackend)],
   ["Ferry ConnectionPool", "ferry-pool", makeFerryPool, Boolean(ferry.ConnectionPool)],
   ["Ferry Client", "ferry-client", makeFerryClient, Boolean(ferry.Client)],
   ["undici Pool.request", "undici", makeUndiciPool, Boolean(undici)],
@@ -356,13 +389,14 @@ for (const [cell, rates] of samples) {
 }
 
 const pad = (text, width) => String(text).padEnd(width);
+const NAME_WIDTH = 38;
 const padLeft = (text, width) => String(text).padStart(width);
-const header = [pad("client", 28)];
+const header = [pad("client", NAME_WIDTH)];
 for (const c of CONCURRENCY) header.push(padLeft(`req/s @${c}`, 12), padLeft("vs raw", 7));
 console.log(header.join(" "));
 for (const [name, key] of contenders) {
   if (!CONCURRENCY.some((c) => results.has(`${key}@${c}`))) continue;
-  const row = [pad(name, 28)];
+  const row = [pad(name, NAME_WIDTH)];
   for (const c of CONCURRENCY) {
     const rate = results.get(`${key}@${c}`);
     const raw = results.get(`raw@${c}`);

@@ -36,6 +36,7 @@ import {
 } from "./types.ts";
 
 const EMPTY = new Uint8Array(0);
+const RESOLVED: Promise<void> = Promise.resolve();
 
 /** How long closing a TLS stream waits for its close_notify to leave before destroying. */
 const TLS_CLOSE_GRACE_MS = 1000;
@@ -309,11 +310,18 @@ export class NodeNetworkStream implements NetworkStreamInterface {
   }
 
   #write(data: Uint8Array): Promise<void> {
+    const socket = this.#socket;
+    let settle: ((error?: Error | null) => void) | null = null;
+    socket.write(data, (error?: Error | null) => settle?.(error));
+    // Node hands small writes to the kernel at once; its buffer is then empty and the
+    // bytes are accepted: nothing to wait for (the callback comes a tick later, unheard).
+    // A write that failed at once destroyed the socket: its callback brings the error.
+    if (socket.writableLength === 0 && !socket.destroyed) return RESOLVED;
     return new Promise<void>((resolve, reject) => {
-      this.#socket.write(data, (error?: Error | null) => {
+      settle = (error) => {
         if (error) reject(this.#writeError(this.#error ?? error));
         else resolve();
-      });
+      };
     });
   }
 
