@@ -210,6 +210,23 @@ export function getDefaultBackend(): NetworkBackendInterface {
   return defaultBackend ??= new NetworkBackend();
 }
 
+/**
+ * Refs or unrefs the runtime's socket under `stream` (`Deno.Conn` and Node's `net.Socket`
+ * both have `ref()` and `unref()`), when the backend exposes it as `"socket"`.
+ */
+function setRef(stream: NetworkStreamInterface, ref: boolean): void {
+  try {
+    const socket = stream.getExtraInfo("socket") as
+      | { ref?: () => void; unref?: () => void }
+      | null
+      | undefined;
+    if (ref) socket?.ref?.();
+    else socket?.unref?.();
+  } catch {
+    // A socket that cannot be (un)ref'd only changes when the process may exit.
+  }
+}
+
 function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
 }
@@ -994,6 +1011,7 @@ export class Connection {
     const armed = this.#armed;
     if (armed !== null) {
       this.#armed = null;
+      setRef(stream, true);
       return withDeadline("read", this.#xReadMs, () => armed, () => {
         stream.close().catch(() => {});
       });
@@ -1161,9 +1179,13 @@ export class Connection {
 
   /** Issues the read for the next response now: end-of-input while idle closes. */
   #arm(): void {
-    const armed = this.#stream!.read();
+    const stream = this.#stream!;
+    const armed = stream.read();
     this.#armed = armed;
     armed.then(this.#onIdleRead, this.#onIdleRead);
+    // An idle connection must not keep the process alive (a program that forgets to
+    // close its pool still exits), so its pending read is unref'd until it is used.
+    setRef(stream, false);
   }
 
   /**

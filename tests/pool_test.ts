@@ -513,3 +513,42 @@ test("uds: requests over a UNIX domain socket", async () => {
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test("an idle pool that was never closed does not keep the process alive", {
+  denoOnly: "spawns a Deno child process running a script",
+}, async () => {
+  const { spawn } = await import("node:child_process");
+  const { mkdtempSync, rmSync, writeFileSync } = await import("node:fs");
+  const { join } = await import("node:path");
+  const { tmpdir } = await import("node:os");
+  const process = (await import("node:process")).default;
+  const server = await cannedServer(() => ok("x"));
+  const dir = mkdtempSync(join(tmpdir(), "ferry-exit-"));
+  try {
+    const script = join(dir, "main.ts");
+    writeFileSync(
+      script,
+      `import { ConnectionPool } from ${
+        JSON.stringify(new URL("../src/pool.ts", import.meta.url).href)
+      };
+const pool = new ConnectionPool();
+console.log((await pool.request("GET", ${JSON.stringify(server.url + "/")})).status);
+await new Promise((resolve) => setTimeout(resolve, 400)); // the idle read gets armed
+`,
+    );
+    const child = spawn(process.execPath, ["run", "-A", "--no-lock", script], {
+      stdio: ["ignore", "pipe", "inherit"],
+    });
+    let output = "";
+    child.stdout!.on("data", (chunk) => output += String(chunk));
+    const killer = setTimeout(() => child.kill("SIGKILL"), 15_000);
+    const code = await new Promise<number | null>((resolve) => child.once("exit", resolve));
+    clearTimeout(killer);
+    assert.equal(code, 0, "the child was killed: the idle connection kept it alive");
+    assert.equal(output.trim(), "200");
+    assert.equal(server.accepted, 1);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+    await server.close();
+  }
+});
