@@ -97,6 +97,32 @@ test("br decodes where the runtime offers it, else through a registered node:zli
   if (!native) registerDecoder("br", null);
 });
 
+test("zstd through a registered decoder where node:zlib has one (Node 24, Deno)", async () => {
+  // deno-lint-ignore no-explicit-any
+  const zlib = await import("node:zlib") as any;
+  if (typeof zlib.createZstdDecompress !== "function" || supportedEncodings().includes("zstd")) {
+    console.log("skipped: no zstd in node:zlib here, or the runtime decodes it natively");
+    return;
+  }
+  registerDecoder("zstd", (input) =>
+    input.pipeThrough(
+      Duplex.toWeb(zlib.createZstdDecompress()) as unknown as TransformStream<
+        Uint8Array,
+        Uint8Array
+      >,
+    ));
+  try {
+    const encoded = u8(zlib.zstdCompressSync(bytes));
+    const response = new Response(200, {
+      headers: { "Content-Encoding": "zstd" },
+      content: chunked(split(encoded, 50)),
+    });
+    assert.equal(await response.text(), text);
+  } finally {
+    registerDecoder("zstd", null);
+  }
+});
+
 test("stacked codings are undone in reverse order; identity and unknown pass through", async () => {
   const twice = u8(gzipSync(u8(deflateSync(bytes))));
   const response = new Response(200, {
