@@ -14,11 +14,22 @@
  * @module
  */
 
-import { copyFileSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import {
+  copyFileSync,
+  existsSync,
+  mkdirSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  writeFileSync,
+} from "node:fs";
 import { join, relative } from "node:path";
 import { BUILD, COMPILER_OPTIONS, ensureTools, ROOT, TOOLS, ts, walk } from "./_node_tools.ts";
 
-const OUT = join(BUILD, "npm");
+const FINAL = join(BUILD, "npm");
+// Built aside and swapped in at the end: other runs may be reading build/npm meanwhile, and
+// a failed build leaves the previous one in place.
+const OUT = join(BUILD, `npm.tmp-${Deno.pid}`);
 const ENTRIES = ["mod.ts", "src/http11/mod.ts", "src/testing/mod.ts"];
 
 const denoJson = JSON.parse(readFileSync(join(ROOT, "deno.json"), "utf8"));
@@ -37,7 +48,7 @@ const options: ts.CompilerOptions = {
   strict: true,
   skipLibCheck: true,
   noEmitOnError: false,
-  lib: ["lib.es2023.d.ts", "lib.dom.d.ts", "lib.dom.iterable.d.ts", "lib.esnext.disposable.d.ts"],
+  lib: ["lib.es2024.d.ts", "lib.dom.d.ts", "lib.dom.iterable.d.ts", "lib.esnext.disposable.d.ts"],
   types: ["node"],
   typeRoots: [join(TOOLS, "node_modules", "@types")],
 };
@@ -57,6 +68,7 @@ const fatal = diagnostics.filter((diagnostic) =>
 if (fatal.length > 0) {
   console.error(ts.formatDiagnosticsWithColorAndContext(fatal, host));
   console.error(`build:npm: ${fatal.length} type errors`);
+  rmSync(OUT, { recursive: true, force: true });
   Deno.exit(1);
 }
 
@@ -125,9 +137,14 @@ if (!existsSync(join(OUT, "README.md"))) {
   );
 }
 
-const files = walk(OUT);
+const old = join(BUILD, `npm.old-${Deno.pid}`);
+if (existsSync(FINAL)) renameSync(FINAL, old);
+renameSync(OUT, FINAL);
+rmSync(old, { recursive: true, force: true });
+
+const files = walk(FINAL);
 const js = files.filter((file) => file.endsWith(".js")).length;
 const dts = files.filter((file) => file.endsWith(".d.ts")).length;
 console.log(
-  `build:npm: ferry@${denoJson.version} in ${relative(ROOT, OUT)}/ (${js} .js, ${dts} .d.ts)`,
+  `build:npm: ferry@${denoJson.version} in ${relative(ROOT, FINAL)}/ (${js} .js, ${dts} .d.ts)`,
 );

@@ -21,7 +21,8 @@ import { join } from "node:path";
 import { BUILD, ensureTools, run, RUNTIMES, TOOLS } from "./_node_tools.ts";
 
 const PACKAGE = join(BUILD, "npm");
-const SCRATCH = join(BUILD, "npm-smoke");
+// One folder per run (removed when it passes): runs may overlap on a shared machine.
+const SCRATCH = join(BUILD, "npm-smoke", `run-${Deno.pid}`);
 
 await ensureTools();
 if (Deno.args.includes("--build") || !existsSync(join(PACKAGE, "package.json"))) {
@@ -84,6 +85,7 @@ results.push(["tsc type check of consumer.ts", checked.code === 0]);
 for (const [name, ok] of results) console.log(`${ok ? "ok" : "FAILED"}: ${name}`);
 const failed = results.filter(([, ok]) => !ok).length;
 console.log(`npm smoke: ${results.length - failed} passed, ${failed} failed`);
+if (!failed) rmSync(SCRATCH, { recursive: true, force: true });
 Deno.exit(failed ? 1 : 0);
 
 function SMOKE_MJS(): string {
