@@ -37,19 +37,13 @@ import { Content, type EncodedContent, Files, type FilesInit, MultiPart } from "
 import { acceptEncoding } from "./decoding.ts";
 import { Mounts } from "./_mounts.ts";
 import { mergeHeaders, mergeUrl, type TimeoutInit, toBaseUrl, toTimeouts } from "./_merge.ts";
-import {
-  HTTPError,
-  RemoteProtocolError,
-  StreamConsumed,
-  TooManyRedirects,
-  UnsupportedProtocol,
-} from "./errors.ts";
+import { HTTPError, StreamConsumed, TooManyRedirects } from "./errors.ts";
 import { ConnectionPool } from "./pool.ts";
 import type { Proxy, ProxyLike } from "./proxy/proxy.ts";
 import { lazyTransport, proxyMounts } from "./proxy/mounts.ts";
-import type { TlsSettings } from "./connection.ts";
-import { fileAccess, getEnv, hasFileAccess } from "./files.ts";
 import { VERSION } from "./version.ts";
+import { buildRedirectRequest } from "./_redirects.ts";
+import { type CertInit, tlsSettings } from "./_tls_settings.ts";
 
 /** Connection limits of the default transport. */
 export interface Limits {
@@ -74,11 +68,7 @@ export interface EventHooks {
   response?: ResponseHook[];
 }
 
-/**
- * A client certificate: PEM text or file paths of the certificate chain and its key (a
- * single string names one file holding both).
- */
-export type CertInit = string | readonly [string, string] | { cert: string; key: string };
+export type { CertInit } from "./_tls_settings.ts";
 
 /** Options of a {@linkcode Client}. */
 export interface ClientOptions {
@@ -180,21 +170,6 @@ const now: () => number = typeof performance !== "undefined"
 
 /** Bodies whose length is learnt by I/O when the request is sent (files given by path). */
 const PENDING_LENGTH = new WeakMap<Request, () => Promise<number | null>>();
-
-const BODYLESS_REDIRECT_HEADERS = ["content-length", "transfer-encoding", "content-type"];
-
-function isPem(text: string): boolean {
-  return text.includes("-----BEGIN ");
-}
-
-async function readPemOrPath(value: string): Promise<string> {
-  return isPem(value) ? value : await fileAccess(value).readTextFile(value);
-}
-
-/** Splits PEM text into its certificates. */
-function pemCertificates(text: string): string[] {
-  return text.match(/-----BEGIN CERTIFICATE-----[\s\S]*?-----END CERTIFICATE-----/g) ?? [];
-}
 
 /**
  * The user API: sends requests through a transport, with shared configuration, cookie
@@ -570,7 +545,7 @@ export class Client {
         for (const hook of this.#responseHooks) await hook(response);
         if (history.length > 0) response.history = history.slice();
         if (!response.hasRedirectLocation) return response;
-        next = this.#buildRedirectRequest(request, response);
+        next = buildRedirectRequest(request, response, this.#cookies);
         if (!follow) {
           response.nextRequest = next;
           return response;
@@ -623,7 +598,7 @@ export class Client {
 
   async #makePool(proxy: Proxy | null = null): Promise<Transport> {
     const options = this.#options;
-    const tls = await this.#tlsSettings();
+    const tls = await tlsSettings(options);
     return new ConnectionPool({
       proxy,
       maxConnections: options.limits?.maxConnections,
@@ -632,92 +607,6 @@ export class Client {
       timeout: this.#timeouts,
       ...(tls ? { tls } : {}),
     });
-  }
-
-  async #tlsSettings(): Promise<TlsSettings | null> {
-    const options = this.#options;
-    const tls: TlsSettings = {};
-    const verify = options.verify ?? true;
-    if (verify === false) tls.verify = false;
-    const caCerts: string[] = [];
-    if (typeof verify === "string") caCerts.push(...pemCertificates(await readPemOrPath(verify)));
-    else if (verify === true && (options.trustEnv ?? true)) {
-      caCerts.push(...await certificatesFromEnv());
-    }
-    if (caCerts.length > 0) tls.caCerts = caCerts;
-    const cert = options.cert;
-    if (cert !== undefined) {
-      if (typeof cert === "string") {
-        const text = await readPemOrPath(cert);
-        tls.cert = pemCertificates(text).join("\n");
-        tls.key = text.match(
-          /-----BEGIN [A-Z ]*PRIVATE KEY-----[\s\S]*?-----END [A-Z ]*PRIVATE KEY-----/,
-        )
-          ?.[0];
-        if (!tls.key) {
-          throw new TypeError(`Invalid cert ${JSON.stringify(cert)}: no private key found in it`);
-        }
-      } else {
-        const [certValue, keyValue] = Array.isArray(cert)
-          ? cert as readonly [string, string]
-          : [(cert as { cert: string }).cert, (cert as { key: string }).key];
-        tls.cert = await readPemOrPath(certValue);
-        tls.key = await readPemOrPath(keyValue);
-      }
-    }
-    return Object.keys(tls).length === 0 ? null : tls;
-  }
-
-  #buildRedirectRequest(request: Request, response: Response): Request {
-    const status = response.status;
-    let method = request.method;
-    if (status === 303 && method !== "HEAD") method = "GET";
-    if ((status === 301 || status === 302) && method === "POST") method = "GET";
-
-    const location = response.headers.get("location")!;
-    let url: URL;
-    try {
-      url = new URL(location, request.url);
-    } catch (cause) {
-      throw new RemoteProtocolError(
-        `Invalid URL in Location header ${JSON.stringify(location)}`,
-        { request, cause },
-      );
-    }
-    if (url.protocol !== "http:" && url.protocol !== "https:") {
-      throw new UnsupportedProtocol(
-        `Cannot follow a redirect to scheme ${JSON.stringify(url.protocol)}`,
-        { request },
-      );
-    }
-    if (!url.hash && request.url.hash) url.hash = request.url.hash;
-
-    // Across origins, Host names the new target (on the same origin it stays as it was).
-    const origin = sameOrigin(request.url, url);
-    const headers = origin ? new Headers(request.headers) : mergeHeaders(
-      new Headers(),
-      request.headers.pairs().filter(([name]) =>
-        name.length !== 4 || name.toLowerCase() !== "host"
-      ),
-      url.host,
-    );
-    if (!origin && !isHttpsUpgrade(request.url, url)) {
-      headers.delete("authorization");
-      headers.delete("proxy-authorization");
-    }
-    let content = request.content;
-    if (method !== request.method) {
-      for (const name of BODYLESS_REDIRECT_HEADERS) headers.delete(name);
-      content = null;
-    } else if (!request.isReplayable) {
-      throw new StreamConsumed(
-        `Cannot follow a ${status} redirect with a streamed body: it was already sent`,
-      );
-    }
-    headers.delete("cookie");
-    const cookie = this.#cookies.header(url);
-    if (cookie !== null) headers.set("Cookie", cookie);
-    return new Request(method, url, { headers, content, extensions: request.extensions });
   }
 
   /** Closes the transports (the default pool, the given one, and every mounted one). */
@@ -757,56 +646,7 @@ export class Client {
   }
 }
 
-function sameOrigin(a: URL, b: URL): boolean {
-  return a.protocol === b.protocol && a.hostname === b.hostname && a.port === b.port;
-}
-
-function isHttpsUpgrade(from: URL, to: URL): boolean {
-  return from.protocol === "http:" && to.protocol === "https:" &&
-    from.hostname === to.hostname && (from.port === "" || from.port === "80") &&
-    (to.port === "" || to.port === "443");
-}
-
 function attachRequest(error: unknown, request: Request): unknown {
   if (error instanceof HTTPError && error.request === null) error.request = request;
   return error;
-}
-
-/** CA certificates read from the environment, by `SSL_CERT_FILE` and `SSL_CERT_DIR`. */
-const envCertificates = new Map<string, Promise<string[]>>();
-
-function certificatesFromEnv(): Promise<string[]> {
-  const file = getEnv("SSL_CERT_FILE");
-  const dir = getEnv("SSL_CERT_DIR");
-  // Without file access (no backend registered one) the runtime's own trust store applies.
-  if ((!file && !dir) || !hasFileAccess()) return Promise.resolve([]);
-  // Read once per process and setting: one-off requests make a client each time.
-  const key = `${file ?? ""}\n${dir ?? ""}`;
-  let certificates = envCertificates.get(key);
-  if (certificates === undefined) {
-    certificates = readEnvCertificates(file, dir);
-    certificates.catch(() => envCertificates.delete(key));
-    envCertificates.set(key, certificates);
-  }
-  return certificates;
-}
-
-async function readEnvCertificates(
-  file: string | undefined,
-  dir: string | undefined,
-): Promise<string[]> {
-  const certificates: string[] = [];
-  if (file) certificates.push(...pemCertificates(await fileAccess(file).readTextFile(file)));
-  if (dir) {
-    const access = fileAccess(dir);
-    for (const entry of (await access.listDir?.(dir)) ?? []) {
-      if (!/\.(pem|crt|cer)$|^[0-9a-f]{8}\.\d+$/i.test(entry)) continue;
-      try {
-        certificates.push(...pemCertificates(await access.readTextFile(`${dir}/${entry}`)));
-      } catch {
-        // An unreadable entry is skipped, as OpenSSL does.
-      }
-    }
-  }
-  return certificates;
 }
