@@ -41,6 +41,7 @@ import {
   RemoteProtocolError,
   TransportError,
   UnsupportedProtocol,
+  WriteError,
 } from "./errors.ts";
 import { Headers, type HeadersInit } from "./models/headers.ts";
 import { parseUrl, Request, type RequestExtensions, type Timeouts } from "./models/request.ts";
@@ -54,7 +55,7 @@ import {
   type TlsOptions,
 } from "./network/types.ts";
 import { NetworkBackend } from "./network/backend.ts";
-import { ResponseParser } from "./http11/parser.ts";
+import { type ResponseEvent, ResponseParser } from "./http11/parser.ts";
 import { requestTarget, serializeRequest } from "./http11/writer.ts";
 import { withDeadline } from "./timeout.ts";
 import { traced } from "./_trace.ts";
@@ -806,30 +807,47 @@ export class Connection {
       } else {
         await stream.write(wire, writeMs);
       }
-      if (trace) {
-        await traced(trace, "http11.send_request_body", { request }, async () => {
-          if (body !== null) { for await (const chunk of body) await stream.write(chunk, writeMs); }
-          return null;
-        });
-      } else if (body !== null) {
-        for await (const chunk of body) await stream.write(chunk, writeMs);
+      // A server may answer early (413, 401) and close while the body is still being
+      // sent: the write then fails, and the answer is read anyway (as httpcore does). If
+      // no answer can be read, the write error is what is reported.
+      let writeFailure: WriteError | null = null;
+      try {
+        if (trace) {
+          await traced(trace, "http11.send_request_body", { request }, async () => {
+            if (body !== null) {
+              for await (const chunk of body) await stream.write(chunk, writeMs);
+            }
+            return null;
+          });
+        } else if (body !== null) {
+          for await (const chunk of body) await stream.write(chunk, writeMs);
+        }
+      } catch (error) {
+        if (!(error instanceof WriteError) || signal?.aborted) throw error;
+        writeFailure = error;
+        this.#xKeepAlive = false;
       }
 
       // -- Response head --
       const parser = this.#parser;
       parser.startResponse(method);
       if (trace) await trace("http11.receive_response_headers.started", { request });
-      let event = parser.next();
-      while (event === null || event.type === "informational") {
-        if (event === null) {
-          const bytes = await this.#readChunk(stream);
-          if (bytes.length === 0) parser.feedEnd();
-          else {
-            gotBytes = true;
-            parser.feed(bytes);
-          }
-        }
+      let event: ResponseEvent | null;
+      try {
         event = parser.next();
+        while (event === null || event.type === "informational") {
+          if (event === null) {
+            const bytes = await this.#readChunk(stream);
+            if (bytes.length === 0) parser.feedEnd();
+            else {
+              gotBytes = true;
+              parser.feed(bytes);
+            }
+          }
+          event = parser.next();
+        }
+      } catch (error) {
+        throw writeFailure ?? error;
       }
       if (event.type !== "head") {
         throw new RemoteProtocolError(`Unexpected ${JSON.stringify(event.type)} before the head`);
