@@ -38,6 +38,19 @@ let registered: FileAccess | null = null;
  * Registers how the client reads files (`null` removes it). Network backends call this
  * when loaded; tests and programs may replace it.
  *
+ * @example Read files through Deno's own API
+ * ```ts ignore
+ * import { setFileAccess } from "@ferry/ferry";
+ * setFileAccess({
+ *   readTextFile: (path) => Deno.readTextFile(path),
+ *   openFile: async (path) => {
+ *     const file = await Deno.open(path);
+ *     return { size: (await file.stat()).size, stream: file.readable };
+ *   },
+ *   listDir: async (path) => (await Array.fromAsync(Deno.readDir(path))).map((e) => e.name),
+ * });
+ * ```
+ *
  * @example Read files through node:fs
  * ```ts ignore
  * import { setFileAccess } from "@ferry/ferry";
