@@ -210,3 +210,42 @@ test("a path without registered file access fails with a message naming the path
   );
   useNodeFileAccess();
 });
+
+test("File(path) through Deno's own file API (the setFileAccess example)", {
+  denoOnly: "uses Deno.open and Deno.readDir",
+}, async () => {
+  // deno-lint-ignore no-explicit-any
+  const Deno = (globalThis as any).Deno;
+  setFileAccess({
+    readTextFile: (path) => Deno.readTextFile(path),
+    openFile: async (path) => {
+      const file = await Deno.open(path);
+      return { size: (await file.stat()).size, stream: file.readable };
+    },
+    listDir: async (path) =>
+      (await Array.fromAsync(Deno.readDir(path)) as { name: string }[]).map((entry) => entry.name),
+  });
+  const dir = mkdtempSync(join(tmpdir(), "ferry-deno-files-"));
+  try {
+    const path = join(dir, "hello.txt");
+    writeFileSync(path, "hello from Deno.open");
+    let received = "";
+    let length: string | null = null;
+    await using client = new Client({
+      transport: new MockTransport(async (request) => {
+        length = request.headers.get("content-length");
+        received = decoder.decode(await request.bytes());
+        return new Response(200);
+      }),
+    });
+    await client.post("http://x/", { files: { f: new File(path) } });
+    assert.match(
+      received,
+      /filename="hello.txt"\r\nContent-Type: text\/plain\r\n\r\nhello from Deno.open\r\n/,
+    );
+    assert.equal(Number(length), new TextEncoder().encode(received).length);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+    useNodeFileAccess();
+  }
+});
