@@ -11,8 +11,12 @@ class Pipe {
   ended = false;
   waiter: (() => void) | null = null;
 
+  /** Whether writes arrive one byte per chunk (a reader then gets one byte per read). */
+  trickle = false;
+
   push(data: Uint8Array): void {
-    if (data.length > 0) this.chunks.push(data.slice());
+    if (this.trickle) { for (const byte of data) this.chunks.push(Uint8Array.of(byte)); }
+    else if (data.length > 0) this.chunks.push(data.slice());
     this.wake();
   }
 
@@ -106,10 +110,14 @@ export class MemoryStream implements NetworkStreamInterface {
   }
 }
 
-/** Two connected in-memory streams: `[client, server]`. */
-export function memoryPair(): [MemoryStream, MemoryStream] {
+/**
+ * Two connected in-memory streams: `[client, server]`. With `trickle`, what the server
+ * writes reaches the client one byte per read.
+ */
+export function memoryPair(options: { trickle?: boolean } = {}): [MemoryStream, MemoryStream] {
   const toServer = new Pipe();
   const toClient = new Pipe();
+  toClient.trickle = options.trickle ?? false;
   return [new MemoryStream(toClient, toServer), new MemoryStream(toServer, toClient)];
 }
 

@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import fc from "fast-check";
 import { test } from "./_harness.ts";
 import { getEnvironmentProxies, ipInCidr, readEnvironment } from "../src/proxy/env.ts";
 
@@ -147,4 +148,50 @@ test("ipInCidr: names, mixed families and malformed ranges never match", () => {
   assert.equal(ipInCidr("10.0.0.256", "10.0.0.0/8"), false);
   assert.equal(ipInCidr("1:2:3:4:5:6:7:8:9", "::/0"), false);
   assert.equal(ipInCidr("1::2::3", "::/0"), false);
+});
+
+/** A reference for ipInCidr: addresses as BigInts, prefixes compared by shifting. */
+function referenceInCidr(address: number[], network: number[], bits: number): boolean {
+  if (address.length !== network.length) return false;
+  const toBig = (bytes: number[]) => bytes.reduce((n, b) => (n << 8n) | BigInt(b), 0n);
+  const width = BigInt(address.length * 8);
+  const shift = width - BigInt(bits);
+  return toBig(address) >> shift === toBig(network) >> shift;
+}
+
+const v4 = fc.array(fc.integer({ min: 0, max: 255 }), { minLength: 4, maxLength: 4 });
+const v6 = fc.array(fc.integer({ min: 0, max: 255 }), { minLength: 16, maxLength: 16 });
+const v6Text = (bytes: number[]) =>
+  Array.from({ length: 8 }, (_, i) => ((bytes[2 * i] << 8) | bytes[2 * i + 1]).toString(16))
+    .join(":");
+
+test("ipInCidr agrees with a BigInt reference (IPv4, generated)", () => {
+  fc.assert(
+    fc.property(v4, v4, fc.integer({ min: 0, max: 32 }), (address, network, bits) => {
+      assert.equal(
+        ipInCidr(address.join("."), `${network.join(".")}/${bits}`),
+        referenceInCidr(address, network, bits),
+      );
+    }),
+    { numRuns: 500 },
+  );
+});
+
+test("ipInCidr agrees with a BigInt reference (IPv6, generated, shared prefixes)", () => {
+  fc.assert(
+    fc.property(v6, v6, fc.integer({ min: 0, max: 128 }), fc.integer({ min: 0, max: 16 }), (
+      address,
+      other,
+      bits,
+      shared,
+    ) => {
+      // Share the first `shared` bytes so that matches are common, not one in 2^128.
+      const network = [...address.slice(0, shared), ...other.slice(shared)];
+      assert.equal(
+        ipInCidr(`[${v6Text(address)}]`, `${v6Text(network)}/${bits}`),
+        referenceInCidr(address, network, bits),
+      );
+    }),
+    { numRuns: 500 },
+  );
 });

@@ -272,3 +272,23 @@ test("socks5 rejects an out-of-range port", async () => {
   await client.close();
   await server.close();
 });
+
+for (const trickle of [false, true]) {
+  test(`socks5 handshake with every reply ${trickle ? "trickled byte by byte" : "whole"}`, async () => {
+    const [client, server] = memoryPair({ trickle });
+    const serving = (async () => {
+      assert.deepEqual(await server.readBytes(4), [5, 2, 0, 2]);
+      await server.write(Uint8Array.of(5, 2));
+      await server.readBytes(1 + 1 + 1 + 1 + 1);
+      await server.write(Uint8Array.of(1, 0));
+      await server.readBytes(5 + 11 + 2);
+      // A domain-name bound address, then the first bytes of the tunnelled protocol.
+      await server.write(Uint8Array.of(5, 0, 0, 3, 3, 0x61, 0x62, 0x63, 0, 80, 0x48, 0x49));
+    })();
+    await socks5Connect(client, "example.com", 80, { auth: ["u", "p"] });
+    await serving;
+    assert.equal(String.fromCharCode(...await client.readBytes(2)), "HI");
+    await client.close();
+    await server.close();
+  });
+}

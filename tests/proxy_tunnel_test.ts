@@ -190,3 +190,40 @@ test("tunnel: a timeout during the handshake is a ConnectTimeout", async () => {
     return true;
   });
 });
+
+for (const trickle of [false, true]) {
+  test(`tunnel answer ${trickle ? "trickled byte by byte" : "whole"}: same outcome`, async () => {
+    const [client, server] = memoryPair({ trickle });
+    const serving = (async () => {
+      await server.readUntil("\r\n\r\n");
+      await server.write(
+        bytes(
+          "HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 200 Connection established\r\nX: y\r\n\r\nearly",
+        ),
+      );
+    })();
+    const tunnel = await openTunnel(client, "example.com:443");
+    await serving;
+    let early = "";
+    while (early.length < 5) early += text(await tunnel.read());
+    assert.equal(early, "early");
+    await tunnel.close();
+    await server.close();
+  });
+
+  test(`tunnel refusal ${trickle ? "trickled byte by byte" : "whole"}: same ProxyError`, async () => {
+    const [client, server] = memoryPair({ trickle });
+    const serving = (async () => {
+      await server.readUntil("\r\n\r\n");
+      await server.write(bytes("HTTP/1.1 502 Bad Gateway\r\nContent-Length: 0\r\n\r\n"));
+    })();
+    await assert.rejects(openTunnel(client, "example.com:443"), {
+      name: "ProxyError",
+      status: 502,
+      reasonPhrase: "Bad Gateway",
+    });
+    await serving;
+    await client.close();
+    await server.close();
+  });
+}
