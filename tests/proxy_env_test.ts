@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import fc from "fast-check";
 import { test } from "./_harness.ts";
 import { getEnvironmentProxies, ipInCidr, readEnvironment } from "../src/proxy/env.ts";
+import { Mounts } from "../src/_mounts.ts";
 
 test("env: HTTP_PROXY, HTTPS_PROXY and ALL_PROXY become scheme mounts", () => {
   assert.deepEqual(
@@ -194,4 +195,24 @@ test("ipInCidr agrees with a BigInt reference (IPv6, generated, shared prefixes)
     }),
     { numRuns: 500 },
   );
+});
+
+test("env: no NO_PROXY value, however odd, breaks the mounts made from it", () => {
+  const urls = ["http://example.com/", "https://10.1.2.3:8443/x", "http://[::1]:80/"].map((u) =>
+    new URL(u)
+  );
+  fc.assert(
+    fc.property(fc.array(fc.oneof(fc.string(), fc.ipV4(), fc.ipV6(), fc.domain())), (entries) => {
+      const mounts = getEnvironmentProxies({
+        HTTP_PROXY: "http://127.0.0.1:3128",
+        NO_PROXY: entries.join(","),
+      });
+      const parsed = new Mounts(mounts);
+      for (const url of urls) parsed.lookup(url);
+    }),
+    { numRuns: 300 },
+  );
+  assert.deepEqual(getEnvironmentProxies({ NO_PROXY: "://nope,http://ok.example,a b" }), {
+    "http://ok.example": null,
+  });
 });

@@ -126,7 +126,10 @@ export function getEnvironmentProxies(
 
 /** The mount pattern of one `NO_PROXY` entry, or `null` when it cannot be one. */
 function noProxyPattern(entry: string): string | null {
-  if (entry.includes("://")) return entry.toLowerCase();
+  if (entry.includes("://")) {
+    // Taken as a mount pattern as is, when it is one (`scheme://host[:port]`).
+    return /^[a-z][a-z0-9+.-]*:\/\/[^/\s]*$/i.test(entry) ? entry.toLowerCase() : null;
+  }
   const lower = entry.toLowerCase();
   // Bare IPv6, optionally a CIDR range: `::1`, `fd00::/8`.
   const bareIpv6 = lower.match(/^([0-9a-f:.]*:[0-9a-f:.]*)(\/\d{1,3})?$/);
