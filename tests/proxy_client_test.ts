@@ -217,3 +217,41 @@ test("ConnectionPool and Client refuse a proxy URL with an unknown scheme", () =
     /Unsupported proxy scheme "socks4"/,
   );
 });
+
+peerTest(
+  "Client mounts per host: a proxied pool for one host, direct for another",
+  tinyproxyPeer,
+  async () => {
+    const target = await startHttpTarget();
+    const proxy = await startTinyproxy({ auth: ["m", "n"] });
+    try {
+      await using client = new Client({
+        trustEnv: false,
+        mounts: {
+          // Without credentials: a request that goes through it is refused with 407.
+          "all://localhost": new ConnectionPool({ proxy: proxy.url }),
+          [`http://localhost:${target.port}`]: new ConnectionPool({
+            proxy: `http://m:n@127.0.0.1:${proxy.port}`,
+          }),
+        },
+      });
+      // The pattern with a port is the most specific: its proxy has the credentials.
+      assert.equal((await echo(await client.get(`http://localhost:${target.port}/p`))).url, "/p");
+      // 127.0.0.1 matches no mount: direct.
+      assert.equal((await echo(await client.get(`${target.origin}/direct`))).url, "/direct");
+      // localhost on another port: the host-only mount, whose proxy wants credentials.
+      const other = await startHttpTarget();
+      try {
+        await assert.rejects(client.get(`http://localhost:${other.port}/`), {
+          name: "ProxyError",
+          status: 407,
+        });
+      } finally {
+        await other.close();
+      }
+    } finally {
+      await proxy.stop();
+      await target.close();
+    }
+  },
+);
