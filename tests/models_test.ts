@@ -271,3 +271,13 @@ test("codes names every standard status", () => {
     (codes as Record<string, number>).OK = 1;
   }, TypeError);
 });
+
+test("cookies are the ones this response sets", () => {
+  const response = new Response(200, {
+    headers: [["Set-Cookie", "a=1; Path=/"], ["Set-Cookie", "b=2; Domain=example.com"]],
+    request: new Request("GET", "https://www.example.com/x"),
+  });
+  assert.equal(response.cookies.get("a"), "1");
+  assert.equal(response.cookies.get("b"), "2");
+  assert.equal(new Response(200).cookies.size, 0);
+});

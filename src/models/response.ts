@@ -17,6 +17,7 @@ import type { NetworkStreamInterface } from "../network/types.ts";
 import { reasonPhraseOf } from "./status.ts";
 import { HTTPError, HTTPStatusError, ResponseNotRead, StreamConsumed } from "../errors.ts";
 import { decodedSource, DEFAULT_MAX_DECOMPRESSED_SIZE, parseContentEncoding } from "../decoding.ts";
+import { Cookies } from "../cookies.ts";
 
 /** Response extensions, as in httpcore (with camelCase names). */
 export interface ResponseExtensions {
@@ -473,6 +474,16 @@ export class Response {
     }
     const rest = decoder.decode();
     if (rest) yield rest;
+  }
+
+  /**
+   * The cookies this response sets (its `Set-Cookie` headers, as received from its
+   * request's URL), as a new jar.
+   */
+  get cookies(): Cookies {
+    const jar = new Cookies();
+    jar.extract(this);
+    return jar;
   }
 
   /**
