@@ -19,6 +19,7 @@
  * @module
  */
 
+import process from "node:process";
 import { Pool as UndiciPool } from "undici";
 import { ConnectionPool } from "../src/pool.ts";
 import { NGINX, startNginx } from "../tests/_peers/nginx.ts";
@@ -221,11 +222,15 @@ const CASES: Case[] = [
   undiciCase,
 ];
 
-/** Runs `once` from `concurrency` loops for SECONDS after a warm-up; returns req/s. */
+/**
+ * Runs `once` from `concurrency` loops for SECONDS after a warm-up; returns req/s and
+ * this process's CPU time per request in microseconds (user + system, all threads: less
+ * sensitive to other load on the machine than req/s).
+ */
 async function measure(
   concurrency: number,
   once: (worker: number) => Promise<void>,
-): Promise<number> {
+): Promise<{ rate: number; cpu: number }> {
   let count = 0;
   let counting = false;
   let stopAt = performance.now() + WARMUP_MS;
@@ -238,9 +243,14 @@ async function measure(
   await Promise.all(Array.from({ length: concurrency }, (_, i) => loop(i)));
   counting = true;
   const start = performance.now();
+  const cpuStart = process.cpuUsage();
   stopAt = start + SECONDS * 1000;
   await Promise.all(Array.from({ length: concurrency }, (_, i) => loop(i)));
-  return count / ((performance.now() - start) / 1000);
+  const cpu = process.cpuUsage(cpuStart);
+  return {
+    rate: count / ((performance.now() - start) / 1000),
+    cpu: (cpu.user + cpu.system) / count,
+  };
 }
 
 // ---------------------------------------------------------------------------------------
@@ -327,14 +337,16 @@ console.log(
 try {
   const cases = CASES.filter((c) => ONLY === null || ONLY.some((o) => c.name.includes(o)));
   const results = new Map<string, number[]>();
+  const cpus = new Map<string, number[]>();
   for (let round = 0; round < ROUNDS; round++) {
     for (const concurrency of CONCURRENCY) {
       for (const item of cases) {
         const runner = await item.setup(target.origin, concurrency);
         try {
-          const rate = await measure(concurrency, runner.once);
+          const { rate, cpu } = await measure(concurrency, runner.once);
           const key = `${item.name}@${concurrency}`;
           results.set(key, [...(results.get(key) ?? []), rate]);
+          cpus.set(key, [...(cpus.get(key) ?? []), cpu]);
         } finally {
           await runner.close();
         }
@@ -356,6 +368,22 @@ try {
       const raw = median(results.get(`${rawCase.name}@${concurrency}`) ?? [rate]);
       line += pad(Math.round(rate).toLocaleString("en-US"), 10, true) +
         pad(`${Math.round((rate / raw) * 100)}%`, 8, true);
+    }
+    console.log(line);
+  }
+  console.log();
+  let cpuHeader = pad("CPU per request, us", 26);
+  for (const concurrency of CONCURRENCY) {
+    cpuHeader += pad(`c=${concurrency}`, 10, true) + pad("raw/x", 8, true);
+  }
+  console.log(cpuHeader);
+  console.log("-".repeat(cpuHeader.length));
+  for (const item of cases) {
+    let line = pad(item.name, 26);
+    for (const concurrency of CONCURRENCY) {
+      const cpu = median(cpus.get(`${item.name}@${concurrency}`)!);
+      const raw = median(cpus.get(`${rawCase.name}@${concurrency}`) ?? [cpu]);
+      line += pad(cpu.toFixed(1), 10, true) + pad(`${Math.round((raw / cpu) * 100)}%`, 8, true);
     }
     console.log(line);
   }
