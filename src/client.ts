@@ -131,8 +131,11 @@ export interface RequestOptions {
   headers?: HeadersInit;
   /** Cookies for this request only, merged over the client's jar. */
   cookies?: CookiesInit;
-  /** The body: bytes, text, a stream, an (async) iterable of chunks, or a `Content`. */
-  content?: RequestContent | Content | null;
+  /**
+   * The body: bytes, text, a `Blob` (its type becomes the `Content-Type`), a stream, an
+   * (async) iterable of chunks, or a `Content`.
+   */
+  content?: RequestContent | Content | Blob | null;
   /** A value to send as JSON. */
   json?: unknown;
   /** Form fields: urlencoded, or multipart fields when `files` are given. */
@@ -368,6 +371,13 @@ export class Client {
       }
       if (content instanceof Uint8Array) {
         return { body: content, contentType: null, contentLength: content.length };
+      }
+      if (typeof Blob !== "undefined" && content instanceof Blob) {
+        return {
+          body: content.stream(),
+          contentType: content.type || null,
+          contentLength: content.size,
+        };
       }
       return { body: content, contentType: null, contentLength: null };
     }

@@ -168,6 +168,15 @@ test("content, json and data set the body and its headers", async () => {
   assert.equal(header(streamed, "content-length"), undefined);
 });
 
+test("a Blob body sends its bytes, size and type", async () => {
+  await using client = new Client({ transport: echo() });
+  const blob = new Blob(["<p>hi</p>"], { type: "text/html" });
+  const echoed = await (await client.post("http://x/", { content: blob })).json<Echo>();
+  assert.equal(echoed.body, "<p>hi</p>");
+  assert.equal(header(echoed, "content-type"), "text/html");
+  assert.equal(header(echoed, "content-length"), "9");
+});
+
 test("event hooks see every request and response, redirects included", async () => {
   const seen: string[] = [];
   await using client = new Client({
