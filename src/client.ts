@@ -379,7 +379,7 @@ export class Client {
           contentLength: content.size,
         };
       }
-      return { body: content, contentType: null, contentLength: null };
+      return { body: content as RequestContent, contentType: null, contentLength: null };
     }
     if (files !== undefined) {
       return new MultiPart({ form: data, files: files instanceof Files ? files : files })
