@@ -173,7 +173,8 @@ test("a Blob body sends its bytes, size and type", async () => {
   const blob = new Blob(["<p>hi</p>"], { type: "text/html" });
   const echoed = await (await client.post("http://x/", { content: blob })).json<Echo>();
   assert.equal(echoed.body, "<p>hi</p>");
-  assert.equal(header(echoed, "content-type"), "text/html");
+  // Blob#type is the runtime's: Bun adds ";charset=utf-8" to text types.
+  assert.match(header(echoed, "content-type")!, /^text\/html/);
   assert.equal(header(echoed, "content-length"), "9");
 });
 
