@@ -344,6 +344,38 @@ test("node backend: read and write limits raise ReadTimeout and WriteTimeout", a
   }
 });
 
+test("node backend: bytes that arrive after a read timed out go to the next read", async () => {
+  let serverSocket: net.Socket | null = null;
+  const server = await serve((socket) => serverSocket = socket);
+  try {
+    const stream = await backend.connect("127.0.0.1", server.port);
+    await assert.rejects(stream.read(undefined, 20), ReadTimeout);
+    serverSocket!.write("late");
+    assert.equal(decoder.decode(await stream.read(undefined, 5000)), "late");
+    await stream.close();
+  } finally {
+    await server.close();
+  }
+});
+
+test("node backend: a second read while one waits is refused", async () => {
+  let serverSocket: net.Socket | null = null;
+  const server = await serve((socket) => serverSocket = socket);
+  try {
+    const stream = await backend.connect("127.0.0.1", server.port);
+    const first = stream.read();
+    const error = await stream.read().catch((e) => e);
+    assert.ok(error instanceof ReadError, String(error));
+    assert.match(error.message, /a read is already waiting/);
+    await assert.rejects(stream.read(0), RangeError);
+    serverSocket!.end("x");
+    assert.equal(decoder.decode(await first), "x");
+    await stream.close();
+  } finally {
+    await server.close();
+  }
+});
+
 test("node backend: a timeout() scope bounds reads without any argument", async () => {
   const server = await serve(() => {});
   try {
