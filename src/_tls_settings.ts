@@ -8,7 +8,7 @@
  */
 
 import type { TlsSettings } from "./connection.ts";
-import { fileAccess, getEnv, hasFileAccess } from "./files.ts";
+import { ensureFileAccess, fileAccess, getEnv } from "./files.ts";
 
 /**
  * A client certificate: PEM text or file paths of the certificate chain and its key (a
@@ -31,7 +31,9 @@ function isPem(text: string): boolean {
 }
 
 async function readPemOrPath(value: string): Promise<string> {
-  return isPem(value) ? value : await fileAccess(value).readTextFile(value);
+  if (isPem(value)) return value;
+  await ensureFileAccess();
+  return await fileAccess(value).readTextFile(value);
 }
 
 /** Splits PEM text into its certificates. */
@@ -76,11 +78,13 @@ export async function tlsSettings(options: TlsInit): Promise<TlsSettings | null>
 /** CA certificates read from the environment, by `SSL_CERT_FILE` and `SSL_CERT_DIR`. */
 const envCertificates = new Map<string, Promise<string[]>>();
 
-function certificatesFromEnv(): Promise<string[]> {
+async function certificatesFromEnv(): Promise<string[]> {
   const file = getEnv("SSL_CERT_FILE");
   const dir = getEnv("SSL_CERT_DIR");
-  // Without file access (no backend registered one) the runtime's own trust store applies.
-  if ((!file && !dir) || !hasFileAccess()) return Promise.resolve([]);
+  if (!file && !dir) return [];
+  // Without file access (Deno, unless the program registers one) the runtime's own trust
+  // store applies.
+  if (!(await ensureFileAccess())) return [];
   // Read once per process and setting: one-off requests make a client each time.
   const key = `${file ?? ""}\n${dir ?? ""}`;
   let certificates = envCertificates.get(key);

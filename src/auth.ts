@@ -12,7 +12,7 @@ import { utf8 } from "./models/body.ts";
 import { ProtocolError } from "./errors.ts";
 import { Cookies } from "./cookies.ts";
 import { md5Hex } from "./_md5.ts";
-import { fileAccess, getEnv, hasFileAccess } from "./files.ts";
+import { ensureFileAccess, fileAccess, getEnv } from "./files.ts";
 
 /** What an auth flow yields and is sent back: requests out, responses in. */
 export type AuthFlow =
@@ -206,8 +206,9 @@ export class NetRCAuth extends Auth {
         : home
         ? [`${home}/.netrc`, `${home}/_netrc`]
         : [];
+      const available = await ensureFileAccess();
       for (const path of candidates) {
-        if (this.#options.file === undefined && !hasFileAccess()) break;
+        if (this.#options.file === undefined && !available) break;
         try {
           return parseNetrc(await fileAccess(path).readTextFile(path));
         } catch (error) {

@@ -10,7 +10,7 @@
 
 import { concatBytes, type RequestContent, utf8 } from "./models/body.ts";
 import { QueryParams, type QueryParamsInit } from "./models/query_params.ts";
-import { fileAccess } from "./files.ts";
+import { ensureFileAccess, fileAccess, type OpenedFile } from "./files.ts";
 
 /** What a {@linkcode Content} encodes into. */
 export interface EncodedContent {
@@ -248,18 +248,23 @@ async function* readableChunks(stream: ReadableStream<Uint8Array>): AsyncIterabl
   }
 }
 
+async function openPath(path: string): Promise<OpenedFile> {
+  await ensureFileAccess();
+  return await fileAccess(path).openFile(path);
+}
+
 function pathPart(path: string, size: number | null): FilePart {
   const part: FilePart = {
     size,
     async *stream() {
-      const file = await fileAccess(path).openFile(path);
+      const file = await openPath(path);
       yield* readableChunks(file.stream);
     },
     // Opened for its size and closed again at once: a request that fails before its body
     // is sent then leaves no open file behind. (A file that changes size in between makes
     // the connection layer refuse the body, since its count no longer matches.)
     async prepare() {
-      const file = await fileAccess(path).openFile(path);
+      const file = await openPath(path);
       await file.stream.cancel().catch(() => {});
       part.size = file.size;
       return file.size;

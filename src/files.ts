@@ -87,6 +87,22 @@ export function hasFileAccess(): boolean {
   return registered !== null;
 }
 
+/**
+ * Makes sure file access is registered where the runtime's backend provides one: under
+ * Node and Bun that is node:fs from the Node backend, which is otherwise loaded only at
+ * the first connection (too late for a file read before it). Under Deno nothing is
+ * loaded (the Deno backend registers nothing; programs call `setFileAccess`). Resolves
+ * to whether file access is now registered.
+ */
+export async function ensureFileAccess(): Promise<boolean> {
+  if (registered !== null) return true;
+  // deno-lint-ignore no-explicit-any
+  if ((globalThis as any).Deno?.version?.deno) return false;
+  const module = await import("./network/node.ts").catch(() => null);
+  if (registered === null && module !== null) registered = module.nodeFileAccess;
+  return registered !== null;
+}
+
 /** An environment variable, or `undefined` when it is not set or cannot be read. */
 export function getEnv(name: string): string | undefined {
   try {
