@@ -22,6 +22,7 @@
 import process from "node:process";
 import { Pool as UndiciPool } from "undici";
 import { ConnectionPool } from "../src/pool.ts";
+import { Client } from "../src/client.ts";
 import { NGINX, startNginx } from "../tests/_peers/nginx.ts";
 
 const args = Object.fromEntries(
@@ -181,6 +182,22 @@ const ferryCase: Case = {
   },
 };
 
+/** The user API over the same pool: what the client layer adds per request. */
+const clientCase: Case = {
+  name: "Ferry Client.get",
+  setup(origin) {
+    const client = new Client();
+    const url = `${origin}/`;
+    return Promise.resolve({
+      async once() {
+        const response = await client.get(url);
+        if (response.status !== 200) throw new Error(`Unexpected ${response.status}`);
+      },
+      close: () => client.close(),
+    });
+  },
+};
+
 const fetchCase: Case = {
   name: "Deno fetch",
   setup(origin) {
@@ -216,7 +233,7 @@ const undiciCase: Case = {
 const CASES: Case[] = [
   rawCase,
   ferryCase,
-  // CLIENT: add a `Client.get` row here (same shape as ferryCase).
+  clientCase,
   // PROXY: add a proxied ConnectionPool row here (start the proxy in setup, stop in close).
   fetchCase,
   undiciCase,
