@@ -171,7 +171,10 @@ export interface ConnectionRequestInit {
   headers?: HeadersInit | null;
   /** The request body. */
   content?: RequestContent | null;
-  /** Request extensions: `timeout`, `trace`, `sniHostname`, `target`, `signal`. */
+  /**
+   * Request extensions: `timeout`, `trace`, `sniHostname`, `target`, `signal`,
+   * `borrowBodyChunks`.
+   */
   extensions?: RequestExtensions;
 }
 
@@ -383,9 +386,12 @@ class PrefixedStream implements NetworkStreamInterface {
 class ConnectionBody implements BodySource {
   #connection: Connection;
   #exchange: number;
-  constructor(connection: Connection, exchange: number) {
+  /** Chunks are views into the connection's reused read buffer (`borrowBodyChunks`). */
+  readonly borrowed: boolean;
+  constructor(connection: Connection, exchange: number, borrowed: boolean) {
     this.#connection = connection;
     this.#exchange = exchange;
+    this.borrowed = borrowed;
   }
   read(): Promise<Uint8Array | null> {
     return readBody(this.#connection, this.#exchange);
@@ -534,6 +540,10 @@ export class Connection {
   #xBodyDone = false;
   /** Body bytes still to come when the length is known, else `null`. */
   #xRemaining: number | null = null;
+  /** Body reads go into `#borrowBuffer` (the `borrowBodyChunks` extension). */
+  #xBorrow = false;
+  /** The read buffer reused by borrowed body reads; made on first use, kept while open. */
+  #borrowBuffer: Uint8Array | null = null;
 
   static {
     readBody = (connection, exchange) => connection.#readBody(exchange);
@@ -761,6 +771,7 @@ export class Connection {
     this.#xHintMs = Infinity;
     this.#xBodyStarted = false;
     this.#xBodyDone = false;
+    this.#xBorrow = false;
     const exchange = ++this.#exchangeId;
     let headSent = false;
     let gotBytes = false;
@@ -907,7 +918,8 @@ export class Connection {
       if (event !== null) {
         throw new RemoteProtocolError(`Unexpected ${JSON.stringify(event.type)} in the body`);
       }
-      const source = new ConnectionBody(this, exchange);
+      this.#xBorrow = extensions.borrowBodyChunks === true && stream.readInto !== undefined;
+      const source = new ConnectionBody(this, exchange, this.#xBorrow);
       if (first !== null) this.#pushBack(more ?? [first]);
       this.#xRemaining = head.bodyLength === null ? null : head.bodyLength - size;
       const response = new Response(status, {
@@ -1064,6 +1076,17 @@ export class Connection {
       for (;;) {
         const event = parser.next();
         if (event === null) {
+          if (this.#xBorrow && this.#armed === null) {
+            // Borrowed: every read lands in the same buffer. The parser has consumed all
+            // it was fed (it returned null; a partial line is copied into its scratch),
+            // and the caller was told that the last chunk is void once it reads again.
+            const buffer = this.#borrowBuffer ??= new Uint8Array(MAX_BODY_READ_SIZE);
+            const count = await stream.readInto!(buffer, this.#xReadMs);
+            if (exchange !== this.#exchangeId) throw this.#bodyLost();
+            if (count === 0) parser.feedEnd();
+            else parser.feed(buffer.subarray(0, count));
+            continue;
+          }
           const size = this.#bodyReadSize;
           const bytes = await this.#readChunk(stream, size);
           if (exchange !== this.#exchangeId) throw this.#bodyLost();
@@ -1257,6 +1280,7 @@ export class Connection {
     this.#exchangeId++;
     this.#armed = null;
     this.#pending = null;
+    this.#borrowBuffer = null;
     this.#detachSignal();
     const stream = this.#stream;
     this.#closing = stream === null ? Promise.resolve() : stream.close().catch(() => {

@@ -16,6 +16,12 @@ export interface BodySource {
    * rest, keep the connection, or close it. Calling it twice is harmless.
    */
   close(): Promise<void>;
+  /**
+   * Whether the chunks are borrowed: views into a buffer the source reuses, valid only
+   * until the next `read()`. A reader that keeps a chunk longer must copy it. Absent or
+   * `false`: the chunks belong to the reader.
+   */
+  readonly borrowed?: boolean;
 }
 
 /** What a request body can be given as. */

@@ -38,6 +38,27 @@ export interface RequestExtensions {
   target?: string;
   /** Cancels the request when aborted. */
   signal?: AbortSignal;
+  /**
+   * Opt-in, for large downloads: the response body is read into one buffer that the
+   * connection reuses, and `iterBytes()` / `iterRaw()` yield views into it that are valid
+   * **only until the next chunk is asked for** (copy what you keep). This saves allocating
+   * (and the runtime zeroing and collecting) fresh memory for every read. `bytes()`,
+   * `text()`, `json()`, `body` and content decoding copy as needed, so they stay safe.
+   * Needs a network stream with `readInto()` (the Deno, Node and in-memory ones have it);
+   * otherwise it changes nothing. Default `false`.
+   *
+   * @example Count the bytes of a large download
+   * ```ts ignore
+   * import { ConnectionPool } from "@ferry/ferry";
+   * await using pool = new ConnectionPool();
+   * await using response = await pool.stream("GET", "http://127.0.0.1:8080/large.bin", {
+   *   extensions: { borrowBodyChunks: true },
+   * });
+   * let total = 0;
+   * for await (const chunk of response.iterBytes()) total += chunk.length; // chunk: a view
+   * ```
+   */
+  borrowBodyChunks?: boolean;
   /** Any other extension a custom transport understands. */
   [key: string]: unknown;
 }

@@ -116,6 +116,10 @@ async function* rechunk(
   }
 }
 
+function copyChunk(chunk: Uint8Array | null): Uint8Array | null {
+  return chunk === null ? null : chunk.slice();
+}
+
 function decoderFor(label: string): TextDecoder | null {
   try {
     return new TextDecoder(label);
@@ -349,11 +353,12 @@ export class Response {
 
   #source(): BodySource {
     if (this.#decoded !== null) return this.#decoded;
-    const counting: BodySource = {
-      read: () => this.#rawRead(),
-      close: () => this.#raw.close(),
-    };
     const codings = parseContentEncoding(this.headers.get("content-encoding"));
+    const borrowed = this.#raw.borrowed === true;
+    // Decoders may hold input chunks across reads: borrowed chunks are copied for them.
+    const counting: BodySource = borrowed && codings.length > 0
+      ? { read: () => this.#rawRead().then(copyChunk), close: () => this.#raw.close() }
+      : { read: () => this.#rawRead(), close: () => this.#raw.close(), borrowed };
     this.#decoded = codings.length === 0
       ? counting
       : decodedSource(counting, codings, this.maxDecompressedSize);
@@ -372,11 +377,12 @@ export class Response {
     if (this.#consumed) throw new StreamConsumed();
     this.#consumed = true;
     const source = this.#source();
+    const borrowed = source.borrowed === true;
     const chunks: Uint8Array[] = [];
     let total = 0;
     try {
       for (let chunk = await source.read(); chunk !== null; chunk = await source.read()) {
-        chunks.push(chunk);
+        chunks.push(borrowed ? chunk.slice() : chunk);
         total += chunk.length;
       }
     } catch (error) {
@@ -407,6 +413,10 @@ export class Response {
   /**
    * Yields the decoded body chunk by chunk as it arrives, or in chunks of exactly
    * `chunkSize` bytes (the last one shorter) when given.
+   *
+   * With the request extension `borrowBodyChunks`, each chunk is a view into a buffer
+   * that the connection reuses: it is valid only until the next iteration. Copy
+   * (`chunk.slice()`) what you keep.
    */
   iterBytes(chunkSize?: number): AsyncGenerator<Uint8Array, void, undefined> {
     if (chunkSize === undefined) return this.#iterBytes();
@@ -437,7 +447,8 @@ export class Response {
 
   /**
    * Yields the body as sent, without `Content-Encoding` decoding, optionally in chunks of
-   * `chunkSize` bytes.
+   * `chunkSize` bytes. With `borrowBodyChunks`, each chunk is valid only until the next
+   * iteration, as with {@linkcode Response.iterBytes}.
    */
   iterRaw(chunkSize?: number): AsyncGenerator<Uint8Array, void, undefined> {
     if (chunkSize === undefined) return this.#iterRaw();
@@ -538,11 +549,13 @@ export class Response {
   get body(): ReadableStream<Uint8Array> {
     if (this.#stream !== null) return this.#stream;
     const iterator = this.iterBytes();
+    // A stream's reader may keep chunks (it owns what it reads): borrowed ones are copied.
+    const borrowed = this.#raw.borrowed === true;
     this.#stream = new ReadableStream<Uint8Array>({
       async pull(controller) {
         const next = await iterator.next();
         if (next.done) controller.close();
-        else controller.enqueue(next.value);
+        else controller.enqueue(borrowed ? next.value.slice() : next.value);
       },
       async cancel() {
         await iterator.return(undefined);

@@ -166,6 +166,42 @@ export class DenoNetworkStream implements NetworkStreamInterface {
     }
   }
 
+  /**
+   * Reads up to `target.length` bytes straight into `target` (no slab, no copy) and
+   * resolves with the count, `0` at end of input. A read that times out closes the stream.
+   */
+  readInto(target: Uint8Array, timeoutMs?: number | null): Promise<number> {
+    if (this.#closed || this.#upgraded) return Promise.reject(this.#unusable("read from"));
+    if (!(target.length > 0)) {
+      return Promise.reject(new RangeError(`Invalid target length "${target.length}"`));
+    }
+    if (this.#reading) {
+      return Promise.reject(
+        new ReadError(`Cannot read from "${this.#label}": a read is already waiting`),
+      );
+    }
+    this.#fresh = false;
+    return withDeadline("read", timeoutMs, () => this.#readInto(target), this.#closeConn);
+  }
+
+  async #readInto(target: Uint8Array): Promise<number> {
+    this.#reading = true;
+    try {
+      for (;;) {
+        let count: number | null;
+        try {
+          count = await this.#conn.read(target);
+        } catch (error) {
+          throw this.#failure(error, "read from", ReadError);
+        }
+        if (count === null) return 0;
+        if (count > 0) return count;
+      }
+    } finally {
+      this.#reading = false;
+    }
+  }
+
   /** Writes all of `data`, waiting while the kernel's buffer is full. */
   write(data: Uint8Array, timeoutMs?: number | null): Promise<void> {
     if (this.#closed || this.#upgraded) return Promise.reject(this.#unusable("write to"));

@@ -171,6 +171,20 @@ export class MemoryNetworkStream implements NetworkStreamInterface {
     });
   }
 
+  /**
+   * Reads up to `target.length` bytes (one in one-byte mode) into `target`; resolves with
+   * the count, `0` at end of input.
+   */
+  readInto(target: Uint8Array, timeoutMs?: number | null): Promise<number> {
+    if (!(target.length > 0)) {
+      return Promise.reject(new RangeError(`Invalid target length "${target.length}"`));
+    }
+    return this.read(target.length, timeoutMs).then((bytes) => {
+      target.set(bytes);
+      return bytes.length;
+    });
+  }
+
   #take(maxBytes: number): Uint8Array {
     const pipe = this.#in;
     const head = pipe.chunks[0];

@@ -270,6 +270,31 @@ export class NodeNetworkStream implements NetworkStreamInterface {
     });
   }
 
+  /**
+   * Reads up to `target.length` bytes into `target` and resolves with the count, `0` at
+   * end of input. Node hands received bytes over in its own buffers, so they are copied;
+   * what it saves is allocating per read. Bytes already queued are copied at once.
+   */
+  readInto(target: Uint8Array, timeoutMs?: number | null): Promise<number> {
+    if (!(target.length > 0)) {
+      return Promise.reject(new RangeError(`Invalid target length "${target.length}"`));
+    }
+    const queue = this.#queue;
+    if (queue.length > 0) {
+      let filled = 0;
+      while (queue.length > 0 && filled < target.length) {
+        const bytes = this.#take(target.length - filled);
+        target.set(bytes, filled);
+        filled += bytes.length;
+      }
+      return Promise.resolve(filled);
+    }
+    return this.read(target.length, timeoutMs).then((bytes) => {
+      target.set(bytes);
+      return bytes.length;
+    });
+  }
+
   #wait(maxBytes: number): Promise<Uint8Array> {
     return new Promise<Uint8Array>((resolve, reject) => {
       this.#waiter = { resolve, reject, maxBytes };

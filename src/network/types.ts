@@ -100,6 +100,16 @@ export interface NetworkStreamInterface {
    * stream does not reuse or overwrite them.
    */
   read(maxBytes?: number, timeoutMs?: number | null): Promise<Uint8Array>;
+  /**
+   * Optional: reads up to `target.length` bytes into the caller's `target` and resolves
+   * with how many were written, `0` at end of input (so `target` must not be empty). The
+   * bytes are copied into (or received straight into) `target`, so a caller that reuses
+   * one buffer for every read allocates nothing per read. Same timeouts, errors and
+   * one-reader rule as {@linkcode NetworkStreamInterface.read}; after a read that failed
+   * or timed out, the stream may be closed and `target`'s content is unspecified.
+   * Streams without it are read with `read()`.
+   */
+  readInto?(target: Uint8Array, timeoutMs?: number | null): Promise<number>;
   /** Writes all of `data`, waiting for the runtime to accept it (backpressure). */
   write(data: Uint8Array, timeoutMs?: number | null): Promise<void>;
   /**
