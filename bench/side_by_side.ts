@@ -317,6 +317,19 @@ const ferryDownload: DownloadCase = {
   },
 };
 
+const ferryBorrowedDownload: DownloadCase = {
+  name: "Ferry pool.stream (borrowed)",
+  async run(url) {
+    await using pool = new ConnectionPool();
+    await using response = await pool.stream("GET", url, {
+      extensions: { borrowBodyChunks: true },
+    });
+    let total = 0;
+    for await (const chunk of response.iterRaw()) total += chunk.length;
+    return total;
+  },
+};
+
 const fetchDownload: DownloadCase = {
   name: "Deno fetch",
   async run(url) {
@@ -330,7 +343,12 @@ const fetchDownload: DownloadCase = {
   },
 };
 
-const DOWNLOADS: DownloadCase[] = [rawDownload, ferryDownload, fetchDownload];
+const DOWNLOADS: DownloadCase[] = [
+  rawDownload,
+  ferryDownload,
+  ferryBorrowedDownload,
+  fetchDownload,
+];
 
 // ---------------------------------------------------------------------------------------
 
@@ -421,13 +439,13 @@ try {
     }
     console.log();
     const title = `download ${DOWNLOAD_BYTES / 2 ** 20} MiB`;
-    console.log(pad(title, 26) + pad("MB/s", 10, true) + pad("vs raw", 8, true));
-    console.log("-".repeat(44));
+    console.log(pad(title, 30) + pad("MB/s", 10, true) + pad("vs raw", 8, true));
+    console.log("-".repeat(48));
     const raw = median(speeds.get(rawDownload.name)!);
     for (const item of DOWNLOADS) {
       const speed = median(speeds.get(item.name)!);
       console.log(
-        pad(item.name, 26) + pad(Math.round(speed / 1e6).toLocaleString("en-US"), 10, true) +
+        pad(item.name, 30) + pad(Math.round(speed / 1e6).toLocaleString("en-US"), 10, true) +
           pad(`${Math.round((speed / raw) * 100)}%`, 8, true),
       );
     }
