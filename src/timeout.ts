@@ -407,14 +407,17 @@ function onTimer(): void {
   timerAt = Infinity;
   const now = performance.now();
   let next = Infinity;
-  let due: Entry[] | null = null;
+  let due: [number, Entry][] | null = null;
   for (let entry = head; entry !== null; entry = entry.next) {
     const deadline = entry.deadline();
-    if (deadline <= now) (due ??= []).push(entry);
+    if (deadline <= now) (due ??= []).push([deadline, entry]);
     else if (deadline < next) next = deadline;
   }
   if (due !== null) {
-    for (const entry of due) {
+    // A timer that wakes late (load, GC) finds several entries due at once: expire them
+    // in deadline order, not in the order they were added.
+    if (due.length > 1) due.sort((a, b) => a[0] - b[0]);
+    for (const [, entry] of due) {
       unlink(entry);
       try {
         entry.expire();

@@ -235,12 +235,17 @@ test("scope reprs", async () => {
 
 test("many concurrent waits with mixed limits expire in deadline order", async () => {
   const order: number[] = [];
+  const deadlines = new Map<number, number>();
   const limits = [60, 20, 40, 10, 50, 30];
   await Promise.all(limits.map((ms) => {
     const op = stuckOperation();
+    // The expected order is that of the deadlines each wait really got: starting a wait
+    // takes time too (the first one in a process most), so two limits 10 ms apart that
+    // start 10 ms apart share a deadline.
+    deadlines.set(ms, performance.now() + ms);
     return withDeadline("read", ms, op.run, op.onExpire).catch(() => order.push(ms));
   }));
-  assert.deepEqual(order, [...limits].sort((a, b) => a - b));
+  assert.deepEqual(order, [...limits].sort((a, b) => deadlines.get(a)! - deadlines.get(b)!));
 });
 
 test("completed operations leave no deadline behind that fires later", async () => {
@@ -344,4 +349,19 @@ test("a crowd of waits: every stuck one fires, none early, none that finished", 
     }
   }
   await Promise.all(checks);
+});
+
+test("waits found due together by a late timer expire in deadline order", async () => {
+  // Block the event loop past both deadlines, so one timer wake finds both due at once.
+  const order: number[] = [];
+  // The shorter limit is added first: expiring in the order of addition (or its reverse
+  // for a list) would not pass by chance, and 180 ms apart no start-up delay reorders them.
+  const waits = [20, 200].map((ms) => {
+    const op = stuckOperation();
+    return withDeadline("read", ms, op.run, op.onExpire).catch(() => order.push(ms));
+  });
+  const until = performance.now() + 250;
+  while (performance.now() < until) { /* busy: the timer cannot run */ }
+  await Promise.all(waits);
+  assert.deepEqual(order, [20, 200]);
 });
