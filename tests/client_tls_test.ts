@@ -74,10 +74,6 @@ tlsClientTest("a client certificate from PEM files or text", async (certs, url) 
   writeFileSync(combined, certs.clientCertPem + "\n" + certs.clientKeyPem);
   await using one = new Client({ verify: certs.caPem, cert: combined });
   assert.equal(await (await one.get(url)).text(), "ferry-test-client");
-}, {
-  skip: runtime === "deno"
-    ? "the pool upgrades with startTls(), and Deno sends a client certificate only from connect({ tls })"
-    : false,
 });
 
 tlsClientTest(
