@@ -15,6 +15,7 @@ import { cannedServer } from "./_servers.ts";
 import { ConnectionPool } from "../src/pool.ts";
 import { Connection } from "../src/connection.ts";
 import { memoryStreamPair } from "../src/network/memory.ts";
+import { ResponseParser } from "../src/http11/parser.ts";
 import { NetworkBackend } from "../src/network/backend.ts";
 import { NodeNetworkBackend } from "../src/network/node.ts";
 import type { NetworkStreamInterface } from "../src/network/types.ts";
@@ -419,6 +420,43 @@ test("borrowed chunks trickled one byte per read: chunked, Content-Length, read-
   } finally {
     await connection.close();
     await server.close();
+  }
+});
+
+test("the parser keeps nothing of a fed buffer once it asks for more (reuse is safe)", () => {
+  const body = pattern(700, 3);
+  const wire = concat([
+    encoder.encode("HTTP/1.1 200 OK\r\nX-Long: " + "v".repeat(90) + "\r\n"),
+    chunked(body, [1, 90, 33, 400], "X-Check: yes\r\n").subarray(17), // after its status line
+  ]);
+  const expectedHead = decoder.decode(wire.subarray(0, wire.indexOf(0x0d)));
+  assert.equal(expectedHead, "HTTP/1.1 200 OK");
+  for (let size = 1; size <= 64; size++) {
+    const parser = new ResponseParser();
+    parser.startResponse("GET");
+    const buffer = new Uint8Array(size);
+    const data: Uint8Array[] = [];
+    let headers: [string, string][] = [];
+    let trailers: [string, string][] = [];
+    let ended = false;
+    for (let offset = 0; offset < wire.length && !ended; offset += size) {
+      const piece = wire.subarray(offset, offset + size);
+      buffer.fill(0xaa); // what a reused buffer holds before the next read lands in it
+      buffer.set(piece);
+      parser.feed(buffer.subarray(0, piece.length));
+      for (let event = parser.next(); event !== null; event = parser.next()) {
+        if (event.type === "head") headers = event.headers;
+        else if (event.type === "data") data.push(event.data.slice());
+        else if (event.type === "end") {
+          trailers = event.trailers;
+          ended = true;
+        }
+      }
+    }
+    assert.ok(ended, `size ${size}: no end`);
+    assert.deepEqual(headers, [["X-Long", "v".repeat(90)], ["Transfer-Encoding", "chunked"]]);
+    assert.deepEqual(trailers, [["X-Check", "yes"]]);
+    assertBytes(concat(data), body, `size ${size}`);
   }
 });
 
