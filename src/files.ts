@@ -35,8 +35,10 @@ export interface FileAccess {
 let registered: FileAccess | null = null;
 
 /**
- * Registers how the client reads files (`null` removes it). Network backends call this
- * when loaded; tests and programs may replace it.
+ * Registers how the client reads files (`null` removes it). Nobody has to: when nothing is
+ * registered, the runtime's backend provides its own on first use (Deno's file API under
+ * Deno, node:fs under Node and Bun). Register your own to sandbox, mock or redirect file
+ * reads, as in these examples.
  *
  * @example Read files through Deno's own API
  * ```ts ignore
@@ -88,18 +90,18 @@ export function hasFileAccess(): boolean {
 }
 
 /**
- * Makes sure file access is registered where the runtime's backend provides one: under
- * Node and Bun that is node:fs from the Node backend, which is otherwise loaded only at
- * the first connection (too late for a file read before it). Under Deno nothing is
- * loaded (the Deno backend registers nothing; programs call `setFileAccess`). Resolves
- * to whether file access is now registered.
+ * Makes sure file access is registered where the runtime's backend provides one: Deno's
+ * file API from the Deno backend, node:fs from the Node backend (Node and Bun). The
+ * backends are otherwise loaded only at the first connection, too late for a file read
+ * before it. Resolves to whether file access is now registered.
  */
 export async function ensureFileAccess(): Promise<boolean> {
   if (registered !== null) return true;
   // deno-lint-ignore no-explicit-any
-  if ((globalThis as any).Deno?.version?.deno) return false;
-  const module = await import("./network/node.ts").catch(() => null);
-  if (registered === null && module !== null) registered = module.nodeFileAccess;
+  const access = (globalThis as any).Deno?.version?.deno
+    ? await import("./network/deno.ts").then((module) => module.denoFileAccess, () => null)
+    : await import("./network/node.ts").then((module) => module.nodeFileAccess, () => null);
+  if (registered === null && access !== null) registered = access;
   return registered !== null;
 }
 

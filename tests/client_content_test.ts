@@ -260,3 +260,41 @@ test("File(path) through Deno's own file API (the setFileAccess example)", {
     useNodeFileAccess();
   }
 });
+
+test("File(path) works on Deno without setFileAccess: the Deno backend's access loads on demand", {
+  denoOnly: "runs a Deno child process, whose file access nobody registered",
+}, async () => {
+  const { spawn } = await import("node:child_process");
+  const dir = mkdtempSync(join(tmpdir(), "ferry-deno-files-"));
+  try {
+    const path = join(dir, "note.txt");
+    writeFileSync(path, "hello without setFileAccess");
+    const script = `
+      import { Client, File, MockTransport, Response } from ${
+      JSON.stringify(new URL("../mod.ts", import.meta.url).href)
+    };
+      let received = "";
+      await using client = new Client({
+        transport: new MockTransport(async (request) => {
+          received = new TextDecoder().decode(await request.bytes());
+          return new Response(200);
+        }),
+      });
+      await client.post("http://x/", { files: { f: new File(${JSON.stringify(path)}) } });
+      console.log(received.includes("hello without setFileAccess") ? "uploaded" : received);
+    `;
+    // deno-lint-ignore no-explicit-any
+    const deno = (globalThis as any).Deno;
+    const child = spawn(deno.execPath(), ["eval", "--ext=ts", script], {
+      stdio: ["ignore", "pipe", "pipe"],
+    });
+    let output = "";
+    child.stdout!.on("data", (data) => output += data);
+    child.stderr!.on("data", (data) => output += data);
+    const code = await new Promise<number | null>((resolve) => child.once("exit", resolve));
+    assert.equal(code, 0, output);
+    assert.match(output, /uploaded/);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
