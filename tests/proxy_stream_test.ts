@@ -31,11 +31,6 @@ import { ConnectError, ProxyError } from "../src/errors.ts";
 import type { NetworkStreamInterface } from "../src/network/types.ts";
 
 const backend = new NodeNetworkBackend();
-/**
- * Whether the backend can start TLS on a TLS stream (TLS to the target inside TLS to an
- * https:// proxy). Not yet: flip this when the network layer learns it.
- */
-const backendLayersTls = false;
 const both = {
   pkg: `${tinyproxyPeer.pkg} ${openssl.pkg}`,
   available: tinyproxyPeer.available && openssl.available,
@@ -498,15 +493,7 @@ peerTest(
         new Request("GET", `https://localhost:${secure.port}/tls-in-tls`),
         { caCerts: [certs.caPem] },
       );
-      if (!backendLayersTls) {
-        // The backends refuse startTls() on a TLS stream for now: a clear ConnectError.
-        await assert.rejects(attempt, (error) => {
-          assert.ok(error instanceof ConnectError && !(error instanceof ProxyError));
-          assert.match(error.message, /cannot start TLS inside TLS; use an http:\/\/ proxy URL/);
-          return true;
-        });
-        return;
-      }
+      // The Node backend layers the target's TLS inside the proxy's TLS.
       assert.equal(seen((await attempt).body).url, "/tls-in-tls");
     } finally {
       await front.close();
@@ -514,4 +501,36 @@ peerTest(
       await secure.close();
     }
   },
+);
+
+peerTest(
+  "https:// proxy: the Deno backend cannot layer TLS inside TLS and says what to do instead",
+  both,
+  async () => {
+    const { DenoNetworkBackend } = await import("../src/network/deno.ts");
+    const certs = await makeTestCertificates();
+    const secure = await startHttpsTarget();
+    const tinyproxy = await startTinyproxy();
+    const front = await startTlsFront(tinyproxy.port);
+    try {
+      const proxy = new Proxy({ url: `https://localhost:${front.port}` });
+      const attempt = openProxiedStream(
+        proxy,
+        originOf(new URL(`https://localhost:${secure.port}/`)),
+        { backend: new DenoNetworkBackend(), tls: { caCerts: [certs.caPem] } },
+        5000,
+        null,
+      );
+      await assert.rejects(attempt, (error) => {
+        assert.ok(error instanceof ConnectError && !(error instanceof ProxyError));
+        assert.match(error.message, /cannot start TLS inside TLS; use an http:\/\/ proxy URL/);
+        return true;
+      });
+    } finally {
+      await front.close();
+      await tinyproxy.stop();
+      await secure.close();
+    }
+  },
+  { denoOnly: "Deno.startTls takes only a TCP connection" },
 );

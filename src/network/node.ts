@@ -352,12 +352,12 @@ export class NodeNetworkStream implements NetworkStreamInterface {
 
   /**
    * Upgrades the connection to TLS and returns the TLS stream; this one must not be used
-   * afterwards. Verification is on unless `verify: false`.
+   * afterwards. Verification is on unless `verify: false`. On a TLS stream the new session
+   * runs inside the old one (TLS through an https:// proxy's tunnel).
    */
   async startTls(options: TlsOptions = {}, timeoutMs?: number | null): Promise<NodeNetworkStream> {
-    if (this.#tls) {
-      throw new ConnectError(`Cannot start TLS on "${this.#label}": TLS is already active`);
-    }
+    // On a TLS stream this layers TLS inside TLS: node:tls takes a TLSSocket as its
+    // transport (TLS to an https:// proxy, then TLS to the target through the tunnel).
     if (this.closed || this.#socket.destroyed) {
       throw new ConnectError(`Cannot start TLS on "${this.#label}": the stream is closed`);
     }
