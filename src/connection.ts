@@ -112,6 +112,27 @@ export interface TlsSettings {
 }
 
 /**
+ * The TLS options for talking to `origin` itself (directly or through a proxy's tunnel):
+ * the name to send in SNI and check the certificate against (the `sniHostname` extension,
+ * else the URL's host), ALPN `http/1.1`, and the connection's or pool's settings.
+ */
+export function targetTlsOptions(
+  origin: Origin,
+  extensions: RequestExtensions | null | undefined,
+  tls: TlsSettings = {},
+): TlsOptions & { hostname: string } {
+  return {
+    hostname: extensions?.sniHostname ??
+      (extensions?.["sni_hostname"] as string | undefined) ?? origin.host,
+    alpnProtocols: ["http/1.1"],
+    caCerts: tls.caCerts,
+    cert: tls.cert,
+    key: tls.key,
+    verify: tls.verify,
+  };
+}
+
+/**
  * How to open the network stream of a connection.
  *
  * @example Through a UNIX socket, retrying a failed connect twice
@@ -301,17 +322,8 @@ export async function openStream(
     }
   }
   if (origin.scheme === "https") {
-    const tls = options.tls ?? {};
-    const hostname = extensions?.sniHostname ??
-      (extensions?.["sni_hostname"] as string | undefined) ?? origin.host;
-    const tlsOptions: TlsOptions = {
-      hostname,
-      alpnProtocols: ["http/1.1"],
-      caCerts: tls.caCerts,
-      cert: tls.cert,
-      key: tls.key,
-      verify: tls.verify,
-    };
+    const tlsOptions = targetTlsOptions(origin, extensions, options.tls);
+    const hostname = tlsOptions.hostname;
     const plain = stream;
     try {
       const startTls = (): Promise<NetworkStreamInterface> => plain.startTls(tlsOptions, connectMs);

@@ -34,6 +34,7 @@ import type {
 import type { Proxy } from "./proxy.ts";
 import { socks5Connect } from "./socks5.ts";
 import { openTunnel } from "./tunnel.ts";
+import { targetTlsOptions } from "../connection.ts";
 
 /** TLS settings for the target, as a pool has them. */
 export interface TargetTlsSettings {
@@ -237,17 +238,8 @@ export async function openProxiedStream(
       );
     }
     if (origin.scheme === "https") {
-      const tls = options.tls ?? {};
-      const hostname = extensions?.sniHostname ??
-        (extensions?.["sni_hostname"] as string | undefined) ?? origin.host;
-      const tlsOptions: TlsOptions = {
-        hostname,
-        alpnProtocols: ["http/1.1"],
-        caCerts: tls.caCerts,
-        cert: tls.cert,
-        key: tls.key,
-        verify: tls.verify,
-      };
+      const tlsOptions = targetTlsOptions(origin, extensions, options.tls);
+      const hostname = tlsOptions.hostname;
       const tunnel = stream;
       stream = await step("connection.start_tls", {
         ssl_context: tlsOptions,
