@@ -37,7 +37,7 @@ import { Content, type EncodedContent, Files, type FilesInit, MultiPart } from "
 import { acceptEncoding } from "./decoding.ts";
 import { Mounts } from "./_mounts.ts";
 import { mergeHeaders, mergeUrl, type TimeoutInit, toBaseUrl, toTimeouts } from "./_merge.ts";
-import { HTTPError, StreamConsumed, TooManyRedirects } from "./errors.ts";
+import { HTTPError, StreamConsumed, TooManyRedirects, UnsupportedProtocol } from "./errors.ts";
 import { ConnectionPool } from "./pool.ts";
 import type { Proxy, ProxyLike } from "./proxy/proxy.ts";
 import { lazyTransport, proxyMounts } from "./proxy/mounts.ts";
@@ -555,11 +555,20 @@ export class Client {
         for (const hook of this.#responseHooks) await hook(response);
         if (history.length > 0) response.history = history.slice();
         if (!response.hasRedirectLocation) return response;
-        next = buildRedirectRequest(request, response, this.#cookies);
         if (!follow) {
-          response.nextRequest = next;
+          try {
+            response.nextRequest = buildRedirectRequest(request, response, this.#cookies);
+          } catch (error) {
+            // Not following: a Location that could not be followed (another scheme, such as
+            // an OAuth app's callback, or a body that cannot be sent again) is still a
+            // response for the caller to read, without a nextRequest.
+            if (!(error instanceof UnsupportedProtocol || error instanceof StreamConsumed)) {
+              throw error;
+            }
+          }
           return response;
         }
+        next = buildRedirectRequest(request, response, this.#cookies);
         await response.bytes();
       } catch (error) {
         await response.close().catch(() => {});

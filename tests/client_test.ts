@@ -601,3 +601,46 @@ test("auth flows: one that yields nothing is refused; a streamed body is not res
     StreamConsumed,
   );
 });
+
+test("not following: a redirect to another scheme is returned, without nextRequest", async () => {
+  await using client = new Client({
+    transport: new MockTransport(() =>
+      new Response(302, { headers: { Location: "myapp://callback?code=abc" } })
+    ),
+  });
+  const response = await client.get("http://example.test/oauth");
+  assert.equal(response.status, 302);
+  assert.equal(response.headers.get("location"), "myapp://callback?code=abc");
+  assert.equal(response.nextRequest, null);
+  // Following it is still refused, with a typed error.
+  await assert.rejects(
+    client.get("http://example.test/oauth", { followRedirects: true }),
+    /Cannot follow a redirect to scheme "myapp:"/,
+  );
+});
+
+test("not following: a 307 to a streamed upload is returned, without nextRequest", async () => {
+  // Over a real socket (MockTransport would buffer the body, making it replayable).
+  const { createServer } = await import("node:http");
+  const server = createServer((request, response) => {
+    request.resume();
+    request.on("end", () => response.writeHead(307, { Location: "/again" }).end());
+  });
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  const { port } = server.address() as { port: number };
+  try {
+    await using client = new Client();
+    const body = new ReadableStream<Uint8Array>({
+      start(controller) {
+        controller.enqueue(new TextEncoder().encode("data"));
+        controller.close();
+      },
+    });
+    const response = await client.post(`http://127.0.0.1:${port}/upload`, { content: body });
+    assert.equal(response.status, 307);
+    assert.equal(response.nextRequest, null);
+    await response.close();
+  } finally {
+    await new Promise((resolve) => server.close(resolve));
+  }
+});
