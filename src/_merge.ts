@@ -90,6 +90,10 @@ export function toBaseUrl(baseUrl: string | URL): URL {
  */
 export function mergeUrl(baseUrl: URL | null, url: string | URL): URL {
   if (url instanceof URL) return url;
+  // The URL parser silently drops tabs and line breaks: "/a\r\nb" would request "/ab".
+  if (CONTROL.test(url)) {
+    throw new InvalidURL(`Invalid URL ${JSON.stringify(url)}: control characters are not allowed`);
+  }
   if (ABSOLUTE.test(url)) return parseAbsolute(url);
   if (baseUrl === null) {
     throw new InvalidURL(
@@ -98,6 +102,9 @@ export function mergeUrl(baseUrl: URL | null, url: string | URL): URL {
   }
   return parseAbsolute(baseUrl.href + url.replace(/^\/+/, ""));
 }
+
+// deno-lint-ignore no-control-regex
+const CONTROL = /[\x00-\x1f\x7f]/;
 
 function parseAbsolute(url: string): URL {
   try {

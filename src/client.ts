@@ -209,12 +209,7 @@ export class Client {
   constructor(options: ClientOptions = {}) {
     this.#options = options;
     this.#baseUrl = options.baseUrl === undefined ? null : toBaseUrl(options.baseUrl);
-    const headers = new Headers([
-      ["Accept", "*/*"],
-      ["Accept-Encoding", acceptEncoding()],
-      ["User-Agent", `ferry/${VERSION}`],
-    ]);
-    this.#headers = mergeHeaders(headers, options.headers);
+    this.#headers = mergeHeaders(defaultHeaders(), options.headers);
     this.#params = options.params === undefined ? null : new QueryParams(options.params);
     this.#cookies = new Cookies(options.cookies);
     this.#auth = toAuth(options.auth);
@@ -256,9 +251,9 @@ export class Client {
     return this.#headers;
   }
 
-  /** Replaces the default headers. */
+  /** Replaces the client's headers: merged over Ferry's defaults, as httpx does. */
   set headers(headers: HeadersInit) {
-    this.#headers = headers instanceof Headers ? headers : new Headers(headers);
+    this.#headers = mergeHeaders(defaultHeaders(), headers);
   }
 
   /** The default query parameters. */
@@ -381,7 +376,7 @@ export class Client {
       }
       return { body: content as RequestContent, contentType: null, contentLength: null };
     }
-    if (files !== undefined) {
+    if (files !== undefined && !isEmptyFiles(files)) {
       return new MultiPart({ form: data, files: files instanceof Files ? files : files })
         .encode();
     }
@@ -489,7 +484,7 @@ export class Client {
       // Credentials in the URL (`http://user:pass@host/`) are Basic auth, as in httpx.
       const url = request.url;
       if (url.username || url.password) {
-        auth = new BasicAuth(decodeURIComponent(url.username), decodeURIComponent(url.password));
+        auth = new BasicAuth(unquote(url.username), unquote(url.password));
       }
     }
     const response = auth === null
@@ -668,4 +663,29 @@ export class Client {
 function attachRequest(error: unknown, request: Request): unknown {
   if (error instanceof HTTPError && error.request === null) error.request = request;
   return error;
+}
+
+/** The headers every client starts with. */
+function defaultHeaders(): Headers {
+  return new Headers([
+    ["Accept", "*/*"],
+    ["Accept-Encoding", acceptEncoding()],
+    ["User-Agent", `ferry/${VERSION}`],
+  ]);
+}
+
+/** Percent-decodes URL credentials; a malformed escape is kept as written. */
+function unquote(text: string): string {
+  try {
+    return decodeURIComponent(text);
+  } catch {
+    return text;
+  }
+}
+
+/** `files: {}` or `files: []` sends no multipart body, as in httpx (a `data` form is urlencoded). */
+function isEmptyFiles(files: unknown): boolean {
+  if (Array.isArray(files)) return files.length === 0;
+  return files !== null && typeof files === "object" && !(files instanceof Files) &&
+    Object.getPrototypeOf(files) === Object.prototype && Object.keys(files).length === 0;
 }

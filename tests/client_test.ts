@@ -556,7 +556,8 @@ test("client settings can be read and replaced; inspect shows the state", async 
   client.eventHooks.request.push((request) => request.headers.set("X-Hooked", "yes"));
   await client.get("http://x/");
   assert.equal(seen[0].headers.get("x-new"), "1");
-  assert.equal(seen[0].headers.get("user-agent"), null); // replaced, not merged
+  // Merged over the defaults, as httpx's setter does.
+  assert.match(seen[0].headers.get("user-agent")!, /^ferry\//);
   assert.equal(seen[0].url.search, "?p=1");
   assert.equal(seen[0].headers.get("cookie"), "c=1");
   assert.equal(seen[0].headers.get("authorization"), "Basic dTpw");
@@ -643,4 +644,36 @@ test("not following: a 307 to a streamed upload is returned, without nextRequest
   } finally {
     await new Promise((resolve) => server.close(resolve));
   }
+});
+
+test("review fixes: credentials, headers setter, control characters, method case, empty files", async () => {
+  const seen: Request[] = [];
+  await using client = new Client({
+    transport: new MockTransport((request) => {
+      seen.push(request);
+      return new Response(200);
+    }),
+  });
+  // A stray "%" in URL credentials is kept as written, not a URIError.
+  await client.get("http://us%er:p%ss@example.test/");
+  assert.equal(
+    seen.at(-1)!.headers.get("authorization"),
+    `Basic ${btoa("us%er:p%ss")}`,
+  );
+  // Replacing the client's headers keeps Ferry's defaults underneath.
+  client.headers = { "X-Token": "1" };
+  await client.get("http://example.test/");
+  assert.equal(seen.at(-1)!.headers.get("x-token"), "1");
+  assert.match(seen.at(-1)!.headers.get("user-agent")!, /^ferry\//);
+  // CR, LF or TAB in a URL is an InvalidURL, not a silently different path.
+  await assert.rejects(client.get("http://example.test/a\r\nb"), InvalidURL);
+  // Methods are upper-cased, so redirect rules and the wire see "POST".
+  await client.request("post", "http://example.test/");
+  assert.equal(seen.at(-1)!.method, "POST");
+  // files: {} sends the form urlencoded, as httpx does.
+  await client.post("http://example.test/", { data: { a: "1" }, files: {} });
+  assert.equal(
+    seen.at(-1)!.headers.get("content-type"),
+    "application/x-www-form-urlencoded",
+  );
 });

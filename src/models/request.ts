@@ -100,7 +100,7 @@ export function parseUrl(url: string | URL, base?: string | URL): URL {
  * ```
  */
 export class Request {
-  /** The method, upper case as given (`"GET"`). */
+  /** The method, upper-cased as httpx does (`"GET"`). */
   method: string;
   /** The URL. */
   url: URL;
@@ -113,7 +113,7 @@ export class Request {
 
   /** Creates a request for `method` and `url`. */
   constructor(method: string, url: string | URL, init: RequestInit = {}) {
-    this.method = method;
+    this.method = method.toUpperCase();
     this.url = parseUrl(url);
     this.headers = init.headers instanceof Headers ? init.headers : new Headers(init.headers);
     this.content = init.content ?? null;
