@@ -11,6 +11,17 @@
 import { concatBytes, type RequestContent, utf8 } from "./models/body.ts";
 import { QueryParams, type QueryParamsInit } from "./models/query_params.ts";
 import { ensureFileAccess, fileAccess, type OpenedFile } from "./files.ts";
+import { LocalProtocolError } from "./errors.ts";
+
+/** The `Content-Type` of a multipart body; a boundary that is not a token is quoted. */
+function multipartType(boundary: string): string {
+  return /^[0-9A-Za-z!#$%&'*+\-.^_`|~]+$/.test(boundary)
+    ? `multipart/form-data; boundary=${boundary}`
+    : `multipart/form-data; boundary="${boundary}"`;
+}
+
+/** A multipart boundary as RFC 2046 allows it (`bchars`, 1 to 70, not ending in a space). */
+const BOUNDARY = /^[0-9A-Za-z'()+_,\-./:=? ]{0,69}[0-9A-Za-z'()+_,\-./:=?]$/;
 
 /** What a {@linkcode Content} encodes into. */
 export interface EncodedContent {
@@ -310,6 +321,11 @@ export class File extends Content {
     this.filename = filename;
     this.contentType = options.contentType ??
       (filename === null ? null : guessContentType(filename));
+    if (this.contentType !== null && /[\r\n\0]/.test(this.contentType)) {
+      throw new LocalProtocolError(
+        `Invalid content type ${JSON.stringify(this.contentType)}: CR, LF and NUL are not allowed`,
+      );
+    }
   }
 
   /** The size when known without I/O, and a one-shot iterable over the bytes. */
@@ -466,6 +482,13 @@ export class MultiPart extends Content {
     this.form = options.form instanceof QueryParams ? options.form : new QueryParams(options.form);
     this.files = options.files instanceof Files ? options.files : new Files(options.files);
     this.boundary = options.boundary ?? randomBoundary();
+    if (!BOUNDARY.test(this.boundary)) {
+      throw new LocalProtocolError(
+        `Invalid multipart boundary ${
+          JSON.stringify(this.boundary)
+        }: 1 to 70 of A-Z a-z 0-9 '()+_,-./:=? and spaces, not ending in a space (RFC 2046)`,
+      );
+    }
   }
 
   /**
@@ -506,7 +529,7 @@ export class MultiPart extends Content {
       const bytes = concatBytes(chunks);
       return {
         body: bytes,
-        contentType: `multipart/form-data; boundary=${boundary}`,
+        contentType: multipartType(boundary),
         contentLength: bytes.length,
       };
     }
@@ -539,7 +562,7 @@ export class MultiPart extends Content {
     };
     return {
       body: body(),
-      contentType: `multipart/form-data; boundary=${boundary}`,
+      contentType: multipartType(boundary),
       contentLength: length,
       ...(length === null && prepares.length > 0 ? { prepareLength } : {}),
     };

@@ -291,3 +291,21 @@ test("File(path) works on Deno without setFileAccess: the Deno backend's access 
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test("multipart refuses a part content type or a boundary that would inject lines", () => {
+  assert.throws(
+    () => new File(new Uint8Array(1), { filename: "a.txt", contentType: "text/plain\r\nX-Inj: 1" }),
+    (error) =>
+      error instanceof ferry.LocalProtocolError && /Invalid content type/.test(error.message),
+  );
+  assert.throws(
+    () => new MultiPart({ form: { a: "1" }, boundary: "B\r\nX-Inj: 1" }),
+    (error) =>
+      error instanceof ferry.LocalProtocolError && /Invalid multipart boundary/.test(error.message),
+  );
+  assert.throws(() => new MultiPart({ boundary: "ends-in-space " }), ferry.LocalProtocolError);
+  assert.throws(() => new MultiPart({ boundary: "x".repeat(71) }), ferry.LocalProtocolError);
+  // What RFC 2046 allows still works.
+  const body = new MultiPart({ form: { a: "1" }, boundary: "a'()+_,-./:=? b" }).encode();
+  assert.equal(body.contentType, 'multipart/form-data; boundary="a\'()+_,-./:=? b"');
+});
