@@ -109,7 +109,7 @@ export function parseSetCookie(header: string, url: URL, at: number = Date.now()
     const key = (at_ === -1 ? part : part.slice(0, at_)).trim().toLowerCase();
     const val = at_ === -1 ? "" : part.slice(at_ + 1).trim();
     if (key === "expires") {
-      const time = Date.parse(val);
+      const time = parseCookieDate(val);
       if (!Number.isNaN(time)) expires = time;
     } else if (key === "max-age") {
       if (/^-?\d+$/.test(val)) maxAge = Number(val);
@@ -346,4 +346,13 @@ export class Cookies implements Iterable<Cookie> {
   [NODE_INSPECT](): string {
     return this.toString();
   }
+}
+
+/**
+ * An `Expires` date. HTTP dates are in GMT, but `Date.parse` reads a date without a zone
+ * (the asctime form `Sun Nov  6 08:49:37 1994`) as local time: such a date gets `GMT`.
+ */
+function parseCookieDate(text: string): number {
+  const zoned = /(?:\b(?:GMT|UTC|UT)\b|[+-]\d{2}:?\d{2}$|Z$)/i.test(text.trim());
+  return Date.parse(zoned ? text : `${text} GMT`);
 }

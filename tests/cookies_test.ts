@@ -117,3 +117,30 @@ test("IP hosts only match exactly", () => {
   assert.equal(header(jar, "http://127.0.0.1:9090/"), "a=1");
   assert.equal(parseSetCookie("b=2; Domain=0.0.1", new URL("http://127.0.0.1/")), null);
 });
+
+test("Expires without a zone is GMT, whatever the machine's time zone", {
+  denoOnly: "runs a Deno child process with TZ set",
+}, async () => {
+  const { spawn } = await import("node:child_process");
+  const script = `
+    import { parseSetCookie } from ${
+    JSON.stringify(new URL("../src/cookies.ts", import.meta.url).href)
+  };
+    const url = new URL("http://example.test/");
+    const asctime = parseSetCookie("a=1; Expires=Sun Nov  6 08:49:37 2094", url);
+    const rfc1123 = parseSetCookie("a=1; Expires=Sun, 06 Nov 2094 08:49:37 GMT", url);
+    console.log(new Date(asctime.expires).toISOString(), new Date(rfc1123.expires).toISOString());
+  `;
+  // deno-lint-ignore no-explicit-any
+  const deno = (globalThis as any).Deno;
+  const child = spawn(deno.execPath(), ["eval", "--ext=ts", script], {
+    stdio: ["ignore", "pipe", "pipe"],
+    env: { ...deno.env.toObject(), TZ: "America/New_York" },
+  });
+  let output = "";
+  child.stdout!.on("data", (data) => output += data);
+  child.stderr!.on("data", (data) => output += data);
+  const code = await new Promise<number | null>((resolve) => child.once("exit", resolve));
+  assert.equal(code, 0, output);
+  assert.equal(output.trim(), "2094-11-06T08:49:37.000Z 2094-11-06T08:49:37.000Z");
+});
