@@ -23,7 +23,7 @@
 import { Headers, type HeadersInit } from "./models/headers.ts";
 import { Request, type RequestExtensions } from "./models/request.ts";
 import { type DefaultEncoding, type Response, STARTED_AT } from "./models/response.ts";
-import { type RequestContent, utf8 } from "./models/body.ts";
+import { ReplayableBody, type RequestContent, utf8 } from "./models/body.ts";
 import {
   mergeUrlParams,
   QueryParams,
@@ -368,8 +368,9 @@ export class Client {
         return { body: content, contentType: null, contentLength: content.length };
       }
       if (typeof Blob !== "undefined" && content instanceof Blob) {
+        // Each send reads the Blob afresh, so redirects and auth challenges can resend it.
         return {
-          body: content.stream(),
+          body: new ReplayableBody(() => content.stream()),
           contentType: content.type || null,
           contentLength: content.size,
         };

@@ -7,6 +7,7 @@ import {
   Auth,
   Client,
   Cookies,
+  DigestAuth,
   HTTPStatusError,
   InvalidURL,
   MockTransport,
@@ -676,4 +677,40 @@ test("review fixes: credentials, headers setter, control characters, method case
     seen.at(-1)!.headers.get("content-type"),
     "application/x-www-form-urlencoded",
   );
+});
+
+test("a Blob body is sent again for a 307 and for a Digest challenge", async () => {
+  const { createServer } = await import("node:http");
+  const bodies: string[] = [];
+  const server = createServer((request, response) => {
+    let body = "";
+    request.on("data", (chunk) => body += chunk);
+    request.on("end", () => {
+      if (request.url === "/upload") return response.writeHead(307, { Location: "/new" }).end();
+      if (request.url === "/digest" && !request.headers.authorization) {
+        return response.writeHead(401, {
+          "WWW-Authenticate": 'Digest realm="r", nonce="n", qop="auth", algorithm=MD5',
+        }).end();
+      }
+      bodies.push(`${request.url} ${body} ${request.headers["content-length"]}`);
+      response.end("ok");
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  const { port } = server.address() as { port: number };
+  try {
+    await using client = new Client({ followRedirects: true });
+    const redirected = await client.post(`http://127.0.0.1:${port}/upload`, {
+      content: new Blob(["hello blob"]),
+    });
+    assert.equal(redirected.status, 200);
+    const digest = await client.post(`http://127.0.0.1:${port}/digest`, {
+      content: new Blob(["hello digest"]),
+      auth: new DigestAuth("u", "p"),
+    });
+    assert.equal(digest.status, 200);
+    assert.deepEqual(bodies, ["/new hello blob 10", "/digest hello digest 12"]);
+  } finally {
+    await new Promise((resolve) => server.close(resolve));
+  }
 });

@@ -67,3 +67,29 @@ export function bytesSource(bytes: Uint8Array): BodySource {
     },
   };
 }
+
+/**
+ * A request body that can be sent again from the start, such as a `Blob`'s bytes: each
+ * iteration opens a fresh stream. Requests with one are replayable (redirects with 307 or
+ * 308, auth challenges) without holding a copy of the bytes.
+ */
+export class ReplayableBody implements AsyncIterable<Uint8Array> {
+  readonly #open: () => ReadableStream<Uint8Array>;
+
+  /** `open` returns a new stream over the whole body each time it is called. */
+  constructor(open: () => ReadableStream<Uint8Array>) {
+    this.#open = open;
+  }
+
+  /** Reads the body from its start. */
+  async *[Symbol.asyncIterator](): AsyncGenerator<Uint8Array, void, undefined> {
+    const reader = this.#open().getReader();
+    try {
+      for (let next = await reader.read(); !next.done; next = await reader.read()) {
+        yield next.value;
+      }
+    } finally {
+      reader.releaseLock();
+    }
+  }
+}

@@ -5,7 +5,7 @@
  */
 
 import { Headers, type HeadersInit } from "./headers.ts";
-import { concatBytes, type RequestContent, utf8 } from "./body.ts";
+import { concatBytes, ReplayableBody, type RequestContent, utf8 } from "./body.ts";
 import { InvalidURL, StreamConsumed } from "../errors.ts";
 
 /** Per-phase limits in milliseconds; `null` means no limit for that phase. */
@@ -126,7 +126,8 @@ export class Request {
    */
   get isReplayable(): boolean {
     const content = this.content;
-    return content === null || typeof content === "string" || content instanceof Uint8Array;
+    return content === null || typeof content === "string" || content instanceof Uint8Array ||
+      content instanceof ReplayableBody;
   }
 
   /**
@@ -142,7 +143,7 @@ export class Request {
       this.content = bytes;
       return bytes;
     }
-    if (this.#consumed) throw new StreamConsumed();
+    if (this.#consumed && !(content instanceof ReplayableBody)) throw new StreamConsumed();
     this.#consumed = true;
     const chunks: Uint8Array[] = [];
     if (content instanceof ReadableStream) {

@@ -42,7 +42,11 @@ export class MockTransport implements Transport {
 
   /** Reads the request body, then asks the handler. */
   async send(request: Request): Promise<Response> {
-    if (!request.isReplayable) await request.bytes();
+    // Handlers see the body in memory (bytes or text), whatever it was given as.
+    const content = request.content;
+    if (content !== null && typeof content !== "string" && !(content instanceof Uint8Array)) {
+      await request.bytes();
+    }
     const response = await this.#handler(request);
     if (!(response instanceof Response)) {
       throw new TypeError(
