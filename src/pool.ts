@@ -353,10 +353,16 @@ export class ConnectionPool implements Transport {
     const promise = new Promise<Connection>((resolve, reject) => {
       waiter = { key, url, resolve, reject, done: false, assigned: null };
     });
-    this.#waiters.push(waiter);
     const extensions = request.extensions;
     const poolMs = extensions.timeout?.pool !== undefined ? extensions.timeout.pool : this.#poolMs;
-    return withDeadline("pool", poolMs, () => promise, () => {
+    // Join the line only once the wait really starts: withDeadline rejects at once, without
+    // calling back, when the signal is already aborted or no time is left, and a waiter
+    // left in line then would take the next free connection and never use it.
+    const join = (): Promise<Connection> => {
+      this.#waiters.push(waiter);
+      return promise;
+    };
+    return withDeadline("pool", poolMs, join, () => {
       // Gave up: leave the line, or hand back a connection that came too late.
       waiter.done = true;
       const assigned = waiter.assigned;

@@ -552,3 +552,25 @@ await new Promise((resolve) => setTimeout(resolve, 400)); // the idle read gets 
     await server.close();
   }
 });
+
+test("a wait that ends before it starts (aborted signal, no pool time) leaves no waiter behind", async () => {
+  const server = await cannedServer(() => ok("hi"));
+  try {
+    await using pool = new ConnectionPool({ maxConnections: 1, timeout: { pool: 1000 } });
+    for (
+      const extensions of [
+        { signal: AbortSignal.abort(new Error("user abort")) },
+        { timeout: { pool: 0 } },
+      ]
+    ) {
+      const busy = await pool.stream("GET", `${server.url}/`); // holds the only connection
+      await assert.rejects(pool.request("GET", `${server.url}/`, { extensions }));
+      await busy.close(); // frees it: it must go to the next request, not to the ghost
+      const next = await pool.request("GET", `${server.url}/`);
+      assert.equal(await next.text(), "hi");
+      assert.equal(String(pool), "<ConnectionPool [1 idle]>");
+    }
+  } finally {
+    await server.close();
+  }
+});
