@@ -48,6 +48,7 @@ import {
   ProxyError,
   ReadError,
   RemoteProtocolError,
+  TimeoutException,
   TransportError,
   UnsupportedProtocol,
   WriteError,
@@ -781,7 +782,8 @@ export class Connection {
     const trace = extensions.trace;
     const timeouts = extensions.timeout;
     const method = request.method;
-    const reused = this.#exchanges > 0;
+    // Reused: the stream was open before this request (it may have gone stale meanwhile).
+    const reused = this.#exchanges > 0 || this.#stream !== null;
     if (this.#state === "IDLE" && this.#armed === null) unscheduleArm(this);
     this.#state = "ACTIVE";
     this.#xRequest = request;
@@ -959,16 +961,25 @@ export class Connection {
       return response;
     } catch (error) {
       const failure = this.#failure(error, request);
+      // Retry on a fresh connection only what a stale keep-alive connection explains: the
+      // peer closed or reset it before any response byte. Not a timeout (the server may be
+      // working on it), and never a body that cannot be sent again.
       if (
-        reused && !gotBytes && (!headSent || IDEMPOTENT.has(method)) &&
-        !(failure instanceof LocalProtocolError) && !signal?.aborted
+        reused && !gotBytes &&
+        (!headSent || (IDEMPOTENT.has(method) && request.isReplayable)) &&
+        !(failure instanceof LocalProtocolError) && !(failure instanceof TimeoutException) &&
+        !signal?.aborted
       ) retryable.add(failure as object);
       if (failure instanceof LocalProtocolError && !headSent) {
-        // Nothing was written: the connection is as good as before.
+        // Nothing was written: the connection is as good as before. One opened for this
+        // request stays NEW (it served nothing) but expires like an idle one.
         this.#exchangeId++;
         this.#detachSignal();
         this.#state = this.#exchanges > 0 ? "IDLE" : "NEW";
         if (this.#exchanges > 0 && this.#armed === null) scheduleArm(this);
+        if (this.#exchanges === 0 && this.#stream !== null) {
+          this.#expiresAt = Date.now() + this.#keepaliveMs;
+        }
         this.#release();
       } else {
         await this.#close();

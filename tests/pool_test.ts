@@ -10,7 +10,9 @@ import { ConnectionPool } from "../src/pool.ts";
 import { Request } from "../src/models/request.ts";
 import {
   ConnectError,
+  LocalProtocolError,
   PoolTimeout,
+  ReadTimeout,
   RemoteProtocolError,
   TransportError,
   UnsupportedProtocol,
@@ -570,6 +572,65 @@ test("a wait that ends before it starts (aborted signal, no pool time) leaves no
       assert.equal(await next.text(), "hi");
       assert.equal(String(pool), "<ConnectionPool [1 idle]>");
     }
+  } finally {
+    await server.close();
+  }
+});
+
+test("a streamed PUT on a reused connection the server closed is not resent with an empty body", async () => {
+  // The server answers with keep-alive and closes at once, without saying so.
+  const server = await cannedServer((_head, _index, socket) => {
+    socket.end(ok("hi"));
+    return null;
+  });
+  try {
+    await using pool = new ConnectionPool();
+    await (await pool.request("GET", `${server.url}/`)).text();
+    await wait(20); // the close arrives; the idle check is not armed yet
+    async function* body() {
+      yield new TextEncoder().encode("important-data");
+    }
+    // The body was used up by the first attempt: failing is right, a retry would send "".
+    await assert.rejects(
+      pool.request("PUT", `${server.url}/`, { content: body() }),
+      TransportError,
+    );
+    assert.ok(server.heads.filter((head) => head.startsWith("PUT")).length <= 1);
+  } finally {
+    await server.close();
+  }
+});
+
+test("a read timeout on a reused connection is not retried (the request is sent once)", async () => {
+  const server = await cannedServer((_head, index) => index === 0 ? ok("hi") : null);
+  try {
+    await using pool = new ConnectionPool();
+    await (await pool.request("GET", `${server.url}/`)).text();
+    await assert.rejects(
+      pool.request("GET", `${server.url}/slow`, { extensions: { timeout: { read: 200 } } }),
+      ReadTimeout,
+    );
+    assert.equal(server.heads.length, 2);
+  } finally {
+    await server.close();
+  }
+});
+
+test("a connection opened for a request refused locally expires and, gone stale, is retried", async () => {
+  const server = await cannedServer(() => ok("hi"));
+  try {
+    await using pool = new ConnectionPool({ keepaliveExpiry: 60_000 });
+    await assert.rejects(
+      pool.request("GET", `${server.url}/`, { headers: { "Content-Length": "abc" } }),
+      LocalProtocolError,
+    );
+    // Kept (nothing was written), NEW (it served nothing), open on the server's side.
+    assert.deepEqual(pool.connections.map((c) => c.state), ["NEW"]);
+    await eventually(() => server.open === 1, "the server sees the opened connection");
+    // The server drops it; the next request meets the stale connection and is retried.
+    for (const socket of server.sockets) socket.destroy();
+    await wait(20);
+    assert.equal(await (await pool.request("GET", `${server.url}/`)).text(), "hi");
   } finally {
     await server.close();
   }
