@@ -1220,8 +1220,13 @@ export class Connection {
   }
 
   async #endTraced(trace: TraceCallback): Promise<void> {
-    await trace("http11.response_closed.started", {});
-    await this.#keepOrClose();
+    // The exchange is over whatever the callback does: a trace that throws must not leave
+    // the connection ACTIVE (and its pool slot taken) for good.
+    try {
+      await trace("http11.response_closed.started", {});
+    } finally {
+      await this.#keepOrClose();
+    }
     await trace("http11.response_closed.complete", { return_value: null });
   }
 

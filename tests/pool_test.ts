@@ -635,3 +635,21 @@ test("a connection opened for a request refused locally expires and, gone stale,
     await server.close();
   }
 });
+
+test("a trace callback that throws as a streamed body ends does not keep the connection busy", async () => {
+  const body = "x".repeat(200_000); // more than one read, so the body ends while streaming
+  const server = await cannedServer(() => ok(body));
+  try {
+    await using pool = new ConnectionPool({ maxConnections: 1, timeout: { pool: 500 } });
+    const trace = (name: string): void => {
+      if (name === "http11.response_closed.started") throw new Error("trace boom");
+    };
+    const response = await pool.stream("GET", `${server.url}/`, { extensions: { trace } });
+    await assert.rejects(response.bytes(), /trace boom/);
+    assert.equal(String(pool), "<ConnectionPool [1 idle]>");
+    // The only slot is free again: the next request does not meet a PoolTimeout.
+    assert.equal((await (await pool.request("GET", `${server.url}/`)).text()).length, body.length);
+  } finally {
+    await server.close();
+  }
+});
