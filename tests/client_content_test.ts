@@ -3,6 +3,7 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { runtime, test } from "./_harness.ts";
+import { runDenoScript } from "./_child.ts";
 import { useNodeFileAccess } from "./_file_access.ts";
 import {
   Client,
@@ -257,7 +258,6 @@ test("File(path) through Deno's own file API (the setFileAccess example)", {
 test("File(path) works on Deno without setFileAccess: the Deno backend's access loads on demand", {
   denoOnly: "runs a Deno child process, whose file access nobody registered",
 }, async () => {
-  const { spawn } = await import("node:child_process");
   const dir = mkdtempSync(join(tmpdir(), "ferry-deno-files-"));
   try {
     const path = join(dir, "note.txt");
@@ -276,15 +276,7 @@ test("File(path) works on Deno without setFileAccess: the Deno backend's access 
       await client.post("http://x/", { files: { f: new File(${JSON.stringify(path)}) } });
       console.log(received.includes("hello without setFileAccess") ? "uploaded" : received);
     `;
-    // deno-lint-ignore no-explicit-any
-    const deno = (globalThis as any).Deno;
-    const child = spawn(deno.execPath(), ["eval", "--ext=ts", script], {
-      stdio: ["ignore", "pipe", "pipe"],
-    });
-    let output = "";
-    child.stdout!.on("data", (data) => output += data);
-    child.stderr!.on("data", (data) => output += data);
-    const code = await new Promise<number | null>((resolve) => child.once("exit", resolve));
+    const { code, output } = await runDenoScript(script);
     assert.equal(code, 0, output);
     assert.match(output, /uploaded/);
   } finally {

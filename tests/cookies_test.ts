@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import { test } from "./_harness.ts";
+import { runDenoScript } from "./_child.ts";
 import { CookieConflict, Cookies, parseSetCookie, Request, Response } from "../mod.ts";
 
 function receive(jar: Cookies, url: string, ...setCookies: string[]): void {
@@ -121,7 +122,6 @@ test("IP hosts only match exactly", () => {
 test("Expires without a zone is GMT, whatever the machine's time zone", {
   denoOnly: "runs a Deno child process with TZ set",
 }, async () => {
-  const { spawn } = await import("node:child_process");
   const script = `
     import { parseSetCookie } from ${
     JSON.stringify(new URL("../src/cookies.ts", import.meta.url).href)
@@ -131,16 +131,7 @@ test("Expires without a zone is GMT, whatever the machine's time zone", {
     const rfc1123 = parseSetCookie("a=1; Expires=Sun, 06 Nov 2094 08:49:37 GMT", url);
     console.log(new Date(asctime.expires).toISOString(), new Date(rfc1123.expires).toISOString());
   `;
-  // deno-lint-ignore no-explicit-any
-  const deno = (globalThis as any).Deno;
-  const child = spawn(deno.execPath(), ["eval", "--ext=ts", script], {
-    stdio: ["ignore", "pipe", "pipe"],
-    env: { ...deno.env.toObject(), TZ: "America/New_York" },
-  });
-  let output = "";
-  child.stdout!.on("data", (data) => output += data);
-  child.stderr!.on("data", (data) => output += data);
-  const code = await new Promise<number | null>((resolve) => child.once("exit", resolve));
+  const { code, output } = await runDenoScript(script, { TZ: "America/New_York" });
   assert.equal(code, 0, output);
   assert.equal(output.trim(), "2094-11-06T08:49:37.000Z 2094-11-06T08:49:37.000Z");
 });

@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import { test } from "./_harness.ts";
+import { runDenoScript } from "./_child.ts";
 import {
   ConnectTimeout,
   PoolTimeout,
@@ -268,7 +269,6 @@ test(
   "the deadline timer never keeps the process alive",
   { denoOnly: "runs a TypeScript child with deno run" },
   async () => {
-    const { spawn } = await import("node:child_process");
     const module = new URL("../src/timeout.ts", import.meta.url).href;
     const script = `
       import { timeout, withDeadline } from ${JSON.stringify(module)};
@@ -278,16 +278,8 @@ test(
       withDeadline("read", 60_000, () => new Promise(() => {}), () => {});
       console.log("done");
     `;
-    // deno-lint-ignore no-explicit-any
-    const deno = (globalThis as any).Deno;
-    const child = spawn(deno.execPath(), ["eval", "--ext=ts", script], {
-      stdio: ["ignore", "pipe", "pipe"],
-    });
-    let output = "";
-    child.stdout!.on("data", (data) => output += data);
-    child.stderr!.on("data", (data) => output += data);
     const start = performance.now();
-    const code = await new Promise<number | null>((resolve) => child.once("exit", resolve));
+    const { code, output } = await runDenoScript(script);
     assert.equal(code, 0, output);
     assert.match(output, /done/);
     assert.ok(performance.now() - start < 30_000, "exited long before the 60 s deadlines");
