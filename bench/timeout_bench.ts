@@ -18,43 +18,10 @@
  * bench/timeout_bench.ts && node /tmp/tb.mjs`.
  */
 
-import { spawn } from "node:child_process";
+import { startPeer } from "./_peer.ts";
 import { NetworkBackend } from "../src/network/backend.ts";
 import type { NetworkStreamInterface } from "../src/network/types.ts";
 import { timeout } from "../src/timeout.ts";
-
-const PEER = `
-const net = require("node:net");
-const mode = process.argv[1];
-const chunk = Buffer.alloc(64 * 1024, 97);
-const server = net.createServer((socket) => {
-  socket.setNoDelay(true);
-  socket.on("error", () => {});
-  if (mode === "echo") { socket.on("data", (data) => socket.write(data)); return; }
-  const pump = () => { while (socket.write(chunk)); };
-  socket.on("drain", pump);
-  pump();
-});
-server.listen(0, "127.0.0.1", () => console.log(server.address().port));
-process.stdin.on("end", () => process.exit(0));
-process.stdin.resume();
-`;
-
-async function startPeer(mode: "echo" | "blast") {
-  const child = spawn("node", ["-e", PEER, mode], { stdio: ["pipe", "pipe", "inherit"] });
-  const port = await new Promise<number>((resolve) =>
-    child.stdout!.once("data", (data) => resolve(Number(String(data).trim())))
-  );
-  const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
-  return {
-    port,
-    async stop() {
-      child.stdin!.end();
-      child.stdout!.destroy();
-      await exited;
-    },
-  };
-}
 
 type Variant = "plain" | "per-phase" | "scope" | "timer/call";
 
