@@ -305,3 +305,28 @@ test("Digest: host A's challenge is never answered to host B (two loopback serve
     await b.close();
   }
 });
+
+test("trustEnv never reads .netrc: only NetRCAuth does (httpx 1.0's design)", async () => {
+  useNodeFileAccess();
+  const dir = mkdtempSync(join(tmpdir(), "ferry-netrc-"));
+  const server = await cannedServer(() => ok("hi"));
+  // deno-lint-ignore no-explicit-any
+  const env = (globalThis as any).process.env;
+  const saved = env.NETRC;
+  try {
+    const file = join(dir, "netrc");
+    writeFileSync(file, "machine 127.0.0.1 login me password pw\n");
+    env.NETRC = file;
+    await using trusting = new Client({ trustEnv: true });
+    await trusting.get(server.url);
+    assert.doesNotMatch(server.heads[0], /^authorization:/im);
+    await using explicit = new Client({ auth: new NetRCAuth() });
+    await explicit.get(server.url);
+    assert.match(server.heads[1], /^authorization: Basic bWU6cHc=\r$/im);
+  } finally {
+    if (saved === undefined) delete env.NETRC;
+    else env.NETRC = saved;
+    await server.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
