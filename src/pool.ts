@@ -31,7 +31,7 @@ import { PoolTimeout, TransportError, UnsupportedProtocol } from "./errors.ts";
 import { parseUrl, Request, type RequestInit, type Timeouts } from "./models/request.ts";
 import type { Response } from "./models/response.ts";
 import type { NetworkStreamInterface } from "./network/types.ts";
-import type { Transport } from "./transport.ts";
+import type { Transport } from "./models/transport.ts";
 import {
   _internal,
   type Connection,
@@ -51,7 +51,7 @@ import {
   forwardedRequest,
   openProxiedStream,
   proxyPoolKey,
-} from "./proxy/connect.ts";
+} from "./proxy/pool_seams.ts";
 
 const INSPECT = Symbol.for("Deno.customInspect");
 const NODE_INSPECT = Symbol.for("nodejs.util.inspect.custom");
