@@ -103,7 +103,7 @@ export {
   Text,
 } from "./src/content.ts";
 export { registerDecoder, type StreamDecoder, supportedEncodings } from "./src/decoding.ts";
-export { type FileAccess, type OpenedFile, setFileAccess } from "./src/files.ts";
+export { type FileAccess, type OpenedFile, setFileAccess } from "./src/runtime/files.ts";
 export { MountPattern, Mounts } from "./src/mounts.ts";
 export { type MockHandler, MockTransport } from "./src/transports/mock.ts";
 export {
