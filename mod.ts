@@ -22,7 +22,12 @@ export {
   type Timeouts,
   type TraceCallback,
 } from "./src/models/request.ts";
-export { Response, type ResponseExtensions, type ResponseInit } from "./src/models/response.ts";
+export {
+  HTTPStatusError,
+  Response,
+  type ResponseExtensions,
+  type ResponseInit,
+} from "./src/models/response.ts";
 export type { Transport } from "./src/models/transport.ts";
 export type { BodySource, RequestContent } from "./src/models/body.ts";
 export type {
