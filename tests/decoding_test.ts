@@ -108,11 +108,13 @@ test("stacked codings are undone in reverse order; identity and unknown pass thr
 test("a corrupt or truncated body is a DecodingError, and the source is closed", async () => {
   const garbage = new Uint8Array([0x1f, 0x8b, 8, 0, 1, 2, 3, 4, 5, 6, 7, 8, 9]);
   const gz = u8(gzipSync(bytes));
+  // A truncated deflate body too: Deno's DecompressionStream used to accept it.
   for (
     const [encoding, data] of [
       ["gzip", garbage],
       ["gzip", gz.subarray(0, gz.length - 10)],
       ["deflate", new Uint8Array([0x78, 0x9c, 0xff, 0xff, 0xff])],
+      ["deflate", u8(deflateSync(bytes)).subarray(0, 40)],
     ] as const
   ) {
     const source = chunked([data]);
