@@ -65,6 +65,7 @@ import {
   type TlsOptions,
 } from "./network/types.ts";
 import { NetworkBackend } from "./network/backend.ts";
+import { PrefixedStream } from "./network/prefixed_stream.ts";
 import { type ResponseEvent, ResponseParser } from "./http11/parser.ts";
 import { requestTarget, serializeRequest } from "./http11/writer.ts";
 import { withDeadline } from "./timeout.ts";
@@ -341,67 +342,6 @@ export async function openStream(
     }
   }
   return stream;
-}
-
-/** A stream that returns some bytes already read before reading from the one it wraps. */
-class PrefixedStream implements NetworkStreamInterface {
-  #inner: NetworkStreamInterface;
-  #prefix: Uint8Array;
-  #onClose: () => Promise<void>;
-
-  constructor(inner: NetworkStreamInterface, prefix: Uint8Array, onClose: () => Promise<void>) {
-    this.#inner = inner;
-    this.#prefix = prefix;
-    this.#onClose = onClose;
-  }
-
-  read(maxBytes?: number, timeoutMs?: number | null): Promise<Uint8Array> {
-    const prefix = this.#prefix;
-    if (prefix.length === 0) return this.#inner.read(maxBytes, timeoutMs);
-    const size = maxBytes === undefined ? prefix.length : Math.min(maxBytes, prefix.length);
-    this.#prefix = prefix.subarray(size);
-    return Promise.resolve(prefix.subarray(0, size));
-  }
-
-  write(data: Uint8Array, timeoutMs?: number | null): Promise<void> {
-    return this.#inner.write(data, timeoutMs);
-  }
-
-  startTls(options?: TlsOptions, timeoutMs?: number | null): Promise<NetworkStreamInterface> {
-    if (this.#prefix.length > 0) {
-      return Promise.reject(
-        new RemoteProtocolError(
-          `Cannot start TLS: the server sent ${this.#prefix.length} bytes before the handshake`,
-        ),
-      );
-    }
-    return this.#inner.startTls(options, timeoutMs);
-  }
-
-  getExtraInfo(key: string): unknown {
-    return this.#inner.getExtraInfo(key);
-  }
-
-  close(): Promise<void> {
-    this.#prefix = EMPTY;
-    return this.#onClose();
-  }
-
-  get closed(): boolean | undefined {
-    return this.#inner.closed;
-  }
-
-  toString(): string {
-    return String(this.#inner);
-  }
-
-  [INSPECT](): string {
-    return this.toString();
-  }
-
-  [NODE_INSPECT](): string {
-    return this.toString();
-  }
 }
 
 /** The body of a response on a connection: pulls from the connection's parser. */
@@ -1307,7 +1247,13 @@ export class Connection {
       this.#upgradeLabel = (headers.get("upgrade") ?? "UPGRADED").toUpperCase();
       this.#upgradeUrl = request.url.href;
     }
-    return new PrefixedStream(this.#stream!, rest, () => this.#close());
+    return new PrefixedStream(this.#stream!, rest, {
+      tlsRefused: (unread) =>
+        new RemoteProtocolError(
+          `Cannot start TLS: the server sent ${unread} bytes before the handshake`,
+        ),
+      close: () => this.#close(),
+    });
   }
 
   #close(): Promise<void> {
