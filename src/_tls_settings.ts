@@ -7,7 +7,7 @@
  * @module
  */
 
-import type { TlsSettings } from "./connection.ts";
+import type { TlsSettings } from "./connection/mod.ts";
 import { ensureFileAccess, fileAccess, getEnv } from "./files.ts";
 
 /**
