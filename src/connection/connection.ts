@@ -29,6 +29,7 @@ import {
 } from "./options.ts";
 import {
   type ConnectionHooks,
+  exchangeCount,
   expiresAt,
   handleRequest as handleRequestKey,
 } from "./pool_connection.ts";
@@ -198,6 +199,11 @@ export class Connection {
   /** Pool plumbing, not public API: when the idle connection expires (`Date.now()` scale). */
   get [expiresAt](): number {
     return this.#core.expiresAt;
+  }
+
+  /** Pool plumbing, not public API: how many exchanges the connection finished. */
+  get [exchangeCount](): number {
+    return this.#core.exchanges;
   }
 
   /** `<Connection "https://www.example.com/" IDLE>` */

@@ -24,6 +24,7 @@ export {
 export type { ConnectionState } from "./state.ts";
 export {
   type ConnectionHooks,
+  exchangeCount,
   expiresAt,
   handleRequest,
   isRetryableError,

@@ -18,6 +18,8 @@ import type { ConnectionState } from "./state.ts";
 export const handleRequest: unique symbol = Symbol("ferry.handleRequest");
 /** Key of {@linkcode PoolConnection}'s expiry. Not public API. */
 export const expiresAt: unique symbol = Symbol("ferry.expiresAt");
+/** Key of {@linkcode PoolConnection}'s count of finished exchanges. Not public API. */
+export const exchangeCount: unique symbol = Symbol("ferry.exchangeCount");
 
 /** Hooks a pool gives its connections when it makes them. */
 export interface ConnectionHooks {
@@ -34,6 +36,8 @@ export interface ConnectionHooks {
  *   opened, or opened and served nothing) and `IDLE` as reusable, `CLOSED` as gone.
  * - `[expiresAt]` is when an idle connection should be closed (`Date.now()` scale,
  *   `Infinity` for never); only meaningful while idle.
+ * - `[exchangeCount]` counts the exchanges finished (requests answered): a pool that sees
+ *   the same count twice knows the connection stayed idle in between.
  * - `[handleRequest](request, readAll)` sends the request, waiting for the connection's
  *   turn if need be, and returns the response with its body read whole (`readAll`) or
  *   unread. A failure that {@linkcode isRetryableError} says is safe to retry leaves the
@@ -44,6 +48,8 @@ export interface PoolConnection {
   readonly state: ConnectionState;
   /** When an idle connection expires (milliseconds since the epoch). */
   readonly [expiresAt]: number;
+  /** How many exchanges the connection finished. */
+  readonly [exchangeCount]: number;
   /** Sends a request; see the interface's documentation. */
   [handleRequest](request: Request, readAll: boolean): Promise<Response>;
   /** Closes the connection (and any response being read on it). */
