@@ -140,9 +140,11 @@ function route(request: IncomingMessage, response: ServerResponse, body: Uint8Ar
         return;
       }
       headers["Content-Range"] = `bytes ${start}-${all.length - 1}/${all.length}`;
+      headers["Content-Length"] = String(all.length - start);
       response.writeHead(206, headers).end(all.subarray(start));
       return;
     }
+    headers["Content-Length"] = String(all.length);
     response.writeHead(200, headers).end(all);
   } else if ((match = /^\/stream\/(\d+)$/.exec(path))) {
     // Chunked, so the length is unknown to the client.

@@ -202,10 +202,12 @@ async function send(args: CliArgs, system: System, out: Output): Promise<number>
     if (look.print.responseHead) {
       await out.write(formatResponseHead(response, look.palette) + "\n\n");
     }
-    if (look.print.responseBody) await printResponseBody(response, out, look);
+    let endsWithNewline = true;
+    if (look.print.responseBody) endsWithNewline = await printResponseBody(response, out, look);
     if (recorder) {
+      if (!look.print.responseBody) await response.bytes(); // its timing, even unprinted
       const waterfall = drawWaterfall(recorder.steps, recorder.total(), look.palette, out.columns);
-      await out.write(`\n${waterfall}\n`);
+      await out.write(`${endsWithNewline ? "" : "\n"}\n${waterfall}\n`);
     }
     if (session && !session.readOnly) {
       await saveSession(session.path, auth, client.cookies, system);
@@ -355,17 +357,22 @@ function bodyText(bytes: Uint8Array, contentType: string | null, out: Output, lo
   return formatBody(text, contentType, { format: look.format, palette: look.palette });
 }
 
-async function printResponseBody(response: Response, out: Output, look: Look): Promise<void> {
+async function printResponseBody(response: Response, out: Output, look: Look): Promise<boolean> {
+  let last = 10;
   if (!out.isTTY && !look.format && !look.palette.enabled) {
-    for await (const chunk of response.iterBytes()) await out.write(chunk);
-    return;
+    for await (const chunk of response.iterBytes()) {
+      if (chunk.length > 0) last = chunk[chunk.length - 1];
+      await out.write(chunk);
+    }
+    return last === 10;
   }
   const bytes = await response.bytes();
-  if (bytes.length === 0) return;
+  if (bytes.length === 0) return true;
   if (out.isTTY && isBinary(bytes)) {
     await out.write(BINARY_NOTICE + "\n");
-    return;
+    return true;
   }
   const text = formatBody(await response.text(), response.headers.get("content-type"), look);
   await out.write(text.endsWith("\n") ? text : text + "\n");
+  return true;
 }

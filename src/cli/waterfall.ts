@@ -120,7 +120,7 @@ export function drawWaterfall(
   const full = palette.enabled ? "█" : "#";
   const thin = palette.enabled ? "▏" : "|";
   const lines = steps.map((step, index) => {
-    const from = Math.min(barWidth - 1, Math.floor((step.start / span) * barWidth));
+    const from = Math.min(barWidth - 1, Math.round((step.start / span) * barWidth));
     const to = Math.min(barWidth, Math.round((step.end / span) * barWidth));
     const bar = to > from ? full.repeat(to - from) : thin;
     return `${labels[index].padEnd(labelWidth)}  ${
