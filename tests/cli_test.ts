@@ -203,7 +203,8 @@ test("cli: a malformed response is a protocol error, exit 8", async () => {
 test("cli: usage errors are exit 64 with one line and a hint", async () => {
   for (
     const [args, message] of [
-      [["--bogus", "x"], /Unknown option '--bogus'/],
+      [["--bogus", "x"], /^ferry: error: Unknown option "--bogus"\n/],
+      [["x.org", "--timeout"], /^ferry: error: Option "--timeout" needs a value\n/],
       [[], /The URL is missing/],
       [["example.com", "nonsense"], /Invalid request item "nonsense"/],
       [["example.com", "n:={bad"], /Invalid JSON in "n:=\{bad"/],

@@ -8,10 +8,11 @@
  */
 
 import process from "node:process";
-import { fstatSync } from "node:fs";
+import { fstatSync, realpathSync } from "node:fs";
 import { mkdir, open, readFile, rename, stat, writeFile } from "node:fs/promises";
 import { homedir } from "node:os";
 import { dirname } from "node:path";
+import { pathToFileURL } from "node:url";
 
 /** An output stream: stdout, stderr or a file. */
 export interface Output {
@@ -139,4 +140,28 @@ export function processSystem(): System {
       };
     },
   };
+}
+
+/** The process's arguments after the program's name. */
+export function processArgs(): string[] {
+  return process.argv.slice(2);
+}
+
+/** Sets the code the process exits with once its output is flushed. */
+export function setExitCode(code: number): void {
+  process.exitCode = code;
+}
+
+/**
+ * Whether the module at `url` is the program being run: Deno and Bun say so in
+ * `import.meta.main` (passed as `main`); Node 20 is asked by the path of its entry script.
+ */
+export function isProgram(url: string, main: boolean | undefined): boolean {
+  if (main !== undefined) return main;
+  try {
+    return process.argv[1] !== undefined &&
+      pathToFileURL(realpathSync(process.argv[1])).href === url;
+  } catch {
+    return false;
+  }
 }

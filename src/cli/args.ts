@@ -196,7 +196,17 @@ export function parseCli(argv: readonly string[]): CliArgs {
       strict: true,
     });
   } catch (error) {
-    throw new UsageError((error as Error).message.split("\n")[0]);
+    // parseArgs explains at length; one short line is enough here.
+    const message = (error as Error).message;
+    const unknown = /^Unknown option '([^']+)'/.exec(message);
+    const missing = /^Option '(-\w, )?(--[\w-]+)[^']*' argument missing/.exec(message);
+    throw new UsageError(
+      unknown
+        ? `Unknown option "${unknown[1]}"`
+        : missing
+        ? `Option "${missing[2]}" needs a value`
+        : message.split("\n")[0],
+    );
   }
   const { values, positionals } = parsed;
   const base = defaults();

@@ -1,22 +1,12 @@
 /**
- * Exit codes of the `ferry` command, and the one-line error report. The codes for
+ * Exit codes of the `ferry` command. The codes for
  * timeouts (2), statuses under `--check-status` (3, 4, 5) and too many redirects (6) are
  * HTTPie's; connection errors (7) and protocol errors (8) have codes of their own so that
- * scripts can tell them apart; 64 is sysexits' "usage error".
+ * scripts can tell them apart; 64 is sysexits' "usage error". Imports nothing of the
+ * client (`--version` and `--help` do not load it); `report.ts` maps errors to codes.
  *
  * @module
  */
-
-import {
-  DecodingError,
-  HTTPError,
-  InvalidURL,
-  NetworkError,
-  ProtocolError,
-  ProxyError,
-  TimeoutException,
-  TooManyRedirects,
-} from "../../mod.ts";
 
 /** The exit codes, by meaning. */
 export const EXIT = {
@@ -57,30 +47,4 @@ export function statusExitCode(status: number): number {
   if (status >= 400 && status < 500) return EXIT.HTTP_4XX;
   if (status >= 500 && status < 600) return EXIT.HTTP_5XX;
   return EXIT.OK;
-}
-
-/** The exit code for an error thrown while running a request. */
-export function errorExitCode(error: unknown): number {
-  if (error instanceof UsageError) return EXIT.USAGE;
-  if (error instanceof TimeoutException) return EXIT.TIMEOUT;
-  if (error instanceof TooManyRedirects) return EXIT.TOO_MANY_REDIRECTS;
-  if (error instanceof NetworkError || error instanceof ProxyError) return EXIT.CONNECTION;
-  if (error instanceof ProtocolError || error instanceof DecodingError) return EXIT.PROTOCOL;
-  return EXIT.ERROR;
-}
-
-/**
- * One line for an error: its name, its message's first line, and the request it concerns
- * (`ConnectError: Connection refused (GET http://127.0.0.1:1/)`).
- */
-export function describeError(error: unknown): string {
-  if (!(error instanceof Error)) return `Error: ${String(error)}`;
-  const message = error.message.split("\n")[0] || "(no message)";
-  if (error instanceof UsageError) return message;
-  let context = "";
-  if (error instanceof HTTPError && error.request !== null) {
-    context = ` (${error.request.method} ${error.request.url.href})`;
-  }
-  const name = error instanceof InvalidURL ? "InvalidURL" : error.name;
-  return `${name}: ${message}${context}`;
 }

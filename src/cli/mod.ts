@@ -14,11 +14,8 @@
  * @module
  */
 
-import process from "node:process";
-import { realpathSync } from "node:fs";
-import { pathToFileURL } from "node:url";
 import { runWith } from "./main.ts";
-import { processSystem } from "./_system.ts";
+import { isProgram, processArgs, processSystem, setExitCode } from "./_system.ts";
 
 export { EXIT } from "./exit_codes.ts";
 
@@ -39,16 +36,6 @@ export async function main(args: readonly string[]): Promise<number> {
   return await runWith(args, processSystem());
 }
 
-/** Whether this module is the program (Deno and Bun say so; Node 20 is asked by path). */
-function isProgram(): boolean {
-  const flag = (import.meta as { main?: boolean }).main;
-  if (flag !== undefined) return flag;
-  try {
-    return process.argv[1] !== undefined &&
-      pathToFileURL(realpathSync(process.argv[1])).href === import.meta.url;
-  } catch {
-    return false;
-  }
+if (isProgram(import.meta.url, (import.meta as { main?: boolean }).main)) {
+  setExitCode(await main(processArgs()));
 }
-
-if (isProgram()) process.exitCode = await main(process.argv.slice(2));

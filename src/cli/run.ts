@@ -19,7 +19,8 @@ import {
 } from "../../mod.ts";
 import type { CliArgs, PrintParts } from "./args.ts";
 import { COLOURED, type Palette, PLAIN } from "./ansi.ts";
-import { describeError, errorExitCode, EXIT, statusExitCode, UsageError } from "./exit_codes.ts";
+import { EXIT, statusExitCode, UsageError } from "./exit_codes.ts";
+import { describeError, errorExitCode } from "./report.ts";
 import { hasData, jsonBody, requestParts } from "./items.ts";
 import {
   BINARY_NOTICE,

@@ -77,9 +77,9 @@ export class TraceRecorder {
     if (this.steps.length === 0) this.#origin = this.#now();
   }
 
-  /** Ms from the clock's start to the end of the last step. */
+  /** Ms from the clock's start to the end of the last step shown (bookkeeping left out). */
   total(): number {
-    return Math.max(0, ...this.steps.map((step) => step.end));
+    return Math.max(0, ...this.steps.filter((step) => !HIDDEN.test(step.name)).map((s) => s.end));
   }
 }
 
