@@ -18,6 +18,7 @@ import {
   UnsupportedProtocol,
 } from "../src/errors.ts";
 import { cannedServer, eventually, ok, wait } from "./_servers.ts";
+import { MemoryNetworkBackend } from "../src/testing/mod.ts";
 import { nginxPeer, SMALL_BODY, startNginx } from "./_peers/nginx.ts";
 
 test("pool reprs follow the reference", async () => {
@@ -244,6 +245,30 @@ test("the retry takes a fresh connection, not another idle one", async () => {
   } finally {
     await server.close();
   }
+});
+
+test("a request sent to a stale connection is retried once, not twice", async () => {
+  // Every connection answers its first request and drops when a second one arrives on it.
+  const backend = new MemoryNetworkBackend(async (stream) => {
+    const index = backend.connections.length - 1;
+    for (let served = 0;; served++) {
+      const bytes = await stream.read().catch(() => new Uint8Array(0));
+      if (bytes.length === 0 || served === 1) break;
+      await stream.write(new TextEncoder().encode(
+        `HTTP/1.1 200 OK\r\nContent-Length: 1\r\n\r\n${index}`,
+      ));
+    }
+    await stream.close();
+  });
+  await using pool = new ConnectionPool({ backend, maxConnections: 1 });
+  assert.equal(await (await pool.request("GET", "http://ferry.test/")).text(), "0");
+  // B takes the idle connection (stale); C waits for room. B's retry has to wait too, and
+  // is handed the connection C used: stale again. A second retry would open a third.
+  const b = pool.request("GET", "http://ferry.test/b");
+  const c = pool.request("GET", "http://ferry.test/c");
+  await assert.rejects(b, RemoteProtocolError);
+  assert.equal(await (await c).text(), "1");
+  assert.equal(backend.connections.length, 2);
 });
 
 test("a request aborted before it starts gives its connection back", async () => {
