@@ -313,10 +313,7 @@ test("a write failure with no answer to read reports the write error", async () 
     const body = (async function* () {
       for (let i = 0; i < 2000; i++) yield chunk;
     })();
-    await assert.rejects(
-      connection.request("POST", "/upload", { content: body }),
-      (error: unknown) => error instanceof WriteError || error instanceof RemoteProtocolError,
-    );
+    await assert.rejects(connection.request("POST", "/upload", { content: body }), WriteError);
     assert.equal(connection.state, "CLOSED");
   } finally {
     await server.close();
