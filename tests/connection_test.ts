@@ -123,8 +123,16 @@ test("closing a response early with a large remainder closes the connection", as
   try {
     await using connection = await openConnection(server.url);
     const response = await connection.stream("GET", "/");
+    // Count the reads from here on: closing must not read a byte of the remainder (a
+    // drain would read on until the read timeout ended it, and close only then).
+    const stream = connection.networkStream!;
+    const read = stream.read.bind(stream);
+    let reads = 0;
+    stream.read = (...args) => (reads++, read(...args));
     await response.close();
+    assert.equal(reads, 0, "reads while closing");
     assert.equal(connection.state, "CLOSED");
+    assert.equal(stream.closed, true);
     await eventually(() => server.open === 0, "server sees the socket closed");
   } finally {
     await server.close();
