@@ -409,16 +409,18 @@ test("trace reports a failed step with its exception", async () => {
   try {
     const events: [string, Record<string, unknown>][] = [];
     await using connection = await openConnection(server.url);
-    await assert.rejects(
-      connection.request("GET", "/", {
-        extensions: { trace: (name, info) => void events.push([name, info]) },
-      }),
-      RemoteProtocolError,
-    );
-    assert.deepEqual(events.map(([name]) => name).slice(-2), [
+    let thrown: unknown = null;
+    await connection.request("GET", "/", {
+      extensions: { trace: (name, info) => void events.push([name, info]) },
+    }).catch((error) => thrown = error);
+    assert.ok(thrown instanceof RemoteProtocolError, String(thrown));
+    assert.deepEqual(events.map(([name]) => name).slice(-3), [
       "http11.send_request_body.complete",
       "http11.receive_response_headers.started",
+      "http11.receive_response_headers.failed",
     ]);
+    // The exception the request failed with, as httpcore reports it.
+    assert.equal(events.at(-1)![1].exception, thrown);
   } finally {
     await server.close();
   }
