@@ -7,6 +7,7 @@ import assert from "node:assert/strict";
 import { createServer } from "node:net";
 import { test } from "./_harness.ts";
 import { Connection, expiresAt, openConnection } from "../src/connection/mod.ts";
+import { nextState } from "../src/connection/state.ts";
 import {
   LocalProtocolError,
   ReadTimeout,
@@ -572,4 +573,30 @@ test("new Connection() wraps an open stream; requests after close fail", async (
 
 test("openConnection refuses other schemes", async () => {
   await assert.rejects(openConnection("ftp://127.0.0.1/"), UnsupportedProtocol);
+});
+
+test("the state table: CLOSED is final, UPGRADED only closes, IDLE never upgrades", () => {
+  const states = ["NEW", "ACTIVE", "IDLE", "UPGRADED", "CLOSED"] as const;
+  const allowed = new Set([
+    "NEW>ACTIVE",
+    "NEW>CLOSED",
+    "ACTIVE>IDLE",
+    "ACTIVE>NEW",
+    "ACTIVE>UPGRADED",
+    "ACTIVE>CLOSED",
+    "IDLE>ACTIVE",
+    "IDLE>CLOSED",
+    "UPGRADED>CLOSED",
+  ]);
+  for (const from of states) {
+    for (const to of states) {
+      if (allowed.has(`${from}>${to}`)) assert.equal(nextState(from, to), to);
+      else {
+        assert.throws(
+          () => nextState(from, to),
+          new Error(`Connection state cannot change from "${from}" to "${to}"`),
+        );
+      }
+    }
+  }
 });
