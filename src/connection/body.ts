@@ -62,13 +62,18 @@ export class BufferedBody implements BodySource {
       this.#bytes = null;
       return Promise.resolve(bytes);
     }
-    return closeBody(this.#core, this.#exchange).then(() => null);
+    // The whole body was parsed: ending the exchange needs no read (and, untraced, no wait).
+    const ending = this.#core.endExchange(this.#exchange);
+    return ending === undefined ? NULL : ending.then(() => null);
   }
   close(): Promise<void> {
     this.#bytes = null;
-    return closeBody(this.#core, this.#exchange);
+    return this.#core.endExchange(this.#exchange) ?? RESOLVED;
   }
 }
+
+const NULL: Promise<null> = Promise.resolve(null);
+const RESOLVED: Promise<void> = Promise.resolve();
 
 /** The next chunk of exchange `exchange`'s body, `null` at its end. */
 async function readBody(core: ConnectionCore, exchange: number): Promise<Uint8Array | null> {
