@@ -56,7 +56,16 @@ export class BufferedBody implements BodySource {
     this.#exchange = exchange;
     this.#bytes = bytes.length === 0 ? null : bytes;
   }
+  #untouched = true;
+  takeWhole(): Uint8Array | null {
+    if (!this.#untouched) return null;
+    this.#untouched = false;
+    const bytes = this.#bytes ?? EMPTY;
+    this.#bytes = null;
+    return bytes;
+  }
   read(): Promise<Uint8Array | null> {
+    this.#untouched = false;
     const bytes = this.#bytes;
     if (bytes !== null) {
       this.#bytes = null;
@@ -67,10 +76,13 @@ export class BufferedBody implements BodySource {
     return ending === undefined ? NULL : ending.then(() => null);
   }
   close(): Promise<void> {
+    this.#untouched = false;
     this.#bytes = null;
     return this.#core.endExchange(this.#exchange) ?? RESOLVED;
   }
 }
+
+const EMPTY = new Uint8Array(0);
 
 const NULL: Promise<null> = Promise.resolve(null);
 const RESOLVED: Promise<void> = Promise.resolve();

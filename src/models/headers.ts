@@ -29,8 +29,22 @@ const NODE_INSPECT = Symbol.for("nodejs.util.inspect.custom");
  * console.log(headers.getAll("set-cookie")); // ["a=1", "b=2"]
  * ```
  */
+/**
+ * The pairs of `headers` themselves, not a copy: for the connection's hot path, which only
+ * reads them (and copies what it keeps). Not public API.
+ */
+export function pairsOf(headers: Headers): readonly (readonly [string, string])[] {
+  return readPairs(headers);
+}
+
+let readPairs: (headers: Headers) => [string, string][];
+
 export class Headers implements Iterable<[string, string]> {
   #pairs: [string, string][];
+
+  static {
+    readPairs = (headers) => headers.#pairs;
+  }
 
   /** Creates headers from pairs, a record, another `Headers`, or a web `Headers`. */
   constructor(init?: HeadersInit | null) {
