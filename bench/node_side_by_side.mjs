@@ -25,6 +25,9 @@
 //     [--seconds=2] [--rounds=3] [--requests=N] [--c=1,10,100]
 //     [--only=raw,ferry-stream,ferry-pool,ferry-client,undici,fetch,node-http,parser]
 //
+// `--baseline-module=DIR/build/npm/mod.js` adds the Ferry rows of another build, marked
+// "(baseline)": before and after in the same run, on the same noise.
+//
 // Without --origin a node:http server in a child process answers (said in the output; it is
 // slower than the clients, so the ratios are compressed).
 // (undici must resolve from where the file runs; bench:node links build/tools/node_modules.)
@@ -59,6 +62,14 @@ const http11 = await import(pathToFileURL(resolve(ferryPath, "../src/http11/mod.
 const nodeBackend = await import(
   pathToFileURL(resolve(ferryPath, "../src/network/node.js")).href
 ).catch(() => null);
+const baseline = args["baseline-module"]
+  ? {
+    ferry: await import(pathToFileURL(resolve(args["baseline-module"])).href),
+    nodeBackend: await import(
+      pathToFileURL(resolve(args["baseline-module"], "../src/network/node.js")).href
+    ),
+  }
+  : null;
 let undici = null;
 try {
   // By path: Bun answers a bare "undici" with a built-in stand-in that has no real Pool.
@@ -218,8 +229,8 @@ async function makeRawBun(url, concurrency) {
 }
 
 /** Counts connects of Ferry's Node backend. */
-function countingBackend() {
-  const inner = new nodeBackend.NodeNetworkBackend();
+function countingBackend(backends = nodeBackend) {
+  const inner = new backends.NodeNetworkBackend();
   return {
     connects: 0,
     connect(host, port, options) {
@@ -254,9 +265,9 @@ async function makeFerryStream(url, concurrency) {
   };
 }
 
-function makeFerryPool(url) {
-  const backend = countingBackend();
-  const pool = new ferry.ConnectionPool({ backend });
+function makeFerryPool(url, _concurrency, build = { ferry, nodeBackend }) {
+  const backend = countingBackend(build.nodeBackend);
+  const pool = new build.ferry.ConnectionPool({ backend });
   const target = `${url.origin}/`;
   return {
     worker: () => async () => {
@@ -268,9 +279,11 @@ function makeFerryPool(url) {
   };
 }
 
-function makeFerryClient(url) {
-  const backend = countingBackend();
-  const client = new ferry.Client({ transport: new ferry.ConnectionPool({ backend }) });
+function makeFerryClient(url, _concurrency, build = { ferry, nodeBackend }) {
+  const backend = countingBackend(build.nodeBackend);
+  const client = new build.ferry.Client({
+    transport: new build.ferry.ConnectionPool({ backend }),
+  });
   const target = `${url.origin}/`;
   return {
     worker: () => async () => {
@@ -344,6 +357,18 @@ const ROWS = [
   ["raw loop on Ferry's NodeNetworkStream", "ferry-stream", makeFerryStream, Boolean(nodeBackend)],
   ["Ferry ConnectionPool", "ferry-pool", makeFerryPool, Boolean(nodeBackend)],
   ["Ferry Client.get", "ferry-client", makeFerryClient, Boolean(nodeBackend)],
+  [
+    "Ferry ConnectionPool (baseline)",
+    "ferry-pool",
+    (url, c) => makeFerryPool(url, c, baseline),
+    Boolean(baseline),
+  ],
+  [
+    "Ferry Client.get (baseline)",
+    "ferry-client",
+    (url, c) => makeFerryClient(url, c, baseline),
+    Boolean(baseline),
+  ],
   ["undici Pool.request", "undici", makeUndiciPool, Boolean(undici)],
   [bun ? "Bun fetch" : "fetch (undici inside Node)", "fetch", makeFetch, true],
   ["node:http keep-alive Agent", "node-http", makeNodeHttp, true],

@@ -20,6 +20,10 @@
  * is asserted: the machine is shared and noisy, read the ratios. `--only=pool,fetch` runs
  * the rows whose names contain one of the words (the raw loop always runs).
  *
+ * `--baseline=DIR` adds the Ferry rows of another checkout of Ferry (its `src/` under
+ * `DIR`, e.g. `git archive <commit> src | tar -x -C DIR`), marked "(baseline)": before and
+ * after measured in the same run, on the same noise.
+ *
  * @module
  */
 
@@ -171,10 +175,55 @@ const undiciRow: Row = {
   },
 };
 
+/** The Ferry rows again, from the checkout in `dir` (its own pool, client and backend). */
+async function baselineRows(dir: string): Promise<Row[]> {
+  const root = new URL(`file://${Deno.realPathSync(dir)}/`);
+  const { ConnectionPool: Pool } = await import(new URL("src/pool.ts", root).href);
+  const { Client: OldClient } = await import(new URL("src/client.ts", root).href);
+  const { NetworkBackend: Backend } = await import(new URL("src/network/backend.ts", root).href);
+  return [
+    {
+      name: "Ferry ConnectionPool (baseline)",
+      setup(origin) {
+        const backend = countingBackend(new Backend());
+        const pool = new Pool({ backend });
+        const url = `${origin}/`;
+        return Promise.resolve({
+          async once() {
+            const response = await pool.request("GET", url);
+            if (response.status !== 200) throw new Error(`Unexpected ${response.status}`);
+          },
+          connects: () => backend.connects,
+          close: () => pool.close(),
+        });
+      },
+    },
+    {
+      name: "Ferry Client.get (baseline)",
+      setup(origin) {
+        const backend = countingBackend(new Backend());
+        const client = new OldClient({ transport: new Pool({ backend }) });
+        const url = `${origin}/`;
+        return Promise.resolve({
+          async once() {
+            const response = await client.get(url);
+            if (response.status !== 200) throw new Error(`Unexpected ${response.status}`);
+          },
+          connects: () => backend.connects,
+          close: () => client.close(),
+        });
+      },
+    },
+  ];
+}
+
+const BASELINE: Row[] = args.baseline ? await baselineRows(String(args.baseline)) : [];
+
 const ROWS: Row[] = [
   rawRow,
   poolRow,
   clientRow,
+  ...BASELINE,
   // PROXY: add a proxied ConnectionPool row here (start the proxy in setup, stop in close).
   fetchRow,
   undiciRow,
