@@ -51,6 +51,8 @@ export {
   type SendOptions,
 } from "./src/client.ts";
 export type { TimeoutInit } from "./src/_merge.ts";
+export type { Fetch, FetchInit } from "./src/fetch.ts";
+export { fetch } from "./src/default_fetch.ts";
 export {
   del,
   delete,
