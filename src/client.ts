@@ -44,7 +44,7 @@ import { lazyTransport, proxyMounts } from "./proxy/client_mounts.ts";
 import { VERSION } from "./version.ts";
 import { buildRedirectRequest } from "./_redirects.ts";
 import { type CertInit, tlsSettings } from "./_tls_settings.ts";
-import { bindFetch, type Fetch } from "./fetch.ts";
+import { bindFetch, type Fetch } from "./client_fetch.ts";
 
 /** Connection limits of the default transport. */
 export interface Limits {

@@ -15,7 +15,7 @@ import {
   StreamConsumed,
   TooManyRedirects,
 } from "../mod.ts";
-import { closeDefaultFetchClient } from "../src/default_fetch.ts";
+import { closeDefaultFetchClient } from "../src/fetch.ts";
 
 const decoder = new TextDecoder();
 
