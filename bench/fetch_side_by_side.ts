@@ -26,6 +26,7 @@ import process from "node:process";
 import { fetch as undiciFetch } from "undici";
 import { Client } from "../src/client.ts";
 import { type FetchPeer, startFetchPeer } from "./_fetch_peer.ts";
+import { median, pad } from "./_table.ts";
 
 const args = Object.fromEntries(
   Deno.args.map((arg) => arg.replace(/^--/, "").split("=")).map(([k, v]) => [k, v ?? "true"]),
@@ -46,40 +47,31 @@ function check(status: number): void {
   if (status !== 200) throw new Error(`Unexpected status ${status}`);
 }
 
+/** A case over a `fetch` function that a client (closed afterwards) provides. */
+function fetchCase(name: string, options: ConstructorParameters<typeof Client>[0]): Case {
+  return {
+    name,
+    setup(url) {
+      const client = new Client(options);
+      const { fetch } = client;
+      return {
+        async once() {
+          const response = await fetch(url);
+          check(response.status);
+          await response.arrayBuffer();
+        },
+        close: () => client.close(),
+      };
+    },
+  };
+}
+
 const CASES: Case[] = [
-  {
-    name: "Ferry client.fetch",
-    setup(url) {
-      const client = new Client();
-      const { fetch } = client;
-      return {
-        async once() {
-          const response = await fetch(url);
-          check(response.status);
-          await response.arrayBuffer();
-        },
-        close: () => client.close(),
-      };
-    },
-  },
-  {
-    // Deno fetch and undici keep every connection: with the default limits (20 idle kept),
-    // c=100 opens and closes connections all the time. This row keeps 100, as the root
-    // fetch's default client does.
-    name: "Ferry client.fetch k100",
-    setup(url) {
-      const client = new Client({ limits: { maxKeepaliveConnections: 100 } });
-      const { fetch } = client;
-      return {
-        async once() {
-          const response = await fetch(url);
-          check(response.status);
-          await response.arrayBuffer();
-        },
-        close: () => client.close(),
-      };
-    },
-  },
+  fetchCase("Ferry client.fetch", {}),
+  // Deno fetch and undici keep every connection: with the default limits (20 idle kept),
+  // c=100 opens and closes connections all the time. This row keeps 100, as the root
+  // fetch's default client does.
+  fetchCase("Ferry client.fetch k100", { limits: { maxKeepaliveConnections: 100 } }),
   {
     name: "Ferry Client.get",
     setup(url) {
@@ -163,16 +155,6 @@ async function measure(peer: FetchPeer, item: Case, concurrency: number): Promis
   } finally {
     await runner.close();
   }
-}
-
-function median(values: number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  const middle = Math.floor(sorted.length / 2);
-  return sorted.length % 2 ? sorted[middle] : (sorted[middle - 1] + sorted[middle]) / 2;
-}
-
-function pad(text: string, width: number, right = false): string {
-  return right ? text.padStart(width) : text.padEnd(width);
 }
 
 const peer = await startFetchPeer();

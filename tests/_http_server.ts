@@ -81,3 +81,11 @@ export interface Echo {
   rawHeaders: string[];
   body: string;
 }
+
+/** A server that never answers, and a promise of its first request's arrival. */
+export async function serveSilently(): Promise<HttpServer & { requested: Promise<void> }> {
+  let arrived!: () => void;
+  const requested = new Promise<void>((resolve) => arrived = resolve);
+  const server = await serveHttp(() => arrived());
+  return Object.assign(server, { requested });
+}

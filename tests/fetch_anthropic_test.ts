@@ -7,7 +7,7 @@
 import assert from "node:assert/strict";
 import Anthropic from "@anthropic-ai/sdk";
 import { test } from "./_harness.ts";
-import { type HttpServer, serveHttp } from "./_http_server.ts";
+import { type HttpServer, serveHttp, serveSilently } from "./_http_server.ts";
 import { gate, sse } from "./_sse.ts";
 import { Client } from "../mod.ts";
 
@@ -120,15 +120,13 @@ test("Anthropic SDK: an error status becomes the SDK's error class", async () =>
 });
 
 test("Anthropic SDK: an abort ends a pending request with APIUserAbortError", async () => {
-  let arrived!: () => void;
-  const requested = new Promise<void>((resolve) => arrived = resolve);
-  await using server = await serveHttp(() => arrived()); // never answers
+  await using server = await serveSilently();
   await using client = new Client();
   const controller = new AbortController();
   const pending = anthropic(server, client).messages.create(params, {
     signal: controller.signal,
   });
-  await requested;
+  await server.requested;
   controller.abort();
   await assert.rejects(pending, (error) => error instanceof Anthropic.APIUserAbortError);
 });

@@ -6,7 +6,7 @@
 import assert from "node:assert/strict";
 import ky, { HTTPError } from "ky";
 import { test } from "./_harness.ts";
-import { type Echo, echo, serveHttp } from "./_http_server.ts";
+import { type Echo, echo, serveHttp, serveSilently } from "./_http_server.ts";
 import { gate } from "./_sse.ts";
 import { Client } from "../mod.ts";
 
@@ -61,9 +61,7 @@ test("ky: an error status becomes ky's HTTPError", async () => {
 });
 
 test("ky: an abort rejects with the signal's reason", async () => {
-  let arrived!: () => void;
-  const requested = new Promise<void>((resolve) => arrived = resolve);
-  await using server = await serveHttp(() => arrived()); // never answers
+  await using server = await serveSilently();
   await using client = new Client();
   const controller = new AbortController();
   const pending = ky.get(server.origin, {
@@ -71,7 +69,7 @@ test("ky: an abort rejects with the signal's reason", async () => {
     signal: controller.signal,
     retry: 0,
   });
-  await requested;
+  await server.requested;
   const reason = new Error("user left");
   controller.abort(reason);
   await assert.rejects(pending, (error) => error === reason);

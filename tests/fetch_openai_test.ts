@@ -7,7 +7,7 @@
 import assert from "node:assert/strict";
 import OpenAI from "openai";
 import { test } from "./_harness.ts";
-import { type HttpServer, serveHttp } from "./_http_server.ts";
+import { type HttpServer, serveHttp, serveSilently } from "./_http_server.ts";
 import { gate, sse } from "./_sse.ts";
 import { Client } from "../mod.ts";
 
@@ -117,16 +117,14 @@ test("OpenAI SDK: an error status becomes the SDK's error class", async () => {
 });
 
 test("OpenAI SDK: an abort ends a pending request with APIUserAbortError", async () => {
-  let arrived!: () => void;
-  const requested = new Promise<void>((resolve) => arrived = resolve);
-  await using server = await serveHttp(() => arrived()); // never answers
+  await using server = await serveSilently();
   await using client = new Client();
   const controller = new AbortController();
   const pending = openai(server, client).chat.completions.create(
     { model: "fake-model", messages },
     { signal: controller.signal },
   );
-  await requested;
+  await server.requested;
   controller.abort();
   await assert.rejects(pending, (error) => error instanceof OpenAI.APIUserAbortError);
 });

@@ -8,7 +8,7 @@
 import assert from "node:assert/strict";
 import Stripe from "stripe";
 import { test } from "./_harness.ts";
-import { type HttpServer, serveHttp } from "./_http_server.ts";
+import { type HttpServer, serveHttp, serveSilently } from "./_http_server.ts";
 import { Client } from "../mod.ts";
 
 function stripe(server: HttpServer, client: Client, options: Stripe.StripeConfig = {}): Stripe {
@@ -61,12 +61,10 @@ test("Stripe SDK: an error status becomes the SDK's error class", async () => {
 });
 
 test("Stripe SDK: its timeout aborts the request through the signal", async () => {
-  let arrived!: () => void;
-  const requested = new Promise<void>((resolve) => arrived = resolve);
-  await using server = await serveHttp(() => arrived()); // never answers
+  await using server = await serveSilently();
   await using client = new Client();
   const pending = stripe(server, client, { timeout: 50 }).customers.retrieve("cus_1");
-  await requested;
+  await server.requested;
   await assert.rejects(pending, (error) => {
     assert.ok(error instanceof Stripe.errors.StripeConnectionError, String(error));
     return true;
