@@ -85,8 +85,9 @@ export {
 } from "./src/auth.ts";
 export {
   Content,
+  type BodyInit,
   type EncodedContent,
-  File,
+  FileContent,
   type FileOptions,
   type FilePart,
   Files,

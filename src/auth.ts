@@ -357,7 +357,7 @@ export class DigestAuth extends Auth {
       );
     }
     const h = (text: string) => digestHex(hash, text);
-    const uri = request.url.pathname + request.url.search;
+    const uri = request.target;
     const nc = (this.#nonceCount++).toString(16).padStart(8, "0");
     const cnonce = Array.from(
       crypto.getRandomValues(new Uint8Array(8)),

@@ -54,7 +54,13 @@ import {
   WriteError,
 } from "./errors.ts";
 import { Headers, type HeadersInit } from "./models/headers.ts";
-import { parseUrl, Request, type RequestExtensions, type Timeouts } from "./models/request.ts";
+import {
+  parseUrl,
+  phaseLimit,
+  Request,
+  type RequestExtensions,
+  type Timeouts,
+} from "./models/request.ts";
 import type { TraceCallback } from "./models/request.ts";
 import { Response, type ResponseExtensions } from "./models/response.ts";
 import { type BodySource, concatBytes, type RequestContent } from "./models/body.ts";
@@ -66,7 +72,7 @@ import {
 } from "./network/types.ts";
 import { NetworkBackend } from "./network/backend.ts";
 import { type ResponseEvent, ResponseParser } from "./http11/parser.ts";
-import { requestTarget, serializeRequest } from "./http11/writer.ts";
+import { serializeRequest } from "./http11/writer.ts";
 import { withDeadline } from "./timeout.ts";
 import { traced } from "./_trace.ts";
 import { defaultPort, type Origin, originOf, originString } from "./_origin.ts";
@@ -603,9 +609,9 @@ export class Connection {
     this.#opener = null;
     this.#openOptions = options;
     const timeouts = options.timeout ?? {};
-    this.#connectMs = timeouts.connect === undefined ? DEFAULT_TIMEOUT_MS : timeouts.connect;
-    this.#readMs = timeouts.read === undefined ? DEFAULT_TIMEOUT_MS : timeouts.read;
-    this.#writeMs = timeouts.write === undefined ? DEFAULT_TIMEOUT_MS : timeouts.write;
+    this.#connectMs = phaseLimit(timeouts, "connect", DEFAULT_TIMEOUT_MS);
+    this.#readMs = phaseLimit(timeouts, "read", DEFAULT_TIMEOUT_MS);
+    this.#writeMs = phaseLimit(timeouts, "write", DEFAULT_TIMEOUT_MS);
     this.#keepaliveMs = options.keepaliveExpiry ?? DEFAULT_KEEPALIVE_EXPIRY_MS;
   }
 
@@ -789,7 +795,7 @@ export class Connection {
     this.#xRequest = request;
     this.#xTrace = trace;
     this.#xSignal = signal;
-    this.#xReadMs = timeouts?.read !== undefined ? timeouts.read : this.#readMs;
+    this.#xReadMs = phaseLimit(timeouts, "read", this.#readMs);
     this.#xKeepAlive = true;
     this.#xHintMs = Infinity;
     this.#xBodyStarted = false;
@@ -808,11 +814,11 @@ export class Connection {
       }
       if (this.#stream === null) await this.#open(request);
       const stream = this.#stream!;
-      const writeMs = timeouts?.write !== undefined ? timeouts.write : this.#writeMs;
+      const writeMs = phaseLimit(timeouts, "write", this.#writeMs);
 
       // -- Request head (and a body given as bytes) --
       const url = request.url;
-      const target = (extensions.target as string | undefined) ?? requestTarget(url);
+      const target = (extensions.target as string | undefined) ?? request.target;
       const pairs = this.#headerPairs(request.headers, url);
       const content = request.content;
       let wire: Uint8Array;
@@ -1352,7 +1358,7 @@ export async function openConnection(
   const parsed = parseUrl(url);
   const origin = originOf(parsed);
   const timeouts = options.timeout ?? {};
-  const connectMs = timeouts.connect === undefined ? DEFAULT_TIMEOUT_MS : timeouts.connect;
+  const connectMs = phaseLimit(timeouts, "connect", DEFAULT_TIMEOUT_MS);
   const stream = await openStream(origin, options, connectMs, {
     trace: options.trace,
     sniHostname: options.sniHostname,

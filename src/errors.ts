@@ -29,6 +29,7 @@
  */
 
 import type { Request } from "./models/request.ts";
+import { hideCredentials } from "./_redact.ts";
 import type { Response } from "./models/response.ts";
 
 /** Options shared by the errors that concern a request. */
@@ -53,13 +54,14 @@ export interface ErrorOptions {
  * ```
  */
 export class HTTPError extends Error {
-  #request: Request | null;
+  #request: Request | null = null;
+  #described = false;
 
   /** Creates the error with a message and, optionally, the request and cause. */
   constructor(message: string, options: ErrorOptions = {}) {
     super(message, options.cause === undefined ? undefined : { cause: options.cause });
     this.name = new.target.name;
-    this.#request = options.request ?? null;
+    this.request = options.request ?? null;
   }
 
   /** The request this error concerns, or `null` when it is not known. */
@@ -67,9 +69,21 @@ export class HTTPError extends Error {
     return this.#request;
   }
 
-  /** Attaches the request once a higher layer knows it (lower layers may not). */
+  /**
+   * Attaches the request once a higher layer knows it (lower layers may not). A
+   * {@linkcode RequestError}'s message then ends with the method and URL (without
+   * credentials), once: `Read timed out after 1000 ms (GET http://example.com/a)`.
+   */
   set request(request: Request | null) {
     this.#request = request;
+    if (request === null || this.#described || !(this instanceof RequestError)) return;
+    this.#described = true;
+    const before = this.message;
+    this.message = `${before} (${request.method} ${hideCredentials(request.url)})`;
+    // The stack's first line was written with the old message: show the new one there too.
+    if (typeof this.stack === "string" && this.stack.includes(before)) {
+      this.stack = this.stack.replace(before, this.message);
+    }
   }
 }
 

@@ -5,12 +5,16 @@
  * @module
  */
 
-/** What {@linkcode Headers} can be built from. */
+/**
+ * What {@linkcode Headers} can be built from: another `Headers` (Ferry's or the web's),
+ * pairs, or a record (arrays for several values; `undefined` values are skipped, so
+ * `{ "X-Trace": traceId ?? undefined }` sends nothing when there is no id).
+ */
 export type HeadersInit =
   | Headers
   | globalThis.Headers
   | Iterable<readonly [string, string]>
-  | Record<string, string | readonly string[]>;
+  | Record<string, string | readonly string[] | undefined>;
 
 const INSPECT = Symbol.for("Deno.customInspect");
 const NODE_INSPECT = Symbol.for("nodejs.util.inspect.custom");
@@ -44,6 +48,7 @@ export class Headers implements Iterable<[string, string]> {
       }
     } else {
       for (const [name, value] of Object.entries(init)) {
+        if (value === undefined) continue;
         if (Array.isArray(value)) {
           for (const item of value) this.#pairs.push([name, String(item)]);
         } else this.#pairs.push([name, String(value)]);
