@@ -313,14 +313,14 @@ export class DigestAuth extends Auth {
     this.#challenge = challenge;
     this.#nonceCount = 1;
     request.headers.set("Authorization", await this.#authorization(request, challenge));
-    // Cookies the challenge set (httpbin's digest endpoint relies on them) go along.
+    // Cookies the challenge set (httpbin's digest endpoint relies on them) go along,
+    // replacing a cookie of the same name the request already had (a stale session).
     const jar = new Cookies();
     jar.extract(response);
     if (jar.size > 0) {
       const cookies = jar.header(request.url);
-      const existing = request.headers.get("cookie");
       if (cookies !== null) {
-        request.headers.set("Cookie", existing ? `${existing}; ${cookies}` : cookies);
+        request.headers.set("Cookie", mergeCookieHeaders(request.headers.get("cookie"), cookies));
       }
     }
     yield request;
@@ -341,7 +341,7 @@ export class DigestAuth extends Auth {
       return {
         realm,
         nonce,
-        algorithm: (params.get("algorithm") ?? "MD5").toUpperCase(),
+        algorithm: params.get("algorithm") ?? "MD5",
         opaque: params.get("opaque") ?? null,
         qop: params.get("qop") ?? null,
       };
@@ -350,7 +350,9 @@ export class DigestAuth extends Auth {
   }
 
   async #authorization(request: Request, challenge: DigestChallenge): Promise<string> {
-    const hash = DIGEST_ALGORITHMS[challenge.algorithm];
+    // Looked up without regard to case; echoed as the server wrote it (`MD5-sess`).
+    const algorithm = challenge.algorithm.toUpperCase();
+    const hash = DIGEST_ALGORITHMS[algorithm];
     if (hash === undefined) {
       throw new ProtocolError(
         `Unsupported Digest algorithm ${JSON.stringify(challenge.algorithm)}`,
@@ -364,7 +366,7 @@ export class DigestAuth extends Auth {
       (byte) => byte.toString(16).padStart(2, "0"),
     ).join("");
     let ha1 = await h(`${this.#username}:${challenge.realm}:${this.#password}`);
-    const sess = challenge.algorithm.endsWith("-SESS");
+    const sess = algorithm.endsWith("-SESS");
     if (sess) ha1 = await h(`${ha1}:${challenge.nonce}:${cnonce}`);
     const ha2 = await h(`${request.method}:${uri}`);
     let qop: string | null = null;
@@ -392,6 +394,17 @@ export class DigestAuth extends Auth {
     else if (sess) parts.push(`cnonce=${quote(cnonce)}`); // the server needs it for HA1
     return `Digest ${parts.join(", ")}`;
   }
+}
+
+/** A `Cookie` header value with `added`'s cookies replacing same-named ones in `existing`. */
+function mergeCookieHeaders(existing: string | null, added: string): string {
+  if (!existing) return added;
+  const name = (pair: string) => pair.slice(0, pair.indexOf("=") >>> 0).trim();
+  const replaced = new Set(added.split(";").map(name));
+  const kept = existing.split(";").map((pair) => pair.trim()).filter((pair) =>
+    pair !== "" && !replaced.has(name(pair))
+  );
+  return [...kept, added].join("; ");
 }
 
 /** Turns the `auth` option into an {@linkcode Auth} (or `null` for none). */

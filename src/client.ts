@@ -454,6 +454,7 @@ export class Client {
     if (this.#closed) {
       throw new TypeError("Cannot send a request, as the client has been closed");
     }
+    if (!(request instanceof Request)) throw notAFerryRequest(request);
     const prepareLength = PENDING_LENGTH.get(request);
     if (prepareLength !== undefined) {
       PENDING_LENGTH.delete(request);
@@ -640,6 +641,20 @@ export class Client {
   [NODE_INSPECT](): string {
     return this.toString();
   }
+}
+
+/** What `send()` says when given something else than Ferry's `Request` (a web one, say). */
+function notAFerryRequest(value: unknown): TypeError {
+  const web = typeof globalThis.Request === "function" && value instanceof globalThis.Request;
+  return new TypeError(
+    web
+      ? "Invalid request: client.send() takes Ferry's Request, not a web Request; build one " +
+        "with client.buildRequest(method, url, options), or send the web Request's parts: " +
+        "client.request(request.method, request.url, { headers: request.headers, " +
+        "content: request.body })"
+      : `Invalid request ${JSON.stringify(String(value))}: client.send() takes Ferry's ` +
+        "Request, as client.buildRequest(method, url, options) makes it",
+  );
 }
 
 function attachRequest(error: unknown, request: Request): unknown {

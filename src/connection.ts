@@ -899,7 +899,7 @@ export class Connection {
           return_value: [head.version, status, head.reason, head.headers],
         });
       }
-      const headers = Headers.fromPairs(head.headers);
+      const headers = Headers.fromWire(head.headers);
       const extensionsOut: ResponseExtensions = {
         httpVersion: head.version,
         reasonPhrase: head.reason,

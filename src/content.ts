@@ -324,8 +324,10 @@ export class FileContent extends Content {
     let filename: string | null;
     if (options.filename !== undefined) filename = options.filename;
     else if (this.#isPath) filename = (source as string).split(/[\\/]/).pop() || null;
-    else if (typeof Blob !== "undefined" && source instanceof Blob && "name" in source) {
-      filename = String((source as { name: unknown }).name) || "upload";
+    else if (typeof Blob !== "undefined" && source instanceof Blob) {
+      // A web File's name (Bun gives plain Blobs a `name` too, undefined).
+      const name = (source as { name?: unknown }).name;
+      filename = typeof name === "string" && name !== "" ? name : "upload";
     } else filename = "upload";
     this.filename = filename;
     const blobType = typeof Blob !== "undefined" && source instanceof Blob && source.type

@@ -79,10 +79,12 @@ export class HTTPError extends Error {
     if (request === null || this.#described || !(this instanceof RequestError)) return;
     this.#described = true;
     const before = this.message;
+    // The stack's first line is written with the message of the moment it is first read:
+    // read it now, then show the new message there too.
+    const stack = this.stack;
     this.message = `${before} (${request.method} ${hideCredentials(request.url)})`;
-    // The stack's first line was written with the old message: show the new one there too.
-    if (typeof this.stack === "string" && this.stack.includes(before)) {
-      this.stack = this.stack.replace(before, this.message);
+    if (typeof stack === "string" && stack.includes(before)) {
+      this.stack = stack.replace(before, this.message);
     }
   }
 }
