@@ -7,8 +7,9 @@
  * @module
  */
 
-import type { TlsSettings } from "./connection.ts";
-import { ensureFileAccess, fileAccess, getEnv } from "./files.ts";
+import type { TlsSettings } from "./connection/mod.ts";
+import { ensureFileAccess, fileAccess } from "./runtime/files.ts";
+import { getEnv } from "./runtime/env.ts";
 
 /**
  * A client certificate: PEM text or file paths of the certificate chain and its key (a

@@ -12,7 +12,14 @@
  * - Every connection counts against `maxConnections` from the moment it is created (still
  *   unopened, `NEW`) until it reports `closed`.
  * - An idle connection is filed under its pool key and reused last-in first-out. Idle
- *   connections beyond `maxKeepaliveConnections`, or past their expiry, are closed.
+ *   connections past their expiry are closed.
+ * - Idle connections beyond `maxKeepaliveConnections` are closed once they *stay* idle,
+ *   not when they are released: when a batch of responses completes in one turn of the
+ *   event loop, more connections than that are idle for an instant, and the requests that
+ *   follow at once would reuse them (closing them made every such batch reconnect). A
+ *   shared tick (every {@linkcode TRIM_TICK_MS}, running only while there is a surplus)
+ *   closes the surplus among the connections that were idle at the previous tick and have
+ *   not been used since (idle 100 to 200 ms), least recently used first.
  * - A request that finds no idle connection and no room waits in a FIFO queue. A freed
  *   connection goes to the first waiter for its key; failing that, when the pool is full,
  *   an idle connection of another origin is closed to make room for the first waiter.
@@ -37,17 +44,21 @@ import {
 } from "./models/request.ts";
 import type { Response } from "./models/response.ts";
 import type { NetworkStreamInterface } from "./network/types.ts";
-import type { Transport } from "./transport.ts";
+import type { Transport } from "./models/transport.ts";
 import {
-  _internal,
-  type Connection,
+  Connection,
   DEFAULT_KEEPALIVE_EXPIRY_MS,
   DEFAULT_TIMEOUT_MS,
+  exchangeCount,
+  expiresAt,
+  forPool,
   getDefaultBackend,
+  handleRequest,
   isRetryableError,
   type OpenOptions,
   openStream,
-} from "./connection.ts";
+  type PoolConnection,
+} from "./connection/mod.ts";
 import { type Origin, originOf, poolKey } from "./_origin.ts";
 import { withDeadline } from "./timeout.ts";
 // Proxies (issue 6): the key, stream and request seams below call into src/proxy/.
@@ -57,7 +68,7 @@ import {
   forwardedRequest,
   openProxiedStream,
   proxyPoolKey,
-} from "./proxy/connect.ts";
+} from "./proxy/pool_seams.ts";
 
 const INSPECT = Symbol.for("Deno.customInspect");
 const NODE_INSPECT = Symbol.for("nodejs.util.inspect.custom");
@@ -111,14 +122,15 @@ export type PoolRequestInit = RequestInit;
 interface Waiter {
   key: string;
   url: URL;
-  resolve: (connection: Connection) => void;
+  resolve: (connection: PoolConnection) => void;
   reject: (error: unknown) => void;
   /** Set once the waiter got a connection or gave up; it is then skipped. */
   done: boolean;
-  assigned: Connection | null;
+  assigned: PoolConnection | null;
 }
 
-const { handle, installHooks, lazyConnection, expiresAt } = _internal;
+/** How often surplus idle connections are looked at while there are some, in ms. */
+const TRIM_TICK_MS = 100;
 
 /**
  * A pool of HTTP/1.1 connections, reused per origin. Implements the `Transport` that a
@@ -144,20 +156,24 @@ export class ConnectionPool implements Transport {
   #poolMs: number | null;
   #connectMs: number | null;
   /** Every connection counted against the limit, with its key. */
-  #keys = new Map<Connection, string>();
+  #keys = new Map<PoolConnection, string>();
   /** Idle connections by key, most recently used last. */
-  #idle = new Map<string, Connection[]>();
+  #idle = new Map<string, PoolConnection[]>();
   #idleCount = 0;
   /** The earliest expiry among idle connections (a hint: may be early, never late). */
   #nextExpiry = Infinity;
+  /** The trim tick, pending while idle connections exceed `maxKeepaliveConnections`. */
+  #trimTimer: ReturnType<typeof setTimeout> | null = null;
+  /** Idle connections seen by the last trim tick, with their exchange count then. */
+  #trimSeen = new Map<PoolConnection, number>();
   #waiters: Waiter[] = [];
   #waitersHead = 0;
   #closed = false;
   /** The proxy every request goes through, or `null`. */
   #proxy: Proxy | null;
   #hooks = {
-    idle: (connection: Connection): void => this.#onIdle(connection),
-    closed: (connection: Connection): void => this.#onClosed(connection),
+    idle: (connection: PoolConnection): void => this.#onIdle(connection),
+    closed: (connection: PoolConnection): void => this.#onClosed(connection),
   };
   #opener = (origin: Origin, request: Request | null): Promise<NetworkStreamInterface> =>
     this.#openStream(origin, request);
@@ -190,7 +206,8 @@ export class ConnectionPool implements Transport {
 
   /** A snapshot of the pool's connections (idle, active and opening). */
   get connections(): Connection[] {
-    return [...this.#keys.keys()];
+    // Every connection is an HTTP/1.1 `Connection` for now (HTTP/2 will widen this type).
+    return [...this.#keys.keys()] as Connection[];
   }
 
   /** Sends a request and reads the whole response body. */
@@ -242,6 +259,11 @@ export class ConnectionPool implements Transport {
   /** Closes every connection and fails the requests waiting for one. */
   async close(): Promise<void> {
     this.#closed = true;
+    if (this.#trimTimer !== null) {
+      clearTimeout(this.#trimTimer);
+      this.#trimTimer = null;
+    }
+    this.#trimSeen.clear();
     const waiters = this.#waiters.slice(this.#waitersHead);
     this.#waiters = [];
     this.#waitersHead = 0;
@@ -301,7 +323,7 @@ export class ConnectionPool implements Transport {
       const connection = this.#acquire(key, url, attempt > 0) ??
         await this.#wait(key, url, request);
       try {
-        const response = await handle(connection, sent, readAll);
+        const response = await connection[handleRequest](sent, readAll);
         // Proxy seam: the caller's request back on the response; a forwarded 407 throws.
         return sent === request ? response : await finishForwarded(proxy!, request, response);
       } catch (error) {
@@ -329,7 +351,7 @@ export class ConnectionPool implements Transport {
    * An idle connection for `key` (unless `fresh`), or a new one when there is room (made
    * by closing another idle connection if need be); else `null`.
    */
-  #acquire(key: string, url: URL, fresh = false): Connection | null {
+  #acquire(key: string, url: URL, fresh = false): PoolConnection | null {
     if (this.#idleCount > 0 && !fresh) {
       if (this.#nextExpiry !== Infinity) this.#sweep();
       const list = this.#idle.get(key);
@@ -346,17 +368,22 @@ export class ConnectionPool implements Transport {
     return null;
   }
 
-  #create(key: string, url: URL): Connection {
-    const connection = lazyConnection(originOf(url), this.#opener, this.#connectionOptions);
-    installHooks(connection, this.#hooks);
+  #create(key: string, url: URL): PoolConnection {
+    const origin = originOf(url);
+    const connection = Connection[forPool](
+      origin,
+      this.#opener,
+      this.#connectionOptions,
+      this.#hooks,
+    );
     this.#keys.set(connection, key);
     return connection;
   }
 
   /** Waits in line for a connection, until the pool limit or the signal ends it. */
-  #wait(key: string, url: URL, request: Request): Promise<Connection> {
+  #wait(key: string, url: URL, request: Request): Promise<PoolConnection> {
     let waiter!: Waiter;
-    const promise = new Promise<Connection>((resolve, reject) => {
+    const promise = new Promise<PoolConnection>((resolve, reject) => {
       waiter = { key, url, resolve, reject, done: false, assigned: null };
     });
     const extensions = request.extensions;
@@ -364,7 +391,7 @@ export class ConnectionPool implements Transport {
     // Join the line only once the wait really starts: withDeadline rejects at once, without
     // calling back, when the signal is already aborted or no time is left, and a waiter
     // left in line then would take the next free connection and never use it.
-    const join = (): Promise<Connection> => {
+    const join = (): Promise<PoolConnection> => {
       this.#waiters.push(waiter);
       return promise;
     };
@@ -380,7 +407,7 @@ export class ConnectionPool implements Transport {
   }
 
   /** A connection handed to a waiter that had already given up. */
-  #giveBack(connection: Connection): void {
+  #giveBack(connection: PoolConnection): void {
     if (connection.state === "IDLE") this.#onIdle(connection);
     else if (connection.state === "NEW") {
       // Never opened: forget it (closing an unopened connection reports `closed`).
@@ -409,13 +436,13 @@ export class ConnectionPool implements Transport {
     return null;
   }
 
-  #assign(waiter: Waiter, connection: Connection): void {
+  #assign(waiter: Waiter, connection: PoolConnection): void {
     waiter.done = true;
     waiter.assigned = connection;
     waiter.resolve(connection);
   }
 
-  #onIdle(connection: Connection): void {
+  #onIdle(connection: PoolConnection): void {
     const key = this.#keys.get(connection);
     if (key === undefined) return;
     if (this.#waitersHead < this.#waiters.length) {
@@ -433,20 +460,66 @@ export class ConnectionPool implements Transport {
       connection.close();
       return;
     }
-    if (this.#idleCount >= this.#maxKeepalive) {
-      this.#keys.delete(connection);
-      connection.close();
-      return;
-    }
     let list = this.#idle.get(key);
     if (list === undefined) this.#idle.set(key, list = []);
     list.push(connection);
-    this.#idleCount++;
-    const expiry = expiresAt(connection);
+    // Kept even beyond maxKeepaliveConnections: the trim tick closes the surplus if it
+    // stays idle (see the module documentation).
+    if (++this.#idleCount > this.#maxKeepalive && this.#trimTimer === null) this.#startTrim();
+    const expiry = connection[expiresAt];
     if (expiry < this.#nextExpiry) this.#nextExpiry = expiry;
   }
 
-  #onClosed(connection: Connection): void {
+  #startTrim(): void {
+    const timer = setTimeout(this.#trimTick, TRIM_TICK_MS);
+    // Like the connections' idle reads, the tick must not keep the process alive.
+    (timer as { unref?: () => void }).unref?.();
+    this.#trimTimer = timer;
+  }
+
+  /**
+   * Closes surplus idle connections that have stayed idle since the last tick (same
+   * exchange count), least recently used first; ticks on while a surplus remains.
+   */
+  #trimTick = (): void => {
+    this.#trimTimer = null;
+    const surplus = this.#idleCount - this.#maxKeepalive;
+    if (this.#closed || surplus <= 0) {
+      this.#trimSeen.clear();
+      return;
+    }
+    const seen = this.#trimSeen;
+    const now = new Map<PoolConnection, number>();
+    const stale: PoolConnection[] = [];
+    for (const list of this.#idle.values()) {
+      for (const connection of list) {
+        const count = connection[exchangeCount];
+        if (seen.get(connection) === count) stale.push(connection);
+        now.set(connection, count);
+      }
+    }
+    stale.sort((a, b) => a[expiresAt] - b[expiresAt]);
+    for (let i = 0; i < surplus && i < stale.length; i++) {
+      const connection = stale[i];
+      now.delete(connection);
+      this.#dropIdle(connection);
+    }
+    this.#trimSeen = now;
+    if (this.#idleCount > this.#maxKeepalive) this.#startTrim();
+  };
+
+  /** Takes an idle connection out of the pool and closes it. */
+  #dropIdle(connection: PoolConnection): void {
+    const key = this.#keys.get(connection)!;
+    const list = this.#idle.get(key)!;
+    list.splice(list.indexOf(connection), 1);
+    if (list.length === 0) this.#idle.delete(key);
+    this.#idleCount--;
+    this.#keys.delete(connection);
+    connection.close();
+  }
+
+  #onClosed(connection: PoolConnection): void {
     const key = this.#keys.get(connection);
     if (key === undefined) return;
     this.#keys.delete(connection);
@@ -474,7 +547,7 @@ export class ConnectionPool implements Transport {
     for (const list of this.#idle.values()) {
       for (let i = list.length - 1; i >= 0; i--) {
         const connection = list[i];
-        const expiry = expiresAt(connection);
+        const expiry = connection[expiresAt];
         if (expiry <= now) {
           list.splice(i, 1);
           this.#idleCount--;
@@ -489,12 +562,12 @@ export class ConnectionPool implements Transport {
 
   /** Closes the least recently used idle connection, of whichever origin. */
   #evictOne(): void {
-    let victim: Connection | null = null;
-    let victimList: Connection[] | null = null;
+    let victim: PoolConnection | null = null;
+    let victimList: PoolConnection[] | null = null;
     let oldest = Infinity;
     for (const list of this.#idle.values()) {
-      if (list.length > 0 && expiresAt(list[0]) <= oldest) {
-        oldest = expiresAt(list[0]);
+      if (list.length > 0 && list[0][expiresAt] <= oldest) {
+        oldest = list[0][expiresAt];
         victim = list[0];
         victimList = list;
       }

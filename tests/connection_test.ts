@@ -6,7 +6,7 @@
 import assert from "node:assert/strict";
 import { createServer } from "node:net";
 import { test } from "./_harness.ts";
-import { Connection, openConnection } from "../src/connection.ts";
+import { Connection, expiresAt, openConnection } from "../src/connection/mod.ts";
 import {
   LocalProtocolError,
   ReadTimeout,
@@ -541,8 +541,7 @@ test("a Keep-Alive timeout hint expires the connection earlier", async () => {
   try {
     await using connection = await openConnection(server.url);
     await connection.request("GET", "/");
-    const { _internal } = await import("../src/connection.ts");
-    const expiry = _internal.expiresAt(connection) - Date.now();
+    const expiry = connection[expiresAt] - Date.now();
     assert.ok(expiry > 0 && expiry <= 1000, `expiry ${expiry}`);
   } finally {
     await server.close();
