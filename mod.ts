@@ -89,8 +89,8 @@ export {
   type NetRCEntry,
 } from "./src/auth.ts";
 export {
-  Content,
   type BodyInit,
+  Content,
   type EncodedContent,
   FileContent,
   type FileOptions,
