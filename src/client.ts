@@ -31,7 +31,7 @@ import {
   urlWithParams,
 } from "./models/query_params.ts";
 import type { Transport } from "./models/transport.ts";
-import { Cookies, type CookiesInit } from "./cookies.ts";
+import { Cookies, type CookiesInit, preparePublicSuffixes } from "./cookies.ts";
 import { type Auth, type AuthInit, BasicAuth, toAuth } from "./auth.ts";
 import { Content, type EncodedContent, Files, type FilesInit, MultiPart } from "./content.ts";
 import { acceptEncoding } from "./decoding.ts";
@@ -592,7 +592,10 @@ export class Client {
     if (this.#maxDecompressedSize !== undefined) {
       response.maxDecompressedSize = this.#maxDecompressedSize;
     }
-    if (response.headers.has("set-cookie")) this.#cookies.extract(response);
+    if (response.headers.has("set-cookie")) {
+      await preparePublicSuffixes(response);
+      this.#cookies.extract(response);
+    }
     return response;
   }
 
