@@ -25,8 +25,9 @@
  *   an idle connection of another origin is closed to make room for the first waiter.
  *   Waiting ends with `PoolTimeout` when the `pool` limit (or an enclosing `timeout()`
  *   scope) runs out.
- * - A reused connection that turns out to be closed before any byte of the response came
- *   is retried once on another connection, when the request can be sent again.
+ * - A request whose reused connection turns out to be closed before any byte of the
+ *   response came is sent again once (never twice), on a fresh connection, when it can be
+ *   sent again: see {@linkcode MAX_RETRIES}.
  *
  * Proxies plug in at two seams: {@linkcode poolKey} (which connections are
  * interchangeable) and `#openStream` (how a connection's stream is opened).
@@ -122,6 +123,15 @@ interface Waiter {
   done: boolean;
   assigned: PoolConnection | null;
 }
+
+/**
+ * How many times a request is sent again after it met a stale connection: once. The
+ * retry takes a fresh connection, which cannot be stale; should it have to wait and be
+ * handed another reused one that is stale too, the failure is reported rather than the
+ * request sent a third time (a server may act on every copy it received). httpcore resends
+ * nothing after a stale failure and retries only requests no connection took.
+ */
+const MAX_RETRIES = 1;
 
 /** How often surplus idle connections are looked at while there are some, in ms. */
 const TRIM_TICK_MS = 100;
@@ -321,7 +331,7 @@ export class ConnectionPool implements Transport {
         // Proxy seam: the caller's request back on the response; a forwarded 407 throws.
         return sent === request ? response : await finishForwarded(proxy!, request, response);
       } catch (error) {
-        if (attempt < 2 && isRetryableError(error) && !this.#closed) continue;
+        if (attempt < MAX_RETRIES && isRetryableError(error) && !this.#closed) continue;
         throw error;
       }
     }

@@ -20,7 +20,7 @@ import {
   WriteError,
 } from "../errors.ts";
 import { Headers } from "../models/headers.ts";
-import type { Request } from "../models/request.ts";
+import type { Request, TraceCallback } from "../models/request.ts";
 import { Response, type ResponseExtensions } from "../models/response.ts";
 import { concatBytes } from "../models/body.ts";
 import type { NetworkStreamInterface } from "../network/types.ts";
@@ -99,23 +99,30 @@ export async function handleRequest(
     if (trace) await trace("http11.receive_response_headers.started", { request });
     let event: ResponseEvent | null;
     try {
-      event = parser.next();
-      while (event === null || event.type === "informational") {
-        if (event === null) {
-          const bytes = await core.readChunk(stream);
-          if (bytes.length === 0) parser.feedEnd();
-          else {
-            gotBytes = true;
-            parser.feed(bytes);
-          }
-        }
+      try {
         event = parser.next();
+        while (event === null || event.type === "informational") {
+          if (event === null) {
+            const bytes = await core.readChunk(stream);
+            if (bytes.length === 0) parser.feedEnd();
+            else {
+              gotBytes = true;
+              parser.feed(bytes);
+            }
+          }
+          event = parser.next();
+        }
+      } catch (error) {
+        throw writeFailure ?? error;
+      }
+      if (event.type !== "head") {
+        throw new RemoteProtocolError(`Unexpected ${JSON.stringify(event.type)} before the head`);
       }
     } catch (error) {
-      throw writeFailure ?? error;
-    }
-    if (event.type !== "head") {
-      throw new RemoteProtocolError(`Unexpected ${JSON.stringify(event.type)} before the head`);
+      if (trace) {
+        await traceFailed(trace, "http11.receive_response_headers", core.failure(error, request));
+      }
+      throw error;
     }
     const head = event;
     const status = head.status;
@@ -205,6 +212,14 @@ export async function handleRequest(
     else await core.close();
     throw failure;
   }
+}
+
+/**
+ * Emits `<step>.failed` with the exception the request will fail with, as httpcore does.
+ * A trace callback that throws here is ignored: the request's own failure is reported.
+ */
+async function traceFailed(trace: TraceCallback, step: string, exception: unknown): Promise<void> {
+  await Promise.resolve(trace(`${step}.failed`, { exception })).catch(() => {});
 }
 
 /**
