@@ -81,7 +81,8 @@ const host: ts.FormatDiagnosticsHost = {
 // The Deno backend is typed against the `Deno` namespace, which Node's types lack; Node
 // never loads it (the default backend imports it lazily, under Deno only).
 const fatal = diagnostics.filter((diagnostic) =>
-  !(diagnostic.file && /src\/network\/deno\.ts$/.test(diagnostic.file.fileName))
+  !(diagnostic.file &&
+    /src\/(network\/deno|runtime\/files_deno)\.ts$/.test(diagnostic.file.fileName))
 );
 if (fatal.length > 0) {
   console.error(ts.formatDiagnosticsWithColorAndContext(fatal, host));

@@ -458,7 +458,7 @@ export class Cookies implements Iterable<Cookie> {
         result.push(cookie);
       }
     }
-    if (expired !== null) for (const cookie of expired) this.#remove(cookie);
+    if (expired !== null) { for (const cookie of expired) this.#remove(cookie); }
     if (result.length > 1) {
       result.sort((a, b) => b.path.length - a.path.length || a.created - b.created);
     }
@@ -516,7 +516,9 @@ export class Cookies implements Iterable<Cookie> {
  * Loads the Public Suffix List when one of `response`'s `Set-Cookie` values carries a
  * `Domain` attribute and the list is not loaded yet; otherwise does nothing.
  */
-export async function preparePublicSuffixes(response: { readonly headers: Headers }): Promise<void> {
+export async function preparePublicSuffixes(
+  response: { readonly headers: Headers },
+): Promise<void> {
   for (const header of response.headers.getAll("set-cookie")) {
     if (/;\s*domain\s*=/i.test(header)) return await loadPublicSuffixList();
   }
