@@ -175,7 +175,10 @@ export function parseSetCookie(header: string, url: URL, at: number = Date.now()
   if (hasPrefix(name, "__Host-") && (!secure || domain !== null || path !== "/")) return null;
   if (maxAge !== null) expires = maxAge <= 0 ? 0 : at + maxAge * 1000;
   let hostOnly = true;
-  if (domain !== null) {
+  if (domain !== null && isIpAddress(host)) {
+    // An IP address has no parent domains: its own address only, host-only.
+    if (domain !== host) return null;
+  } else if (domain !== null) {
     const suffix = isPublicSuffix(domain);
     if (suffix !== false) {
       // A public suffix (or, before the list is loaded, anything): only as the host itself.
