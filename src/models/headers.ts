@@ -45,6 +45,16 @@ function utf8Bytes(text: string): Uint8Array {
 const NODE_INSPECT = Symbol.for("nodejs.util.inspect.custom");
 
 /**
+ * The pairs of `headers` themselves, not a copy: for the connection's hot path, which only
+ * reads them (and copies what it keeps). Not public API.
+ */
+export function pairsOf(headers: Headers): readonly (readonly [string, string])[] {
+  return readPairs(headers);
+}
+
+let readPairs: (headers: Headers) => [string, string][];
+
+/**
  * Ordered, multi-valued HTTP headers. Lookup ignores case; the wire keeps the case and
  * order given.
  *
@@ -58,16 +68,6 @@ const NODE_INSPECT = Symbol.for("nodejs.util.inspect.custom");
  * console.log(headers.getAll("set-cookie")); // ["a=1", "b=2"]
  * ```
  */
-/**
- * The pairs of `headers` themselves, not a copy: for the connection's hot path, which only
- * reads them (and copies what it keeps). Not public API.
- */
-export function pairsOf(headers: Headers): readonly (readonly [string, string])[] {
-  return readPairs(headers);
-}
-
-let readPairs: (headers: Headers) => [string, string][];
-
 export class Headers implements Iterable<[string, string]> {
   #pairs: [string, string][];
 
