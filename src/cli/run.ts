@@ -121,7 +121,12 @@ async function send(args: CliArgs, system: System, out: Output): Promise<number>
   }
   const method = args.method ?? (content !== null || hasData(parts) ? "POST" : "GET");
 
-  const url = new URL(args.url);
+  let url: URL;
+  try {
+    url = new URL(args.url);
+  } catch {
+    throw new UsageError(`Invalid URL "${args.url}"`);
+  }
   const session = args.session
     ? { path: sessionPath(args.session.name, url, system), readOnly: args.session.readOnly }
     : null;
