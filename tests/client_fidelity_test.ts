@@ -6,10 +6,12 @@
  * `str(error)`), noted beside each case.
  */
 import assert from "node:assert/strict";
+import { gzipSync } from "node:zlib";
 import { test } from "./_harness.ts";
 import { cannedServer, ok, type Reply } from "./_servers.ts";
 import {
   Client,
+  DecodingError,
   DigestAuth,
   Headers,
   LocalProtocolError,
@@ -391,3 +393,24 @@ function utf32(text: string, littleEndian: boolean): Uint8Array {
   points.forEach((point, i) => view.setUint32(i * 4, point, littleEndian));
   return new Uint8Array(view.buffer);
 }
+
+test("gzip and what follows it: padding and more members decode, other bytes are a DecodingError", async () => {
+  const member = gzipSync("hello world");
+  const decode = (tail: number[] | Uint8Array) =>
+    new Response(200, {
+      headers: { "Content-Encoding": "gzip" },
+      content: new Uint8Array([...member, ...tail]),
+    }).text();
+  assert.equal(await decode([]), "hello world");
+  assert.equal(await decode([0, 0, 0, 0]), "hello world"); // zero padding
+  assert.equal(await decode(gzipSync(" again")), "hello world again"); // RFC 1952 members
+  // The README's decision: stray bytes after the member are not gzip (as undici decides).
+  await assert.rejects(decode(latin1("GARBAGE!")), DecodingError);
+  await assert.rejects(
+    new Response(200, {
+      headers: { "Content-Encoding": "gzip" },
+      content: member.subarray(0, member.length - 4),
+    }).text(),
+    DecodingError,
+  );
+});
