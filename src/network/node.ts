@@ -30,6 +30,7 @@ import {
   type NetworkStreamInterface,
   type TlsOptions,
 } from "./types.ts";
+import { describeError, formatHostPort, streamRepr } from "./_common.ts";
 
 const EMPTY = new Uint8Array(0);
 const RESOLVED: Promise<void> = Promise.resolve();
@@ -40,67 +41,6 @@ const TLS_CLOSE_GRACE_MS = 1000;
 /** `[::1]` → `::1`: URL hostnames keep IPv6 brackets, sockets do not want them. */
 function unbracket(host: string): string {
   return host.startsWith("[") && host.endsWith("]") ? host.slice(1, -1) : host;
-}
-
-/** What the common runtime error codes mean, for messages. */
-const CODE_PHRASES: Record<string, string> = {
-  ECONNREFUSED: "connection refused",
-  ECONNRESET: "connection reset by peer",
-  EPIPE: "broken pipe",
-  ENOTFOUND: "name not found",
-  EAI_AGAIN: "name resolution failed",
-  EAI_FAIL: "name resolution failed",
-  EHOSTUNREACH: "host unreachable",
-  ENETUNREACH: "network unreachable",
-  ETIMEDOUT: "timed out",
-  ENOENT: "no such socket file",
-  EACCES: "permission denied",
-  ECONNABORTED: "connection aborted",
-  ERR_STREAM_DESTROYED: "stream destroyed",
-  ERR_SOCKET_CLOSED: "socket closed",
-};
-
-/** Certificate checks that failed because the chain leads to no trusted authority. */
-const UNKNOWN_AUTHORITY = new Set([
-  "UNABLE_TO_VERIFY_LEAF_SIGNATURE",
-  "UNABLE_TO_GET_ISSUER_CERT",
-  "UNABLE_TO_GET_ISSUER_CERT_LOCALLY",
-  "SELF_SIGNED_CERT_IN_CHAIN",
-  "DEPTH_ZERO_SELF_SIGNED_CERT",
-]);
-
-function describe(error: unknown): string {
-  // deno-lint-ignore no-explicit-any
-  const code = (error as any)?.code;
-  if (typeof code === "string") {
-    const phrase = CODE_PHRASES[code];
-    if (phrase) return `${phrase} (${code})`;
-    if (UNKNOWN_AUTHORITY.has(code)) {
-      // deno-lint-ignore no-explicit-any
-      const detail = String((error as any)?.message ?? code);
-      return `certificate verification failed, unknown authority: ${detail} (${code})`;
-    }
-    if (code === "ERR_TLS_CERT_ALTNAME_INVALID") {
-      // deno-lint-ignore no-explicit-any
-      const reason = String((error as any)?.reason ?? (error as any)?.message ?? code);
-      return `certificate verification failed, hostname mismatch: ${reason} (${code})`;
-    }
-    if (code.startsWith("CERT_") || code.startsWith("ERR_SSL_") || code.startsWith("ERR_TLS_")) {
-      // deno-lint-ignore no-explicit-any
-      const detail = String((error as any)?.message ?? code);
-      return `${
-        code.startsWith("CERT_") ? "certificate verification failed: " : ""
-      }${detail} (${code})`;
-    }
-    // deno-lint-ignore no-explicit-any
-    const message = String((error as any)?.message ?? code);
-    return `${message} (${code})`;
-  }
-  return error instanceof Error ? error.message : String(error);
-}
-
-function formatHostPort(host: string, port: number): string {
-  return host.includes(":") && !host.startsWith("[") ? `[${host}]:${port}` : `${host}:${port}`;
 }
 
 /** Secure contexts are costly to build (the root store is parsed): keep a few per setting. */
@@ -485,9 +425,7 @@ export class NodeNetworkStream implements NetworkStreamInterface {
 
   /** `<NetworkStream ["127.0.0.1:80" TLS CLOSED]>` */
   toString(): string {
-    return `<NetworkStream ["${this.#label}"${this.#tls ? " TLS" : ""}${
-      this.closed ? " CLOSED" : ""
-    }]>`;
+    return streamRepr(this.#label, this.#tls, this.closed);
   }
 
   /** The repr in `Deno.inspect`. */
@@ -502,20 +440,20 @@ export class NodeNetworkStream implements NetworkStreamInterface {
 
   #readError(error: unknown): ReadError {
     if (error instanceof ReadError) return error;
-    return new ReadError(`Could not read from "${this.#label}": ${describe(error)}`, {
+    return new ReadError(`Could not read from "${this.#label}": ${describeError(error)}`, {
       cause: error,
     });
   }
 
   #writeError(error: unknown): WriteError {
     if (error instanceof WriteError) return error;
-    return new WriteError(`Could not write to "${this.#label}": ${describe(error)}`, {
+    return new WriteError(`Could not write to "${this.#label}": ${describeError(error)}`, {
       cause: error,
     });
   }
 
   #connectError(what: string, error: unknown): ConnectError {
-    return new ConnectError(`${what} "${this.#label}" failed: ${describe(error)}`, {
+    return new ConnectError(`${what} "${this.#label}" failed: ${describeError(error)}`, {
       cause: error,
     });
   }
@@ -602,7 +540,7 @@ export class NodeNetworkBackend implements NetworkBackendInterface {
       socket.destroy();
       if (error instanceof HTTPError) throw error;
       if (options.signal?.aborted && error === options.signal.reason) throw error;
-      throw new ConnectError(`Could not connect to "${target}": ${describe(error)}`, {
+      throw new ConnectError(`Could not connect to "${target}": ${describeError(error)}`, {
         cause: error,
       });
     }
