@@ -23,6 +23,7 @@ import { UnsupportedProtocol } from "../errors.ts";
 import { Headers, type HeadersInit } from "../models/headers.ts";
 import { parseUrl } from "../models/request.ts";
 import type { TlsOptions } from "../network/types.ts";
+import { basicAuthorization } from "../_basic_auth.ts";
 
 /** How an HTTP proxy carries requests; see {@linkcode Proxy}. */
 export type ProxyMode = "DEFAULT" | "TUNNEL_ONLY" | "FORWARD_ONLY";
@@ -213,14 +214,6 @@ export class Proxy {
   [NODE_INSPECT](): string {
     return this.toString();
   }
-}
-
-/** The value of a Basic `Proxy-Authorization` header (UTF-8 credentials). */
-export function basicAuthorization(username: string, password: string): string {
-  const bytes = new TextEncoder().encode(`${username}:${password}`);
-  let binary = "";
-  for (const byte of bytes) binary += String.fromCharCode(byte);
-  return `Basic ${btoa(binary)}`;
 }
 
 function safeDecode(text: string): string {
