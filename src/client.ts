@@ -378,7 +378,7 @@ export class Client {
       return { body: content as RequestContent, contentType: null, contentLength: null };
     }
     if (files !== undefined && !isEmptyFiles(files)) {
-      return new MultiPart({ form: data, files: files instanceof Files ? files : files })
+      return new MultiPart({ form: data, files })
         .encode();
     }
     if (data !== undefined) {

@@ -58,14 +58,14 @@ function isIpAddress(host: string): boolean {
 }
 
 /** RFC 6265 §5.1.3 domain-match. */
-export function domainMatch(host: string, domain: string): boolean {
+function domainMatch(host: string, domain: string): boolean {
   if (host === domain) return true;
   return !isIpAddress(host) && host.endsWith(domain) &&
     host.charCodeAt(host.length - domain.length - 1) === 46 /* . */;
 }
 
 /** RFC 6265 §5.1.4 path-match. */
-export function pathMatch(requestPath: string, cookiePath: string): boolean {
+function pathMatch(requestPath: string, cookiePath: string): boolean {
   if (requestPath === cookiePath) return true;
   if (!requestPath.startsWith(cookiePath)) return false;
   return cookiePath.endsWith("/") || requestPath.charAt(cookiePath.length) === "/";

@@ -99,7 +99,7 @@ export class MountPattern {
 }
 
 /** Compares two patterns by {@linkcode MountPattern.priority}. */
-export function comparePatterns(a: MountPattern, b: MountPattern): number {
+function comparePatterns(a: MountPattern, b: MountPattern): number {
   const pa = a.priority, pb = b.priority;
   return pa[0] - pb[0] || pa[1] - pb[1] || pa[2] - pb[2];
 }

@@ -267,12 +267,6 @@ export function currentDeadline(): number {
   return effectiveDeadline(storage.getStore());
 }
 
-/** The current scope, for code that wants its signal; `undefined` outside any scope. */
-export function currentScope(): TimeoutScope | undefined {
-  const scope = storage?.getStore();
-  return scope?.active ? scope : undefined;
-}
-
 // ---------------------------------------------------------------------------------------
 // The shared deadline queue.
 

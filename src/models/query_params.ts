@@ -22,7 +22,7 @@ const NODE_INSPECT = Symbol.for("nodejs.util.inspect.custom");
 const FORM_SAFE = /^[A-Za-z0-9*\-._]*$/;
 
 /** `application/x-www-form-urlencoded` encoding, exactly as `URLSearchParams` does it. */
-export function formEncode(text: string): string {
+function formEncode(text: string): string {
   if (FORM_SAFE.test(text)) return text;
   if (!text.isWellFormed?.()) return new URLSearchParams([["", text]]).toString().slice(1);
   return encodeURIComponent(text).replace(

@@ -104,7 +104,7 @@ const now: () => number = typeof performance !== "undefined"
   : () => Date.now();
 
 /** The `charset` parameter of a `Content-Type` value, or `null`. */
-export function charsetOf(contentType: string | null): string | null {
+function charsetOf(contentType: string | null): string | null {
   if (contentType === null) return null;
   const match = /;\s*charset\s*=\s*("?)([^";,\s]+)\1/i.exec(contentType);
   return match ? match[2] : null;

@@ -68,11 +68,6 @@ export function fileAccess(path: string): FileAccess {
   return registered;
 }
 
-/** Whether some file access is registered. */
-export function hasFileAccess(): boolean {
-  return registered !== null;
-}
-
 /**
  * Makes sure file access is registered: unless a program registered its own, the
  * runtime's is loaded (Deno's file API under Deno, node:fs under Node and Bun). Resolves to
