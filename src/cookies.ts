@@ -14,6 +14,7 @@
 
 import { CookieConflict } from "./errors.ts";
 import type { Headers } from "./models/headers.ts";
+import { inspectAsRepr } from "./_inspect.ts";
 
 /** One stored cookie. */
 export interface Cookie {
@@ -47,9 +48,6 @@ export interface CookieScope {
   /** The path (default `"/"`). */
   path?: string;
 }
-
-const INSPECT = Symbol.for("Deno.customInspect");
-const NODE_INSPECT = Symbol.for("nodejs.util.inspect.custom");
 
 let creationCounter = 0;
 
@@ -340,17 +338,9 @@ export class Cookies implements Iterable<Cookie> {
     );
     return `<Cookies[${items.join(", ")}]>`;
   }
-
-  /** Shown by `Deno.inspect`. */
-  [INSPECT](): string {
-    return this.toString();
-  }
-
-  /** Shown by Node's `util.inspect`. */
-  [NODE_INSPECT](): string {
-    return this.toString();
-  }
 }
+
+inspectAsRepr(Cookies);
 
 /**
  * An `Expires` date. HTTP dates are in GMT, but `Date.parse` reads a date without a zone

@@ -39,6 +39,7 @@ import {
   type TimeoutPhase,
   WriteTimeout,
 } from "./errors.ts";
+import { inspectAsRepr } from "./_inspect.ts";
 
 export type { TimeoutPhase } from "./errors.ts";
 
@@ -65,9 +66,6 @@ interface AsyncStorage<T> {
   run<R, A extends unknown[]>(store: T, fn: (...args: A) => R, ...args: A): R;
   disable?(): void;
 }
-
-const INSPECT = Symbol.for("Deno.customInspect");
-const NODE_INSPECT = Symbol.for("nodejs.util.inspect.custom");
 
 let storage: AsyncStorage<Scope> | undefined;
 
@@ -142,15 +140,9 @@ class Scope implements TimeoutScope {
       : "";
     return `<TimeoutScope [${this.#ms} ms${state}]>`;
   }
-
-  [INSPECT](): string {
-    return this.toString();
-  }
-
-  [NODE_INSPECT](): string {
-    return this.toString();
-  }
 }
+
+inspectAsRepr(Scope);
 
 /** Earliest deadline of the active scopes from `scope` outwards. */
 function effectiveDeadline(scope: Scope | undefined): number {

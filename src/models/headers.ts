@@ -5,15 +5,14 @@
  * @module
  */
 
+import { inspectAsRepr } from "../_inspect.ts";
+
 /** What {@linkcode Headers} can be built from. */
 export type HeadersInit =
   | Headers
   | globalThis.Headers
   | Iterable<readonly [string, string]>
   | Record<string, string | readonly string[]>;
-
-const INSPECT = Symbol.for("Deno.customInspect");
-const NODE_INSPECT = Symbol.for("nodejs.util.inspect.custom");
 
 /**
  * Ordered, multi-valued HTTP headers. Lookup ignores case; the wire keeps the case and
@@ -165,14 +164,6 @@ export class Headers implements Iterable<[string, string]> {
     );
     return `<Headers [${items.join(", ")}]>`;
   }
-
-  /** Shown by `Deno.inspect` and `console.log`. */
-  [INSPECT](): string {
-    return this.toString();
-  }
-
-  /** Shown by Node's `util.inspect` and `console.log`. */
-  [NODE_INSPECT](): string {
-    return this.toString();
-  }
 }
+
+inspectAsRepr(Headers);

@@ -18,6 +18,7 @@ import { reasonPhraseOf } from "./status.ts";
 import { HTTPError, ResponseNotRead, StreamConsumed } from "../errors.ts";
 import { decodedSource, DEFAULT_MAX_DECOMPRESSED_SIZE, parseContentEncoding } from "../decoding.ts";
 import { Cookies } from "../cookies.ts";
+import { inspectAsRepr } from "../_inspect.ts";
 
 /** Response extensions, as in httpcore (with camelCase names). */
 export interface ResponseExtensions {
@@ -92,9 +93,6 @@ export interface ResponseInit {
    */
   maxDecompressedSize?: number | null;
 }
-
-const INSPECT = Symbol.for("Deno.customInspect");
-const NODE_INSPECT = Symbol.for("nodejs.util.inspect.custom");
 
 /** Internal: the client stamps the time the request was sent, for `elapsed`. */
 export const STARTED_AT: unique symbol = Symbol("ferry.startedAt");
@@ -621,14 +619,6 @@ export class Response {
     const reason = this.reasonPhrase;
     return `<Response [${this.status}${reason ? ` ${reason}` : ""}]>`;
   }
-
-  /** Shown by `Deno.inspect`. */
-  [INSPECT](): string {
-    return this.toString();
-  }
-
-  /** Shown by Node's `util.inspect`. */
-  [NODE_INSPECT](): string {
-    return this.toString();
-  }
 }
+
+inspectAsRepr(Response);

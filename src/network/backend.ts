@@ -12,6 +12,7 @@ import type {
   NetworkStreamInterface,
 } from "./types.ts";
 import { type RuntimeName, runtimeName } from "../runtime/detect.ts";
+import { inspectAsRepr } from "../_inspect.ts";
 
 /**
  * A stream as the default {@linkcode NetworkBackend} returns it: the
@@ -92,14 +93,6 @@ export class NetworkBackend implements NetworkBackendInterface {
   toString(): string {
     return `<NetworkBackend [${this.runtime}]>`;
   }
-
-  /** The repr in `Deno.inspect`. */
-  [Symbol.for("Deno.customInspect")](): string {
-    return this.toString();
-  }
-
-  /** The repr in Node's `util.inspect`. */
-  [Symbol.for("nodejs.util.inspect.custom")](): string {
-    return this.toString();
-  }
 }
+
+inspectAsRepr(NetworkBackend);

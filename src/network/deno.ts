@@ -38,6 +38,7 @@ import {
   type TlsOptions,
 } from "./types.ts";
 import { describeError, formatHostPort, streamRepr } from "./_common.ts";
+import { inspectAsRepr } from "../_inspect.ts";
 
 // Timers unref'd the Deno way when setTimeout hands back a plain number.
 const deno = (globalThis as { Deno?: typeof Deno }).Deno;
@@ -350,16 +351,6 @@ export class DenoNetworkStream implements NetworkStreamInterface {
     return streamRepr(this.#label, this.#tls, this.closed);
   }
 
-  /** The repr in `Deno.inspect`. */
-  [Symbol.for("Deno.customInspect")](): string {
-    return this.toString();
-  }
-
-  /** The repr in Node's `util.inspect`. */
-  [Symbol.for("nodejs.util.inspect.custom")](): string {
-    return this.toString();
-  }
-
   #shut(): void {
     if (this.#closed) return;
     this.#closed = true;
@@ -391,6 +382,8 @@ export class DenoNetworkStream implements NetworkStreamInterface {
     });
   }
 }
+
+inspectAsRepr(DenoNetworkStream);
 
 function closeQuietly(conn: { close(): void }): void {
   try {
@@ -506,17 +499,9 @@ export class DenoNetworkBackend implements NetworkBackendInterface {
   toString(): string {
     return "<NetworkBackend [deno]>";
   }
-
-  /** The repr in `Deno.inspect`. */
-  [Symbol.for("Deno.customInspect")](): string {
-    return this.toString();
-  }
-
-  /** The repr in Node's `util.inspect`. */
-  [Symbol.for("nodejs.util.inspect.custom")](): string {
-    return this.toString();
-  }
 }
+
+inspectAsRepr(DenoNetworkBackend);
 
 /**
  * Connects and starts TLS in one step with `Deno.connectTls`, the only Deno API that can

@@ -31,6 +31,7 @@ import {
   type TlsOptions,
 } from "./types.ts";
 import { describeError, formatHostPort, streamRepr } from "./_common.ts";
+import { inspectAsRepr } from "../_inspect.ts";
 
 const EMPTY = new Uint8Array(0);
 const RESOLVED: Promise<void> = Promise.resolve();
@@ -428,16 +429,6 @@ export class NodeNetworkStream implements NetworkStreamInterface {
     return streamRepr(this.#label, this.#tls, this.closed);
   }
 
-  /** The repr in `Deno.inspect`. */
-  [Symbol.for("Deno.customInspect")](): string {
-    return this.toString();
-  }
-
-  /** The repr in Node's `util.inspect`. */
-  [Symbol.for("nodejs.util.inspect.custom")](): string {
-    return this.toString();
-  }
-
   #readError(error: unknown): ReadError {
     if (error instanceof ReadError) return error;
     return new ReadError(`Could not read from "${this.#label}": ${describeError(error)}`, {
@@ -458,6 +449,8 @@ export class NodeNetworkStream implements NetworkStreamInterface {
     });
   }
 }
+
+inspectAsRepr(NodeNetworkStream);
 
 function view(chunk: Buffer, length: number): Uint8Array {
   return new Uint8Array(chunk.buffer, chunk.byteOffset, Math.min(length, chunk.length));
@@ -562,14 +555,6 @@ export class NodeNetworkBackend implements NetworkBackendInterface {
   toString(): string {
     return "<NetworkBackend [node]>";
   }
-
-  /** The repr in `Deno.inspect`. */
-  [Symbol.for("Deno.customInspect")](): string {
-    return this.toString();
-  }
-
-  /** The repr in Node's `util.inspect`. */
-  [Symbol.for("nodejs.util.inspect.custom")](): string {
-    return this.toString();
-  }
 }
+
+inspectAsRepr(NodeNetworkBackend);
