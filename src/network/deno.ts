@@ -38,6 +38,7 @@ import {
   type TlsOptions,
 } from "./types.ts";
 import { describeError, formatHostPort, streamRepr } from "./_common.ts";
+import { extraCaCertificates } from "./ca_certs.ts";
 import { inspectAsRepr } from "../_inspect.ts";
 
 // Timers unref'd the Deno way when setTimeout hands back a plain number.
@@ -245,6 +246,8 @@ export class DenoNetworkStream implements NetworkStreamInterface {
     }
     checkTlsOptions(options, label);
     const hostname = options.hostname ?? this.#host;
+    // CA files are read now, when a TLS connection needs them (a ConnectError if they cannot be).
+    const caCerts = await extraCaCertificates(options);
     this.#upgraded = true;
     let tlsConn: Deno.TlsConn | null = null;
     let abandoned = false;
@@ -253,7 +256,7 @@ export class DenoNetworkStream implements NetworkStreamInterface {
       info = await withDeadline("connect", timeoutMs, async () => {
         tlsConn = await Deno.startTls(this.#conn as Deno.TcpConn, {
           hostname,
-          caCerts: options.caCerts,
+          caCerts: caCerts.length > 0 ? [...caCerts] : undefined,
           alpnProtocols: options.alpnProtocols,
         });
         if (abandoned) closeQuietly(tlsConn);
@@ -516,6 +519,7 @@ async function connectTlsStream(
 ): Promise<DenoNetworkStream> {
   const target = formatHostPort(host, port);
   checkTlsOptions(tls, target);
+  const caCerts = await extraCaCertificates(tls);
   const hostname = tls.hostname ?? host;
   if (hostname !== host) {
     throw new ConnectError(
@@ -531,7 +535,7 @@ async function connectTlsStream(
       tlsConn = await Deno.connectTls({
         hostname: host,
         port,
-        caCerts: tls.caCerts,
+        caCerts: caCerts.length > 0 ? [...caCerts] : undefined,
         alpnProtocols: tls.alpnProtocols,
         cert: tls.cert!,
         key: tls.key!,

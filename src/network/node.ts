@@ -31,6 +31,8 @@ import {
   type TlsOptions,
 } from "./types.ts";
 import { describeError, formatHostPort, streamRepr } from "./_common.ts";
+import { caPaths, extraCaCertificates, load } from "./ca_certs.ts";
+import { getEnv } from "../runtime/env.ts";
 import { inspectAsRepr } from "../_inspect.ts";
 
 const EMPTY = new Uint8Array(0);
@@ -48,14 +50,23 @@ function unbracket(host: string): string {
 const secureContexts = new Map<string, tls.SecureContext>();
 const MAX_SECURE_CONTEXTS = 32;
 
-function secureContextFor(options: TlsOptions): tls.SecureContext | undefined {
+/**
+ * The secure context for `options`, or `undefined` for Node's default one. Trust is the
+ * runtime's default store (the bundled roots plus `NODE_EXTRA_CA_CERTS`, or the system's
+ * with `--use-system-ca`) with the extra CA certificates added to it, never replaced.
+ */
+async function secureContextFor(options: TlsOptions): Promise<tls.SecureContext | undefined> {
+  const paths = caPaths(options);
   const caCerts = options.caCerts ?? [];
-  if (caCerts.length === 0 && !options.cert && !options.key) return undefined;
-  const key = JSON.stringify([caCerts, options.cert ?? "", options.key ?? ""]);
+  if (caCerts.length === 0 && paths.length === 0 && !options.cert && !options.key) {
+    return undefined;
+  }
+  const key = JSON.stringify([caCerts, paths, options.cert ?? "", options.key ?? ""]);
   let context = secureContexts.get(key);
   if (!context) {
+    const extra = await extraCaCertificates(options);
     context = tls.createSecureContext({
-      ca: caCerts.length ? [...tls.rootCertificates, ...caCerts] : undefined,
+      ca: extra.length > 0 ? [...await defaultCaCertificates(), ...extra] : undefined,
       cert: options.cert,
       key: options.key,
     });
@@ -65,6 +76,20 @@ function secureContextFor(options: TlsOptions): tls.SecureContext | undefined {
     secureContexts.set(key, context);
   }
   return context;
+}
+
+/**
+ * The runtime's default trust store as PEM: `tls.getCACertificates("default")` where it
+ * exists (Node 22.15+, Bun); on Node 20 the bundled roots plus `NODE_EXTRA_CA_CERTS`,
+ * which Node adds to its default store.
+ */
+async function defaultCaCertificates(): Promise<readonly string[]> {
+  // deno-lint-ignore no-explicit-any
+  const getCACertificates = (tls as any).getCACertificates;
+  if (typeof getCACertificates === "function") return getCACertificates("default");
+  const file = getEnv("NODE_EXTRA_CA_CERTS");
+  const extra = file ? await load("NODE_EXTRA_CA_CERTS", file) : [];
+  return [...tls.rootCertificates, ...extra];
 }
 
 type Waiter = {
@@ -300,13 +325,24 @@ export class NodeNetworkStream implements NetworkStreamInterface {
     }
     if (this.#error !== null) throw this.#connectError("TLS handshake with", this.#error);
     const socket = this.#socket;
+    let secureContext: tls.SecureContext | undefined;
+    try {
+      // CA files are read now, when a TLS connection needs them.
+      secureContext = await secureContextFor(options);
+    } catch (error) {
+      socket.destroy();
+      throw error;
+    }
+    if (this.closed || socket.destroyed) {
+      throw new ConnectError(`Cannot start TLS on "${this.#label}": the stream is closed`);
+    }
     this.#detach();
     const hostname = unbracket(options.hostname ?? this.#host);
     const tlsSocket = tls.connect({
       socket,
       host: hostname,
       servername: net.isIP(hostname) ? undefined : hostname,
-      secureContext: secureContextFor(options),
+      secureContext,
       ALPNProtocols: options.alpnProtocols,
       rejectUnauthorized: options.verify ?? true,
     });
