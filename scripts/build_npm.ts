@@ -30,9 +30,10 @@ const FINAL = join(BUILD, "npm");
 // Built aside and swapped in at the end: other runs may be reading build/npm meanwhile, and
 // a failed build leaves the previous one in place.
 const OUT = join(BUILD, `npm.tmp-${Deno.pid}`);
-const ENTRIES = ["mod.ts", "src/http11/mod.ts", "src/testing/mod.ts"];
-
 const denoJson = JSON.parse(readFileSync(join(ROOT, "deno.json"), "utf8"));
+// Every export of deno.json is an entry point of the package.
+const ENTRIES = Object.values(denoJson.exports as Record<string, string>)
+  .map((path) => path.replace(/^\.\//, ""));
 
 await ensureTools();
 rmSync(OUT, { recursive: true, force: true });

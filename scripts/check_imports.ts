@@ -158,7 +158,7 @@ export const LAYERS: readonly (readonly [string, readonly string[]])[] = [
   ],
   ["adapters", ["src/fetch.ts", "src/cli/"]],
   // Entry points re-export from any layer.
-  ["entry", ["src/http11/mod.ts", "src/testing/mod.ts"]],
+  ["entry", ["src/advanced/mod.ts", "src/proxy/mod.ts", "src/http11/mod.ts", "src/testing/mod.ts"]],
 ];
 
 /** The layer index of `file` (see {@linkcode LAYERS}), or `-1` when no entry names it. */

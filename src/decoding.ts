@@ -110,7 +110,7 @@ if (runtimeHas("zstd")) decoders.set("zstd", viaDecompressionStream("zstd"));
  *
  * @example Add brotli on Node 20 from node:zlib
  * ```ts ignore
- * import { registerDecoder } from "@ferry/ferry";
+ * import { registerDecoder } from "@ferry/ferry/advanced";
  * import { createBrotliDecompress } from "node:zlib";
  * import { Duplex } from "node:stream";
  * registerDecoder("br", (input) =>
@@ -127,7 +127,7 @@ export function registerDecoder(encoding: string, decoder: StreamDecoder | null)
  *
  * @example
  * ```ts
- * import { supportedEncodings } from "@ferry/ferry";
+ * import { supportedEncodings } from "@ferry/ferry/advanced";
  * console.log(supportedEncodings()); // ["gzip", "deflate", "br"] on Deno
  * ```
  */

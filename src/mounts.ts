@@ -29,7 +29,7 @@ function escapeRegExp(text: string): string {
  *
  * @example
  * ```ts
- * import { MountPattern } from "@ferry/ferry";
+ * import { MountPattern } from "@ferry/ferry/advanced";
  * const pattern = new MountPattern("https://*.example.com");
  * console.log(pattern.matches(new URL("https://api.example.com/x"))); // true
  * console.log(pattern.matches(new URL("https://example.com/"))); // false
@@ -109,7 +109,7 @@ function comparePatterns(a: MountPattern, b: MountPattern): number {
  *
  * @example Pick a value by URL
  * ```ts
- * import { Mounts } from "@ferry/ferry";
+ * import { Mounts } from "@ferry/ferry/advanced";
  * const mounts = new Mounts({ "all://": "default", "https://*.example.com": "example" });
  * console.log(mounts.lookup(new URL("https://api.example.com/"))); // "example"
  * console.log(mounts.lookup(new URL("http://other.org/"))); // "default"

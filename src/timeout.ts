@@ -199,7 +199,8 @@ function loadStorage(): AsyncStorage<Scope> {
  *
  * @example Nested scopes: the earliest deadline wins
  * ```ts
- * import { currentDeadline, timeout } from "@ferry/ferry";
+ * import { timeout } from "@ferry/ferry";
+ * import { currentDeadline } from "@ferry/ferry/advanced";
  * await timeout(10_000, async () => {
  *   await timeout(3000, (inner) => {
  *     console.log(currentDeadline() === inner.deadline); // true
@@ -250,7 +251,7 @@ const disableWhenIdle: boolean = (() => {
  *
  * @example
  * ```ts
- * import { currentDeadline } from "@ferry/ferry";
+ * import { currentDeadline } from "@ferry/ferry/advanced";
  * console.log(currentDeadline()); // Infinity
  * ```
  */
@@ -523,7 +524,7 @@ function noop(): void {}
  *
  * @example A read with a 5 s limit
  * ```ts ignore
- * import { withDeadline } from "@ferry/ferry";
+ * import { withDeadline } from "@ferry/ferry/advanced";
  * const bytes = await withDeadline("read", 5000, () => conn.read(buffer), () => conn.close());
  * ```
  */

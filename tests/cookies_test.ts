@@ -1,7 +1,8 @@
 import assert from "node:assert/strict";
 import { test } from "./_harness.ts";
 import { runDenoScript } from "./_child.ts";
-import { CookieConflict, Cookies, parseSetCookie, Request, Response } from "../mod.ts";
+import { CookieConflict, Cookies, Request, Response } from "../mod.ts";
+import { parseSetCookie } from "../src/advanced/mod.ts";
 
 function receive(jar: Cookies, url: string, ...setCookies: string[]): void {
   const response = new Response(200, {

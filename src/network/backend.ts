@@ -51,7 +51,8 @@ function loadBackend(runtime: NetworkRuntime): Promise<NetworkBackendInterface> 
  *
  * @example Send a request by hand
  * ```ts ignore
- * import { NetworkBackend, timeout } from "@ferry/ferry";
+ * import { timeout } from "@ferry/ferry";
+ * import { NetworkBackend } from "@ferry/ferry/advanced";
  * const net = new NetworkBackend();
  * console.log(String(net)); // <NetworkBackend [deno]>
  * await timeout(10_000, async () => {

@@ -65,7 +65,7 @@ type AnyConn = Deno.TcpConn | Deno.TlsConn | Deno.UnixConn;
  *
  * @example Send a request by hand (the default backend makes these under Deno)
  * ```ts ignore
- * import { NetworkBackend } from "@ferry/ferry";
+ * import { NetworkBackend } from "@ferry/ferry/advanced";
  * await using stream = await new NetworkBackend().connect("example.com", 80);
  * await stream.write(new TextEncoder().encode("GET / HTTP/1.1\r\nHost: example.com\r\nConnection: close\r\n\r\n"));
  * console.log(new TextDecoder().decode(await stream.read()));
@@ -442,7 +442,7 @@ function describeTlsError(error: unknown): string {
  *
  * @example Connect, then upgrade to TLS (the default backend is this one under Deno)
  * ```ts ignore
- * import { NetworkBackend } from "@ferry/ferry";
+ * import { NetworkBackend } from "@ferry/ferry/advanced";
  * const backend = new NetworkBackend();
  * const plain = await backend.connect("example.com", 443, { timeoutMs: 5000 });
  * await using stream = await plain.startTls({ hostname: "example.com", alpnProtocols: ["http/1.1"] });

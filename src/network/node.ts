@@ -104,7 +104,7 @@ type Waiter = {
  *
  * @example Send a request by hand
  * ```ts ignore
- * import { NodeNetworkBackend } from "@ferry/ferry";
+ * import { NodeNetworkBackend } from "@ferry/ferry/advanced";
  * const stream = await new NodeNetworkBackend().connect("example.com", 80);
  * await stream.write(new TextEncoder().encode("GET / HTTP/1.1\r\nHost: example.com\r\nConnection: close\r\n\r\n"));
  * console.log(new TextDecoder().decode(await stream.read()));
@@ -502,7 +502,7 @@ function address(hostname: string | undefined, port: number | undefined): NetAdd
  *
  * @example Connect, then upgrade to TLS
  * ```ts ignore
- * import { NodeNetworkBackend } from "@ferry/ferry";
+ * import { NodeNetworkBackend } from "@ferry/ferry/advanced";
  * const backend = new NodeNetworkBackend();
  * const plain = await backend.connect("example.com", 443, { timeoutMs: 5000 });
  * const stream = await plain.startTls({ hostname: "example.com", alpnProtocols: ["http/1.1"] });
