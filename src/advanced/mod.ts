@@ -28,7 +28,7 @@ export {
   type ConnectionState,
   openConnection,
   type OpenOptions,
-} from "../connection.ts";
+} from "../connection/mod.ts";
 
 // The network layer: backends and their contract.
 export { NetworkBackend, type NetworkRuntime, type NetworkStream } from "../network/backend.ts";

@@ -35,7 +35,7 @@ import type {
 import type { Proxy } from "./proxy.ts";
 import { socks5Connect } from "./socks5.ts";
 import { openTunnel } from "./tunnel.ts";
-import { targetTlsOptions } from "../connection.ts";
+import { targetTlsOptions } from "../connection/mod.ts";
 
 /** Options of {@linkcode openProxiedStream}. */
 export interface ProxiedStreamOptions {
