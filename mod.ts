@@ -78,9 +78,10 @@ export { codes } from "./src/models/status.ts";
 
 // Request content, auth and cookies.
 export {
+  type BodyInit,
   Content,
   type EncodedContent,
-  File,
+  FileContent,
   type FileOptions,
   type FilePart,
   Files,

@@ -126,7 +126,13 @@ function describeCycle(graph: Map<string, string[]>, component: string[]): strin
  * longest match wins). Keep in step with ARCHITECTURE.md.
  */
 export const LAYERS: readonly (readonly [string, readonly string[]])[] = [
-  ["leaves", ["src/errors.ts", "src/timeout.ts", "src/version.ts", "src/_inspect.ts"]],
+  ["leaves", [
+    "src/errors.ts",
+    "src/timeout.ts",
+    "src/version.ts",
+    "src/_inspect.ts",
+    "src/_redact.ts",
+  ]],
   ["runtime", ["src/runtime/"]],
   ["network", ["src/network/"]],
   // The body types and byte helpers: the writer frames them, the models carry them.

@@ -39,7 +39,10 @@ export interface Cookie {
 }
 
 /** What {@linkcode Cookies} can be built from. */
-export type CookiesInit = Cookies | Record<string, string> | Iterable<readonly [string, string]>;
+export type CookiesInit =
+  | Cookies
+  | Record<string, string | undefined>
+  | Iterable<readonly [string, string]>;
 
 /** Where {@linkcode Cookies.set}, `get` and `delete` look. */
 export interface CookieScope {
@@ -170,7 +173,9 @@ export class Cookies implements Iterable<Cookie> {
         this.set(name, value);
       }
     } else {
-      for (const [name, value] of Object.entries(init)) this.set(name, value);
+      for (const [name, value] of Object.entries(init)) {
+        if (value !== undefined) this.set(name, value);
+      }
     }
   }
 
