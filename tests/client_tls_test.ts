@@ -120,7 +120,8 @@ tlsClientTest(
       assert.ok(error instanceof ConnectError, String(error));
       assert.equal(
         error.message,
-        `Cannot read the CA certificates in "${missing}" (caFiles): no such file or directory (ENOENT)`,
+        `Cannot read the CA certificates in "${missing}" (caFiles): no such file or directory ` +
+          `(ENOENT) (GET ${url})`,
       );
     } finally {
       await plain.close();
