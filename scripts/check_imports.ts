@@ -143,6 +143,7 @@ export const LAYERS: readonly (readonly [string, readonly string[]])[] = [
     "src/_zlib_source.ts",
     "src/cookies.ts",
     "src/_basic_auth.ts",
+    "src/_public_suffix.ts",
   ]],
   ["connection", [
     "src/connection.ts",

@@ -10,7 +10,7 @@ import type { Request } from "./models/request.ts";
 import type { Response } from "./models/response.ts";
 import { utf8 } from "./models/body.ts";
 import { ProtocolError } from "./errors.ts";
-import { Cookies } from "./cookies.ts";
+import { Cookies, preparePublicSuffixes } from "./cookies.ts";
 import { md5Hex } from "./_md5.ts";
 import { basicAuthorization } from "./_basic_auth.ts";
 import { ensureFileAccess, fileAccess } from "./runtime/files.ts";
@@ -322,6 +322,7 @@ export class DigestAuth extends Auth {
     // Cookies the challenge set (httpbin's digest endpoint relies on them) go along,
     // replacing a cookie of the same name the request already had (a stale session).
     const jar = new Cookies();
+    await preparePublicSuffixes(response);
     jar.extract(response);
     if (jar.size > 0) {
       const cookies = jar.header(request.url);

@@ -27,7 +27,7 @@ import type { RequestContent } from "./models/body.ts";
 import { mergeUrlParams, QueryParams, type QueryParamsInit } from "./models/query_params.ts";
 import { queryOf, withQuery } from "./models/url.ts";
 import type { Transport } from "./models/transport.ts";
-import { Cookies, type CookiesInit } from "./cookies.ts";
+import { Cookies, type CookiesInit, preparePublicSuffixes } from "./cookies.ts";
 import { type Auth, type AuthInit, BasicAuth, toAuth } from "./auth.ts";
 import {
   type BodyInit,
@@ -572,7 +572,10 @@ export class Client {
     if (this.#maxDecompressedSize !== undefined) {
       response.maxDecompressedSize = this.#maxDecompressedSize;
     }
-    if (response.headers.has("set-cookie")) this.#cookies.extract(response);
+    if (response.headers.has("set-cookie")) {
+      await preparePublicSuffixes(response);
+      this.#cookies.extract(response);
+    }
     return response;
   }
 

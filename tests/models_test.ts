@@ -4,6 +4,7 @@ import { test } from "./_harness.ts";
 import {
   type BodySource,
   codes,
+  Cookies,
   Headers,
   HTTPStatusError,
   QueryParams,
@@ -306,7 +307,8 @@ test("codes names every standard status", () => {
   }, TypeError);
 });
 
-test("cookies are the ones this response sets", () => {
+test("cookies are the ones this response sets", async () => {
+  await Cookies.loadPublicSuffixList(); // for the Domain cookie
   const response = new Response(200, {
     headers: [["Set-Cookie", "a=1; Path=/"], ["Set-Cookie", "b=2; Domain=example.com"]],
     request: new Request("GET", "https://www.example.com/x"),
