@@ -161,8 +161,11 @@ test("before the list is loaded, a Domain cookie is host-only; the client loads 
   denoOnly: "needs a fresh process, where the list was never loaded",
 }, async () => {
   const script = `
-    import { Client, MockTransport, parseSetCookie, Response } from ${
+    import { Client, MockTransport, Response } from ${
     JSON.stringify(new URL("../mod.ts", import.meta.url).href)
+  };
+    import { parseSetCookie } from ${
+    JSON.stringify(new URL("../src/advanced/mod.ts", import.meta.url).href)
   };
     const url = new URL("http://www.example.com/");
     const parent = parseSetCookie("a=1; Domain=example.com", url);
