@@ -303,3 +303,35 @@ test("Accept-Encoding lists exactly what decodes here, br included on every runt
     assert.equal(await response.text(), text, coding);
   }
 });
+
+test("a registered decoder's failure is a DecodingError; its source's errors pass through", async () => {
+  registerDecoder("x-fail", (input) =>
+    input.pipeThrough(
+      new TransformStream<Uint8Array, Uint8Array>({
+        transform() {
+          throw new Error("bad bytes");
+        },
+      }),
+    ));
+  registerDecoder("x-same", (input) => input);
+  try {
+    const failing = new Response(200, {
+      headers: { "Content-Encoding": "x-fail" },
+      content: chunked([bytes]),
+    });
+    await assert.rejects(failing.bytes(), (error) => {
+      assert.ok(error instanceof DecodingError, String(error));
+      assert.match(error.message, /Invalid "x-fail" encoded body/);
+      return true;
+    });
+    const timeout = new ReadTimeout("Read timed out");
+    const cut = new Response(200, {
+      headers: { "Content-Encoding": "x-same" },
+      content: chunked([bytes], timeout),
+    });
+    await assert.rejects(cut.bytes(), (error) => error === timeout);
+  } finally {
+    registerDecoder("x-fail", null);
+    registerDecoder("x-same", null);
+  }
+});
