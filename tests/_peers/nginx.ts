@@ -30,6 +30,8 @@ export interface NginxOptions {
   keepaliveRequests?: number;
   /** Worker processes. Default 1. */
   workers?: number;
+  /** More directives for the `server` block (`location = /x { … }`). */
+  serverConfig?: string;
 }
 
 /**
@@ -76,6 +78,7 @@ http {
     location = /status/204 { return 204; }
     location = /close { keepalive_timeout 0; return 200 "closing\\n"; }
     location = /echo { return 200 "$request_method $request_uri $http_host\\n"; }
+    ${options.serverConfig ?? ""}
   }
 }
 `;
