@@ -11,11 +11,11 @@ import { serveHttp } from "./_http_server.ts";
 import {
   Client,
   ConnectError,
-  ReadError,
   type RetryClock,
   type RetryEvent,
   type RetryOptions,
   timeout,
+  TransportError,
 } from "../mod.ts";
 import { parseRetryAfter } from "../src/retry.ts";
 
@@ -222,7 +222,8 @@ test("retry: a reset after part of the response is not retried", async () => {
     socket.write("HTTP/1.1 200 OK\r\nContent-Le", () => socket.resetAndDestroy());
   });
   await using client = new Client({ retry: { clock: fakeClock() } });
-  await assert.rejects(client.get(server.origin), ReadError);
+  // A reset (ReadError), or on Node 20 a close midway through the head (RemoteProtocolError).
+  await assert.rejects(client.get(server.origin), TransportError);
   assert.equal(server.accepted, 1);
 });
 
