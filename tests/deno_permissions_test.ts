@@ -185,3 +185,50 @@ async function served(reply: Parameters<typeof cannedServer>[0]) {
   const server = await cannedServer(reply);
   return Object.assign(server, { [Symbol.asyncDispose]: () => server.close() });
 }
+
+test(
+  "SSL_CERT_FILE (with --allow-env) needs --allow-read only for https",
+  { denoOnly },
+  async () => {
+    const server = Deno.serve(
+      { hostname: "127.0.0.1", port: 0, cert: SERVER_CERT, key: SERVER_KEY, onListen() {} },
+      () => new Response("secure"),
+    );
+    await using plain = await served(() => ok("plain"));
+    const dir = mkdtempSync(join(tmpdir(), "ferry-perm-env-ca-"));
+    try {
+      const ca = join(dir, "ca.pem");
+      writeFileSync(ca, CA_CERT);
+      const secure = `127.0.0.1:${server.addr.port}`;
+      const program = (url: string) => `
+      import { Client } from ${JSON.stringify(MOD)};
+      await using client = new Client();
+      const response = await client.get(${JSON.stringify(url)});
+      console.log("got", await response.text());
+    `;
+      const env = { SSL_CERT_FILE: ca };
+      // Plain http reads no CA file: no --allow-read needed.
+      const http = await runWith(
+        [`--allow-net=127.0.0.1:${plain.port}`, "--allow-env"],
+        program(`http://127.0.0.1:${plain.port}/`),
+        env,
+      );
+      assert.equal(http.code, 0, http.output);
+      assert.match(http.output, /got plain/);
+      const https = program(`https://${secure}/`);
+      const allowed = await runWith(
+        [`--allow-net=${secure}`, "--allow-env", `--allow-read=${ca}`],
+        https,
+        env,
+      );
+      assert.equal(allowed.code, 0, allowed.output);
+      assert.match(allowed.output, /got secure/);
+      const refused = await runWith([`--allow-net=${secure}`, "--allow-env"], https, env);
+      assert.notEqual(refused.code, 0);
+      assert.match(refused.output, /ConnectError: .*--allow-read/);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+      await server.shutdown();
+    }
+  },
+);
