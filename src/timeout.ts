@@ -64,6 +64,7 @@ interface AsyncStorage<T> {
   getStore(): T | undefined;
   run<R, A extends unknown[]>(store: T, fn: (...args: A) => R, ...args: A): R;
   disable?(): void;
+  exit<R>(fn: () => R): R;
 }
 
 const INSPECT = Symbol.for("Deno.customInspect");
@@ -271,6 +272,16 @@ export function currentDeadline(): number {
 export function currentScope(): TimeoutScope | undefined {
   const scope = storage?.getStore();
   return scope?.active ? scope : undefined;
+}
+
+/**
+ * Runs `fn` outside every deadline scope: for work started on behalf of one caller that
+ * serves others too and must not end with that caller's scope (an HTTP/2 connection's
+ * shared reads and writes). Not public API.
+ */
+export function outsideScopes<T>(fn: () => T): T {
+  const scope = storage?.getStore();
+  return scope === undefined ? fn() : storage!.exit(fn);
 }
 
 // ---------------------------------------------------------------------------------------
