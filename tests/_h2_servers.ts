@@ -98,11 +98,17 @@ export async function h2Server(
     }
     handler(stream, headers, stream.session as http2.ServerHttp2Session);
   });
-  // HTTP/1.1 requests when allowHTTP1: answer with the protocol they came on.
-  server.on("request", (request: http2.Http2ServerRequest, response: http2.Http2ServerResponse) => {
-    if (request.httpVersion === "2.0") return;
-    response.end(`HTTP/${request.httpVersion} ${request.method} ${request.url}`);
-  });
+  // HTTP/1.1 requests when allowHTTP1: answer with the protocol they came on. (Only then:
+  // the compatibility layer a "request" listener turns on sends trailers on its own.)
+  if (options.allowHTTP1) {
+    server.on(
+      "request",
+      (request: http2.Http2ServerRequest, response: http2.Http2ServerResponse) => {
+        if (request.httpVersion === "2.0") return;
+        response.end(`HTTP/${request.httpVersion} ${request.method} ${request.url}`);
+      },
+    );
+  }
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", () => resolve()));
   const address = server.address();
   const port = typeof address === "object" && address ? address.port : 0;
@@ -128,3 +134,93 @@ export async function h2Server(
     [Symbol.asyncDispose]: close,
   };
 }
+
+/** One HTTP/2 frame: 9-byte header and payload. */
+export function frame(
+  type: number,
+  flags: number,
+  streamId: number,
+  payload = new Uint8Array(0),
+): Uint8Array {
+  const out = new Uint8Array(9 + payload.length);
+  out[0] = payload.length >> 16;
+  out[1] = (payload.length >> 8) & 0xff;
+  out[2] = payload.length & 0xff;
+  out[3] = type;
+  out[4] = flags;
+  new DataView(out.buffer).setUint32(5, streamId);
+  out.set(payload, 9);
+  return out;
+}
+
+/** A frame the client sent, as {@linkcode rawH2Server} parsed it. */
+export interface RawFrame {
+  type: number;
+  flags: number;
+  streamId: number;
+  payload: Uint8Array;
+}
+
+/**
+ * A scripted HTTP/2 server over raw frames: after the client's preface it sends an empty
+ * SETTINGS frame (acking the client's), then calls `onFrame` for every frame the client
+ * sends. `HEADERS_200_END` is a HEADERS payload of `:status: 200` (HPACK static index 8).
+ */
+export async function rawH2Server(
+  onFrame: (frame: RawFrame, socket: Socket) => void,
+): Promise<
+  {
+    origin: string;
+    frames: RawFrame[];
+    close(): Promise<void>;
+    [Symbol.asyncDispose](): Promise<void>;
+  }
+> {
+  const { createServer } = await import("node:net");
+  const sockets = new Set<Socket>();
+  const frames: RawFrame[] = [];
+  const server = createServer((socket) => {
+    sockets.add(socket);
+    socket.on("error", () => {});
+    socket.on("close", () => sockets.delete(socket));
+    let buffered = new Uint8Array(0);
+    let prefaced = false;
+    socket.on("data", (chunk: Uint8Array) => {
+      const joined = new Uint8Array(buffered.length + chunk.length);
+      joined.set(buffered);
+      joined.set(chunk, buffered.length);
+      buffered = joined;
+      if (!prefaced) {
+        if (buffered.length < 24) return;
+        buffered = buffered.subarray(24);
+        prefaced = true;
+        socket.write(frame(4, 0, 0));
+      }
+      while (buffered.length >= 9) {
+        const length = (buffered[0] << 16) | (buffered[1] << 8) | buffered[2];
+        if (buffered.length < 9 + length) return;
+        const view = new DataView(buffered.buffer, buffered.byteOffset);
+        const parsed = {
+          type: buffered[3],
+          flags: buffered[4],
+          streamId: view.getUint32(5) & 0x7fffffff,
+          payload: buffered.slice(9, 9 + length),
+        };
+        buffered = buffered.subarray(9 + length);
+        frames.push(parsed);
+        if (parsed.type === 4 && (parsed.flags & 1) === 0) socket.write(frame(4, 1, 0));
+        onFrame(parsed, socket);
+      }
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", () => resolve()));
+  const port = (server.address() as { port: number }).port;
+  const close = async (): Promise<void> => {
+    for (const socket of sockets) socket.destroy();
+    await new Promise<void>((resolve) => server.close(() => resolve()));
+  };
+  return { origin: `http://127.0.0.1:${port}`, frames, close, [Symbol.asyncDispose]: close };
+}
+
+/** A HEADERS payload: `:status: 200` (HPACK static table index 8). */
+export const HEADERS_200: Uint8Array<ArrayBuffer> = new Uint8Array([0x88]);

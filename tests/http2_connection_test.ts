@@ -7,7 +7,7 @@
 import assert from "node:assert/strict";
 import { createServer, type Socket } from "node:net";
 import { test } from "./_harness.ts";
-import { answer, h2Server } from "./_h2_servers.ts";
+import { answer, frame as h2frame, h2Server, HEADERS_200, rawH2Server } from "./_h2_servers.ts";
 import { CA_CERT } from "./_tls_fixtures.ts";
 import { Http2Connection, isRetryableHttp2Error } from "../src/http2/connection.ts";
 import { NetworkBackend } from "../src/network/backend.ts";
@@ -120,7 +120,13 @@ test("HTTP/2 connection exposes trailers", async () => {
   await using server = await h2Server({
     "/trailers": (stream) => {
       stream.respond({ ":status": 200 }, { waitForTrailers: true });
-      stream.on("wantTrailers", () => stream.sendTrailers({ "x-checksum": "abc" }));
+      stream.once("wantTrailers", () => {
+        try {
+          stream.sendTrailers({ "x-checksum": "abc" });
+        } catch {
+          // Node 20 may report them sent twice; the client's assertion decides.
+        }
+      });
       stream.end("body");
     },
   });
@@ -132,9 +138,11 @@ test("HTTP/2 connection exposes trailers", async () => {
 });
 
 test("HTTP/2 connection: RST_STREAM fails that request with StreamReset naming the code", async () => {
-  await using server = await h2Server({
-    "/reset": (stream) => stream.close(2),
-    "/ok": answer("fine"),
+  // Stream 1 is reset with INTERNAL_ERROR; stream 3 is answered 200 with an empty body.
+  await using server = await rawH2Server((frame, socket) => {
+    if (frame.type !== 1) return; // HEADERS
+    if (frame.streamId === 1) socket.write(h2frame(3, 0, 1, new Uint8Array([0, 0, 0, 2])));
+    else socket.write(h2frame(1, 0x5, frame.streamId, HEADERS_200)); // END_STREAM|END_HEADERS
   });
   await using connection = await h2c(server.origin);
   const [reset, ok] = await Promise.allSettled([
@@ -149,10 +157,8 @@ test("HTTP/2 connection: RST_STREAM fails that request with StreamReset naming t
   assert.equal(error.streamId, 1);
   assert.match(error.message, /^Stream 1 to ".*" was reset by the server: INTERNAL_ERROR \(0x2\)$/);
   assert.ok(error.request !== null);
-  assert.equal(
-    await (ok as PromiseFulfilledResult<import("../src/models/response.ts").Response>).value.text(),
-    "fine",
-  );
+  assert.equal(ok.status, "fulfilled");
+  assert.equal((ok as PromiseFulfilledResult<{ status: number }>).value.status, 200);
   assert.equal(connection.state, "IDLE");
 });
 

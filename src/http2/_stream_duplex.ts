@@ -18,6 +18,7 @@
 import type { Duplex } from "node:stream";
 import type { NetworkStreamInterface } from "../network/types.ts";
 import { outsideScopes } from "../timeout.ts";
+import { FrameWatcher, type SentGoaway } from "./_frame_watch.ts";
 
 /** `node:stream`, loaded on first use (runtime-neutral modules import no `node:*`). */
 export function loadBuiltin<T>(name: string): T {
@@ -33,24 +34,46 @@ export function loadBuiltin<T>(name: string): T {
 /** Writes of at most this many bytes in all are joined into one. */
 const JOIN_LIMIT = 16384;
 
-type DuplexClass = new (stream: NetworkStreamInterface) => Duplex;
+type DuplexClass = new (
+  stream: NetworkStreamInterface,
+  onGoawaySent: (goaway: SentGoaway) => void,
+) => Duplex;
 let StreamDuplex: DuplexClass | null = null;
 
-/** A `Duplex` reading from and writing to `stream`; destroying it closes `stream`. */
-export function streamDuplex(stream: NetworkStreamInterface): Duplex {
+/**
+ * A `Duplex` reading from and writing to `stream`; destroying it closes `stream`.
+ * `onGoawaySent` is called once a GOAWAY frame the client sent has been written.
+ */
+export function streamDuplex(
+  stream: NetworkStreamInterface,
+  onGoawaySent: (goaway: SentGoaway) => void,
+): Duplex {
   StreamDuplex ??= makeClass(loadBuiltin<typeof import("node:stream")>("node:stream").Duplex);
-  return new StreamDuplex(stream);
+  return new StreamDuplex(stream, onGoawaySent);
 }
 
 function makeClass(Base: typeof Duplex): DuplexClass {
   return class extends Base {
     #stream: NetworkStreamInterface;
     #reading = false;
+    #watcher = new FrameWatcher();
+    #onGoawaySent: (goaway: SentGoaway) => void;
 
-    constructor(stream: NetworkStreamInterface) {
+    constructor(stream: NetworkStreamInterface, onGoawaySent: (goaway: SentGoaway) => void) {
       super({ allowHalfOpen: false, decodeStrings: false });
       this.#stream = stream;
+      this.#onGoawaySent = onGoawaySent;
     }
+
+    /** After a write: reports a GOAWAY that went out with it. */
+    #written = (error?: unknown): void => {
+      const sent = this.#watcher.sent;
+      if (sent !== null) {
+        this.#watcher.sent = null;
+        this.#onGoawaySent(sent);
+      }
+      if (error !== undefined) throw error;
+    };
 
     override _read(): void {
       if (this.#reading) return;
@@ -81,14 +104,18 @@ function makeClass(Base: typeof Duplex): DuplexClass {
       _encoding: string,
       callback: (error?: Error | null) => void,
     ): void {
-      outsideScopes(() => this.#stream.write(chunk)).then(() => callback(), callback);
+      this.#watcher.feed(chunk);
+      outsideScopes(() => this.#stream.write(chunk)).then(() => this.#written(), this.#written)
+        .then(() => callback(), callback);
     }
 
     override _writev(
       chunks: { chunk: Uint8Array }[],
       callback: (error?: Error | null) => void,
     ): void {
-      outsideScopes(() => this.#writeAll(chunks)).then(() => callback(), callback);
+      for (const { chunk } of chunks) this.#watcher.feed(chunk);
+      outsideScopes(() => this.#writeAll(chunks)).then(() => this.#written(), this.#written)
+        .then(() => callback(), callback);
     }
 
     /**

@@ -138,7 +138,17 @@ class NodeSession implements Http2EngineSession {
   ) {
     http2 ??= loadBuiltin<typeof Http2>("node:http2");
     this.#stream = stream;
-    const duplex = streamDuplex(stream);
+    const duplex = streamDuplex(stream, (goaway) => {
+      // We ended the session (nghttp2 found the peer broke the protocol): Node reports it
+      // nowhere, so close now that the GOAWAY is out.
+      if (goaway.errorCode === NO_ERROR) return;
+      this.#error ??= {
+        kind: "protocol",
+        code: goaway.errorCode,
+        message: goaway.debug || "the server broke the protocol",
+      };
+      this.destroy(goaway.errorCode);
+    });
     const session = http2.connect(authority, {
       createConnection: () => duplex,
       settings: {
@@ -224,10 +234,11 @@ class NodeSession implements Http2EngineSession {
     stream.on("trailers", (object: Http2.IncomingHttpHeaders, _flags: number, raw: unknown) => {
       listener.onTrailers(headerPairs(object, raw));
     });
+    // The end is reported on "close", once the stream's reset code is known: Bun ends the
+    // readable side of a stream the peer reset as if its body were complete.
+    let endSeen = false;
     stream.on("end", () => {
-      if (failed) return;
-      ended = true;
-      listener.onEnd();
+      endSeen = true;
     });
     stream.on("error", () => {
       // Reported through "close", with the stream's reset code and the session's state.
@@ -235,6 +246,10 @@ class NodeSession implements Http2EngineSession {
     stream.on("close", () => {
       if (ended) return;
       const code = stream.rstCode ?? null;
+      if (endSeen && !failed && (code === null || code === NO_ERROR)) {
+        ended = true;
+        return listener.onEnd();
+      }
       const goaway = this.#goaway;
       const id = stream.id ?? 0;
       if (goaway !== null && (id === 0 || id > goaway.lastStreamId)) {
