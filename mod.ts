@@ -22,8 +22,13 @@ export {
   type Timeouts,
   type TraceCallback,
 } from "./src/models/request.ts";
-export { Response, type ResponseExtensions, type ResponseInit } from "./src/models/response.ts";
-export type { Transport } from "./src/transport.ts";
+export {
+  HTTPStatusError,
+  Response,
+  type ResponseExtensions,
+  type ResponseInit,
+} from "./src/models/response.ts";
+export type { Transport } from "./src/models/transport.ts";
 export type { BodySource, RequestContent } from "./src/models/body.ts";
 export type {
   ConnectOptions,
@@ -50,7 +55,7 @@ export {
   type ResponseHook,
   type SendOptions,
 } from "./src/client.ts";
-export type { TimeoutInit } from "./src/_merge.ts";
+export type { TimeoutInit } from "./src/merge.ts";
 export {
   del,
   delete,
@@ -103,8 +108,8 @@ export {
   Text,
 } from "./src/content.ts";
 export { registerDecoder, type StreamDecoder, supportedEncodings } from "./src/decoding.ts";
-export { type FileAccess, type OpenedFile, setFileAccess } from "./src/files.ts";
-export { MountPattern, Mounts } from "./src/_mounts.ts";
+export { type FileAccess, type OpenedFile, setFileAccess } from "./src/runtime/files.ts";
+export { MountPattern, Mounts } from "./src/mounts.ts";
 export { type MockHandler, MockTransport } from "./src/transports/mock.ts";
 export {
   type AppConnectionInfo,

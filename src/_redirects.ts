@@ -18,7 +18,7 @@ import { Headers } from "./models/headers.ts";
 import { Request } from "./models/request.ts";
 import type { Response } from "./models/response.ts";
 import type { Cookies } from "./cookies.ts";
-import { mergeHeaders } from "./_merge.ts";
+import { mergeHeaders } from "./merge.ts";
 import { RemoteProtocolError, StreamConsumed, UnsupportedProtocol } from "./errors.ts";
 
 const BODYLESS_REDIRECT_HEADERS = ["content-length", "transfer-encoding", "content-type"];

@@ -8,7 +8,8 @@
  */
 
 import type { TlsSettings } from "./connection.ts";
-import { ensureFileAccess, fileAccess, getEnv } from "./files.ts";
+import { ensureFileAccess, fileAccess } from "./runtime/files.ts";
+import { getEnv } from "./runtime/env.ts";
 
 /**
  * A client certificate: PEM text or file paths of the certificate chain and its key (a

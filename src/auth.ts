@@ -12,7 +12,8 @@ import { utf8 } from "./models/body.ts";
 import { ProtocolError } from "./errors.ts";
 import { Cookies } from "./cookies.ts";
 import { md5Hex } from "./_md5.ts";
-import { ensureFileAccess, fileAccess, getEnv } from "./files.ts";
+import { ensureFileAccess, fileAccess } from "./runtime/files.ts";
+import { getEnv } from "./runtime/env.ts";
 
 /** What an auth flow yields and is sent back: requests out, responses in. */
 export type AuthFlow =

@@ -30,17 +30,17 @@ import {
   type QueryParamsInit,
   urlWithParams,
 } from "./models/query_params.ts";
-import type { Transport } from "./transport.ts";
+import type { Transport } from "./models/transport.ts";
 import { Cookies, type CookiesInit } from "./cookies.ts";
 import { type Auth, type AuthInit, BasicAuth, toAuth } from "./auth.ts";
 import { Content, type EncodedContent, Files, type FilesInit, MultiPart } from "./content.ts";
 import { acceptEncoding } from "./decoding.ts";
-import { Mounts } from "./_mounts.ts";
-import { mergeHeaders, mergeUrl, type TimeoutInit, toBaseUrl, toTimeouts } from "./_merge.ts";
+import { Mounts } from "./mounts.ts";
+import { mergeHeaders, mergeUrl, type TimeoutInit, toBaseUrl, toTimeouts } from "./merge.ts";
 import { HTTPError, StreamConsumed, TooManyRedirects, UnsupportedProtocol } from "./errors.ts";
 import { ConnectionPool } from "./pool.ts";
 import type { Proxy, ProxyLike } from "./proxy/proxy.ts";
-import { lazyTransport, proxyMounts } from "./proxy/mounts.ts";
+import { lazyTransport, proxyMounts } from "./proxy/client_mounts.ts";
 import { VERSION } from "./version.ts";
 import { buildRedirectRequest } from "./_redirects.ts";
 import { type CertInit, tlsSettings } from "./_tls_settings.ts";

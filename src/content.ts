@@ -10,7 +10,7 @@
 
 import { concatBytes, type RequestContent, utf8 } from "./models/body.ts";
 import { QueryParams, type QueryParamsInit } from "./models/query_params.ts";
-import { ensureFileAccess, fileAccess, type OpenedFile } from "./files.ts";
+import { ensureFileAccess, fileAccess, type OpenedFile } from "./runtime/files.ts";
 import { LocalProtocolError } from "./errors.ts";
 
 /** The `Content-Type` of a multipart body; a boundary that is not a token is quoted. */

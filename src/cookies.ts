@@ -13,8 +13,7 @@
  */
 
 import { CookieConflict } from "./errors.ts";
-import type { Request } from "./models/request.ts";
-import type { Response } from "./models/response.ts";
+import type { Headers } from "./models/headers.ts";
 
 /** One stored cookie. */
 export interface Cookie {
@@ -258,8 +257,13 @@ export class Cookies implements Iterable<Cookie> {
     for (const cookie of incoming.#cookies) this.store({ ...cookie });
   }
 
-  /** Stores every `Set-Cookie` of `response` (as received from its request's URL). */
-  extract(response: Response): void {
+  /**
+   * Stores every `Set-Cookie` of `response` (a `Response`, as received from its request's
+   * URL).
+   */
+  extract(
+    response: { readonly headers: Headers; readonly request: { readonly url: URL } | null },
+  ): void {
     const url = response.request?.url;
     if (!url) return;
     const headers = response.headers.getAll("set-cookie");
@@ -311,8 +315,8 @@ export class Cookies implements Iterable<Cookie> {
     return value;
   }
 
-  /** Sets the request's `Cookie` header from this jar (when any cookie matches). */
-  applyTo(request: Request): void {
+  /** Sets the `Cookie` header of `request` (a `Request`) from this jar, when any cookie matches. */
+  applyTo(request: { readonly url: URL; readonly headers: Headers }): void {
     const value = this.header(request.url);
     if (value !== null) request.headers.set("Cookie", value);
   }

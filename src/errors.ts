@@ -15,7 +15,7 @@
  * │   │   └── UnsupportedProtocol
  * │   ├── DecodingError
  * │   └── TooManyRedirects
- * └── HTTPStatusError
+ * └── HTTPStatusError (in models/response.ts, beside the Response it carries)
  * InvalidURL
  * CookieConflict
  * StreamError
@@ -28,13 +28,31 @@
  * @module
  */
 
-import type { Request } from "./models/request.ts";
-import type { Response } from "./models/response.ts";
+/**
+ * What an error knows of the request it concerns: a `Request` in practice (`instanceof
+ * Request` gives the rest of its API). Typed by these two fields so that the errors depend
+ * on nothing above them.
+ *
+ * @example
+ * ```ts
+ * import { ConnectError } from "@ferry/ferry";
+ * const error = new ConnectError("Could not connect", {
+ *   request: { method: "GET", url: new URL("http://127.0.0.1:1/") },
+ * });
+ * console.log(error.request?.method, error.request?.url.href);
+ * ```
+ */
+export interface ErrorRequest {
+  /** The request's method. */
+  readonly method: string;
+  /** The request's URL. */
+  readonly url: URL;
+}
 
 /** Options shared by the errors that concern a request. */
 export interface ErrorOptions {
   /** The request the error concerns, when there is one. */
-  request?: Request | null;
+  request?: ErrorRequest | null;
   /** The underlying error, such as the runtime's own. */
   cause?: unknown;
 }
@@ -53,7 +71,7 @@ export interface ErrorOptions {
  * ```
  */
 export class HTTPError extends Error {
-  #request: Request | null;
+  #request: ErrorRequest | null;
 
   /** Creates the error with a message and, optionally, the request and cause. */
   constructor(message: string, options: ErrorOptions = {}) {
@@ -63,12 +81,12 @@ export class HTTPError extends Error {
   }
 
   /** The request this error concerns, or `null` when it is not known. */
-  get request(): Request | null {
+  get request(): ErrorRequest | null {
     return this.#request;
   }
 
   /** Attaches the request once a higher layer knows it (lower layers may not). */
-  set request(request: Request | null) {
+  set request(request: ErrorRequest | null) {
     this.#request = request;
   }
 }
@@ -405,28 +423,6 @@ export class DecodingError extends RequestError {}
  * ```
  */
 export class TooManyRedirects extends RequestError {}
-
-/**
- * `raiseForStatus()` found a 4xx or 5xx status. Carries the request and the response.
- *
- * @example
- * ```ts
- * import { HTTPStatusError } from "@ferry/ferry";
- * function explain(error: unknown) {
- *   if (error instanceof HTTPStatusError) console.log(error.response.status);
- * }
- * ```
- */
-export class HTTPStatusError extends HTTPError {
-  /** The response whose status was an error. */
-  readonly response: Response;
-
-  /** Creates the error for a response (and its request). */
-  constructor(message: string, options: { request: Request | null; response: Response }) {
-    super(message, { request: options.request });
-    this.response = options.response;
-  }
-}
 
 /**
  * A URL could not be parsed or is not usable for a request.

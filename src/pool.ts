@@ -12,7 +12,14 @@
  * - Every connection counts against `maxConnections` from the moment it is created (still
  *   unopened, `NEW`) until it reports `closed`.
  * - An idle connection is filed under its pool key and reused last-in first-out. Idle
- *   connections beyond `maxKeepaliveConnections`, or past their expiry, are closed.
+ *   connections past their expiry are closed.
+ * - Idle connections beyond `maxKeepaliveConnections` are closed once they *stay* idle,
+ *   not when they are released: when a batch of responses completes in one turn of the
+ *   event loop, more connections than that are idle for an instant, and the requests that
+ *   follow at once would reuse them (closing them made every such batch reconnect). A
+ *   shared tick (every {@linkcode TRIM_TICK_MS}, running only while there is a surplus)
+ *   closes the surplus among the connections that were idle at the previous tick and have
+ *   not been used since (idle 100 to 200 ms), least recently used first.
  * - A request that finds no idle connection and no room waits in a FIFO queue. A freed
  *   connection goes to the first waiter for its key; failing that, when the pool is full,
  *   an idle connection of another origin is closed to make room for the first waiter.
@@ -31,7 +38,7 @@ import { PoolTimeout, TransportError, UnsupportedProtocol } from "./errors.ts";
 import { parseUrl, Request, type RequestInit, type Timeouts } from "./models/request.ts";
 import type { Response } from "./models/response.ts";
 import type { NetworkStreamInterface } from "./network/types.ts";
-import type { Transport } from "./transport.ts";
+import type { Transport } from "./models/transport.ts";
 import {
   _internal,
   type Connection,
@@ -51,7 +58,7 @@ import {
   forwardedRequest,
   openProxiedStream,
   proxyPoolKey,
-} from "./proxy/connect.ts";
+} from "./proxy/pool_seams.ts";
 
 const INSPECT = Symbol.for("Deno.customInspect");
 const NODE_INSPECT = Symbol.for("nodejs.util.inspect.custom");
@@ -112,7 +119,10 @@ interface Waiter {
   assigned: Connection | null;
 }
 
-const { handle, installHooks, lazyConnection, expiresAt } = _internal;
+const { handle, installHooks, lazyConnection, expiresAt, exchangeCount } = _internal;
+
+/** How often surplus idle connections are looked at while there are some, in ms. */
+const TRIM_TICK_MS = 100;
 
 /**
  * A pool of HTTP/1.1 connections, reused per origin. Implements the `Transport` that a
@@ -144,6 +154,10 @@ export class ConnectionPool implements Transport {
   #idleCount = 0;
   /** The earliest expiry among idle connections (a hint: may be early, never late). */
   #nextExpiry = Infinity;
+  /** The trim tick, pending while idle connections exceed `maxKeepaliveConnections`. */
+  #trimTimer: ReturnType<typeof setTimeout> | null = null;
+  /** Idle connections seen by the last trim tick, with their exchange count then. */
+  #trimSeen = new Map<Connection, number>();
   #waiters: Waiter[] = [];
   #waitersHead = 0;
   #closed = false;
@@ -236,6 +250,11 @@ export class ConnectionPool implements Transport {
   /** Closes every connection and fails the requests waiting for one. */
   async close(): Promise<void> {
     this.#closed = true;
+    if (this.#trimTimer !== null) {
+      clearTimeout(this.#trimTimer);
+      this.#trimTimer = null;
+    }
+    this.#trimSeen.clear();
     const waiters = this.#waiters.slice(this.#waitersHead);
     this.#waiters = [];
     this.#waitersHead = 0;
@@ -427,17 +446,63 @@ export class ConnectionPool implements Transport {
       connection.close();
       return;
     }
-    if (this.#idleCount >= this.#maxKeepalive) {
-      this.#keys.delete(connection);
-      connection.close();
-      return;
-    }
     let list = this.#idle.get(key);
     if (list === undefined) this.#idle.set(key, list = []);
     list.push(connection);
-    this.#idleCount++;
+    // Kept even beyond maxKeepaliveConnections: the trim tick closes the surplus if it
+    // stays idle (see the module documentation).
+    if (++this.#idleCount > this.#maxKeepalive && this.#trimTimer === null) this.#startTrim();
     const expiry = expiresAt(connection);
     if (expiry < this.#nextExpiry) this.#nextExpiry = expiry;
+  }
+
+  #startTrim(): void {
+    const timer = setTimeout(this.#trimTick, TRIM_TICK_MS);
+    // Like the connections' idle reads, the tick must not keep the process alive.
+    (timer as { unref?: () => void }).unref?.();
+    this.#trimTimer = timer;
+  }
+
+  /**
+   * Closes surplus idle connections that have stayed idle since the last tick (same
+   * exchange count), least recently used first; ticks on while a surplus remains.
+   */
+  #trimTick = (): void => {
+    this.#trimTimer = null;
+    const surplus = this.#idleCount - this.#maxKeepalive;
+    if (this.#closed || surplus <= 0) {
+      this.#trimSeen.clear();
+      return;
+    }
+    const seen = this.#trimSeen;
+    const now = new Map<Connection, number>();
+    const stale: Connection[] = [];
+    for (const list of this.#idle.values()) {
+      for (const connection of list) {
+        const count = exchangeCount(connection);
+        if (seen.get(connection) === count) stale.push(connection);
+        now.set(connection, count);
+      }
+    }
+    stale.sort((a, b) => expiresAt(a) - expiresAt(b));
+    for (let i = 0; i < surplus && i < stale.length; i++) {
+      const connection = stale[i];
+      now.delete(connection);
+      this.#dropIdle(connection);
+    }
+    this.#trimSeen = now;
+    if (this.#idleCount > this.#maxKeepalive) this.#startTrim();
+  };
+
+  /** Takes an idle connection out of the pool and closes it. */
+  #dropIdle(connection: Connection): void {
+    const key = this.#keys.get(connection)!;
+    const list = this.#idle.get(key)!;
+    list.splice(list.indexOf(connection), 1);
+    if (list.length === 0) this.#idle.delete(key);
+    this.#idleCount--;
+    this.#keys.delete(connection);
+    connection.close();
   }
 
   #onClosed(connection: Connection): void {

@@ -21,7 +21,7 @@ import {
   Text,
 } from "../mod.ts";
 import * as ferry from "../mod.ts";
-import { ensureFileAccess } from "../src/files.ts";
+import { ensureFileAccess } from "../src/runtime/files.ts";
 
 const decoder = new TextDecoder();
 

@@ -171,7 +171,7 @@ test("a freed connection goes to a waiter of another origin by replacing it", as
   }
 });
 
-test("idle connections beyond maxKeepaliveConnections are closed", async () => {
+test("idle connections beyond maxKeepaliveConnections are closed once they stay idle", async () => {
   const server = await cannedServer((_head, _i, socket) => {
     setTimeout(() => socket.write(ok("x")), 5);
     return null;
@@ -179,7 +179,8 @@ test("idle connections beyond maxKeepaliveConnections are closed", async () => {
   try {
     await using pool = new ConnectionPool({ maxKeepaliveConnections: 1 });
     await Promise.all([1, 2, 3].map(() => pool.request("GET", `${server.url}/`)));
-    assert.equal(String(pool), "<ConnectionPool [1 idle]>");
+    // Not at release (see pool_keepalive_test.ts): after a tick or two of staying idle.
+    await eventually(() => String(pool) === "<ConnectionPool [1 idle]>", "surplus trimmed");
     await eventually(() => server.open === 1, "two connections closed");
   } finally {
     await server.close();

@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import fc from "fast-check";
 import { test } from "./_harness.ts";
 import { getEnvironmentProxies, ipInCidr, readEnvironment } from "../src/proxy/env.ts";
-import { Mounts } from "../src/_mounts.ts";
+import { Mounts } from "../src/mounts.ts";
 
 test("env: HTTP_PROXY, HTTPS_PROXY and ALL_PROXY become scheme mounts", () => {
   assert.deepEqual(

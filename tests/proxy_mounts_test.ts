@@ -1,9 +1,9 @@
 import assert from "node:assert/strict";
 import { test } from "./_harness.ts";
-import { lazyTransport, proxyMounts } from "../src/proxy/mounts.ts";
-import { Mounts } from "../src/_mounts.ts";
+import { lazyTransport, proxyMounts } from "../src/proxy/client_mounts.ts";
+import { Mounts } from "../src/mounts.ts";
 import type { Proxy } from "../src/proxy/proxy.ts";
-import type { Transport } from "../src/transport.ts";
+import type { Transport } from "../src/models/transport.ts";
 import { Request } from "../src/models/request.ts";
 import { Response } from "../src/models/response.ts";
 

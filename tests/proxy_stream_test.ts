@@ -20,7 +20,7 @@ import {
   tinyproxyPeer,
 } from "./_peers/proxies.ts";
 import { makeTestCertificates, openssl } from "./_peers/tls_certs.ts";
-import { forwardedRequest, openProxiedStream, proxyPoolKey } from "../src/proxy/connect.ts";
+import { forwardedRequest, openProxiedStream, proxyPoolKey } from "../src/proxy/pool_seams.ts";
 import { Proxy } from "../src/proxy/proxy.ts";
 import { Request } from "../src/models/request.ts";
 import { NodeNetworkBackend } from "../src/network/node.ts";

@@ -8,7 +8,7 @@
  * @module
  */
 
-import { latin1 } from "./_limits.ts";
+import { latin1 } from "./_bytes.ts";
 
 /**
  * A direct-mapped cache of decoded strings. The caller picks the slot with a cheap key; a

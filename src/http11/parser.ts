@@ -81,7 +81,7 @@
  */
 
 import { LocalProtocolError, RemoteProtocolError } from "../errors.ts";
-import { FIELD_VALUE, HEX, latin1, quote, TOKEN, trimOws } from "./_limits.ts";
+import { FIELD_VALUE, HEX, latin1, quote, TOKEN, trimOws } from "./_bytes.ts";
 import {
   FIELD_NAME_MAX,
   FIELD_VALUE_MAX,

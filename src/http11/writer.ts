@@ -21,7 +21,7 @@
 
 import { LocalProtocolError, StreamConsumed } from "../errors.ts";
 import type { RequestContent } from "../models/body.ts";
-import { quote, TOKEN, trimOws } from "./_limits.ts";
+import { quote, TOKEN, trimOws } from "./_bytes.ts";
 
 /** A serialised request: the bytes to write first, then the rest of the body, if any. */
 export interface SerializedRequest {

@@ -15,7 +15,7 @@ import { type BodySource, bytesSource, concatBytes, utf8 } from "./body.ts";
 import type { Request } from "./request.ts";
 import type { NetworkStreamInterface } from "../network/types.ts";
 import { reasonPhraseOf } from "./status.ts";
-import { HTTPError, HTTPStatusError, ResponseNotRead, StreamConsumed } from "../errors.ts";
+import { HTTPError, ResponseNotRead, StreamConsumed } from "../errors.ts";
 import { decodedSource, DEFAULT_MAX_DECOMPRESSED_SIZE, parseContentEncoding } from "../decoding.ts";
 import { Cookies } from "../cookies.ts";
 
@@ -29,6 +29,38 @@ export interface ResponseExtensions {
   networkStream?: NetworkStreamInterface;
   /** Any other extension a transport sets. */
   [key: string]: unknown;
+}
+
+/**
+ * `raiseForStatus()` found a 4xx or 5xx status. Carries the request and the response.
+ *
+ * @example
+ * ```ts
+ * import { HTTPStatusError } from "@ferry/ferry";
+ * function explain(error: unknown) {
+ *   if (error instanceof HTTPStatusError) console.log(error.response.status);
+ * }
+ * ```
+ */
+export class HTTPStatusError extends HTTPError {
+  /** The response whose status was an error. */
+  readonly response: Response;
+
+  /** Creates the error for a response (and its request). */
+  constructor(message: string, options: { request: Request | null; response: Response }) {
+    super(message, { request: options.request });
+    this.response = options.response;
+  }
+
+  /** The request whose response had an error status, or `null` when it is not known. */
+  override get request(): Request | null {
+    return super.request as Request | null;
+  }
+
+  /** Attaches the request once a higher layer knows it. */
+  override set request(request: Request | null) {
+    super.request = request;
+  }
 }
 
 /**

@@ -11,6 +11,7 @@ import type {
   NetworkBackendInterface,
   NetworkStreamInterface,
 } from "./types.ts";
+import { type RuntimeName, runtimeName } from "../runtime/detect.ts";
 
 /**
  * A stream as the default {@linkcode NetworkBackend} returns it: the
@@ -20,13 +21,7 @@ import type {
 export type NetworkStream = NetworkStreamInterface & AsyncDisposable;
 
 /** The runtimes {@linkcode NetworkBackend} knows. */
-export type NetworkRuntime = "deno" | "node";
-
-function detectRuntime(): NetworkRuntime {
-  // deno-lint-ignore no-explicit-any
-  const deno = (globalThis as any).Deno;
-  return typeof deno?.connect === "function" ? "deno" : "node";
-}
+export type NetworkRuntime = RuntimeName;
 
 let loaded: NetworkBackendInterface | null = null;
 let loading: Promise<NetworkBackendInterface> | null = null;
@@ -75,7 +70,7 @@ export class NetworkBackend implements NetworkBackendInterface {
 
   /** Picks the runtime's implementation. */
   constructor() {
-    this.runtime = detectRuntime();
+    this.runtime = runtimeName();
   }
 
   /** Opens a TCP connection to `host:port` (Nagle's algorithm off). */

@@ -38,7 +38,6 @@ import {
   type TlsOptions,
 } from "./types.ts";
 import { describeError, formatHostPort, streamRepr } from "./_common.ts";
-import type { FileAccess } from "../files.ts";
 
 // Timers unref'd the Deno way when setTimeout hands back a plain number.
 const deno = (globalThis as { Deno?: typeof Deno }).Deno;
@@ -614,27 +613,3 @@ async function open<C extends { close(): void }>(
     });
   }
 }
-
-/**
- * The client's file access on Deno's own file API (multipart files by path, `.netrc`, CA
- * bundles, `SSL_CERT_DIR`): loaded on demand by `ensureFileAccess()` under Deno, unless a
- * program registered its own with `setFileAccess`. Needs `--allow-read` for the paths.
- */
-export const denoFileAccess: FileAccess = {
-  readTextFile: (path) => Deno.readTextFile(path),
-  openFile: async (path) => {
-    const file = await Deno.open(path);
-    try {
-      const { size } = await file.stat();
-      return { size, stream: file.readable };
-    } catch (error) {
-      file.close();
-      throw error;
-    }
-  },
-  listDir: async (path) => {
-    const names: string[] = [];
-    for await (const entry of Deno.readDir(path)) names.push(entry.name);
-    return names;
-  },
-};

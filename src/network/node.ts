@@ -15,15 +15,11 @@
  * @module
  */
 
-import { createReadStream } from "node:fs";
-import { readdir, readFile, stat } from "node:fs/promises";
 import * as net from "node:net";
-import { Readable } from "node:stream";
 import * as tls from "node:tls";
 import type { Buffer } from "node:buffer";
 import { ConnectError, HTTPError, ReadError, WriteError } from "../errors.ts";
 import { currentDeadline, withDeadline } from "../timeout.ts";
-import { type FileAccess, hasFileAccess, setFileAccess } from "../files.ts";
 import {
   type ConnectOptions,
   type ConnectUnixOptions,
@@ -639,20 +635,3 @@ export class NodeNetworkBackend implements NetworkBackendInterface {
     return this.toString();
   }
 }
-
-/**
- * The client's file access on `node:fs` (multipart files by path, `.netrc`, CA bundles),
- * registered when this backend is loaded outside Deno unless a program registered its own.
- */
-export const nodeFileAccess: FileAccess = {
-  readTextFile: (path) => readFile(path, "utf8"),
-  openFile: async (path) => {
-    const { size } = await stat(path);
-    const stream = Readable.toWeb(createReadStream(path)) as ReadableStream<Uint8Array>;
-    return { size, stream };
-  },
-  listDir: (path) => readdir(path),
-};
-
-// deno-lint-ignore no-explicit-any
-if (!(globalThis as any).Deno?.version?.deno && !hasFileAccess()) setFileAccess(nodeFileAccess);

@@ -33,34 +33,11 @@
  */
 
 import { ipInCidr, isIpv4, isIpv6 } from "./_ip.ts";
+import { type Environment, readEnvironment } from "../runtime/env.ts";
 
 export { ipInCidr };
 
-/** An environment: variable names to values. */
-export type Environment = Readonly<Record<string, string | undefined>>;
-
-/**
- * The process environment, read without any runtime-specific API. Returns an empty
- * record when the runtime has none or refuses access (Deno without `--allow-env`).
- *
- * @example
- * ```ts
- * import { readEnvironment } from "@ferry/ferry";
- * const env = readEnvironment();
- * console.log(typeof env); // "object"
- * ```
- */
-export function readEnvironment(): Environment {
-  try {
-    // deno-lint-ignore no-explicit-any
-    const env = (globalThis as any).process?.env;
-    if (env == null) return {};
-    // Copy, so that a Deno permission error surfaces here and not in the caller.
-    return { ...env };
-  } catch {
-    return {};
-  }
-}
+export { type Environment, readEnvironment };
 
 /**
  * The `*_proxy` variables of `env` as `urllib.request.getproxies_environment()` reads

@@ -9,7 +9,7 @@
 import type { Request } from "../models/request.ts";
 import { Response } from "../models/response.ts";
 import type { BodySource } from "../models/body.ts";
-import type { Transport } from "../transport.ts";
+import type { Transport } from "../models/transport.ts";
 import { Headers } from "../models/headers.ts";
 import { RequestError } from "../errors.ts";
 

@@ -6,7 +6,7 @@
 
 import type { Request } from "../models/request.ts";
 import { Response } from "../models/response.ts";
-import type { Transport } from "../transport.ts";
+import type { Transport } from "../models/transport.ts";
 
 /** Answers one request. */
 export type MockHandler = (request: Request) => Response | Promise<Response>;

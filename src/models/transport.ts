@@ -5,8 +5,8 @@
  * @module
  */
 
-import type { Request } from "./models/request.ts";
-import type { Response } from "./models/response.ts";
+import type { Request } from "./request.ts";
+import type { Response } from "./response.ts";
 
 /**
  * Sends a request and returns its response with the body unread (the caller reads or

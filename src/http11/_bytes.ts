@@ -1,5 +1,6 @@
 /**
- * Shared tables and defaults of the HTTP/1.1 parser and writer (internal).
+ * Byte tables (token, field value, hex digits) and small byte/string helpers shared by the
+ * HTTP/1.1 parser and writer (internal).
  *
  * @module
  */

@@ -8,7 +8,7 @@
  * @module
  */
 
-import type { Transport } from "../transport.ts";
+import type { Transport } from "../models/transport.ts";
 import type { Request } from "../models/request.ts";
 import type { Response } from "../models/response.ts";
 import { type Environment, getEnvironmentProxies, readEnvironment } from "./env.ts";
