@@ -9,7 +9,7 @@
 import { LocalProtocolError, StreamConsumed } from "../errors.ts";
 import type { RequestContent } from "../models/body.ts";
 import type { Request } from "../models/request.ts";
-import { FIELD_VALUE, quote, TOKEN } from "../http11/_limits.ts";
+import { FIELD_VALUE, quote, TOKEN } from "../http11/_bytes.ts";
 import { requestTarget } from "../http11/writer.ts";
 
 /** Fields HTTP/2 forbids (`Host` becomes `:authority`). */
