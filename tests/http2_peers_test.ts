@@ -74,6 +74,7 @@ for (const mode of ["tls", "h2c"] as const) {
         assert.equal(connection.state, "IDLE");
       } finally {
         await nginx.stop();
+        rmSync(dir, { recursive: true, force: true });
       }
     },
   );
