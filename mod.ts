@@ -126,7 +126,7 @@ export {
   openConnection,
   type OpenOptions,
   type TlsSettings,
-} from "./src/connection.ts";
+} from "./src/connection/mod.ts";
 export { ConnectionPool, type ConnectionPoolOptions, type PoolRequestInit } from "./src/pool.ts";
 export {
   type Environment,

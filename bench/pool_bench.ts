@@ -9,7 +9,7 @@
  */
 
 import { ConnectionPool } from "../src/pool.ts";
-import { Connection } from "../src/connection.ts";
+import { Connection } from "../src/connection/mod.ts";
 import type {
   NetworkBackendInterface,
   NetworkStreamInterface,

@@ -131,7 +131,7 @@ export const LAYERS: readonly (readonly [string, readonly string[]])[] = [
   ["network", ["src/network/"]],
   // The body types and byte helpers: the writer frames them, the models carry them.
   ["protocol", ["src/http11/", "src/models/body.ts"]],
-  ["models", ["src/models/", "src/decoding.ts", "src/cookies.ts"]],
+  ["models", ["src/models/", "src/decoding.ts", "src/_zlib_source.ts", "src/cookies.ts"]],
   ["connection", [
     "src/connection.ts",
     "src/connection/",

@@ -7,7 +7,7 @@
  * @module
  */
 
-import type { TlsSettings } from "./connection.ts";
+import type { TlsSettings } from "./connection/mod.ts";
 import { ensureFileAccess, fileAccess } from "./runtime/files.ts";
 import { getEnv } from "./runtime/env.ts";
 

@@ -269,6 +269,9 @@ const DIGEST_ALGORITHMS: Record<string, string> = {
   "SHA-512-SESS": "SHA-512",
 };
 
+/** Origins whose last Digest challenge one {@linkcode DigestAuth} remembers. */
+const MAX_DIGEST_ORIGINS = 64;
+
 async function digestHex(algorithm: string, text: string): Promise<string> {
   const bytes = utf8(text);
   if (algorithm === "MD5") return md5Hex(bytes);
@@ -279,8 +282,10 @@ async function digestHex(algorithm: string, text: string): Promise<string> {
 /**
  * HTTP Digest auth (RFC 7616): MD5, SHA-256 (and SHA, SHA-512), their `-sess` variants,
  * `qop=auth` or no qop. The first request goes without credentials; a `401` with a Digest
- * challenge is answered once. Later requests reuse the challenge with a growing nonce
- * count, saving the round trip. `qop=auth-int` is not supported (a `ProtocolError`).
+ * challenge is answered once. Later requests to the same origin reuse that origin's last
+ * challenge (its realm and nonce) with a growing nonce count, saving the round trip; a
+ * request to another origin goes without credentials until that origin challenges it (the
+ * last 64 origins are remembered). `qop=auth-int` is not supported (a `ProtocolError`).
  *
  * @example
  * ```ts ignore
@@ -292,8 +297,12 @@ async function digestHex(algorithm: string, text: string): Promise<string> {
 export class DigestAuth extends Auth {
   #username: string;
   #password: string;
-  #challenge: DigestChallenge | null = null;
-  #nonceCount = 1;
+  /**
+   * The last challenge of each origin, with its nonce count. A challenge is answered
+   * ahead of time only on the origin that issued it: another host never sees the
+   * username or a response hash computed for someone else's nonce.
+   */
+  #challenges = new Map<string, { challenge: DigestChallenge; nonceCount: number }>();
 
   /** Credentials to answer challenges with. */
   constructor(username: string, password: string) {
@@ -304,16 +313,22 @@ export class DigestAuth extends Auth {
 
   /** Sends, answers a Digest challenge once, and sends again. */
   async *authFlow(request: Request): AsyncGenerator<Request, void, Response> {
-    if (this.#challenge !== null) {
-      request.headers.set("Authorization", await this.#authorization(request, this.#challenge));
+    const origin = request.url.origin;
+    const known = this.#challenges.get(origin);
+    if (known !== undefined) {
+      request.headers.set("Authorization", await this.#authorization(request, known));
     }
     const response = yield request;
     if (response.status !== 401) return;
     const challenge = this.#parseChallenge(response);
     if (challenge === null) return;
-    this.#challenge = challenge;
-    this.#nonceCount = 1;
-    request.headers.set("Authorization", await this.#authorization(request, challenge));
+    const state = { challenge, nonceCount: 1 };
+    this.#challenges.delete(origin); // re-inserted last: the oldest origin is evicted first
+    this.#challenges.set(origin, state);
+    if (this.#challenges.size > MAX_DIGEST_ORIGINS) {
+      this.#challenges.delete(this.#challenges.keys().next().value!);
+    }
+    request.headers.set("Authorization", await this.#authorization(request, state));
     // Cookies the challenge set (httpbin's digest endpoint relies on them) go along.
     const jar = new Cookies();
     jar.extract(response);
@@ -350,7 +365,11 @@ export class DigestAuth extends Auth {
     return null;
   }
 
-  async #authorization(request: Request, challenge: DigestChallenge): Promise<string> {
+  async #authorization(
+    request: Request,
+    state: { challenge: DigestChallenge; nonceCount: number },
+  ): Promise<string> {
+    const challenge = state.challenge;
     const hash = DIGEST_ALGORITHMS[challenge.algorithm];
     if (hash === undefined) {
       throw new ProtocolError(
@@ -359,7 +378,7 @@ export class DigestAuth extends Auth {
     }
     const h = (text: string) => digestHex(hash, text);
     const uri = request.url.pathname + request.url.search;
-    const nc = (this.#nonceCount++).toString(16).padStart(8, "0");
+    const nc = (state.nonceCount++).toString(16).padStart(8, "0");
     const cnonce = Array.from(
       crypto.getRandomValues(new Uint8Array(8)),
       (byte) => byte.toString(16).padStart(2, "0"),

@@ -1,25 +1,34 @@
 /**
- * Content decoding (`Content-Encoding`) on the runtime's own `DecompressionStream`.
+ * Content decoding (`Content-Encoding`) through `node:zlib`, which Deno, Node and Bun all
+ * have, with memory bounded by the decoder's backpressure (see `_zlib_source.ts`).
  *
- * What each runtime offers (checked at load time, not assumed):
+ * What each runtime decodes (checked at load time, not assumed):
  *
- * | encoding | Deno 2.9 | Node 24 | Node 20 |
- * |---|---|---|---|
- * | gzip, deflate | yes | yes | yes |
- * | br | yes (`"brotli"`) | yes (`"brotli"`) | no |
- * | zstd | no | no | no |
+ * | encoding | Deno 2.9 | Node 24 | Node 20 | Bun 1.x |
+ * |---|---|---|---|---|
+ * | gzip, deflate, br | yes | yes | yes | yes |
+ * | zstd | where `node:zlib` has it | yes | no | yes |
  *
- * A format the runtime lacks can be added with {@linkcode registerDecoder} (for example
- * from `node:zlib` in a Node program); `Accept-Encoding` only ever lists what can be
- * decoded. "deflate" is zlib-wrapped by the standard but raw in some servers: the first
- * two bytes decide. Errors from the body's source (timeouts, resets) pass through
- * unchanged; anything the decompressor rejects becomes a {@linkcode DecodingError}.
+ * A coding the runtime lacks can be added with {@linkcode registerDecoder};
+ * `Accept-Encoding` only ever lists what can be decoded. "deflate" is zlib-wrapped by the
+ * standard but raw in some servers: the first two bytes decide. Errors from the body's
+ * source (timeouts, resets) pass through unchanged; anything the decompressor rejects
+ * becomes a {@linkcode DecodingError}.
+ *
+ * Limits against a hostile server: at most {@linkcode MAX_CONTENT_CODINGS} codings (more is
+ * a `DecodingError` before anything is decoded), and at most `maxDecompressedSize` decoded
+ * bytes, which also bounds memory (one input chunk and a few output chunks per coding).
+ * A body with a coding that cannot be decoded is handed up as sent, undecoded as a whole
+ * (its `Content-Encoding` header says so), never half-decoded.
  *
  * @module
  */
 
+import * as zlib from "node:zlib";
+import type { Transform } from "node:stream";
 import type { BodySource } from "./models/body.ts";
-import { DecodingError, HTTPError } from "./errors.ts";
+import { DecodingError } from "./errors.ts";
+import { zlibSource } from "./_zlib_source.ts";
 
 /** Turns a stream of encoded bytes into a stream of decoded bytes. */
 export type StreamDecoder = (input: ReadableStream<Uint8Array>) => ReadableStream<Uint8Array>;
@@ -27,99 +36,139 @@ export type StreamDecoder = (input: ReadableStream<Uint8Array>) => ReadableStrea
 /** Default limit on a decompressed body: 256 MiB. */
 export const DEFAULT_MAX_DECOMPRESSED_SIZE = 256 * 1024 * 1024;
 
-const decoders = new Map<string, StreamDecoder>();
+/** The most content codings a response may list (as undici); more is a `DecodingError`. */
+export const MAX_CONTENT_CODINGS = 5;
 
-function runtimeHas(format: string): boolean {
+/** Decodes a source of encoded bytes into a source of decoded bytes. */
+type SourceDecoder = (input: BodySource, encoding: string) => BodySource;
+
+const decoders = new Map<string, SourceDecoder>();
+
+function viaZlib(create: () => Transform): SourceDecoder {
+  return (input, encoding) => zlibSource(create(), input, encoding);
+}
+
+/** zlib-wrapped or raw deflate: the first two bytes of a zlib stream are a checked header. */
+function deflateDecoder(input: BodySource, encoding: string): BodySource {
+  let inner: BodySource | null = null;
+  return {
+    async read(): Promise<Uint8Array | null> {
+      if (inner === null) {
+        let head = new Uint8Array(0);
+        while (head.length < 2) {
+          const next = await input.read();
+          if (next === null) break;
+          const joined = new Uint8Array(head.length + next.length);
+          joined.set(head);
+          joined.set(next, head.length);
+          head = joined;
+        }
+        const wrapped = head.length >= 2 && (head[0] & 0x0f) === 8 &&
+          ((head[0] << 8) | head[1]) % 31 === 0;
+        let first: Uint8Array | null = head.length > 0 ? head : null;
+        const rest: BodySource = {
+          read() {
+            if (first === null) return input.read();
+            const chunk = first;
+            first = null;
+            return Promise.resolve(chunk);
+          },
+          close: () => input.close(),
+        };
+        inner = zlibSource(
+          wrapped ? zlib.createInflate() : zlib.createInflateRaw(),
+          rest,
+          encoding,
+        );
+      }
+      return await inner.read();
+    },
+    close(): Promise<void> {
+      return inner ? inner.close() : input.close();
+    },
+  };
+}
+
+/** Whether `create` makes a working decompressor here (a runtime may stub one). */
+function works(create: (() => Transform) | undefined): create is () => Transform {
+  if (typeof create !== "function") return false;
   try {
-    new DecompressionStream(format as CompressionFormat);
+    create().destroy();
     return true;
   } catch {
     return false;
   }
 }
 
-function viaDecompressionStream(format: string): StreamDecoder {
-  return (input) =>
-    input.pipeThrough(
-      new DecompressionStream(format as CompressionFormat) as unknown as TransformStream<
-        Uint8Array,
-        Uint8Array
-      >,
-    );
-}
+decoders.set("gzip", viaZlib(() => zlib.createGunzip()));
+decoders.set("x-gzip", viaZlib(() => zlib.createGunzip()));
+decoders.set("deflate", deflateDecoder);
+decoders.set("br", viaZlib(() => zlib.createBrotliDecompress()));
+// deno-lint-ignore no-explicit-any
+const createZstd = (zlib as any).createZstdDecompress as (() => Transform) | undefined;
+if (works(createZstd)) decoders.set("zstd", viaZlib(createZstd));
 
-/** zlib-wrapped or raw deflate: the first two bytes of a zlib stream are a checked header. */
-function deflateDecoder(input: ReadableStream<Uint8Array>): ReadableStream<Uint8Array> {
-  const reader = input.getReader();
-  let head = new Uint8Array(0);
-  let inner: ReadableStreamDefaultReader<Uint8Array> | null = null;
-  return new ReadableStream<Uint8Array>({
-    async pull(controller) {
-      if (inner === null) {
-        while (head.length < 2) {
+/** A {@linkcode SourceDecoder} over a web {@linkcode StreamDecoder}. */
+function viaStream(decoder: StreamDecoder): SourceDecoder {
+  return (input, encoding) => {
+    const reader = decoder(
+      new ReadableStream<Uint8Array>({
+        async pull(controller) {
+          const chunk = await input.read();
+          if (chunk === null) controller.close();
+          else controller.enqueue(chunk);
+        },
+        cancel: () => input.close(),
+      }, { highWaterMark: 0 }),
+    ).getReader();
+    let done = false;
+    return {
+      async read(): Promise<Uint8Array | null> {
+        if (done) return null;
+        try {
           const next = await reader.read();
-          if (next.done) break;
-          const joined = new Uint8Array(head.length + next.value.length);
-          joined.set(head);
-          joined.set(next.value, head.length);
-          head = joined;
+          if (!next.done) return next.value;
+        } catch (error) {
+          done = true;
+          await input.close();
+          if (error instanceof Error && error.name.endsWith("Timeout")) throw error;
+          throw new DecodingError(`Invalid ${JSON.stringify(encoding)} encoded body`, {
+            cause: error,
+          });
         }
-        const zlib = head.length >= 2 && (head[0] & 0x0f) === 8 &&
-          ((head[0] << 8) | head[1]) % 31 === 0;
-        const first = head;
-        let sentFirst = false;
-        const rest = new ReadableStream<Uint8Array>({
-          async pull(c) {
-            if (!sentFirst) {
-              sentFirst = true;
-              if (first.length > 0) return c.enqueue(first);
-            }
-            const next = await reader.read();
-            if (next.done) c.close();
-            else c.enqueue(next.value);
-          },
-          cancel(reason) {
-            return reader.cancel(reason);
-          },
-        }, { highWaterMark: 0 });
-        inner = viaDecompressionStream(zlib ? "deflate" : "deflate-raw")(rest).getReader();
-      }
-      const next = await inner.read();
-      if (next.done) controller.close();
-      else controller.enqueue(next.value);
-    },
-    cancel(reason) {
-      return inner ? inner.cancel(reason) : reader.cancel(reason);
-    },
-  }, { highWaterMark: 0 });
+        done = true;
+        return null;
+      },
+      async close(): Promise<void> {
+        if (!done) {
+          done = true;
+          await reader.cancel().catch(() => {});
+        }
+        await input.close();
+      },
+    };
+  };
 }
-
-if (runtimeHas("gzip")) {
-  decoders.set("gzip", viaDecompressionStream("gzip"));
-  decoders.set("x-gzip", viaDecompressionStream("gzip"));
-}
-if (runtimeHas("deflate") && runtimeHas("deflate-raw")) decoders.set("deflate", deflateDecoder);
-if (runtimeHas("br")) decoders.set("br", viaDecompressionStream("br"));
-else if (runtimeHas("brotli")) decoders.set("br", viaDecompressionStream("brotli"));
-if (runtimeHas("zstd")) decoders.set("zstd", viaDecompressionStream("zstd"));
 
 /**
- * Adds (or replaces, or with `null` removes) the decoder of a content coding, such as
- * `"br"` from `node:zlib` on a runtime whose `DecompressionStream` lacks it.
- * `Accept-Encoding` picks it up.
+ * Adds (or replaces, or with `null` removes) the decoder of a content coding.
+ * `Accept-Encoding` picks it up. The decompressed size limit applies to its output; how
+ * much memory it takes to produce one chunk is up to the decoder.
  *
- * @example Add brotli on Node 20 from node:zlib
- * ```ts ignore
- * import { registerDecoder } from "@ferry/ferry";
- * import { createBrotliDecompress } from "node:zlib";
- * import { Duplex } from "node:stream";
- * registerDecoder("br", (input) =>
- *   input.pipeThrough(Duplex.toWeb(createBrotliDecompress()) as TransformStream<Uint8Array, Uint8Array>));
+ * @example Add a coding
+ * ```ts
+ * import { registerDecoder, supportedEncodings } from "@ferry/ferry";
+ * registerDecoder("x-reverse", (input) =>
+ *   input.pipeThrough(new TransformStream<Uint8Array, Uint8Array>({
+ *     transform: (chunk, controller) => controller.enqueue(chunk.slice().reverse()),
+ *   })));
+ * console.log(supportedEncodings().includes("x-reverse")); // true
+ * registerDecoder("x-reverse", null);
  * ```
  */
 export function registerDecoder(encoding: string, decoder: StreamDecoder | null): void {
   if (decoder === null) decoders.delete(encoding.toLowerCase());
-  else decoders.set(encoding.toLowerCase(), decoder);
+  else decoders.set(encoding.toLowerCase(), viaStream(decoder));
 }
 
 /**
@@ -128,7 +177,7 @@ export function registerDecoder(encoding: string, decoder: StreamDecoder | null)
  * @example
  * ```ts
  * import { supportedEncodings } from "@ferry/ferry";
- * console.log(supportedEncodings()); // ["gzip", "deflate", "br"] on Deno
+ * console.log(supportedEncodings()); // ["gzip", "deflate", "br", "zstd"] on Node 24
  * ```
  */
 export function supportedEncodings(): string[] {
@@ -151,67 +200,42 @@ export function parseContentEncoding(value: string | null): string[] {
   return codings;
 }
 
-/** A source over a stream reader, used by {@linkcode decodedSource}. */
-function readerSource(
-  reader: ReadableStreamDefaultReader<Uint8Array>,
-  encoding: string,
-  maxSize: number | null,
-  raw: BodySource,
-): BodySource {
+/** Counts decoded bytes against the limit. */
+function limited(inner: BodySource, encoding: string, maxSize: number | null): BodySource {
   let total = 0;
-  let done = false;
   return {
     async read(): Promise<Uint8Array | null> {
-      if (done) return null;
-      let next: ReadableStreamReadResult<Uint8Array>;
-      try {
-        next = await reader.read();
-      } catch (error) {
-        done = true;
-        await raw.close();
-        if (error instanceof HTTPError) throw error;
-        throw new DecodingError(`Invalid ${JSON.stringify(encoding)} encoded body`, {
-          cause: error,
-        });
-      }
-      if (next.done) {
-        done = true;
-        return null;
-      }
-      total += next.value.length;
-      if (maxSize !== null && total > maxSize) {
-        done = true;
-        await reader.cancel().catch(() => {});
-        await raw.close();
+      const chunk = await inner.read();
+      if (chunk === null || maxSize === null) return chunk;
+      total += chunk.length;
+      if (total > maxSize) {
+        await inner.close();
         throw new DecodingError(
           `Decompressed body exceeds the limit of ${maxSize} bytes (${
             JSON.stringify(encoding)
           } encoding)`,
         );
       }
-      return next.value;
+      return chunk;
     },
-    async close(): Promise<void> {
-      if (!done) {
-        done = true;
-        await reader.cancel().catch(() => {});
-      }
-      await raw.close();
-    },
+    close: () => inner.close(),
   };
 }
 
 /**
- * Wraps a raw body source in the decoders that `contentEncoding` names. Unknown codings
- * are left alone (the body is returned as sent), as httpx does.
+ * Wraps a raw body source in the decoders that `codings` names (innermost last). More than
+ * {@linkcode MAX_CONTENT_CODINGS} codings is a {@linkcode DecodingError} at the first read;
+ * a coding that cannot be decoded leaves the whole body as sent, as httpx and undici do.
  */
 export function decodedSource(
   raw: BodySource,
   codings: readonly string[],
   maxSize: number | null = DEFAULT_MAX_DECOMPRESSED_SIZE,
 ): BodySource {
-  const known = codings.filter((coding) => decoders.has(coding));
-  if (known.length === 0) return raw;
+  const tooMany = codings.length > MAX_CONTENT_CODINGS;
+  if (!tooMany && (codings.length === 0 || !codings.every((coding) => decoders.has(coding)))) {
+    return raw;
+  }
   // The pipeline is built on the first non-empty chunk: an empty body (HEAD, 204, 304)
   // with a Content-Encoding header is empty, not a truncated stream.
   let inner: BodySource | null = null;
@@ -220,6 +244,13 @@ export function decodedSource(
     async read(): Promise<Uint8Array | null> {
       if (inner !== null) return await inner.read();
       if (ended) return null;
+      if (tooMany) {
+        ended = true;
+        await raw.close();
+        throw new DecodingError(
+          `Too many content codings: ${codings.length} (the limit is ${MAX_CONTENT_CODINGS})`,
+        );
+      }
       let first: Uint8Array | null;
       do first = await raw.read(); while (first !== null && first.length === 0);
       if (first === null) {
@@ -227,25 +258,19 @@ export function decodedSource(
         return null;
       }
       let pending: Uint8Array | null = first;
-      let stream = new ReadableStream<Uint8Array>({
-        async pull(controller) {
-          if (pending !== null) {
-            controller.enqueue(pending);
-            pending = null;
-            return;
-          }
-          for (;;) {
-            const chunk = await raw.read();
-            if (chunk === null) return controller.close();
-            if (chunk.length > 0) return controller.enqueue(chunk);
-          }
+      let source: BodySource = {
+        read() {
+          if (pending === null) return raw.read();
+          const chunk = pending;
+          pending = null;
+          return Promise.resolve(chunk);
         },
-        cancel() {
-          return raw.close();
-        },
-      }, { highWaterMark: 0 });
-      for (let i = known.length - 1; i >= 0; i--) stream = decoders.get(known[i])!(stream);
-      inner = readerSource(stream.getReader(), known.join(", "), maxSize, raw);
+        close: () => raw.close(),
+      };
+      for (let i = codings.length - 1; i >= 0; i--) {
+        source = decoders.get(codings[i])!(source, codings[i]);
+      }
+      inner = limited(source, codings.join(", "), maxSize);
       return await inner.read();
     },
     async close(): Promise<void> {

@@ -25,8 +25,9 @@
  *   an idle connection of another origin is closed to make room for the first waiter.
  *   Waiting ends with `PoolTimeout` when the `pool` limit (or an enclosing `timeout()`
  *   scope) runs out.
- * - A reused connection that turns out to be closed before any byte of the response came
- *   is retried once on another connection, when the request can be sent again.
+ * - A request whose reused connection turns out to be closed before any byte of the
+ *   response came is sent again once (never twice), on a fresh connection, when it can be
+ *   sent again: see {@linkcode MAX_RETRIES}.
  *
  * Proxies plug in at two seams: {@linkcode poolKey} (which connections are
  * interchangeable) and `#openStream` (how a connection's stream is opened).
@@ -40,15 +41,19 @@ import type { Response } from "./models/response.ts";
 import type { NetworkStreamInterface } from "./network/types.ts";
 import type { Transport } from "./models/transport.ts";
 import {
-  _internal,
-  type Connection,
+  Connection,
   DEFAULT_KEEPALIVE_EXPIRY_MS,
   DEFAULT_TIMEOUT_MS,
+  exchangeCount,
+  expiresAt,
+  forPool,
   getDefaultBackend,
+  handleRequest,
   isRetryableError,
   type OpenOptions,
   openStream,
-} from "./connection.ts";
+  type PoolConnection,
+} from "./connection/mod.ts";
 import { type Origin, originOf, poolKey } from "./_origin.ts";
 import { withDeadline } from "./timeout.ts";
 // Proxies (issue 6): the key, stream and request seams below call into src/proxy/.
@@ -112,14 +117,21 @@ export type PoolRequestInit = RequestInit;
 interface Waiter {
   key: string;
   url: URL;
-  resolve: (connection: Connection) => void;
+  resolve: (connection: PoolConnection) => void;
   reject: (error: unknown) => void;
   /** Set once the waiter got a connection or gave up; it is then skipped. */
   done: boolean;
-  assigned: Connection | null;
+  assigned: PoolConnection | null;
 }
 
-const { handle, installHooks, lazyConnection, expiresAt, exchangeCount } = _internal;
+/**
+ * How many times a request is sent again after it met a stale connection: once. The
+ * retry takes a fresh connection, which cannot be stale; should it have to wait and be
+ * handed another reused one that is stale too, the failure is reported rather than the
+ * request sent a third time (a server may act on every copy it received). httpcore resends
+ * nothing after a stale failure and retries only requests no connection took.
+ */
+const MAX_RETRIES = 1;
 
 /** How often surplus idle connections are looked at while there are some, in ms. */
 const TRIM_TICK_MS = 100;
@@ -148,24 +160,24 @@ export class ConnectionPool implements Transport {
   #poolMs: number | null;
   #connectMs: number | null;
   /** Every connection counted against the limit, with its key. */
-  #keys = new Map<Connection, string>();
+  #keys = new Map<PoolConnection, string>();
   /** Idle connections by key, most recently used last. */
-  #idle = new Map<string, Connection[]>();
+  #idle = new Map<string, PoolConnection[]>();
   #idleCount = 0;
   /** The earliest expiry among idle connections (a hint: may be early, never late). */
   #nextExpiry = Infinity;
   /** The trim tick, pending while idle connections exceed `maxKeepaliveConnections`. */
   #trimTimer: ReturnType<typeof setTimeout> | null = null;
   /** Idle connections seen by the last trim tick, with their exchange count then. */
-  #trimSeen = new Map<Connection, number>();
+  #trimSeen = new Map<PoolConnection, number>();
   #waiters: Waiter[] = [];
   #waitersHead = 0;
   #closed = false;
   /** The proxy every request goes through, or `null`. */
   #proxy: Proxy | null;
   #hooks = {
-    idle: (connection: Connection): void => this.#onIdle(connection),
-    closed: (connection: Connection): void => this.#onClosed(connection),
+    idle: (connection: PoolConnection): void => this.#onIdle(connection),
+    closed: (connection: PoolConnection): void => this.#onClosed(connection),
   };
   #opener = (origin: Origin, request: Request | null): Promise<NetworkStreamInterface> =>
     this.#openStream(origin, request);
@@ -198,7 +210,8 @@ export class ConnectionPool implements Transport {
 
   /** A snapshot of the pool's connections (idle, active and opening). */
   get connections(): Connection[] {
-    return [...this.#keys.keys()];
+    // Every connection is an HTTP/1.1 `Connection` for now (HTTP/2 will widen this type).
+    return [...this.#keys.keys()] as Connection[];
   }
 
   /** Sends a request and reads the whole response body. */
@@ -314,11 +327,11 @@ export class ConnectionPool implements Transport {
       const connection = this.#acquire(key, url, attempt > 0) ??
         await this.#wait(key, url, request);
       try {
-        const response = await handle(connection, sent, readAll);
+        const response = await connection[handleRequest](sent, readAll);
         // Proxy seam: the caller's request back on the response; a forwarded 407 throws.
         return sent === request ? response : await finishForwarded(proxy!, request, response);
       } catch (error) {
-        if (attempt < 2 && isRetryableError(error) && !this.#closed) continue;
+        if (attempt < MAX_RETRIES && isRetryableError(error) && !this.#closed) continue;
         throw error;
       }
     }
@@ -342,7 +355,7 @@ export class ConnectionPool implements Transport {
    * An idle connection for `key` (unless `fresh`), or a new one when there is room (made
    * by closing another idle connection if need be); else `null`.
    */
-  #acquire(key: string, url: URL, fresh = false): Connection | null {
+  #acquire(key: string, url: URL, fresh = false): PoolConnection | null {
     if (this.#idleCount > 0 && !fresh) {
       if (this.#nextExpiry !== Infinity) this.#sweep();
       const list = this.#idle.get(key);
@@ -359,17 +372,22 @@ export class ConnectionPool implements Transport {
     return null;
   }
 
-  #create(key: string, url: URL): Connection {
-    const connection = lazyConnection(originOf(url), this.#opener, this.#connectionOptions);
-    installHooks(connection, this.#hooks);
+  #create(key: string, url: URL): PoolConnection {
+    const origin = originOf(url);
+    const connection = Connection[forPool](
+      origin,
+      this.#opener,
+      this.#connectionOptions,
+      this.#hooks,
+    );
     this.#keys.set(connection, key);
     return connection;
   }
 
   /** Waits in line for a connection, until the pool limit or the signal ends it. */
-  #wait(key: string, url: URL, request: Request): Promise<Connection> {
+  #wait(key: string, url: URL, request: Request): Promise<PoolConnection> {
     let waiter!: Waiter;
-    const promise = new Promise<Connection>((resolve, reject) => {
+    const promise = new Promise<PoolConnection>((resolve, reject) => {
       waiter = { key, url, resolve, reject, done: false, assigned: null };
     });
     const extensions = request.extensions;
@@ -377,7 +395,7 @@ export class ConnectionPool implements Transport {
     // Join the line only once the wait really starts: withDeadline rejects at once, without
     // calling back, when the signal is already aborted or no time is left, and a waiter
     // left in line then would take the next free connection and never use it.
-    const join = (): Promise<Connection> => {
+    const join = (): Promise<PoolConnection> => {
       this.#waiters.push(waiter);
       return promise;
     };
@@ -393,7 +411,7 @@ export class ConnectionPool implements Transport {
   }
 
   /** A connection handed to a waiter that had already given up. */
-  #giveBack(connection: Connection): void {
+  #giveBack(connection: PoolConnection): void {
     if (connection.state === "IDLE") this.#onIdle(connection);
     else if (connection.state === "NEW") {
       // Never opened: forget it (closing an unopened connection reports `closed`).
@@ -422,13 +440,13 @@ export class ConnectionPool implements Transport {
     return null;
   }
 
-  #assign(waiter: Waiter, connection: Connection): void {
+  #assign(waiter: Waiter, connection: PoolConnection): void {
     waiter.done = true;
     waiter.assigned = connection;
     waiter.resolve(connection);
   }
 
-  #onIdle(connection: Connection): void {
+  #onIdle(connection: PoolConnection): void {
     const key = this.#keys.get(connection);
     if (key === undefined) return;
     if (this.#waitersHead < this.#waiters.length) {
@@ -452,7 +470,7 @@ export class ConnectionPool implements Transport {
     // Kept even beyond maxKeepaliveConnections: the trim tick closes the surplus if it
     // stays idle (see the module documentation).
     if (++this.#idleCount > this.#maxKeepalive && this.#trimTimer === null) this.#startTrim();
-    const expiry = expiresAt(connection);
+    const expiry = connection[expiresAt];
     if (expiry < this.#nextExpiry) this.#nextExpiry = expiry;
   }
 
@@ -475,16 +493,16 @@ export class ConnectionPool implements Transport {
       return;
     }
     const seen = this.#trimSeen;
-    const now = new Map<Connection, number>();
-    const stale: Connection[] = [];
+    const now = new Map<PoolConnection, number>();
+    const stale: PoolConnection[] = [];
     for (const list of this.#idle.values()) {
       for (const connection of list) {
-        const count = exchangeCount(connection);
+        const count = connection[exchangeCount];
         if (seen.get(connection) === count) stale.push(connection);
         now.set(connection, count);
       }
     }
-    stale.sort((a, b) => expiresAt(a) - expiresAt(b));
+    stale.sort((a, b) => a[expiresAt] - b[expiresAt]);
     for (let i = 0; i < surplus && i < stale.length; i++) {
       const connection = stale[i];
       now.delete(connection);
@@ -495,7 +513,7 @@ export class ConnectionPool implements Transport {
   };
 
   /** Takes an idle connection out of the pool and closes it. */
-  #dropIdle(connection: Connection): void {
+  #dropIdle(connection: PoolConnection): void {
     const key = this.#keys.get(connection)!;
     const list = this.#idle.get(key)!;
     list.splice(list.indexOf(connection), 1);
@@ -505,7 +523,7 @@ export class ConnectionPool implements Transport {
     connection.close();
   }
 
-  #onClosed(connection: Connection): void {
+  #onClosed(connection: PoolConnection): void {
     const key = this.#keys.get(connection);
     if (key === undefined) return;
     this.#keys.delete(connection);
@@ -533,7 +551,7 @@ export class ConnectionPool implements Transport {
     for (const list of this.#idle.values()) {
       for (let i = list.length - 1; i >= 0; i--) {
         const connection = list[i];
-        const expiry = expiresAt(connection);
+        const expiry = connection[expiresAt];
         if (expiry <= now) {
           list.splice(i, 1);
           this.#idleCount--;
@@ -548,12 +566,12 @@ export class ConnectionPool implements Transport {
 
   /** Closes the least recently used idle connection, of whichever origin. */
   #evictOne(): void {
-    let victim: Connection | null = null;
-    let victimList: Connection[] | null = null;
+    let victim: PoolConnection | null = null;
+    let victimList: PoolConnection[] | null = null;
     let oldest = Infinity;
     for (const list of this.#idle.values()) {
-      if (list.length > 0 && expiresAt(list[0]) <= oldest) {
-        oldest = expiresAt(list[0]);
+      if (list.length > 0 && list[0][expiresAt] <= oldest) {
+        oldest = list[0][expiresAt];
         victim = list[0];
         victimList = list;
       }

@@ -4,6 +4,7 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { test } from "./_harness.ts";
+import { cannedServer, ok } from "./_servers.ts";
 import { useNodeFileAccess } from "./_file_access.ts";
 import {
   Auth,
@@ -275,6 +276,57 @@ test("NetRCAuth: content, an explicit file, NETRC; hosts without entry get no he
       /ENOENT|no such file/i,
     );
   } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test("Digest: host A's challenge is never answered to host B (two loopback servers)", async () => {
+  const challenge = (realm: string) =>
+    `HTTP/1.1 401 Unauthorized\r\nWWW-Authenticate: Digest realm="${realm}", ` +
+    `nonce="n-${realm}", qop="auth"\r\nContent-Length: 0\r\n\r\n`;
+  const answer = (realm: string) => (head: string) =>
+    /^authorization:/im.test(head) ? ok("in") : challenge(realm);
+  const a = await cannedServer(answer("a"));
+  const b = await cannedServer(answer("b"));
+  try {
+    await using client = new Client({ auth: new DigestAuth("user", "passwd") });
+    assert.equal((await client.get(`${a.url}/one`)).status, 200);
+    assert.equal((await client.get(`${a.url}/two`)).status, 200);
+    assert.equal(a.heads.length, 3, "A's challenge is reused on A: no second 401");
+    assert.match(a.heads[2], /^authorization: Digest username="user", realm="a"/im);
+    assert.equal((await client.get(`${b.url}/`)).status, 200);
+    assert.doesNotMatch(b.heads[0], /^authorization:/im, "B got nothing computed for A");
+    assert.match(b.heads[1], /realm="b", nonce="n-b"/);
+    // Each origin keeps its own challenge and nonce count.
+    await client.get(`${a.url}/three`);
+    assert.match(a.heads[3], /nonce="n-a".*nc=00000003/);
+  } finally {
+    await a.close();
+    await b.close();
+  }
+});
+
+test("trustEnv never reads .netrc: only NetRCAuth does (httpx 1.0's design)", async () => {
+  useNodeFileAccess();
+  const dir = mkdtempSync(join(tmpdir(), "ferry-netrc-"));
+  const server = await cannedServer(() => ok("hi"));
+  // deno-lint-ignore no-explicit-any
+  const env = (globalThis as any).process.env;
+  const saved = env.NETRC;
+  try {
+    const file = join(dir, "netrc");
+    writeFileSync(file, "machine 127.0.0.1 login me password pw\n");
+    env.NETRC = file;
+    await using trusting = new Client({ trustEnv: true });
+    await trusting.get(server.url);
+    assert.doesNotMatch(server.heads[0], /^authorization:/im);
+    await using explicit = new Client({ auth: new NetRCAuth() });
+    await explicit.get(server.url);
+    assert.match(server.heads[1], /^authorization: Basic bWU6cHc=\r$/im);
+  } finally {
+    if (saved === undefined) delete env.NETRC;
+    else env.NETRC = saved;
+    await server.close();
     rmSync(dir, { recursive: true, force: true });
   }
 });

@@ -13,7 +13,7 @@ import { gzipSync } from "node:zlib";
 import { test } from "./_harness.ts";
 import { cannedServer } from "./_servers.ts";
 import { ConnectionPool } from "../src/pool.ts";
-import { Connection } from "../src/connection.ts";
+import { Connection } from "../src/connection/mod.ts";
 import { memoryStreamPair } from "../src/network/memory.ts";
 import { ResponseParser } from "../src/http11/parser.ts";
 import { NetworkBackend } from "../src/network/backend.ts";

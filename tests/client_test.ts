@@ -647,36 +647,53 @@ test("not following: a 307 to a streamed upload is returned, without nextRequest
   }
 });
 
-test("review fixes: credentials, headers setter, control characters, method case, empty files", async () => {
-  const seen: Request[] = [];
-  await using client = new Client({
+/** A client whose transport records each request in `seen` and answers 200. */
+function recordingClient(seen: Request[]): Client {
+  return new Client({
     transport: new MockTransport((request) => {
       seen.push(request);
       return new Response(200);
     }),
   });
-  // A stray "%" in URL credentials is kept as written, not a URIError.
+}
+
+test("a stray % in URL credentials is kept as written, not a URIError", async () => {
+  const seen: Request[] = [];
+  await using client = recordingClient(seen);
   await client.get("http://us%er:p%ss@example.test/");
-  assert.equal(
-    seen.at(-1)!.headers.get("authorization"),
-    `Basic ${btoa("us%er:p%ss")}`,
-  );
-  // Replacing the client's headers keeps Ferry's defaults underneath.
+  assert.equal(seen.at(-1)!.headers.get("authorization"), `Basic ${btoa("us%er:p%ss")}`);
+});
+
+test("replacing the client's headers keeps Ferry's defaults underneath", async () => {
+  const seen: Request[] = [];
+  await using client = recordingClient(seen);
   client.headers = { "X-Token": "1" };
   await client.get("http://example.test/");
   assert.equal(seen.at(-1)!.headers.get("x-token"), "1");
   assert.match(seen.at(-1)!.headers.get("user-agent")!, /^ferry\//);
-  // CR, LF or TAB in a URL is an InvalidURL, not a silently different path.
-  await assert.rejects(client.get("http://example.test/a\r\nb"), InvalidURL);
-  // Methods are upper-cased, so redirect rules and the wire see "POST".
+});
+
+test("CR, LF or TAB in a URL is an InvalidURL, not a silently different path", async () => {
+  const seen: Request[] = [];
+  await using client = recordingClient(seen);
+  for (const character of ["\r", "\n", "\t", "\r\n"]) {
+    await assert.rejects(client.get(`http://example.test/a${character}b`), InvalidURL);
+  }
+  assert.equal(seen.length, 0);
+});
+
+test("request methods are upper-cased, so redirect rules and the wire see POST", async () => {
+  const seen: Request[] = [];
+  await using client = recordingClient(seen);
   await client.request("post", "http://example.test/");
   assert.equal(seen.at(-1)!.method, "POST");
-  // files: {} sends the form urlencoded, as httpx does.
+});
+
+test("files: {} sends the form urlencoded, as httpx does", async () => {
+  const seen: Request[] = [];
+  await using client = recordingClient(seen);
   await client.post("http://example.test/", { data: { a: "1" }, files: {} });
-  assert.equal(
-    seen.at(-1)!.headers.get("content-type"),
-    "application/x-www-form-urlencoded",
-  );
+  assert.equal(seen.at(-1)!.headers.get("content-type"), "application/x-www-form-urlencoded");
 });
 
 test("a Blob body is sent again for a 307 and for a Digest challenge", async () => {

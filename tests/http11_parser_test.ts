@@ -7,7 +7,11 @@ import assert from "node:assert/strict";
 import { test } from "./_harness.ts";
 import { bytes, parse, parseError } from "./_http11.ts";
 import { LocalProtocolError, RemoteProtocolError } from "../src/errors.ts";
-import { ResponseParser } from "../src/http11/parser.ts";
+import {
+  DEFAULT_PARSER_LIMITS,
+  MAX_EMPTY_LINES_BEFORE_STATUS,
+  ResponseParser,
+} from "../src/http11/parser.ts";
 
 const OK = "HTTP/1.1 200 OK\r\n";
 
@@ -310,7 +314,7 @@ test("parser rejects malformed status lines", () => {
     ["HTTP/1.1\t200 OK\r\n\r\n", /Invalid status line/, 8],
     ["http/1.1 200 OK\r\n\r\n", /Invalid status line "http\/1.1 200 OK"/, 0],
     ["ICY 200 OK\r\n\r\n", /Invalid status line/, 0],
-    ["\r\nHTTP/1.1 200 OK\r\n\r\n", /Invalid status line ""/, 0],
+    ["\n\nHTTP/1.1 200 OK\r\n\r\n", /Found LF without CR/, 0],
     ["HTTP/1.1 200 O\x00K\r\n\r\n", /NUL in the reason phrase/, 14],
     ["HTTP/1.1 200 O\x01K\r\n\r\n", /Invalid control byte "\\x01" in the reason phrase/, 14],
     ["HTTP/1.1 200 O\rK\r\n\r\n", /CR without LF in the reason phrase/, 14],
@@ -597,4 +601,76 @@ test("parser takes many small buffers fed before any event is pulled", () => {
   assert.equal(size, body.length);
   assert.deepEqual(parser.next(), { type: "end", trailers: [], keepAlive: true });
   assert.equal(parser.bufferedLength, 0);
+});
+
+// ---------------------------------------------------------------- hostile servers (issue 10)
+
+test("parser refuses chunk-size whitespace without an extension and empty extensions", () => {
+  const head = OK + "Transfer-Encoding: chunked\r\n\r\n";
+  const cases: [string, RegExp, number][] = [
+    ["25  \r\n", /Invalid chunk size "25 {2}"/, 51],
+    ["5\t\r\n", /Invalid chunk size "5\\t"/, 49],
+    ["2;\r\n", /Invalid chunk extension "2;"/, 49],
+    ["2; \r\n", /Invalid chunk extension "2; "/, 50],
+    ["2;;a\r\n", /Invalid chunk extension "2;;a"/, 49],
+    ["2;a=\r\n", /Invalid chunk extension "2;a="/, 51],
+    ['2;a="x\r\n', /Invalid chunk extension/, 53],
+    ["2;a b\r\n", /Invalid chunk extension "2;a b"/, 51],
+  ];
+  for (const [tail, pattern, offset] of cases) {
+    const error = parseError(head + tail + "hi\r\n0\r\n\r\n", pattern);
+    assert.equal(error.offset, offset, tail);
+  }
+});
+
+test("parser accepts well-formed chunk extensions, with BWS around them", () => {
+  for (const line of ["5;a", "5 ;a", "5; a = b", '5;a="q \\" ;x";b', "5;a=1;b;c=2"]) {
+    const { events, error } = parse(
+      OK + `Transfer-Encoding: chunked\r\n\r\n${line}\r\nhello\r\n0\r\n\r\n`,
+    );
+    assert.equal(error, null, line);
+    assert.deepEqual(events[1], { type: "data", data: "hello" }, line);
+  }
+});
+
+test("parser ignores up to four empty lines before a status line, whole and trickled", () => {
+  const second = "HTTP/1.1 204 No Content\r\n\r\n";
+  for (let n = 1; n <= MAX_EMPTY_LINES_BEFORE_STATUS; n++) {
+    const extra = "\r\n".repeat(n);
+    // Before the first response, after a body, and after a 1xx.
+    const { events, error } = parse(
+      extra + OK + "Content-Length: 2\r\n\r\nok" + extra + second +
+        "HTTP/1.1 103 Early Hints\r\n\r\n" + extra + second,
+      { methods: ["GET", "GET", "GET"] },
+    );
+    assert.equal(error, null, `${n} empty lines`);
+    assert.deepEqual(
+      events.map((event) => event.type === "head" ? event.status : event.type),
+      [200, "data", "end", 204, "end", "informational", 204, "end"],
+    );
+  }
+  const tooMany = "\r\n".repeat(MAX_EMPTY_LINES_BEFORE_STATUS + 1);
+  const error = parseError(tooMany + OK + "\r\n", /More than 4 empty lines before the status line/);
+  assert.equal(error.offset, 0, "offsets count from after the skipped lines");
+  // Only empty lines, then the close: no response at all.
+  parseError("\r\n", /Connection closed without sending a response/);
+});
+
+test("parser bounds informational responses per request (103 forever)", () => {
+  const hint = "HTTP/1.1 103 Early Hints\r\nLink: </a.css>; rel=preload\r\n\r\n";
+  const ten = hint.repeat(DEFAULT_PARSER_LIMITS.maxInformationalResponses);
+  const { events, error } = parse(ten + OK + "Content-Length: 0\r\n\r\n", { methods: ["GET"] });
+  assert.equal(error, null);
+  assert.equal(events.filter((event) => event.type === "informational").length, 10);
+  const forever = parseError(
+    ten + hint + OK + "\r\n",
+    /More than maxInformationalResponses \(10\) informational responses/,
+  );
+  assert.equal(forever.offset, 0);
+  parseError(hint.repeat(3), /maxInformationalResponses \(2\)/, {
+    limits: { maxInformationalResponses: 2 },
+  });
+  // The count is per request: ten hints before each of two responses pass.
+  const twice = ten + OK + "Content-Length: 0\r\n\r\n";
+  assert.equal(parse(twice + twice, { methods: ["GET", "GET"] }).error, null);
 });

@@ -5,6 +5,8 @@ import { test } from "./_harness.ts";
 import { LocalProtocolError, StreamConsumed } from "../src/errors.ts";
 import { requestTarget, serializeRequest } from "../src/http11/writer.ts";
 import type { SerializedRequest } from "../src/http11/writer.ts";
+import { Client, ConnectionPool } from "../mod.ts";
+import { MemoryNetworkBackend } from "../src/testing/mod.ts";
 
 const decoder = new TextDecoder("latin1");
 const encoder = new TextEncoder();
@@ -248,4 +250,71 @@ test("writer refuses a locked stream body when it starts reading it", async () =
   const { body } = serializeRequest("POST", "/", HOST, stream);
   await assert.rejects(wire({ head: new Uint8Array(0), body }), StreamConsumed);
   reader.releaseLock();
+});
+
+test("writer refuses control characters other than HTAB in header values", async () => {
+  for (const code of [0x01, 0x08, 0x0b, 0x0c, 0x1b, 0x1f, 0x7f]) {
+    const value = `a${String.fromCharCode(code)}b`;
+    assert.throws(
+      () => serializeRequest("GET", "/", [...HOST, ["X-Evil", value]], null),
+      (error) =>
+        error instanceof LocalProtocolError &&
+        error.message === `Invalid value of header "X-Evil": ${JSON.stringify(value)}`,
+      `0x${code.toString(16)}`,
+    );
+  }
+  // HTAB and obs-text (0x80-0xFF) stay allowed.
+  assert.equal(
+    await wire(serializeRequest("GET", "/", [...HOST, ["X-Ok", "a\tb\u00e9"]], null)),
+    "GET / HTTP/1.1\r\nHost: example.com\r\nX-Ok: a\tb\u00e9\r\n\r\n",
+  );
+});
+
+test("writer refuses a second Host header, whatever its case", () => {
+  assert.throws(
+    () => serializeRequest("GET", "/", [...HOST, ["host", "evil.example"]], null),
+    (error) =>
+      error instanceof LocalProtocolError &&
+      error.message === 'More than one Host header: "evil.example"',
+  );
+});
+
+test("the client sends nothing when a header value or a second Host is refused", async () => {
+  const backend = new MemoryNetworkBackend(async (stream) => {
+    for (let part = await stream.read(); part.length > 0; part = await stream.read()) {
+      written += decoder.decode(part);
+    }
+    await stream.close();
+  });
+  let written = "";
+  await using client = new Client({ transport: new ConnectionPool({ backend }) });
+  await assert.rejects(
+    client.get("http://example.test/", { headers: { "X-Evil": "a\x1bb" } }),
+    LocalProtocolError,
+  );
+  await assert.rejects(
+    client.get("http://example.test/", {
+      headers: [["Host", "a.example"], ["Host", "b.example"]],
+    }),
+    /More than one Host header: "b.example"/,
+  );
+  await client.close();
+  await Promise.all(backend.served);
+  assert.equal(written, "");
+});
+
+test("the caller's Host replaces the default one", async () => {
+  let written = "";
+  const backend = new MemoryNetworkBackend(async (stream) => {
+    const part = await stream.read();
+    written += decoder.decode(part);
+    await stream.write(encoder.encode("HTTP/1.1 204 No Content\r\n\r\n"));
+    await stream.close();
+  });
+  await using client = new Client({ transport: new ConnectionPool({ backend }) });
+  await client.get("http://example.test/", { headers: { host: "virtual.example" } });
+  await client.close();
+  await Promise.all(backend.served);
+  assert.equal(written.match(/^host:/gim)?.length, 1, written);
+  assert.match(written, /^host: virtual\.example\r$/im);
 });

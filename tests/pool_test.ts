@@ -18,6 +18,7 @@ import {
   UnsupportedProtocol,
 } from "../src/errors.ts";
 import { cannedServer, eventually, ok, wait } from "./_servers.ts";
+import { MemoryNetworkBackend } from "../src/testing/mod.ts";
 import { nginxPeer, SMALL_BODY, startNginx } from "./_peers/nginx.ts";
 
 test("pool reprs follow the reference", async () => {
@@ -244,6 +245,30 @@ test("the retry takes a fresh connection, not another idle one", async () => {
   } finally {
     await server.close();
   }
+});
+
+test("a request sent to a stale connection is retried once, not twice", async () => {
+  // Every connection answers its first request and drops when a second one arrives on it.
+  const backend = new MemoryNetworkBackend(async (stream) => {
+    const index = backend.connections.length - 1;
+    for (let served = 0;; served++) {
+      const bytes = await stream.read().catch(() => new Uint8Array(0));
+      if (bytes.length === 0 || served === 1) break;
+      await stream.write(new TextEncoder().encode(
+        `HTTP/1.1 200 OK\r\nContent-Length: 1\r\n\r\n${index}`,
+      ));
+    }
+    await stream.close();
+  });
+  await using pool = new ConnectionPool({ backend, maxConnections: 1 });
+  assert.equal(await (await pool.request("GET", "http://ferry.test/")).text(), "0");
+  // B takes the idle connection (stale); C waits for room. B's retry has to wait too, and
+  // is handed the connection C used: stale again. A second retry would open a third.
+  const b = pool.request("GET", "http://ferry.test/b");
+  const c = pool.request("GET", "http://ferry.test/c");
+  await assert.rejects(b, RemoteProtocolError);
+  assert.equal(await (await c).text(), "1");
+  assert.equal(backend.connections.length, 2);
 });
 
 test("a request aborted before it starts gives its connection back", async () => {
@@ -579,27 +604,35 @@ test("a wait that ends before it starts (aborted signal, no pool time) leaves no
 });
 
 test("a streamed PUT on a reused connection the server closed is not resent with an empty body", async () => {
-  // The server answers with keep-alive and closes at once, without saying so.
-  const server = await cannedServer((_head, _index, socket) => {
-    socket.end(ok("hi"));
-    return null;
+  // In memory, so that nothing runs between the two requests (no idle probe): the server
+  // answers with keep-alive, then ends its side without saying so, and records the rest.
+  const received: string[] = [];
+  const backend = new MemoryNetworkBackend(async (stream) => {
+    const decoder = new TextDecoder();
+    await stream.read();
+    await stream.write(new TextEncoder().encode("HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nhi"));
+    await stream.closeWrite();
+    let rest = "";
+    for (let bytes = await stream.read(); bytes.length > 0; bytes = await stream.read()) {
+      rest += decoder.decode(bytes);
+    }
+    received.push(rest);
+    await stream.close();
   });
-  try {
-    await using pool = new ConnectionPool();
-    await (await pool.request("GET", `${server.url}/`)).text();
-    await wait(20); // the close arrives; the idle check is not armed yet
-    const body = (async function* () {
-      yield new TextEncoder().encode("important-data");
-    })();
-    // The body was used up by the first attempt: failing is right, a retry would send "".
-    await assert.rejects(
-      pool.request("PUT", `${server.url}/`, { content: body }),
-      TransportError,
-    );
-    assert.ok(server.heads.filter((head) => head.startsWith("PUT")).length <= 1);
-  } finally {
-    await server.close();
-  }
+  await using pool = new ConnectionPool({ backend });
+  assert.equal(await (await pool.request("GET", "http://ferry.test/")).text(), "hi");
+  const body = (async function* () {
+    yield new TextEncoder().encode("important-data");
+  })();
+  // The body was used up by the first attempt: failing is right, a retry would send "".
+  await assert.rejects(
+    pool.request("PUT", "http://ferry.test/", { content: body }),
+    RemoteProtocolError,
+  );
+  await Promise.all(backend.served);
+  assert.equal(backend.connections.length, 1, "connections opened");
+  assert.equal(received.length, 1);
+  assert.match(received[0], /^PUT \/ HTTP\/1\.1\r\n[^]*\r\n\r\n(e\r\n)?important-data/);
 });
 
 test("a read timeout on a reused connection is not retried (the request is sent once)", async () => {

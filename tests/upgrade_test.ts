@@ -8,7 +8,7 @@ import assert from "node:assert/strict";
 import { createServer as createHttpServer, type IncomingMessage } from "node:http";
 import { connect as netConnect, createServer, type Server, type Socket } from "node:net";
 import { peerTest, test } from "./_harness.ts";
-import { openConnection } from "../src/connection.ts";
+import { openConnection } from "../src/connection/mod.ts";
 import { ConnectionPool } from "../src/pool.ts";
 import { ProxyError, RemoteProtocolError } from "../src/errors.ts";
 import type { NetworkStreamInterface } from "../src/network/types.ts";

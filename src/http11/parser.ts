@@ -46,14 +46,25 @@
  * - **obs-fold** (a header line starting with SP or HTAB, continuing the previous line):
  *   accepted and replaced by a single SP, as RFC 9112 §5.2 asks of a user agent receiving
  *   a response. An obs-fold before any header field is an error.
- * - **Chunk extensions** (`1a;name=value`): accepted and ignored. The extension text is
- *   only checked for control bytes; the whole chunk-size line is bounded by
- *   `maxChunkSizeLineSize`. Whitespace (BWS) is allowed between the size and the `;`.
+ * - **Chunk extensions** (`1a;name=value`): checked against RFC 9112 §7.1.1 and ignored.
+ *   Whitespace (BWS) is allowed only around `;` and `=`; a size followed by whitespace and
+ *   nothing else (`25  `), an empty extension (`2;`) or a name without a value after `=`
+ *   is refused, as llhttp does. The whole chunk-size line is bounded by
+ *   `maxChunkSizeLineSize`.
  * - **Version**: `HTTP/1.1` and `HTTP/1.0` only; any other version is an error.
  * - **Reason phrase**: may be empty, and the space before it may be missing
  *   (`HTTP/1.1 200`), as real servers send.
- * - **Leading empty lines** before a status line are an error (a server that sends CRLF
- *   after a body is desynchronised).
+ * - **Leading empty lines** (CRLF) before a status line: up to
+ *   {@linkcode MAX_EMPTY_LINES_BEFORE_STATUS} (4) are ignored, as RFC 9112 §2.2 allows
+ *   and llhttp and browsers do (a server that sends a stray CRLF after a body must not
+ *   break the next response); more is an error. A bare LF is an error as anywhere else.
+ * - **Informational responses** (1xx but 101): at most `maxInformationalResponses` (10)
+ *   per request, so a server sending `103 Early Hints` forever cannot hold a request past
+ *   ten read timeouts.
+ * - **Transfer codings other than chunked** are refused rather than read until the
+ *   connection closes (RFC 9112 §6.3 allows the latter): Ferry decodes no transfer coding
+ *   but chunked, so the body could only be handed up still encoded. The error ends the
+ *   connection, so it is never reused.
  * - Field names and values are decoded as Latin-1 (one char per byte), with optional
  *   whitespace (SP, HTAB) around the value removed.
  * - **Responses without a body** (to `HEAD`, 204, 304): `Content-Length` must still be
@@ -73,7 +84,8 @@
  *
  * `maxHeaderSize` 16384 bytes for the whole head (status line, fields, CRLFs; as undici
  * and Node), `maxHeaders` 100 field lines, `maxStartLineSize` 8192 bytes, a chunk-size line
- * of at most 4096 bytes and trailers of at most 16384 bytes (at most `maxHeaders` lines).
+ * of at most 4096 bytes, trailers of at most 16384 bytes (at most `maxHeaders` lines), and
+ * at most 10 informational responses per request.
  * The parser never holds more than these (plus the buffers the caller fed and did not let
  * it consume).
  *
@@ -103,6 +115,11 @@ export interface ParserLimits {
   maxChunkSizeLineSize: number;
   /** Bytes of the trailer section, including the final CRLF. Default 16384. */
   maxTrailerSize: number;
+  /**
+   * Informational (1xx) responses before the final one, per request. Default 10: a server
+   * that sends `103 Early Hints` forever cannot keep a request waiting past this.
+   */
+  maxInformationalResponses: number;
 }
 
 /** The default {@linkcode ParserLimits}. */
@@ -112,7 +129,15 @@ export const DEFAULT_PARSER_LIMITS: Readonly<ParserLimits> = Object.freeze({
   maxStartLineSize: 8192,
   maxChunkSizeLineSize: 4096,
   maxTrailerSize: 16384,
+  maxInformationalResponses: 10,
 });
+
+/**
+ * Empty lines (CRLF) ignored before a status line, as RFC 9112 §2.2 allows and llhttp and
+ * browsers do: a server that sends a stray CRLF after a body must not break the next
+ * response. More than this is an error.
+ */
+export const MAX_EMPTY_LINES_BEFORE_STATUS = 4;
 
 /** A 1xx response other than 101 (`100 Continue`, `103 Early Hints`…). */
 export interface InformationalEvent {
@@ -240,6 +265,10 @@ const FRAMING_NAMES: [string, number][] = [
   ["connection", F_CONNECTION],
 ];
 
+function isBws(byte: number): boolean {
+  return byte === SP || byte === HTAB;
+}
+
 /** Which framing field the token `bytes[start, start + length)` names, ignoring case. */
 function framingField(bytes: Uint8Array, start: number, length: number): number {
   for (const [name, kind] of FRAMING_NAMES) {
@@ -321,6 +350,8 @@ export class ResponseParser {
   #transferEncoding: string[] | null = null;
   #teOffset = 0;
   #close = false;
+  #informational = 0; // 1xx responses read for the current request
+  #emptyLines = 0; // empty lines skipped before the current status line
   #remaining = 0; // body bytes (or chunk bytes) still to come
   #keepAlive = true;
 
@@ -367,6 +398,7 @@ export class ResponseParser {
       );
     }
     this.#method = method.toUpperCase();
+    this.#informational = 0;
     this.#beginHead();
   }
 
@@ -449,6 +481,7 @@ export class ResponseParser {
     this.#contentLength = -1;
     this.#transferEncoding = null;
     this.#close = false;
+    this.#emptyLines = 0;
   }
 
   #fail(message: string, streamOffset: number): never {
@@ -463,6 +496,19 @@ export class ResponseParser {
           const start = limits.maxStartLineSize + 2 <= limits.maxHeaderSize;
           const budget = start ? limits.maxStartLineSize + 2 : limits.maxHeaderSize;
           if (!this.#readLine(budget, start ? L_START : L_HEAD)) return this.#needMore("head");
+          if (this.#lineEnd === this.#lineStart) {
+            if (++this.#emptyLines > MAX_EMPTY_LINES_BEFORE_STATUS) {
+              this.#fail(
+                `More than ${MAX_EMPTY_LINES_BEFORE_STATUS} empty lines before the status line`,
+                this.#lineOffset,
+              );
+            }
+            // The response starts after them: offsets, the head budget and "closed without
+            // a response" count from its first real byte.
+            this.#responseStart = this.#base + this.#pos;
+            this.#sectionBytes = 0;
+            continue;
+          }
           this.#parseStatusLine();
           this.#phase = P_HEADERS;
           continue;
@@ -999,6 +1045,13 @@ export class ResponseParser {
     const status = this.#status;
     const headers = this.#headers;
     if (status < 200 && status !== 101) {
+      if (++this.#informational > this.#limits.maxInformationalResponses) {
+        this.#fail(
+          `More than maxInformationalResponses (${this.#limits.maxInformationalResponses}) ` +
+            `informational responses`,
+          this.#responseStart,
+        );
+      }
       const event: InformationalEvent = {
         type: "informational",
         status,
@@ -1060,6 +1113,49 @@ export class ResponseParser {
     };
   }
 
+  /**
+   * `*( BWS ";" BWS name [ BWS "=" BWS ( token / quoted-string ) ] )` (RFC 9112 §7.1.1):
+   * whitespace only before a `;`, and no extension without a name, as llhttp checks.
+   */
+  #checkChunkExtensions(b: Uint8Array, i: number, e: number, at: number): void {
+    const s = this.#lineStart;
+    let extension = false; // a ";" was seen
+    const invalid = (where: number): never => {
+      if (where < e && FIELD_VALUE[b[where]] === 0) {
+        this.#fail(this.#badByte(b[where], "a chunk extension"), at + where);
+      }
+      const what = extension ? "chunk extension" : "chunk size";
+      this.#fail(`Invalid ${what} ${quote(latin1(b, s, e))}`, at + where);
+    };
+    while (i < e) {
+      while (i < e && isBws(b[i])) i++;
+      if (i === e || b[i] !== 0x3b /* ; */) invalid(i);
+      extension = true;
+      i++;
+      while (i < e && isBws(b[i])) i++;
+      const name = i;
+      while (i < e && TOKEN[b[i]] !== 0) i++;
+      if (i === name) invalid(i);
+      while (i < e && isBws(b[i])) i++;
+      if (i < e && b[i] === 0x3d /* = */) {
+        i++;
+        while (i < e && isBws(b[i])) i++;
+        if (i < e && b[i] === 0x22 /* " */) {
+          for (i++; i < e && b[i] !== 0x22; i++) {
+            if (b[i] === 0x5c /* backslash */) i++;
+            if (i < e && FIELD_VALUE[b[i]] === 0) invalid(i);
+          }
+          if (i >= e) invalid(e);
+          i++;
+        } else {
+          const value = i;
+          while (i < e && TOKEN[b[i]] !== 0) i++;
+          if (i === value) invalid(i);
+        }
+      }
+    }
+  }
+
   #parseChunkSize(): void {
     const b = this.#lineBuf;
     const s = this.#lineStart;
@@ -1076,15 +1172,7 @@ export class ResponseParser {
       size = size * 16 + digit;
     }
     if (i === s) this.#fail(`Invalid chunk size ${quote(latin1(b, s, e))}`, at + s);
-    while (i < e && (b[i] === SP || b[i] === HTAB)) i++;
-    if (i < e) {
-      if (b[i] !== 0x3b) {
-        this.#fail(`Invalid chunk size ${quote(latin1(b, s, e))}`, at + i);
-      }
-      for (let j = i + 1; j < e; j++) {
-        if (FIELD_VALUE[b[j]] === 0) this.#fail(this.#badByte(b[j], "a chunk extension"), at + j);
-      }
-    }
+    if (i < e) this.#checkChunkExtensions(b, i, e, at);
     if (size === 0) {
       this.#phase = P_TRAILERS;
       this.#sectionBytes = 0;

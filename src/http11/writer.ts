@@ -3,7 +3,7 @@
  * it returns bytes (and an async iterable of framed body bytes) for the caller to write.
  *
  * - The head keeps the caller's header order and case; `Host` is not added (the caller
- *   puts it first).
+ *   puts it first), and a second `Host` is refused, as h11 does.
  * - A body given as bytes or a string is appended to the head, so that a small request is
  *   one write. Its `Content-Length` is added when the caller gave neither
  *   `Content-Length` nor `Transfer-Encoding`.
@@ -12,8 +12,9 @@
  *   which case the bytes are sent as they are and their count is checked.
  * - No body on `POST`, `PUT` or `PATCH` sends `Content-Length: 0`.
  * - Everything is validated before anything is produced: the method must be a token, the
- *   target printable ASCII without spaces, header names tokens, header values free of CR,
- *   LF and NUL and of characters above U+00FF. A violation throws
+ *   target printable ASCII without spaces, header names tokens, header values free of
+ *   control characters other than HTAB (CR, LF, NUL, `\x01`-`\x1f`, DEL, as undici and
+ *   h11 refuse them) and of characters above U+00FF. A violation throws
  *   {@linkcode LocalProtocolError}.
  *
  * @module
@@ -67,6 +68,7 @@ export function serializeRequest(
   let givenLength: number | null = null;
   let givenChunked = false;
   let givenTransferEncoding = false;
+  let hosts = 0;
   for (let i = 0; i < pairs.length; i++) {
     const pair = pairs[i];
     const name = pair[0];
@@ -76,7 +78,9 @@ export function serializeRequest(
     }
     size += name.length + value.length + 4;
     const length = name.length;
-    if (length === 14 && name.toLowerCase() === "content-length") {
+    if (length === 4 && name.toLowerCase() === "host" && ++hosts > 1) {
+      throw new LocalProtocolError(`More than one Host header: ${quote(value)}`);
+    } else if (length === 14 && name.toLowerCase() === "content-length") {
       const trimmed = trimOws(value);
       if (!/^[0-9]{1,16}$/.test(trimmed) || Number(trimmed) > Number.MAX_SAFE_INTEGER) {
         throw new LocalProtocolError(`Invalid Content-Length ${quote(value)}`);
@@ -213,6 +217,8 @@ function allocate(size: number): Uint8Array {
 }
 
 const SP = 0x20;
+const HTAB = 0x09;
+const DEL = 0x7f;
 const CR = 13;
 const LF = 10;
 
@@ -244,12 +250,15 @@ function writeTarget(out: Uint8Array, at: number, target: string): number {
   return at;
 }
 
-/** Writes a field value: no CR, LF or NUL, nothing above U+00FF (one byte per char). */
+/**
+ * Writes a field value: no control character but HTAB, nothing above U+00FF (one byte per
+ * char; obs-text 0x80-0xFF passes).
+ */
 function writeValue(out: Uint8Array, at: number, value: string, name: string): number {
   const length = value.length;
   for (let i = 0; i < length; i++) {
     const code = value.charCodeAt(i);
-    if (code === CR || code === LF || code === 0 || code > 0xff) {
+    if ((code < SP && code !== HTAB) || code === DEL || code > 0xff) {
       throw new LocalProtocolError(`Invalid value of header ${quote(name)}: ${quote(value)}`);
     }
     out[at++] = code;

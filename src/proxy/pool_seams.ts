@@ -34,7 +34,7 @@ import type {
 import type { Proxy } from "./proxy.ts";
 import { socks5Connect } from "./socks5.ts";
 import { openTunnel } from "./tunnel.ts";
-import { targetTlsOptions } from "../connection.ts";
+import { targetTlsOptions } from "../connection/mod.ts";
 
 /** TLS settings for the target, as a pool has them. */
 export interface TargetTlsSettings {

@@ -19,7 +19,8 @@
 import { ProxyError } from "../errors.ts";
 import { ResponseParser } from "../http11/parser.ts";
 import { serializeRequest } from "../http11/writer.ts";
-import type { ExtraInfoKey, NetworkStreamInterface, TlsOptions } from "../network/types.ts";
+import type { NetworkStreamInterface } from "../network/types.ts";
+import { PrefixedStream } from "../network/prefixed_stream.ts";
 import { handshakeStep } from "./_io.ts";
 
 /** Options of {@linkcode openTunnel}. */
@@ -107,53 +108,9 @@ export function prefixStream(
   stream: NetworkStreamInterface,
   prefix: Uint8Array,
 ): NetworkStreamInterface {
-  return new PrefixedStream(stream, prefix);
+  return new PrefixedStream(stream, prefix, { tlsRefused });
 }
 
-class PrefixedStream implements NetworkStreamInterface {
-  #inner: NetworkStreamInterface;
-  #prefix: Uint8Array;
-
-  constructor(inner: NetworkStreamInterface, prefix: Uint8Array) {
-    this.#inner = inner;
-    this.#prefix = prefix;
-  }
-
-  get closed(): boolean | undefined {
-    return this.#inner.closed;
-  }
-
-  read(maxBytes = 65536, timeoutMs?: number | null): Promise<Uint8Array> {
-    if (this.#prefix.length === 0) return this.#inner.read(maxBytes, timeoutMs);
-    const out = this.#prefix.subarray(0, maxBytes);
-    this.#prefix = this.#prefix.subarray(out.length);
-    return Promise.resolve(out);
-  }
-
-  write(data: Uint8Array, timeoutMs?: number | null): Promise<void> {
-    return this.#inner.write(data, timeoutMs);
-  }
-
-  startTls(options?: TlsOptions, timeoutMs?: number | null): Promise<NetworkStreamInterface> {
-    if (this.#prefix.length > 0) {
-      return Promise.reject(
-        new ProxyError(
-          `The proxy sent ${this.#prefix.length} bytes of the tunnel before the TLS handshake`,
-        ),
-      );
-    }
-    return this.#inner.startTls(options, timeoutMs);
-  }
-
-  getExtraInfo(key: ExtraInfoKey): unknown {
-    return this.#inner.getExtraInfo(key);
-  }
-
-  close(): Promise<void> {
-    return this.#inner.close();
-  }
-
-  toString(): string {
-    return String(this.#inner);
-  }
+function tlsRefused(unread: number): Error {
+  return new ProxyError(`The proxy sent ${unread} bytes of the tunnel before the TLS handshake`);
 }

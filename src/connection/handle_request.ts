@@ -1,0 +1,322 @@
+/**
+ * One request on an HTTP/1.1 connection, start to response: wait for the turn, open the
+ * stream if need be, write the head and the body, read the response head, and hand the
+ * body over (whole, or to be read on demand through `body.ts`). Upgrades (`101`, `2xx` to
+ * `CONNECT`) hand the stream itself over.
+ *
+ * The per-request path allocates no timer, no `AbortController`, no stream and no
+ * generator: per-phase limits are passed down to the network stream (which shares one
+ * deadline queue), the exchange's state lives in the connection's one
+ * {@linkcode Exchange} record, and a response whose body came with its head is handed up
+ * as bytes.
+ *
+ * @module
+ */
+
+import {
+  LocalProtocolError,
+  RemoteProtocolError,
+  TimeoutException,
+  WriteError,
+} from "../errors.ts";
+import { Headers } from "../models/headers.ts";
+import type { Request, TraceCallback } from "../models/request.ts";
+import { Response, type ResponseExtensions } from "../models/response.ts";
+import { concatBytes } from "../models/body.ts";
+import type { NetworkStreamInterface } from "../network/types.ts";
+import { PrefixedStream } from "../network/prefixed_stream.ts";
+import type { ResponseEvent } from "../http11/parser.ts";
+import { requestTarget } from "../http11/writer.ts";
+import { traced } from "../_trace.ts";
+import { defaultPort } from "../_origin.ts";
+import type { ConnectionCore } from "./core.ts";
+import type { Exchange } from "./exchange.ts";
+import { BufferedBody, ConnectionBody } from "./body.ts";
+import { unscheduleProbe } from "./idle_probe.ts";
+import { markRetryable } from "./pool_connection.ts";
+
+const IDEMPOTENT = new Set(["GET", "HEAD", "PUT", "DELETE", "OPTIONS", "TRACE"]);
+const EMPTY = new Uint8Array(0);
+
+/**
+ * Sends `request` on the connection of `core` and returns the response, its body read
+ * whole (`readAll`) or left to read.
+ */
+export async function handleRequest(
+  core: ConnectionCore,
+  request: Request,
+  readAll: boolean,
+): Promise<Response> {
+  if (core.busy) await core.takeTurn();
+  core.busy = true;
+  const extensions = request.extensions;
+  const signal = extensions.signal;
+  if (core.state === "CLOSED" || core.state === "UPGRADED" || signal?.aborted) {
+    throw refuse(core, request);
+  }
+  const trace = extensions.trace;
+  const timeouts = extensions.timeout;
+  const method = request.method;
+  // Reused: the stream was open before this request (it may have gone stale meanwhile).
+  const reused = core.exchanges > 0 || core.stream !== null;
+  if (core.state === "IDLE" && core.armed === null) unscheduleProbe(core);
+  core.setState("ACTIVE");
+  const x = core.x;
+  x.start(request, trace, signal, timeouts?.read !== undefined ? timeouts.read : core.readMs);
+  const exchange = ++core.exchangeId;
+  let headSent = false;
+  let gotBytes = false;
+  try {
+    if (signal !== undefined) core.listen(signal);
+    if (core.stream === null) await core.open(request);
+    const stream = core.stream!;
+    const writeMs = timeouts?.write !== undefined ? timeouts.write : core.writeMs;
+
+    // -- Request head (and a body given as bytes) --
+    const url = request.url;
+    const target = (extensions.target as string | undefined) ?? requestTarget(url);
+    const heads = core.heads;
+    const pairs = heads.pairs(request.headers, url);
+    if (heads.closeAsked) x.keepAlive = false;
+    const wire = heads.serialize(method, target, pairs, request.content);
+    const body = heads.body;
+    headSent = true;
+    if (trace) {
+      await traced(
+        trace,
+        "http11.send_request_headers",
+        { request },
+        () => stream.write(wire, writeMs).then(() => null),
+      );
+    } else {
+      await stream.write(wire, writeMs);
+    }
+    const writeFailure = body !== null || trace ? await sendBody(x, stream, body, writeMs) : null;
+
+    // -- Response head --
+    const parser = core.parser;
+    parser.startResponse(method);
+    if (trace) await trace("http11.receive_response_headers.started", { request });
+    let event: ResponseEvent | null;
+    try {
+      try {
+        event = parser.next();
+        while (event === null || event.type === "informational") {
+          if (event === null) {
+            const bytes = await core.readChunk(stream);
+            if (bytes.length === 0) parser.feedEnd();
+            else {
+              gotBytes = true;
+              parser.feed(bytes);
+            }
+          }
+          event = parser.next();
+        }
+      } catch (error) {
+        throw writeFailure ?? error;
+      }
+      if (event.type !== "head") {
+        throw new RemoteProtocolError(`Unexpected ${JSON.stringify(event.type)} before the head`);
+      }
+    } catch (error) {
+      if (trace) {
+        await traceFailed(trace, "http11.receive_response_headers", core.failure(error, request));
+      }
+      throw error;
+    }
+    const head = event;
+    const status = head.status;
+    if (trace) {
+      await trace("http11.receive_response_headers.complete", {
+        return_value: [head.version, status, head.reason, head.headers],
+      });
+    }
+    const headers = Headers.fromPairs(head.headers);
+    const extensionsOut: ResponseExtensions = {
+      httpVersion: head.version,
+      reasonPhrase: head.reason,
+      networkStream: stream,
+    };
+    readKeepAliveHint(x, head.headers);
+
+    // -- Upgrades: 101, or 2xx to CONNECT --
+    if (status === 101 || (method === "CONNECT" && status >= 200 && status < 300)) {
+      const next = parser.next();
+      const rest = next !== null && next.type === "upgrade" ? next.rest : parser.takeBuffered();
+      extensionsOut.networkStream = upgrade(core, request, headers, rest);
+      return new Response(status, { headers, extensions: extensionsOut, request });
+    }
+
+    // -- Body: whole already, or pulled on demand --
+    let first: Uint8Array | null = null;
+    let more: Uint8Array[] | null = null;
+    let size = 0;
+    for (event = parser.next(); event !== null && event.type === "data"; event = parser.next()) {
+      if (first === null) first = event.data;
+      else (more ??= [first]).push(event.data);
+      size += event.data.length;
+    }
+    if (event !== null && event.type === "end") {
+      const content = more !== null ? concatBytes(more, size) : first ?? EMPTY;
+      x.keepAlive &&= event.keepAlive;
+      if (trace) {
+        await trace("http11.receive_response_body.started", { request });
+        await trace("http11.receive_response_body.complete", { return_value: null });
+      }
+      x.bodyDone = true;
+      if (readAll) {
+        const ending = core.endExchange(exchange);
+        if (ending !== undefined) await ending;
+        return new Response(status, { headers, content, extensions: extensionsOut, request });
+      }
+      return new Response(status, {
+        headers,
+        content: new BufferedBody(core, exchange, content),
+        extensions: extensionsOut,
+        request,
+      });
+    }
+    if (event !== null) {
+      throw new RemoteProtocolError(`Unexpected ${JSON.stringify(event.type)} in the body`);
+    }
+    x.borrow = extensions.borrowBodyChunks === true && stream.readInto !== undefined;
+    const source = new ConnectionBody(core, exchange, x.borrow);
+    if (first !== null) x.pending = more ?? [first];
+    x.remaining = head.bodyLength === null ? null : head.bodyLength - size;
+    const response = new Response(status, {
+      headers,
+      content: source,
+      extensions: extensionsOut,
+      request,
+    });
+    if (readAll) {
+      try {
+        await response.bytes();
+      } catch (error) {
+        throw core.failure(error, request);
+      }
+    }
+    return response;
+  } catch (error) {
+    const failure = core.failure(error, request);
+    // Retry on a fresh connection only what a stale keep-alive connection explains: the
+    // peer closed or reset it before any response byte. Not a timeout (the server may be
+    // working on it), and never a body that cannot be sent again.
+    if (
+      reused && !gotBytes &&
+      (!headSent || (IDEMPOTENT.has(method) && request.isReplayable)) &&
+      !(failure instanceof LocalProtocolError) && !(failure instanceof TimeoutException) &&
+      !signal?.aborted
+    ) markRetryable(failure as object);
+    if (failure instanceof LocalProtocolError && !headSent) core.unwind();
+    else await core.close();
+    throw failure;
+  }
+}
+
+/**
+ * Emits `<step>.failed` with the exception the request will fail with, as httpcore does.
+ * A trace callback that throws here is ignored: the request's own failure is reported.
+ */
+async function traceFailed(trace: TraceCallback, step: string, exception: unknown): Promise<void> {
+  await Promise.resolve(trace(`${step}.failed`, { exception })).catch(() => {});
+}
+
+/**
+ * A request that cannot start: aborted before anything was sent (the connection goes
+ * back as it was; a pool's unopened connection is simply dropped), or the connection is
+ * closed or upgraded (retryable: the pool tries another).
+ */
+function refuse(core: ConnectionCore, request: Request): unknown {
+  const signal = request.extensions.signal;
+  if (signal?.aborted && core.state !== "CLOSED" && core.state !== "UPGRADED") {
+    if (core.stream === null) core.close();
+    else core.release();
+    return signal.reason;
+  }
+  core.passTurn();
+  const error = new RemoteProtocolError(
+    `Connection to ${JSON.stringify(core.originText)} is closed`,
+    { request },
+  );
+  markRetryable(error);
+  return error;
+}
+
+/**
+ * Sends a streamed request body. A server may answer early (413, 401) and close while the
+ * body is still being sent: the write then fails, and the answer is read anyway (as
+ * httpcore does). Returns that write error, to report if no answer can be read.
+ */
+async function sendBody(
+  x: Exchange,
+  stream: NetworkStreamInterface,
+  body: AsyncIterable<Uint8Array> | null,
+  writeMs: number | null,
+): Promise<WriteError | null> {
+  const trace = x.trace;
+  try {
+    if (trace) {
+      await traced(trace, "http11.send_request_body", { request: x.request }, async () => {
+        if (body !== null) {
+          for await (const chunk of body) await stream.write(chunk, writeMs);
+        }
+        return null;
+      });
+    } else if (body !== null) {
+      for await (const chunk of body) await stream.write(chunk, writeMs);
+    }
+  } catch (error) {
+    if (!(error instanceof WriteError) || x.signal?.aborted) throw error;
+    x.keepAlive = false;
+    return error;
+  }
+  return null;
+}
+
+/** `Keep-Alive: timeout=N` shortens this connection's idle expiry. */
+function readKeepAliveHint(x: Exchange, pairs: [string, string][]): void {
+  for (let i = 0; i < pairs.length; i++) {
+    const name = pairs[i][0];
+    if (
+      name.length === 10 && (name.charCodeAt(0) | 0x20) === 107 /* k */ &&
+      name.toLowerCase() === "keep-alive"
+    ) {
+      const match = /(?:^|[,;\s])timeout\s*=\s*(\d+)/i.exec(pairs[i][1]);
+      if (match !== null) x.hintMs = Number(match[1]) * 1000;
+    }
+  }
+}
+
+/** The server switched protocols or opened the tunnel: the stream is the caller's now. */
+function upgrade(
+  core: ConnectionCore,
+  request: Request,
+  headers: Headers,
+  rest: Uint8Array,
+): NetworkStreamInterface {
+  core.exchangeId++;
+  core.detachSignal();
+  core.setState("UPGRADED");
+  if (request.method === "CONNECT") {
+    const target = (request.extensions.target as string | undefined) ?? request.url.host;
+    const colon = target.lastIndexOf(":");
+    const port = colon === -1 ? 443 : Number(target.slice(colon + 1));
+    const host = colon === -1 ? target : target.slice(0, colon);
+    const scheme = port === 443 ? "https" : "http";
+    core.upgradeLabel = "CONNECT";
+    core.upgradeUrl = port === defaultPort(scheme)
+      ? `${scheme}://${host}`
+      : `${scheme}://${host}:${port}`;
+  } else {
+    core.upgradeLabel = (headers.get("upgrade") ?? "UPGRADED").toUpperCase();
+    core.upgradeUrl = request.url.href;
+  }
+  return new PrefixedStream(core.stream!, rest, {
+    tlsRefused: (unread) =>
+      new RemoteProtocolError(
+        `Cannot start TLS: the server sent ${unread} bytes before the handshake`,
+      ),
+    close: () => core.close(),
+  });
+}

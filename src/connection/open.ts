@@ -1,0 +1,178 @@
+/**
+ * Opening the network stream of a connection: TCP or a UNIX socket (retrying failed
+ * connects with backoff), then TLS for `https`, with the `connection.*` trace events.
+ * A pool calls this too, unless a proxy opens the stream instead.
+ *
+ * @module
+ */
+
+import { ConnectError, ConnectTimeout, UnsupportedProtocol } from "../errors.ts";
+import type { Request, RequestExtensions } from "../models/request.ts";
+import type {
+  NetworkBackendInterface,
+  NetworkStreamInterface,
+  TlsOptions,
+} from "../network/types.ts";
+import { NetworkBackend } from "../network/backend.ts";
+import { traced } from "../_trace.ts";
+import type { Origin } from "../_origin.ts";
+
+/**
+ * TLS settings of a connection or pool (the hostname comes from the URL or `sniHostname`).
+ *
+ * @example Trust a private CA
+ * ```ts ignore
+ * import { ConnectionPool } from "@ferry/ferry";
+ * const pool = new ConnectionPool({ tls: { caCerts: [await Deno.readTextFile("ca.pem")] } });
+ * ```
+ */
+export interface TlsSettings {
+  /** Extra CA certificates (PEM) to trust besides the system's. */
+  caCerts?: string[];
+  /** A client certificate chain (PEM). */
+  cert?: string;
+  /** The private key (PEM) of `cert`. */
+  key?: string;
+  /** Whether to verify the server's certificate; on by default. */
+  verify?: boolean;
+}
+
+/**
+ * The TLS options for talking to `origin` itself (directly or through a proxy's tunnel):
+ * the name to send in SNI and check the certificate against (the `sniHostname` extension,
+ * else the URL's host), ALPN `http/1.1`, and the connection's or pool's settings.
+ */
+export function targetTlsOptions(
+  origin: Origin,
+  extensions: RequestExtensions | null | undefined,
+  tls: TlsSettings = {},
+): TlsOptions & { hostname: string } {
+  return {
+    hostname: extensions?.sniHostname ??
+      (extensions?.["sni_hostname"] as string | undefined) ?? origin.host,
+    alpnProtocols: ["http/1.1"],
+    caCerts: tls.caCerts,
+    cert: tls.cert,
+    key: tls.key,
+    verify: tls.verify,
+  };
+}
+
+/**
+ * How to open the network stream of a connection.
+ *
+ * @example Through a UNIX socket, retrying a failed connect twice
+ * ```ts ignore
+ * import { openConnection } from "@ferry/ferry";
+ * await using connection = await openConnection("http://localhost/", {
+ *   uds: "/run/docker.sock",
+ *   retries: 2,
+ * });
+ * ```
+ */
+export interface OpenOptions {
+  /** Opens the streams; the default picks the runtime's. */
+  backend?: NetworkBackendInterface;
+  /** TLS settings for `https` origins. */
+  tls?: TlsSettings;
+  /** A local address to bind to. */
+  localAddress?: string;
+  /** Connect through this UNIX domain socket instead of TCP. */
+  uds?: string;
+  /** Connect attempts to retry after a failure, with exponential backoff. Default 0. */
+  retries?: number;
+}
+
+/** Opens a network stream to an origin: the step a proxy replaces. */
+export type StreamOpener = (
+  origin: Origin,
+  request: Request | null,
+) => Promise<NetworkStreamInterface>;
+
+let defaultBackend: NetworkBackendInterface | null = null;
+
+/** The backend used when none is given (made once). */
+export function getDefaultBackend(): NetworkBackendInterface {
+  return defaultBackend ??= new NetworkBackend();
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+/**
+ * Opens the network stream for `origin`: TCP (or a UNIX socket), then TLS for `https`,
+ * retrying failed connects `retries` times with exponential backoff. Emits the
+ * `connection.*` trace events. Not public API: connections and pools call it.
+ */
+export async function openStream(
+  origin: Origin,
+  options: OpenOptions,
+  connectMs: number | null | undefined,
+  extensions: RequestExtensions | null,
+): Promise<NetworkStreamInterface> {
+  const backend = options.backend ?? getDefaultBackend();
+  const trace = extensions?.trace;
+  const signal = extensions?.signal;
+  const retries = options.retries ?? 0;
+  let stream: NetworkStreamInterface;
+  for (let attempt = 0;; attempt++) {
+    try {
+      if (options.uds !== undefined) {
+        if (backend.connectUnix === undefined) {
+          throw new UnsupportedProtocol("The network backend does not support UNIX sockets");
+        }
+        const connectUnix = (): Promise<NetworkStreamInterface> =>
+          backend.connectUnix!(options.uds!, { timeoutMs: connectMs, signal });
+        stream = trace
+          ? await traced(trace, "connection.connect_unix_socket", {
+            path: options.uds,
+            timeout: connectMs ?? null,
+          }, connectUnix)
+          : await connectUnix();
+      } else {
+        const connect = (): Promise<NetworkStreamInterface> =>
+          backend.connect(origin.host, origin.port, {
+            timeoutMs: connectMs,
+            localAddress: options.localAddress,
+            signal,
+          });
+        stream = trace
+          ? await traced(trace, "connection.connect_tcp", {
+            host: origin.host,
+            port: origin.port,
+            local_address: options.localAddress ?? null,
+            timeout: connectMs ?? null,
+          }, connect)
+          : await connect();
+      }
+      break;
+    } catch (error) {
+      if (
+        attempt >= retries || !(error instanceof ConnectError) ||
+        error instanceof ConnectTimeout || signal?.aborted
+      ) throw error;
+      // 0, 500, 1000, 2000 … ms, as httpcore's backoff factor of 0.5 s.
+      if (attempt > 0) await sleep(500 * 2 ** (attempt - 1));
+    }
+  }
+  if (origin.scheme === "https") {
+    const tlsOptions = targetTlsOptions(origin, extensions, options.tls);
+    const hostname = tlsOptions.hostname;
+    const plain = stream;
+    try {
+      const startTls = (): Promise<NetworkStreamInterface> => plain.startTls(tlsOptions, connectMs);
+      stream = trace
+        ? await traced(trace, "connection.start_tls", {
+          ssl_context: tlsOptions,
+          server_hostname: hostname,
+          timeout: connectMs ?? null,
+        }, startTls)
+        : await startTls();
+    } catch (error) {
+      await plain.close().catch(() => {});
+      throw error;
+    }
+  }
+  return stream;
+}

@@ -1,0 +1,73 @@
+/**
+ * What a pool needs of a connection, whatever its protocol: the seam where an HTTP/2
+ * connection sits beside the HTTP/1.1 {@linkcode Connection}. The pool files connections
+ * by key, hands requests to them, and learns through two hooks when one can take another
+ * request (`idle`) or is gone (`closed`).
+ *
+ * The members a pool calls but a user should not are keyed by the symbols below, so the
+ * public classes keep their public API and no `_internal` object is needed.
+ *
+ * @module
+ */
+
+import type { Request } from "../models/request.ts";
+import type { Response } from "../models/response.ts";
+import type { ConnectionState } from "./state.ts";
+
+/** Key of {@linkcode PoolConnection}'s request entry point. Not public API. */
+export const handleRequest: unique symbol = Symbol("ferry.handleRequest");
+/** Key of {@linkcode PoolConnection}'s expiry. Not public API. */
+export const expiresAt: unique symbol = Symbol("ferry.expiresAt");
+/** Key of {@linkcode PoolConnection}'s count of finished exchanges. Not public API. */
+export const exchangeCount: unique symbol = Symbol("ferry.exchangeCount");
+
+/** Hooks a pool gives its connections when it makes them. */
+export interface ConnectionHooks {
+  /** The connection finished an exchange and can take another request now. */
+  idle(connection: PoolConnection): void;
+  /** The connection closed. Called once. */
+  closed(connection: PoolConnection): void;
+}
+
+/**
+ * A connection as its pool sees it.
+ *
+ * - `state` is the connection's {@linkcode ConnectionState}; a pool treats `NEW` (never
+ *   opened, or opened and served nothing) and `IDLE` as reusable, `CLOSED` as gone.
+ * - `[expiresAt]` is when an idle connection should be closed (`Date.now()` scale,
+ *   `Infinity` for never); only meaningful while idle.
+ * - `[exchangeCount]` counts the exchanges finished (requests answered): a pool that sees
+ *   the same count twice knows the connection stayed idle in between.
+ * - `[handleRequest](request, readAll)` sends the request, waiting for the connection's
+ *   turn if need be, and returns the response with its body read whole (`readAll`) or
+ *   unread. A failure that {@linkcode isRetryableError} says is safe to retry leaves the
+ *   request unanswered; the pool may send it again on another connection.
+ */
+export interface PoolConnection {
+  /** The connection's state. */
+  readonly state: ConnectionState;
+  /** When an idle connection expires (milliseconds since the epoch). */
+  readonly [expiresAt]: number;
+  /** How many exchanges the connection finished. */
+  readonly [exchangeCount]: number;
+  /** Sends a request; see the interface's documentation. */
+  [handleRequest](request: Request, readAll: boolean): Promise<Response>;
+  /** Closes the connection (and any response being read on it). */
+  close(): Promise<void>;
+}
+
+/** Errors after which a pool may retry the request on a fresh connection. */
+const retryable = new WeakSet<object>();
+
+/** Marks `error` as safe to retry on another connection (see {@linkcode isRetryableError}). */
+export function markRetryable(error: object): void {
+  retryable.add(error);
+}
+
+/**
+ * Whether `error` says a reused connection turned out closed before any byte of the
+ * response arrived, with the request safe to send again.
+ */
+export function isRetryableError(error: unknown): boolean {
+  return typeof error === "object" && error !== null && retryable.has(error);
+}

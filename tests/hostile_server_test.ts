@@ -1,0 +1,70 @@
+/**
+ * A hostile (or merely broken) server, end to end through Client and ConnectionPool over
+ * the in-memory backend: what the parser's limits and leniencies mean for a request.
+ */
+
+import assert from "node:assert/strict";
+import { test } from "./_harness.ts";
+import { Client, ConnectionPool, RemoteProtocolError } from "../mod.ts";
+import { MemoryNetworkBackend, type MemoryNetworkStream } from "../src/testing/mod.ts";
+
+const encoder = new TextEncoder();
+const decoder = new TextDecoder();
+
+/** Reads one request head (this test's requests have no body). */
+async function readHead(stream: MemoryNetworkStream, buffered: { text: string }): Promise<boolean> {
+  while (!buffered.text.includes("\r\n\r\n")) {
+    const part = await stream.read();
+    if (part.length === 0) return false;
+    buffered.text += decoder.decode(part);
+  }
+  buffered.text = buffered.text.slice(buffered.text.indexOf("\r\n\r\n") + 4);
+  return true;
+}
+
+test("a server sending 103 Early Hints forever fails the request after ten", async () => {
+  let sent = 0;
+  const backend = new MemoryNetworkBackend(async (stream) => {
+    await readHead(stream, { text: "" });
+    try {
+      // Forever, as far as the client is concerned: it stops reading after the limit.
+      while (sent < 1000) {
+        await stream.write(encoder.encode("HTTP/1.1 103 Early Hints\r\nLink: </x>\r\n\r\n"));
+        sent++;
+      }
+    } catch {
+      // The client closed the connection.
+    }
+    await stream.close();
+  });
+  await using client = new Client({ transport: new ConnectionPool({ backend }) });
+  await assert.rejects(
+    client.get("http://hints.test/"),
+    (error) =>
+      error instanceof RemoteProtocolError &&
+      /More than maxInformationalResponses \(10\)/.test(error.message),
+  );
+  await client.close();
+  await Promise.all(backend.served);
+  assert.ok(sent > 10 && sent < 1000, `the server sent ${sent} hints before the client left`);
+});
+
+test("a stray CRLF after a body does not break the next response on the connection", async () => {
+  const backend = new MemoryNetworkBackend(async (stream) => {
+    const buffered = { text: "" };
+    // The CRLF that ends the first body is sent with the second response: the client has
+    // kept the connection and reads it as the start of the next response.
+    await readHead(stream, buffered);
+    await stream.write(encoder.encode("HTTP/1.1 200 OK\r\nContent-Length: 3\r\n\r\none"));
+    await readHead(stream, buffered);
+    await stream.write(encoder.encode("\r\nHTTP/1.1 200 OK\r\nContent-Length: 3\r\n\r\ntwo"));
+    await readHead(stream, buffered);
+    await stream.close();
+  });
+  await using client = new Client({ transport: new ConnectionPool({ backend }) });
+  assert.equal(await (await client.get("http://crlf.test/1")).text(), "one");
+  assert.equal(await (await client.get("http://crlf.test/2")).text(), "two");
+  assert.equal(backend.connections.length, 1, "one connection served both");
+  await client.close();
+  await Promise.all(backend.served);
+});
