@@ -127,6 +127,12 @@ export {
   type OpenOptions,
   type TlsSettings,
 } from "./src/connection/mod.ts";
+export {
+  Http2Connection,
+  type Http2ConnectionOptions,
+  type Http2ConnectionState,
+} from "./src/http2/connection.ts";
+export { NegotiatedConnection } from "./src/http2/negotiated_connection.ts";
 export { ConnectionPool, type ConnectionPoolOptions, type PoolRequestInit } from "./src/pool.ts";
 export {
   type Environment,

@@ -8,6 +8,7 @@
 
 import { Http2Connection } from "../src/http2/connection.ts";
 import { NetworkBackend } from "../src/network/backend.ts";
+import type { NetworkStreamInterface } from "../src/network/types.ts";
 import { CA_CERT } from "./_tls_fixtures.ts";
 
 // deno-lint-ignore no-explicit-any
@@ -19,7 +20,7 @@ const url = new URL(args[args.length - 1]);
 const backend = new NetworkBackend();
 let ok = false;
 try {
-  let stream = await backend.connect(url.hostname, Number(url.port || 80));
+  let stream: NetworkStreamInterface = await backend.connect(url.hostname, Number(url.port || 80));
   if (url.protocol === "https:") {
     stream = await stream.startTls({
       hostname: "localhost",

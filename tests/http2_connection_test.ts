@@ -9,7 +9,8 @@ import { createServer, type Socket } from "node:net";
 import { test } from "./_harness.ts";
 import { answer, frame as h2frame, h2Server, HEADERS_200, rawH2Server } from "./_h2_servers.ts";
 import { CA_CERT } from "./_tls_fixtures.ts";
-import { Http2Connection, isRetryableHttp2Error } from "../src/http2/connection.ts";
+import { Http2Connection } from "../src/http2/connection.ts";
+import { isRetryableError } from "../src/connection/mod.ts";
 import { NetworkBackend } from "../src/network/backend.ts";
 import {
   LocalProtocolError,
@@ -265,12 +266,12 @@ test("HTTP/2 connection: GOAWAY fails streams above the last stream id retryably
   const second = connection.request("GET", "/second").then(() => null, (error) => error);
   const error = await second;
   assert.ok(error instanceof RemoteProtocolError, String(error));
-  assert.ok(isRetryableHttp2Error(error), error.message);
+  assert.ok(isRetryableError(error), error.message);
   assert.match(error.message, /not processed/);
   assert.equal(connection.isAvailable, false);
   assert.match(String(connection), /HTTP\/2 ACTIVE GOAWAY, 1 stream>$/);
   const third = await connection.request("GET", "/first").then(() => null, (error) => error);
-  assert.ok(isRetryableHttp2Error(third), String(third));
+  assert.ok(isRetryableError(third), String(third));
   release();
   assert.equal(await (await first).text(), "first");
   assert.equal(connection.state, "CLOSED");
@@ -381,5 +382,5 @@ test("HTTP/2 connection: the server closing the connection fails open streams wi
     await new Promise((resolve) => setTimeout(resolve, 10));
   }
   assert.equal(connection.state, "CLOSED");
-  assert.ok(isRetryableHttp2Error(await connection.request("GET", "/").catch((e) => e)));
+  assert.ok(isRetryableError(await connection.request("GET", "/").catch((e) => e)));
 });

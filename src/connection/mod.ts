@@ -18,6 +18,7 @@ export {
   type OpenOptions,
   openStream,
   type StreamOpener,
+  type StreamOptions,
   targetTlsOptions,
   type TlsSettings,
 } from "./open.ts";

@@ -46,11 +46,12 @@ export function targetTlsOptions(
   origin: Origin,
   extensions: RequestExtensions | null | undefined,
   tls: TlsSettings = {},
+  alpnProtocols: string[] = HTTP1_ONLY,
 ): TlsOptions & { hostname: string } {
   return {
     hostname: extensions?.sniHostname ??
       (extensions?.["sni_hostname"] as string | undefined) ?? origin.host,
-    alpnProtocols: ["http/1.1"],
+    alpnProtocols,
     caCerts: tls.caCerts,
     cert: tls.cert,
     key: tls.key,
@@ -83,6 +84,17 @@ export interface OpenOptions {
   retries?: number;
 }
 
+/**
+ * {@linkcode OpenOptions} plus what a pool decides for itself: the ALPN protocols to offer
+ * (`["h2", "http/1.1"]` with HTTP/2 on; default `["http/1.1"]`). Not public API.
+ */
+export interface StreamOptions extends OpenOptions {
+  /** The ALPN protocols to offer to an `https` origin. */
+  alpnProtocols?: string[];
+}
+
+const HTTP1_ONLY = ["http/1.1"];
+
 /** Opens a network stream to an origin: the step a proxy replaces. */
 export type StreamOpener = (
   origin: Origin,
@@ -107,7 +119,7 @@ function sleep(ms: number): Promise<void> {
  */
 export async function openStream(
   origin: Origin,
-  options: OpenOptions,
+  options: StreamOptions,
   connectMs: number | null | undefined,
   extensions: RequestExtensions | null,
 ): Promise<NetworkStreamInterface> {
@@ -157,7 +169,7 @@ export async function openStream(
     }
   }
   if (origin.scheme === "https") {
-    const tlsOptions = targetTlsOptions(origin, extensions, options.tls);
+    const tlsOptions = targetTlsOptions(origin, extensions, options.tls, options.alpnProtocols);
     const hostname = tlsOptions.hostname;
     const plain = stream;
     try {

@@ -66,6 +66,13 @@ import {
   REFUSED_STREAM,
 } from "./engine.ts";
 import { nodeHttp2Engine } from "./node_engine.ts";
+import {
+  type ConnectionHooks,
+  exchangeCount,
+  expiresAt,
+  handleRequest,
+  markRetryable,
+} from "../connection/pool_connection.ts";
 import { http2RequestHead } from "./_request_head.ts";
 
 const INSPECT = Symbol.for("Deno.customInspect");
@@ -83,17 +90,6 @@ const MAX_HEADER_LIST_SIZE = 65536;
 const PAUSE_AT = 1024 * 1024;
 /** Streams assumed until the server's SETTINGS say otherwise. */
 const INITIAL_MAX_STREAMS = 100;
-
-/** Errors after which a pool may send the request again on a new connection. */
-const retryable = new WeakSet<object>();
-
-/**
- * Whether `error` says the request was not processed by the server (GOAWAY, REFUSED_STREAM,
- * a connection already closed) and may be sent again. Not public API.
- */
-export function isRetryableHttp2Error(error: unknown): boolean {
-  return typeof error === "object" && error !== null && retryable.has(error);
-}
 
 /** The life cycle of an {@linkcode Http2Connection}; see the module documentation. */
 export type Http2ConnectionState = "NEW" | "ACTIVE" | "IDLE" | "CLOSED";
@@ -117,19 +113,20 @@ export interface Http2ConnectionOptions {
   streamWindowSize?: number;
   /** Receive window of the connection, in bytes. Default 16 MiB. */
   connectionWindowSize?: number;
-  /** The engine that speaks the protocol. Default: `node:http2`'s. */
-  engine?: Http2Engine;
   /** Trace callback for the connection preface (requests bring their own). */
   trace?: TraceCallback;
 }
 
-/** Hooks a pool installs on its HTTP/2 connections. Not public API. */
-export interface Http2ConnectionHooks {
-  /** A stream slot freed (or the server allowed more streams). */
-  idle(connection: Http2Connection): void;
-  /** The connection closed, or will take no new streams (GOAWAY). Called once. */
-  closed(connection: Http2Connection): void;
+/**
+ * Installs a pool's hooks on `connection`: `idle` when a stream slot frees (or the server
+ * allows more streams), `closed` once, when the connection closes or takes no new streams
+ * (GOAWAY). Not public API.
+ */
+export function installPoolHooks(connection: Http2Connection, hooks: ConnectionHooks): void {
+  setHooks(connection, hooks);
 }
+
+let setHooks: (connection: Http2Connection, hooks: ConnectionHooks) => void;
 
 /** One request/response exchange on one stream: the engine's listener and the body. */
 class Exchange implements Http2StreamListener, BodySource {
@@ -247,7 +244,7 @@ function failureOf(exchange: Exchange, error: Http2EngineError): unknown {
           })`,
         { request },
       );
-      if (request.isReplayable) retryable.add(failure);
+      if (request.isReplayable) markRetryable(failure);
       return failure;
     }
     case "protocol":
@@ -278,13 +275,6 @@ function failureOf(exchange: Exchange, error: Http2EngineError): unknown {
 
 let readBody: (connection: Http2Connection, exchange: Exchange) => Promise<Uint8Array | null>;
 let finish: (connection: Http2Connection, exchange: Exchange, reset: boolean) => void;
-let handle: (
-  connection: Http2Connection,
-  request: Request,
-  readAll: boolean,
-) => Promise<Response>;
-let installHooks: (connection: Http2Connection, hooks: Http2ConnectionHooks) => void;
-let expiresAt: (connection: Http2Connection) => number;
 
 /**
  * One HTTP/2 connection to one origin, carrying concurrent requests on streams. Usually made
@@ -307,7 +297,8 @@ export class Http2Connection {
   #engine: Http2Engine;
   #session: Http2EngineSession | null = null;
   #state: Http2ConnectionState = "NEW";
-  #hooks: Http2ConnectionHooks | null = null;
+  #hooks: ConnectionHooks | null = null;
+  #expiryTimer: ReturnType<typeof setTimeout> | null = null;
   #exchanges = new Set<Exchange>();
   #slotWaiters: (() => void)[] = [];
   #maxStreams = INITIAL_MAX_STREAMS;
@@ -329,11 +320,9 @@ export class Http2Connection {
   static {
     readBody = (connection, exchange) => connection.#readBody(exchange);
     finish = (connection, exchange, reset) => connection.#finish(exchange, reset);
-    handle = (connection, request, readAll) => connection.#handle(request, readAll);
-    installHooks = (connection, hooks) => {
+    setHooks = (connection, hooks) => {
       connection.#hooks = hooks;
     };
-    expiresAt = (connection) => connection.#expiresAt;
   }
 
   /**
@@ -348,7 +337,7 @@ export class Http2Connection {
     this.#origin = originOf(parseUrl(origin));
     this.#originText = originString(this.#origin);
     this.#stream = stream;
-    this.#engine = options.engine ?? nodeHttp2Engine;
+    this.#engine = nodeHttp2Engine;
     const timeouts = options.timeout ?? {};
     this.#readMs = timeouts.read === undefined ? DEFAULT_TIMEOUT_MS : timeouts.read;
     this.#writeMs = timeouts.write === undefined ? DEFAULT_TIMEOUT_MS : timeouts.write;
@@ -413,6 +402,21 @@ export class Http2Connection {
     return this.#stream;
   }
 
+  /** When the idle connection expires (it also closes itself then). Not public API. */
+  get [expiresAt](): number {
+    return this.#expiresAt;
+  }
+
+  /** Requests started on this connection. Not public API. */
+  get [exchangeCount](): number {
+    return this.#requests;
+  }
+
+  /** The pool's entry point. Not public API. */
+  [handleRequest](request: Request, readAll: boolean): Promise<Response> {
+    return this.#handle(request, readAll);
+  }
+
   /** Sends a request and reads the whole response body; `url` may be a path. */
   request(method: string, url: string | URL, init: RequestInit = {}): Promise<Response> {
     let request: Request;
@@ -461,6 +465,10 @@ export class Http2Connection {
   close(): Promise<void> {
     if (this.#closing !== null) return this.#closing;
     this.#draining = true;
+    if (this.#expiryTimer !== null) {
+      clearTimeout(this.#expiryTimer);
+      this.#expiryTimer = null;
+    }
     const session = this.#session;
     for (const exchange of this.#exchanges) {
       exchange.fail(
@@ -545,6 +553,10 @@ export class Http2Connection {
   #closed(error: Http2EngineError | null): Promise<void> {
     if (this.#state === "CLOSED") return this.#closing ?? Promise.resolve();
     this.#state = "CLOSED";
+    if (this.#expiryTimer !== null) {
+      clearTimeout(this.#expiryTimer);
+      this.#expiryTimer = null;
+    }
     const wasDraining = this.#draining;
     this.#draining = true;
     for (const exchange of this.#exchanges) {
@@ -565,6 +577,21 @@ export class Http2Connection {
     return stream === null ? Promise.resolve() : stream.close().catch(() => {});
   }
 
+  /** An idle connection closes itself once `keepaliveExpiry` passes with no new stream. */
+  #armExpiry(): void {
+    const ms = this.#keepaliveMs;
+    if (ms === Infinity) return;
+    this.#expiresAt = Date.now() + ms;
+    if (this.#expiryTimer !== null) clearTimeout(this.#expiryTimer);
+    const timer = setTimeout(() => {
+      this.#expiryTimer = null;
+      if (this.#state === "IDLE") this.close();
+    }, ms);
+    // deno-lint-ignore no-explicit-any
+    (timer as any)?.unref?.();
+    this.#expiryTimer = timer;
+  }
+
   /** Wakes requests waiting for a slot, as many as there are free slots. */
   #grantSlots(): void {
     while (this.#slotWaiters.length > 0 && this.#exchanges.size < this.#maxStreams) {
@@ -583,7 +610,7 @@ export class Http2Connection {
       `HTTP/2 connection to ${JSON.stringify(this.#originText)} ${why}`,
       { request },
     );
-    retryable.add(error);
+    markRetryable(error);
     return error;
   }
 
@@ -641,6 +668,11 @@ export class Http2Connection {
     this.#requests++;
     if (this.#state !== "ACTIVE") {
       this.#state = "ACTIVE";
+      this.#expiresAt = Infinity;
+      if (this.#expiryTimer !== null) {
+        clearTimeout(this.#expiryTimer);
+        this.#expiryTimer = null;
+      }
       this.#session!.setRef(true);
     }
     const trace = exchange.trace;
@@ -830,12 +862,12 @@ export class Http2Connection {
     if (this.#state === "CLOSED") return;
     if (this.#exchanges.size === 0) {
       this.#state = "IDLE";
-      this.#expiresAt = this.#keepaliveMs === Infinity ? Infinity : Date.now() + this.#keepaliveMs;
       this.#session?.setRef(false);
       if (this.#draining) {
         this.close();
         return;
       }
+      this.#armExpiry();
     }
     if (this.#slotWaiters.length > 0) this.#slotWaiters.shift()!();
     else if (!this.#draining) this.#hooks?.idle(this);
@@ -851,10 +883,3 @@ function checkWindow(name: string, value: number | undefined): number | undefine
   }
   return value;
 }
-
-/** Pool plumbing, not public API. */
-export const _internal: {
-  readonly handle: typeof handle;
-  readonly installHooks: typeof installHooks;
-  readonly expiresAt: typeof expiresAt;
-} = { handle, installHooks, expiresAt };

@@ -56,6 +56,8 @@ export interface ProxiedStreamOptions {
   tls?: TargetTlsSettings;
   /** A local address to bind to. */
   localAddress?: string;
+  /** The ALPN protocols to offer to an `https` target. Default `["http/1.1"]`. */
+  alpnProtocols?: string[];
 }
 
 /**
@@ -238,7 +240,12 @@ export async function openProxiedStream(
       );
     }
     if (origin.scheme === "https") {
-      const tlsOptions = targetTlsOptions(origin, extensions, options.tls);
+      const tlsOptions = targetTlsOptions(
+        origin,
+        extensions,
+        options.tls,
+        options.alpnProtocols,
+      );
       const hostname = tlsOptions.hostname;
       const tunnel = stream;
       stream = await step("connection.start_tls", {
