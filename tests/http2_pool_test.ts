@@ -65,7 +65,7 @@ test("pool with http2: a server that picks http/1.1 by ALPN gets HTTP/1.1", asyn
       (error: Error) =>
         (error instanceof UnsupportedProtocol &&
           /did not agree to HTTP\/2 \(ALPN: (null|"http\/1.1")\)/.test(error.message)) ||
-        (error instanceof ConnectError && /ALPN/.test(error.message)),
+        (error instanceof ConnectError && /ALPN|application protocol/i.test(error.message)),
     );
     assert.equal(strict.connections.length, 0);
   } finally {
