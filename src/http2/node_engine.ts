@@ -234,11 +234,14 @@ class NodeSession implements Http2EngineSession {
     stream.on("trailers", (object: Http2.IncomingHttpHeaders, _flags: number, raw: unknown) => {
       listener.onTrailers(headerPairs(object, raw));
     });
-    // The end is reported on "close", once the stream's reset code is known: Bun ends the
-    // readable side of a stream the peer reset as if its body were complete.
-    let endSeen = false;
     stream.on("end", () => {
-      endSeen = true;
+      if (failed) return;
+      // A stream the peer reset ends with "close" and a code, not "end". ("close" comes
+      // later than "end", by milliseconds on Deno: reporting the end here keeps latency low.)
+      const code = stream.rstCode;
+      if (code !== undefined && code !== NO_ERROR) return;
+      ended = true;
+      listener.onEnd();
     });
     stream.on("error", () => {
       // Reported through "close", with the stream's reset code and the session's state.
@@ -246,10 +249,6 @@ class NodeSession implements Http2EngineSession {
     stream.on("close", () => {
       if (ended) return;
       const code = stream.rstCode ?? null;
-      if (endSeen && !failed && (code === null || code === NO_ERROR)) {
-        ended = true;
-        return listener.onEnd();
-      }
       const goaway = this.#goaway;
       const id = stream.id ?? 0;
       if (goaway !== null && (id === 0 || id > goaway.lastStreamId)) {
