@@ -7,12 +7,18 @@
  *
  * It starts a tiny `node:http` server on 127.0.0.1 (so the same file runs under Node),
  * sends a few requests with the Client (query params, a JSON post, a streamed response,
- * a redirect, a 404), prints what came back, and closes everything.
+ * a redirect, a 404), prints what came back, then runs the `ferry` command against the
+ * same server (a GET with a query item, a verbose JSON POST with its timing waterfall, a
+ * download with its progress bar), and closes everything.
  */
 
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { Client, HTTPStatusError } from "../mod.ts";
+import { main as ferry } from "../src/cli/mod.ts";
 
 function handle(request: IncomingMessage, response: ServerResponse): void {
   const url = new URL(request.url ?? "/", "http://demo");
@@ -40,6 +46,9 @@ function handle(request: IncomingMessage, response: ServerResponse): void {
           response.end();
         }
       }, 20);
+    } else if (url.pathname === "/big.bin") {
+      const big = new Uint8Array(4 * 1024 * 1024).fill(42);
+      response.writeHead(200, { "Content-Length": big.length }).end(big);
     } else if (url.pathname === "/old") {
       response.writeHead(301, { Location: "/hello?name=redirected" }).end();
     } else {
@@ -75,6 +84,24 @@ try {
     if (error instanceof HTTPStatusError) {
       console.log(String(missing), error.message.split("\n")[0]);
     }
+  }
+  // The same server from the command line (output goes to stdout as a terminal would get
+  // it when piped: plain; run `deno task ferry …` yourself for colours).
+  const dir = mkdtempSync(join(tmpdir(), "ferry-demo-"));
+  try {
+    for (
+      const args of [
+        [`:${port}/hello`, "name==ferry"],
+        ["-v", `:${port}/items`, "name=boat", "seats:=12"],
+        ["-d", "--progress=always", "-o", join(dir, "big.bin"), `:${port}/big.bin`],
+      ]
+    ) {
+      console.log(`\n$ ferry ${args.join(" ").replace(dir, "$TMP")}`);
+      const code = await ferry([...args, "--ignore-stdin"]);
+      if (code !== 0) throw new Error(`ferry exited with ${code}`);
+    }
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
   }
 } finally {
   server.close();

@@ -30,7 +30,9 @@ const FINAL = join(BUILD, "npm");
 // Built aside and swapped in at the end: other runs may be reading build/npm meanwhile, and
 // a failed build leaves the previous one in place.
 const OUT = join(BUILD, `npm.tmp-${Deno.pid}`);
-const ENTRIES = ["mod.ts", "src/http11/mod.ts", "src/testing/mod.ts"];
+const ENTRIES = ["mod.ts", "src/http11/mod.ts", "src/testing/mod.ts", "src/cli/mod.ts"];
+// The `ferry` command (issue 16): a shim that runs the CLI entry under Node.
+const BIN = "bin/ferry.js";
 
 const denoJson = JSON.parse(readFileSync(join(ROOT, "deno.json"), "utf8"));
 
@@ -100,6 +102,20 @@ for (const entry of entries) {
   writeFileSync(path, `import "${specifier}";\n` + readFileSync(path, "utf8"));
 }
 
+if (entries.includes("src/cli/mod.ts")) {
+  mkdirSync(join(OUT, "bin"), { recursive: true });
+  writeFileSync(
+    join(OUT, BIN),
+    `#!/usr/bin/env node
+// The \`ferry\` command: see the CLI section of the README.
+import process from "node:process";
+import { main } from "../src/cli/mod.js";
+process.exitCode = await main(process.argv.slice(2));
+`,
+    { mode: 0o755 },
+  );
+}
+
 const exportOf = (entry: string) => {
   const base = "./" + entry.replace(/\.ts$/, "");
   return { types: `${base}.d.ts`, default: `${base}.js` };
@@ -120,6 +136,7 @@ const packageJson = {
   main: "./mod.js",
   types: "./mod.d.ts",
   exports: exportsMap,
+  ...(entries.includes("src/cli/mod.ts") ? { bin: { ferry: `./${BIN}` } } : {}),
   engines: { node: ">=20" },
   sideEffects: ["./_polyfills.js"],
   files: ["**/*.js", "**/*.d.ts", "README.md", "LICENSE"],

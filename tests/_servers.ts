@@ -17,7 +17,10 @@ export interface CannedServer {
   /** Sockets open now. */
   readonly open: number;
   sockets: Set<Socket>;
+  /** Destroys every socket and stops listening. */
   close(): Promise<void>;
+  /** Closes the server at the end of an `await using` scope. */
+  [Symbol.asyncDispose](): Promise<void>;
 }
 
 /** Answers a request head (with its index across connections); `null`: answer nothing now. */
@@ -69,6 +72,9 @@ export async function cannedServer(reply: Reply): Promise<CannedServer> {
     async close() {
       for (const socket of sockets) socket.destroy();
       await new Promise<void>((resolve) => server.close(() => resolve()));
+    },
+    [Symbol.asyncDispose](this: CannedServer) {
+      return this.close();
     },
   };
 }

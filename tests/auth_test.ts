@@ -286,24 +286,19 @@ test("Digest: host A's challenge is never answered to host B (two loopback serve
     `nonce="n-${realm}", qop="auth"\r\nContent-Length: 0\r\n\r\n`;
   const answer = (realm: string) => (head: string) =>
     /^authorization:/im.test(head) ? ok("in") : challenge(realm);
-  const a = await cannedServer(answer("a"));
-  const b = await cannedServer(answer("b"));
-  try {
-    await using client = new Client({ auth: new DigestAuth("user", "passwd") });
-    assert.equal((await client.get(`${a.url}/one`)).status, 200);
-    assert.equal((await client.get(`${a.url}/two`)).status, 200);
-    assert.equal(a.heads.length, 3, "A's challenge is reused on A: no second 401");
-    assert.match(a.heads[2], /^authorization: Digest username="user", realm="a"/im);
-    assert.equal((await client.get(`${b.url}/`)).status, 200);
-    assert.doesNotMatch(b.heads[0], /^authorization:/im, "B got nothing computed for A");
-    assert.match(b.heads[1], /realm="b", nonce="n-b"/);
-    // Each origin keeps its own challenge and nonce count.
-    await client.get(`${a.url}/three`);
-    assert.match(a.heads[3], /nonce="n-a".*nc=00000003/);
-  } finally {
-    await a.close();
-    await b.close();
-  }
+  await using a = await cannedServer(answer("a"));
+  await using b = await cannedServer(answer("b"));
+  await using client = new Client({ auth: new DigestAuth("user", "passwd") });
+  assert.equal((await client.get(`${a.url}/one`)).status, 200);
+  assert.equal((await client.get(`${a.url}/two`)).status, 200);
+  assert.equal(a.heads.length, 3, "A's challenge is reused on A: no second 401");
+  assert.match(a.heads[2], /^authorization: Digest username="user", realm="a"/im);
+  assert.equal((await client.get(`${b.url}/`)).status, 200);
+  assert.doesNotMatch(b.heads[0], /^authorization:/im, "B got nothing computed for A");
+  assert.match(b.heads[1], /realm="b", nonce="n-b"/);
+  // Each origin keeps its own challenge and nonce count.
+  await client.get(`${a.url}/three`);
+  assert.match(a.heads[3], /nonce="n-a".*nc=00000003/);
 });
 
 test("trustEnv never reads .netrc: only NetRCAuth does (httpx 1.0's design)", async () => {

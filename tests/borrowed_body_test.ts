@@ -182,20 +182,16 @@ test("borrowed chunks: chunked body over loopback, iterRaw and iterBytes(chunkSi
 });
 
 test("borrowed chunks: a read-to-close body over loopback", async () => {
-  const server = await cannedServer((_head, _index, socket) => {
+  await using server = await cannedServer((_head, _index, socket) => {
     socket.end(concat([encoder.encode("HTTP/1.1 200 OK\r\nConnection: close\r\n\r\n"), BODY]));
     return null;
   });
-  try {
-    await using pool = new ConnectionPool();
-    await using response = await pool.stream("GET", `${server.url}/`, BORROW);
-    assert.equal(response.headers.get("content-length"), null);
-    const { kept, copies } = await collect(response);
-    assertBytes(concat(copies), BODY);
-    assert.ok(someOverwritten(kept, copies));
-  } finally {
-    await server.close();
-  }
+  await using pool = new ConnectionPool();
+  await using response = await pool.stream("GET", `${server.url}/`, BORROW);
+  assert.equal(response.headers.get("content-length"), null);
+  const { kept, copies } = await collect(response);
+  assertBytes(concat(copies), BODY);
+  assert.ok(someOverwritten(kept, copies));
 });
 
 test("borrowed chunks: bytes(), text() and the read-all path copy what they keep", async () => {
@@ -303,55 +299,47 @@ test("borrowBodyChunks over a stream without readInto() falls back to owned chun
 });
 
 test("borrowed chunks: a read that times out mid-body fails and closes the connection", async () => {
-  const server = await cannedServer((_head, _index, socket) => {
+  await using server = await cannedServer((_head, _index, socket) => {
     // Half the body, then silence.
     socket.write(encoder.encode(`HTTP/1.1 200 OK\r\nContent-Length: ${LARGE}\r\n\r\n`));
     socket.write(BODY.subarray(0, LARGE >> 1));
     return null;
   });
-  try {
-    await using pool = new ConnectionPool();
-    const response = await pool.stream("GET", `${server.url}/`, {
-      extensions: { borrowBodyChunks: true, timeout: { read: 100 } },
-    });
-    let received = 0;
-    await assert.rejects(async () => {
-      for await (const chunk of response.iterBytes()) received += chunk.length;
-    }, ReadTimeout);
-    assert.equal(received, LARGE >> 1);
-    assert.equal(pool.connections.length, 0);
-  } finally {
-    await server.close();
-  }
+  await using pool = new ConnectionPool();
+  const response = await pool.stream("GET", `${server.url}/`, {
+    extensions: { borrowBodyChunks: true, timeout: { read: 100 } },
+  });
+  let received = 0;
+  await assert.rejects(async () => {
+    for await (const chunk of response.iterBytes()) received += chunk.length;
+  }, ReadTimeout);
+  assert.equal(received, LARGE >> 1);
+  assert.equal(pool.connections.length, 0);
 });
 
 test("borrowed chunks: an abort while a borrowed read waits rejects with its reason", async () => {
-  const server = await cannedServer((_head, _index, socket) => {
+  await using server = await cannedServer((_head, _index, socket) => {
     socket.write(encoder.encode(`HTTP/1.1 200 OK\r\nContent-Length: ${LARGE}\r\n\r\n`));
     socket.write(BODY.subarray(0, 1000));
     return null;
   });
-  try {
-    await using pool = new ConnectionPool();
-    const controller = new AbortController();
-    const response = await pool.stream("GET", `${server.url}/`, {
-      extensions: { borrowBodyChunks: true, signal: controller.signal },
-    });
-    const reason = new Error("stop");
-    // Abort once the first chunk is in, while the next borrowed read waits.
-    const iterator = response.iterBytes();
-    const first = await iterator.next();
-    assert.equal(first.done, false);
-    setTimeout(() => controller.abort(reason), 20);
-    await assert.rejects(async () => {
-      for (let next = await iterator.next(); !next.done; next = await iterator.next()) {
-        // The server sends nothing more.
-      }
-    }, (error) => error === reason);
-    assert.equal(pool.connections.length, 0);
-  } finally {
-    await server.close();
-  }
+  await using pool = new ConnectionPool();
+  const controller = new AbortController();
+  const response = await pool.stream("GET", `${server.url}/`, {
+    extensions: { borrowBodyChunks: true, signal: controller.signal },
+  });
+  const reason = new Error("stop");
+  // Abort once the first chunk is in, while the next borrowed read waits.
+  const iterator = response.iterBytes();
+  const first = await iterator.next();
+  assert.equal(first.done, false);
+  setTimeout(() => controller.abort(reason), 20);
+  await assert.rejects(async () => {
+    for (let next = await iterator.next(); !next.done; next = await iterator.next()) {
+      // The server sends nothing more.
+    }
+  }, (error) => error === reason);
+  assert.equal(pool.connections.length, 0);
 });
 
 // -- The in-memory pair, one byte per read: partial lines cross every read. --

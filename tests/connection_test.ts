@@ -20,241 +20,181 @@ import { cannedServer, eventually, ok, wait } from "./_servers.ts";
 import type { NetworkStreamInterface } from "../src/network/types.ts";
 
 test("connection sends requests one after another over one socket, adding Host", async () => {
-  const server = await cannedServer((_head, i) => ok(`reply ${i}`));
-  try {
-    await using connection = await openConnection(server.url);
-    assert.equal(String(connection), `<Connection "${server.url}/" NEW>`);
-    const first = await connection.request("GET", "/a?x=1");
-    assert.equal(first.status, 200);
-    assert.equal(await first.text(), "reply 0");
-    assert.equal(String(connection), `<Connection "${server.url}/" IDLE>`);
-    const second = await connection.request("GET", `${server.url}/b`);
-    assert.equal(await second.text(), "reply 1");
-    assert.equal(server.accepted, 1);
-    assert.match(
-      server.heads[0],
-      new RegExp(`^GET /a\\?x=1 HTTP/1.1\r\nHost: 127.0.0.1:${server.port}\r\n`),
-    );
-    assert.match(server.heads[1], /^GET \/b HTTP\/1.1\r\n/);
-  } finally {
-    await server.close();
-  }
+  await using server = await cannedServer((_head, i) => ok(`reply ${i}`));
+  await using connection = await openConnection(server.url);
+  assert.equal(String(connection), `<Connection "${server.url}/" NEW>`);
+  const first = await connection.request("GET", "/a?x=1");
+  assert.equal(first.status, 200);
+  assert.equal(await first.text(), "reply 0");
+  assert.equal(String(connection), `<Connection "${server.url}/" IDLE>`);
+  const second = await connection.request("GET", `${server.url}/b`);
+  assert.equal(await second.text(), "reply 1");
+  assert.equal(server.accepted, 1);
+  assert.match(
+    server.heads[0],
+    new RegExp(`^GET /a\\?x=1 HTTP/1.1\r\nHost: 127.0.0.1:${server.port}\r\n`),
+  );
+  assert.match(server.heads[1], /^GET \/b HTTP\/1.1\r\n/);
 });
 
 test("connection keeps a Host header that was given", async () => {
-  const server = await cannedServer(() => ok("x"));
-  try {
-    await using connection = await openConnection(server.url);
-    await connection.request("GET", "/", { headers: { host: "example.com" } });
-    assert.match(server.heads[0], /\r\nhost: example.com\r\n/);
-    assert.doesNotMatch(server.heads[0], /Host: 127/);
-  } finally {
-    await server.close();
-  }
+  await using server = await cannedServer(() => ok("x"));
+  await using connection = await openConnection(server.url);
+  await connection.request("GET", "/", { headers: { host: "example.com" } });
+  assert.match(server.heads[0], /\r\nhost: example.com\r\n/);
+  assert.doesNotMatch(server.heads[0], /Host: 127/);
 });
 
 test("concurrent callers on one connection are served in order", async () => {
-  const server = await cannedServer((head) => ok(head.split(" ")[1]));
-  try {
-    await using connection = await openConnection(server.url);
-    const paths = ["/1", "/2", "/3", "/4", "/5"];
-    const responses = await Promise.all(paths.map((path) => connection.request("GET", path)));
-    const bodies = await Promise.all(responses.map((response) => response.text()));
-    assert.deepEqual(bodies, paths);
-    assert.deepEqual(server.heads.map((head) => head.split(" ")[1]), paths);
-    assert.equal(server.accepted, 1);
-  } finally {
-    await server.close();
-  }
+  await using server = await cannedServer((head) => ok(head.split(" ")[1]));
+  await using connection = await openConnection(server.url);
+  const paths = ["/1", "/2", "/3", "/4", "/5"];
+  const responses = await Promise.all(paths.map((path) => connection.request("GET", path)));
+  const bodies = await Promise.all(responses.map((response) => response.text()));
+  assert.deepEqual(bodies, paths);
+  assert.deepEqual(server.heads.map((head) => head.split(" ")[1]), paths);
+  assert.equal(server.accepted, 1);
 });
 
 test("stream() returns the response unread and the connection stays ACTIVE until it is read", async () => {
   const big = "x".repeat(200_000);
-  const server = await cannedServer(() => ok(big));
-  try {
-    await using connection = await openConnection(server.url);
-    const response = await connection.stream("GET", "/");
-    assert.equal(connection.state, "ACTIVE");
-    let total = 0;
-    for await (const chunk of response.iterBytes()) total += chunk.length;
-    assert.equal(total, big.length);
-    assert.equal(connection.state, "IDLE");
-  } finally {
-    await server.close();
-  }
+  await using server = await cannedServer(() => ok(big));
+  await using connection = await openConnection(server.url);
+  const response = await connection.stream("GET", "/");
+  assert.equal(connection.state, "ACTIVE");
+  let total = 0;
+  for await (const chunk of response.iterBytes()) total += chunk.length;
+  assert.equal(total, big.length);
+  assert.equal(connection.state, "IDLE");
 });
 
 test("a response whose body came whole is released when closed, not before", async () => {
-  const server = await cannedServer(() => ok("small"));
-  try {
-    await using connection = await openConnection(server.url);
-    const response = await connection.stream("GET", "/");
-    assert.equal(connection.state, "ACTIVE");
-    await response.close();
-    assert.equal(connection.state, "IDLE");
-    assert.equal(await (await connection.request("GET", "/")).text(), "small");
-  } finally {
-    await server.close();
-  }
+  await using server = await cannedServer(() => ok("small"));
+  await using connection = await openConnection(server.url);
+  const response = await connection.stream("GET", "/");
+  assert.equal(connection.state, "ACTIVE");
+  await response.close();
+  assert.equal(connection.state, "IDLE");
+  assert.equal(await (await connection.request("GET", "/")).text(), "small");
 });
 
 test("closing a response early drains a small remainder and keeps the connection", async () => {
-  const server = await cannedServer((_head, _i, socket) => {
+  await using server = await cannedServer((_head, _i, socket) => {
     socket.write("HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\n12345");
     setTimeout(() => socket.write("67890"), 20);
     return null;
   });
-  try {
-    await using connection = await openConnection(server.url);
-    const response = await connection.stream("GET", "/");
-    await response.close();
-    assert.equal(connection.state, "IDLE");
-    assert.equal(server.accepted, 1);
-  } finally {
-    await server.close();
-  }
+  await using connection = await openConnection(server.url);
+  const response = await connection.stream("GET", "/");
+  await response.close();
+  assert.equal(connection.state, "IDLE");
+  assert.equal(server.accepted, 1);
 });
 
 test("closing a response early with a large remainder closes the connection", async () => {
-  const server = await cannedServer((_head, _i, socket) => {
+  await using server = await cannedServer((_head, _i, socket) => {
     socket.write("HTTP/1.1 200 OK\r\nContent-Length: 10000000\r\n\r\n");
     socket.write(Buffer.alloc(100_000));
     return null;
   });
-  try {
-    await using connection = await openConnection(server.url);
-    const response = await connection.stream("GET", "/");
-    // Count the reads from here on: closing must not read a byte of the remainder (a
-    // drain would read on until the read timeout ended it, and close only then).
-    const stream = connection.networkStream!;
-    const read = stream.read.bind(stream);
-    let reads = 0;
-    stream.read = (...args) => (reads++, read(...args));
-    await response.close();
-    assert.equal(reads, 0, "reads while closing");
-    assert.equal(connection.state, "CLOSED");
-    assert.equal(stream.closed, true);
-    await eventually(() => server.open === 0, "server sees the socket closed");
-  } finally {
-    await server.close();
-  }
+  await using connection = await openConnection(server.url);
+  const response = await connection.stream("GET", "/");
+  // Count the reads from here on: closing must not read a byte of the remainder (a
+  // drain would read on until the read timeout ended it, and close only then).
+  const stream = connection.networkStream!;
+  const read = stream.read.bind(stream);
+  let reads = 0;
+  stream.read = (...args) => (reads++, read(...args));
+  await response.close();
+  assert.equal(reads, 0, "reads while closing");
+  assert.equal(connection.state, "CLOSED");
+  assert.equal(stream.closed, true);
+  await eventually(() => server.open === 0, "server sees the socket closed");
 });
 
 test("an idle connection that the server closed is noticed before reuse", async () => {
-  const server = await cannedServer((_head, _i, socket) => {
+  await using server = await cannedServer((_head, _i, socket) => {
     socket.end(ok("bye"));
     return null;
   });
-  try {
-    await using connection = await openConnection(server.url);
-    await connection.request("GET", "/");
-    await eventually(() => connection.state === "CLOSED", "connection notices the close");
-    await assert.rejects(connection.request("GET", "/"), RemoteProtocolError);
-  } finally {
-    await server.close();
-  }
+  await using connection = await openConnection(server.url);
+  await connection.request("GET", "/");
+  await eventually(() => connection.state === "CLOSED", "connection notices the close");
+  await assert.rejects(connection.request("GET", "/"), RemoteProtocolError);
 });
 
 test("Connection: close in the response closes the connection", async () => {
-  const server = await cannedServer(() => ok("x", "Connection: close\r\n"));
-  try {
-    await using connection = await openConnection(server.url);
-    await connection.request("GET", "/");
-    assert.equal(connection.state, "CLOSED");
-  } finally {
-    await server.close();
-  }
+  await using server = await cannedServer(() => ok("x", "Connection: close\r\n"));
+  await using connection = await openConnection(server.url);
+  await connection.request("GET", "/");
+  assert.equal(connection.state, "CLOSED");
 });
 
 test("Connection: close in the request closes the connection after the response", async () => {
-  const server = await cannedServer(() => ok("x"));
-  try {
-    await using connection = await openConnection(server.url);
-    await connection.request("GET", "/", { headers: { Connection: "close" } });
-    assert.equal(connection.state, "CLOSED");
-  } finally {
-    await server.close();
-  }
+  await using server = await cannedServer(() => ok("x"));
+  await using connection = await openConnection(server.url);
+  await connection.request("GET", "/", { headers: { Connection: "close" } });
+  assert.equal(connection.state, "CLOSED");
 });
 
 test("a malformed response fails with RemoteProtocolError and closes the connection", async () => {
-  const server = await cannedServer(() => "HTTP/1.1 2x0 OK\r\n\r\n");
-  try {
-    await using connection = await openConnection(server.url);
-    await assert.rejects(connection.request("GET", "/"), (error: unknown) => {
-      assert.ok(error instanceof RemoteProtocolError);
-      assert.match(error.message, /status/i);
-      assert.ok(error.request !== null);
-      return true;
-    });
-    assert.equal(connection.state, "CLOSED");
-  } finally {
-    await server.close();
-  }
+  await using server = await cannedServer(() => "HTTP/1.1 2x0 OK\r\n\r\n");
+  await using connection = await openConnection(server.url);
+  await assert.rejects(connection.request("GET", "/"), (error: unknown) => {
+    assert.ok(error instanceof RemoteProtocolError);
+    assert.match(error.message, /status/i);
+    assert.ok(error.request !== null);
+    return true;
+  });
+  assert.equal(connection.state, "CLOSED");
 });
 
 test("a server that closes before answering fails with RemoteProtocolError", async () => {
-  const server = await cannedServer((_head, _i, socket) => {
+  await using server = await cannedServer((_head, _i, socket) => {
     socket.end();
     return null;
   });
-  try {
-    await using connection = await openConnection(server.url);
-    await assert.rejects(connection.request("GET", "/"), RemoteProtocolError);
-    assert.equal(connection.state, "CLOSED");
-  } finally {
-    await server.close();
-  }
+  await using connection = await openConnection(server.url);
+  await assert.rejects(connection.request("GET", "/"), RemoteProtocolError);
+  assert.equal(connection.state, "CLOSED");
 });
 
 test("a body cut short fails with RemoteProtocolError", async () => {
-  const server = await cannedServer((_head, _i, socket) => {
+  await using server = await cannedServer((_head, _i, socket) => {
     socket.end("HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\nabc");
     return null;
   });
-  try {
-    await using connection = await openConnection(server.url);
-    await assert.rejects(connection.request("GET", "/"), RemoteProtocolError);
-    assert.equal(connection.state, "CLOSED");
-  } finally {
-    await server.close();
-  }
+  await using connection = await openConnection(server.url);
+  await assert.rejects(connection.request("GET", "/"), RemoteProtocolError);
+  assert.equal(connection.state, "CLOSED");
 });
 
 test("an invalid header leaves the connection usable (nothing was written)", async () => {
-  const server = await cannedServer(() => ok("fine"));
-  try {
-    await using connection = await openConnection(server.url);
-    await assert.rejects(
-      connection.request("GET", "/", { headers: { "bad name": "x" } }),
-      LocalProtocolError,
-    );
-    assert.equal(connection.state, "NEW");
-    assert.equal(await (await connection.request("GET", "/")).text(), "fine");
-    await assert.rejects(
-      connection.request("GET", "/", { headers: { "x-ok": "a\r\nb" } }),
-      LocalProtocolError,
-    );
-    assert.equal(connection.state, "IDLE");
-    assert.equal(await (await connection.request("GET", "/")).text(), "fine");
-    assert.equal(server.heads.length, 2);
-  } finally {
-    await server.close();
-  }
+  await using server = await cannedServer(() => ok("fine"));
+  await using connection = await openConnection(server.url);
+  await assert.rejects(
+    connection.request("GET", "/", { headers: { "bad name": "x" } }),
+    LocalProtocolError,
+  );
+  assert.equal(connection.state, "NEW");
+  assert.equal(await (await connection.request("GET", "/")).text(), "fine");
+  await assert.rejects(
+    connection.request("GET", "/", { headers: { "x-ok": "a\r\nb" } }),
+    LocalProtocolError,
+  );
+  assert.equal(connection.state, "IDLE");
+  assert.equal(await (await connection.request("GET", "/")).text(), "fine");
+  assert.equal(server.heads.length, 2);
 });
 
 test("request bodies given as bytes or text get a Content-Length", async () => {
-  const server = await cannedServer(() => ok("ok"));
-  try {
-    await using connection = await openConnection(server.url);
-    await connection.request("POST", "/", { content: "hello" });
-    await connection.request("PUT", "/", { content: new Uint8Array([1, 2, 3]) });
-    assert.match(server.heads[0], /Content-Length: 5\r\n/);
-    assert.match(server.heads[1], /Content-Length: 3\r\n/);
-    assert.equal(server.accepted, 1);
-  } finally {
-    await server.close();
-  }
+  await using server = await cannedServer(() => ok("ok"));
+  await using connection = await openConnection(server.url);
+  await connection.request("POST", "/", { content: "hello" });
+  await connection.request("PUT", "/", { content: new Uint8Array([1, 2, 3]) });
+  assert.match(server.heads[0], /Content-Length: 5\r\n/);
+  assert.match(server.heads[1], /Content-Length: 3\r\n/);
+  assert.equal(server.accepted, 1);
 });
 
 test("a streamed request body is sent chunked", async () => {
@@ -312,263 +252,205 @@ test("an early answer while the body is still being sent is read, then the conne
 });
 
 test("a write failure with no answer to read reports the write error", async () => {
-  const server = await cannedServer((_head, _i, socket) => {
+  await using server = await cannedServer((_head, _i, socket) => {
     socket.destroy();
     return null;
   });
-  try {
-    await using connection = await openConnection(server.url);
-    const chunk = new Uint8Array(65536);
-    const body = (async function* () {
-      for (let i = 0; i < 2000; i++) yield chunk;
-    })();
-    await assert.rejects(connection.request("POST", "/upload", { content: body }), WriteError);
-    assert.equal(connection.state, "CLOSED");
-  } finally {
-    await server.close();
-  }
+  await using connection = await openConnection(server.url);
+  const chunk = new Uint8Array(65536);
+  const body = (async function* () {
+    for (let i = 0; i < 2000; i++) yield chunk;
+  })();
+  await assert.rejects(connection.request("POST", "/upload", { content: body }), WriteError);
+  assert.equal(connection.state, "CLOSED");
 });
 
 test("response extensions: httpVersion, reasonPhrase, networkStream", async () => {
-  const server = await cannedServer(() => "HTTP/1.0 201 Made It\r\nContent-Length: 0\r\n\r\n");
-  try {
-    await using connection = await openConnection(server.url);
-    const response = await connection.request("GET", "/");
-    assert.equal(response.extensions.httpVersion, "HTTP/1.0");
-    assert.equal(response.extensions.reasonPhrase, "Made It");
-    assert.equal(response.reasonPhrase, "Made It");
-    assert.ok(response.extensions.networkStream !== undefined);
-    assert.equal(connection.state, "CLOSED"); // HTTP/1.0 without keep-alive
-  } finally {
-    await server.close();
-  }
+  await using server = await cannedServer(() =>
+    "HTTP/1.0 201 Made It\r\nContent-Length: 0\r\n\r\n"
+  );
+  await using connection = await openConnection(server.url);
+  const response = await connection.request("GET", "/");
+  assert.equal(response.extensions.httpVersion, "HTTP/1.0");
+  assert.equal(response.extensions.reasonPhrase, "Made It");
+  assert.equal(response.reasonPhrase, "Made It");
+  assert.ok(response.extensions.networkStream !== undefined);
+  assert.equal(connection.state, "CLOSED"); // HTTP/1.0 without keep-alive
 });
 
 test("the target extension replaces the URL's path", async () => {
-  const server = await cannedServer(() => ok(""));
-  try {
-    await using connection = await openConnection(server.url);
-    await connection.request("OPTIONS", "/", { extensions: { target: "*" } });
-    assert.match(server.heads[0], /^OPTIONS \* HTTP\/1.1\r\n/);
-  } finally {
-    await server.close();
-  }
+  await using server = await cannedServer(() => ok(""));
+  await using connection = await openConnection(server.url);
+  await connection.request("OPTIONS", "/", { extensions: { target: "*" } });
+  assert.match(server.heads[0], /^OPTIONS \* HTTP\/1.1\r\n/);
 });
 
 test("1xx informational responses are skipped", async () => {
-  const server = await cannedServer(() =>
+  await using server = await cannedServer(() =>
     "HTTP/1.1 103 Early Hints\r\nLink: </a>\r\n\r\n" + ok("final")
   );
-  try {
-    await using connection = await openConnection(server.url);
-    const response = await connection.request("GET", "/");
-    assert.equal(response.status, 200);
-    assert.equal(await response.text(), "final");
-  } finally {
-    await server.close();
-  }
+  await using connection = await openConnection(server.url);
+  const response = await connection.request("GET", "/");
+  assert.equal(response.status, 200);
+  assert.equal(await response.text(), "final");
 });
 
 test("trace reports the events of a request in order", async () => {
-  const server = await cannedServer(() => ok("traced"));
-  try {
-    const events: string[] = [];
-    const infos: Record<string, Record<string, unknown>> = {};
-    const trace = (name: string, info: Record<string, unknown>) => {
-      events.push(name);
-      infos[name] = info;
-    };
-    await using connection = await openConnection(server.url, { trace });
-    const response = await connection.request("GET", "/", { extensions: { trace } });
-    assert.equal(await response.text(), "traced");
-    assert.deepEqual(events, [
-      "connection.connect_tcp.started",
-      "connection.connect_tcp.complete",
-      "http11.send_request_headers.started",
-      "http11.send_request_headers.complete",
-      "http11.send_request_body.started",
-      "http11.send_request_body.complete",
-      "http11.receive_response_headers.started",
-      "http11.receive_response_headers.complete",
-      "http11.receive_response_body.started",
-      "http11.receive_response_body.complete",
-      "http11.response_closed.started",
-      "http11.response_closed.complete",
-    ]);
-    assert.equal(infos["connection.connect_tcp.started"].host, "127.0.0.1");
-    assert.equal(infos["connection.connect_tcp.started"].port, server.port);
-    const head = infos["http11.receive_response_headers.complete"].return_value as unknown[];
-    assert.deepEqual(head.slice(0, 3), ["HTTP/1.1", 200, "OK"]);
-    assert.equal(String(infos["http11.send_request_headers.started"].request), "<Request [GET]>");
-  } finally {
-    await server.close();
-  }
+  await using server = await cannedServer(() => ok("traced"));
+  const events: string[] = [];
+  const infos: Record<string, Record<string, unknown>> = {};
+  const trace = (name: string, info: Record<string, unknown>) => {
+    events.push(name);
+    infos[name] = info;
+  };
+  await using connection = await openConnection(server.url, { trace });
+  const response = await connection.request("GET", "/", { extensions: { trace } });
+  assert.equal(await response.text(), "traced");
+  assert.deepEqual(events, [
+    "connection.connect_tcp.started",
+    "connection.connect_tcp.complete",
+    "http11.send_request_headers.started",
+    "http11.send_request_headers.complete",
+    "http11.send_request_body.started",
+    "http11.send_request_body.complete",
+    "http11.receive_response_headers.started",
+    "http11.receive_response_headers.complete",
+    "http11.receive_response_body.started",
+    "http11.receive_response_body.complete",
+    "http11.response_closed.started",
+    "http11.response_closed.complete",
+  ]);
+  assert.equal(infos["connection.connect_tcp.started"].host, "127.0.0.1");
+  assert.equal(infos["connection.connect_tcp.started"].port, server.port);
+  const head = infos["http11.receive_response_headers.complete"].return_value as unknown[];
+  assert.deepEqual(head.slice(0, 3), ["HTTP/1.1", 200, "OK"]);
+  assert.equal(String(infos["http11.send_request_headers.started"].request), "<Request [GET]>");
 });
 
 test("trace reports a failed step with its exception", async () => {
-  const server = await cannedServer(() => "garbage\r\n\r\n");
-  try {
-    const events: [string, Record<string, unknown>][] = [];
-    await using connection = await openConnection(server.url);
-    let thrown: unknown = null;
-    await connection.request("GET", "/", {
-      extensions: { trace: (name, info) => void events.push([name, info]) },
-    }).catch((error) => thrown = error);
-    assert.ok(thrown instanceof RemoteProtocolError, String(thrown));
-    assert.deepEqual(events.map(([name]) => name).slice(-3), [
-      "http11.send_request_body.complete",
-      "http11.receive_response_headers.started",
-      "http11.receive_response_headers.failed",
-    ]);
-    // The exception the request failed with, as httpcore reports it.
-    assert.equal(events.at(-1)![1].exception, thrown);
-  } finally {
-    await server.close();
-  }
+  await using server = await cannedServer(() => "garbage\r\n\r\n");
+  const events: [string, Record<string, unknown>][] = [];
+  await using connection = await openConnection(server.url);
+  let thrown: unknown = null;
+  await connection.request("GET", "/", {
+    extensions: { trace: (name, info) => void events.push([name, info]) },
+  }).catch((error) => thrown = error);
+  assert.ok(thrown instanceof RemoteProtocolError, String(thrown));
+  assert.deepEqual(events.map(([name]) => name).slice(-3), [
+    "http11.send_request_body.complete",
+    "http11.receive_response_headers.started",
+    "http11.receive_response_headers.failed",
+  ]);
+  // The exception the request failed with, as httpcore reports it.
+  assert.equal(events.at(-1)![1].exception, thrown);
 });
 
 test("a streamed body's trace events come as it is read and closed", async () => {
-  const server = await cannedServer((_head, _i, socket) => {
+  await using server = await cannedServer((_head, _i, socket) => {
     socket.write("HTTP/1.1 200 OK\r\nContent-Length: 6\r\n\r\nabc");
     setTimeout(() => socket.write("def"), 10);
     return null;
   });
-  try {
-    const events: string[] = [];
-    await using connection = await openConnection(server.url);
-    const response = await connection.stream("GET", "/", {
-      extensions: { trace: (name) => void events.push(name) },
-    });
-    assert.equal(events.at(-1), "http11.receive_response_headers.complete");
-    assert.equal(await response.text(), "abcdef");
-    assert.deepEqual(events.slice(-4), [
-      "http11.receive_response_body.started",
-      "http11.receive_response_body.complete",
-      "http11.response_closed.started",
-      "http11.response_closed.complete",
-    ]);
-  } finally {
-    await server.close();
-  }
+  const events: string[] = [];
+  await using connection = await openConnection(server.url);
+  const response = await connection.stream("GET", "/", {
+    extensions: { trace: (name) => void events.push(name) },
+  });
+  assert.equal(events.at(-1), "http11.receive_response_headers.complete");
+  assert.equal(await response.text(), "abcdef");
+  assert.deepEqual(events.slice(-4), [
+    "http11.receive_response_body.started",
+    "http11.receive_response_body.complete",
+    "http11.response_closed.started",
+    "http11.response_closed.complete",
+  ]);
 });
 
 test("a read timeout fails with ReadTimeout and closes the connection", async () => {
-  const server = await cannedServer(() => null);
-  try {
-    await using connection = await openConnection(server.url);
-    await assert.rejects(
-      connection.request("GET", "/", { extensions: { timeout: { read: 50 } } }),
-      (error: unknown) => error instanceof ReadTimeout && error.timeoutMs === 50,
-    );
-    assert.equal(connection.state, "CLOSED");
-  } finally {
-    await server.close();
-  }
+  await using server = await cannedServer(() => null);
+  await using connection = await openConnection(server.url);
+  await assert.rejects(
+    connection.request("GET", "/", { extensions: { timeout: { read: 50 } } }),
+    (error: unknown) => error instanceof ReadTimeout && error.timeoutMs === 50,
+  );
+  assert.equal(connection.state, "CLOSED");
 });
 
 test("a read timeout applies to the first read of a reused connection too", async () => {
-  const server = await cannedServer((_head, i) => i === 0 ? ok("first") : null);
-  try {
-    await using connection = await openConnection(server.url, { timeout: { read: 60 } });
-    await connection.request("GET", "/");
-    await assert.rejects(connection.request("GET", "/"), ReadTimeout);
-    assert.equal(connection.state, "CLOSED");
-  } finally {
-    await server.close();
-  }
+  await using server = await cannedServer((_head, i) => i === 0 ? ok("first") : null);
+  await using connection = await openConnection(server.url, { timeout: { read: 60 } });
+  await connection.request("GET", "/");
+  await assert.rejects(connection.request("GET", "/"), ReadTimeout);
+  assert.equal(connection.state, "CLOSED");
 });
 
 test("a timeout() scope cuts a slow response short", async () => {
-  const server = await cannedServer(() => null);
-  try {
-    await using connection = await openConnection(server.url);
-    await assert.rejects(
-      timeout(50, () => connection.request("GET", "/")),
-      ReadTimeout,
-    );
-  } finally {
-    await server.close();
-  }
+  await using server = await cannedServer(() => null);
+  await using connection = await openConnection(server.url);
+  await assert.rejects(
+    timeout(50, () => connection.request("GET", "/")),
+    ReadTimeout,
+  );
 });
 
 test("aborting the signal rejects with its reason and closes the connection", async () => {
-  const server = await cannedServer(() => null);
-  try {
-    await using connection = await openConnection(server.url);
-    const controller = new AbortController();
-    const pending = connection.request("GET", "/", { extensions: { signal: controller.signal } });
-    await eventually(() => server.heads.length === 1, "request sent");
-    const reason = new Error("stop");
-    controller.abort(reason);
-    await assert.rejects(pending, (error) => error === reason);
-    assert.equal(connection.state, "CLOSED");
-  } finally {
-    await server.close();
-  }
+  await using server = await cannedServer(() => null);
+  await using connection = await openConnection(server.url);
+  const controller = new AbortController();
+  const pending = connection.request("GET", "/", { extensions: { signal: controller.signal } });
+  await eventually(() => server.heads.length === 1, "request sent");
+  const reason = new Error("stop");
+  controller.abort(reason);
+  await assert.rejects(pending, (error) => error === reason);
+  assert.equal(connection.state, "CLOSED");
 });
 
 test("an already aborted signal sends nothing and keeps the connection", async () => {
-  const server = await cannedServer(() => ok("x"));
-  try {
-    await using connection = await openConnection(server.url);
-    const reason = new Error("early");
-    await assert.rejects(
-      connection.request("GET", "/", { extensions: { signal: AbortSignal.abort(reason) } }),
-      (error) => error === reason,
-    );
-    assert.equal(server.heads.length, 0);
-    assert.equal(await (await connection.request("GET", "/")).text(), "x");
-  } finally {
-    await server.close();
-  }
+  await using server = await cannedServer(() => ok("x"));
+  await using connection = await openConnection(server.url);
+  const reason = new Error("early");
+  await assert.rejects(
+    connection.request("GET", "/", { extensions: { signal: AbortSignal.abort(reason) } }),
+    (error) => error === reason,
+  );
+  assert.equal(server.heads.length, 0);
+  assert.equal(await (await connection.request("GET", "/")).text(), "x");
 });
 
 test("aborting while the body streams fails the read with the reason", async () => {
-  const server = await cannedServer((_head, _i, socket) => {
+  await using server = await cannedServer((_head, _i, socket) => {
     socket.write("HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\nabc");
     return null;
   });
-  try {
-    await using connection = await openConnection(server.url);
-    const controller = new AbortController();
-    const response = await connection.stream("GET", "/", {
-      extensions: { signal: controller.signal },
-    });
-    const reading = response.bytes();
-    await wait(10);
-    controller.abort(new Error("enough"));
-    await assert.rejects(reading, /enough/);
-    assert.equal(connection.state, "CLOSED");
-  } finally {
-    await server.close();
-  }
+  await using connection = await openConnection(server.url);
+  const controller = new AbortController();
+  const response = await connection.stream("GET", "/", {
+    extensions: { signal: controller.signal },
+  });
+  const reading = response.bytes();
+  await wait(10);
+  controller.abort(new Error("enough"));
+  await assert.rejects(reading, /enough/);
+  assert.equal(connection.state, "CLOSED");
 });
 
 test("a Keep-Alive timeout hint expires the connection earlier", async () => {
-  const server = await cannedServer(() => ok("x", "Keep-Alive: timeout=1\r\n"));
-  try {
-    await using connection = await openConnection(server.url);
-    await connection.request("GET", "/");
-    const expiry = connection[expiresAt] - Date.now();
-    assert.ok(expiry > 0 && expiry <= 1000, `expiry ${expiry}`);
-  } finally {
-    await server.close();
-  }
+  await using server = await cannedServer(() => ok("x", "Keep-Alive: timeout=1\r\n"));
+  await using connection = await openConnection(server.url);
+  await connection.request("GET", "/");
+  const expiry = connection[expiresAt] - Date.now();
+  assert.ok(expiry > 0 && expiry <= 1000, `expiry ${expiry}`);
 });
 
 test("new Connection() wraps an open stream; requests after close fail", async () => {
-  const server = await cannedServer(() => ok("wrapped"));
-  try {
-    const { NodeNetworkBackend } = await import("../src/network/node.ts");
-    const stream = await new NodeNetworkBackend().connect("127.0.0.1", server.port);
-    const connection = new Connection(stream, server.url);
-    assert.equal(await (await connection.request("GET", "/")).text(), "wrapped");
-    await connection.close();
-    assert.equal(String(connection), `<Connection "${server.url}/" CLOSED>`);
-    await assert.rejects(connection.request("GET", "/"), RemoteProtocolError);
-  } finally {
-    await server.close();
-  }
+  await using server = await cannedServer(() => ok("wrapped"));
+  const { NodeNetworkBackend } = await import("../src/network/node.ts");
+  const stream = await new NodeNetworkBackend().connect("127.0.0.1", server.port);
+  const connection = new Connection(stream, server.url);
+  assert.equal(await (await connection.request("GET", "/")).text(), "wrapped");
+  await connection.close();
+  assert.equal(String(connection), `<Connection "${server.url}/" CLOSED>`);
+  await assert.rejects(connection.request("GET", "/"), RemoteProtocolError);
 });
 
 test("openConnection refuses other schemes", async () => {

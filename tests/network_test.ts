@@ -54,143 +54,111 @@ test("the default backend names its runtime", () => {
 });
 
 test("TCP: connect, write, read, close, with reprs and extra info", async () => {
-  const server = await tcpServer(echo);
-  try {
-    const stream = await new NetworkBackend().connect("127.0.0.1", server.port);
-    assert.equal(String(stream), `<NetworkStream ["127.0.0.1:${server.port}"]>`);
-    assert.equal(stream.closed, false);
-    await stream.write(bytes("hello, "));
-    await stream.write(bytes("world"));
-    assert.equal(await readExactly(stream, 12), "hello, world");
-    const server_addr = stream.getExtraInfo("server_addr");
-    assert.deepEqual(server_addr, { hostname: "127.0.0.1", port: server.port, transport: "tcp" });
-    const client = stream.getExtraInfo("client_addr") as { hostname: string; port: number };
-    assert.equal(client.hostname, "127.0.0.1");
-    assert.ok(client.port > 0);
-    assert.equal(stream.getExtraInfo("tls"), false);
-    assert.equal(stream.getExtraInfo("alpn_protocol"), null);
-    assert.ok(stream.getExtraInfo("socket"));
-    assert.equal(stream.getExtraInfo("no such key"), undefined);
-    await stream.close();
-    assert.equal(stream.closed, true);
-    assert.equal(String(stream), `<NetworkStream ["127.0.0.1:${server.port}" CLOSED]>`);
-    await stream.close(); // twice is harmless
-  } finally {
-    await server.close();
-  }
+  await using server = await tcpServer(echo);
+  const stream = await new NetworkBackend().connect("127.0.0.1", server.port);
+  assert.equal(String(stream), `<NetworkStream ["127.0.0.1:${server.port}"]>`);
+  assert.equal(stream.closed, false);
+  await stream.write(bytes("hello, "));
+  await stream.write(bytes("world"));
+  assert.equal(await readExactly(stream, 12), "hello, world");
+  const server_addr = stream.getExtraInfo("server_addr");
+  assert.deepEqual(server_addr, { hostname: "127.0.0.1", port: server.port, transport: "tcp" });
+  const client = stream.getExtraInfo("client_addr") as { hostname: string; port: number };
+  assert.equal(client.hostname, "127.0.0.1");
+  assert.ok(client.port > 0);
+  assert.equal(stream.getExtraInfo("tls"), false);
+  assert.equal(stream.getExtraInfo("alpn_protocol"), null);
+  assert.ok(stream.getExtraInfo("socket"));
+  assert.equal(stream.getExtraInfo("no such key"), undefined);
+  await stream.close();
+  assert.equal(stream.closed, true);
+  assert.equal(String(stream), `<NetworkStream ["127.0.0.1:${server.port}" CLOSED]>`);
+  await stream.close(); // twice is harmless
 });
 
 test("using a closed stream is a clear error", async () => {
-  const server = await tcpServer(echo);
-  try {
-    const stream = await new NetworkBackend().connect("127.0.0.1", server.port);
-    await stream.close();
-    await assert.rejects(stream.read(), (error) => {
-      assert.ok(error instanceof ReadError);
-      assert.match(error.message, /Cannot read from "127\.0\.0\.1:\d+": the stream is closed/);
-      return true;
-    });
-    await assert.rejects(stream.write(bytes("x")), (error) => {
-      assert.ok(error instanceof WriteError);
-      assert.match(error.message, /the stream is closed/);
-      return true;
-    });
-  } finally {
-    await server.close();
-  }
+  await using server = await tcpServer(echo);
+  const stream = await new NetworkBackend().connect("127.0.0.1", server.port);
+  await stream.close();
+  await assert.rejects(stream.read(), (error) => {
+    assert.ok(error instanceof ReadError);
+    assert.match(error.message, /Cannot read from "127\.0\.0\.1:\d+": the stream is closed/);
+    return true;
+  });
+  await assert.rejects(stream.write(bytes("x")), (error) => {
+    assert.ok(error instanceof WriteError);
+    assert.match(error.message, /the stream is closed/);
+    return true;
+  });
 });
 
 test("await using closes the stream", async () => {
-  const server = await tcpServer(echo);
+  await using server = await tcpServer(echo);
   let kept: NetworkStreamInterface | null = null;
-  try {
-    {
-      await using stream = await new NetworkBackend().connect("127.0.0.1", server.port);
-      kept = stream;
-      assert.equal(stream.closed, false);
-    }
-    assert.equal(kept.closed, true);
-  } finally {
-    await server.close();
+  {
+    await using stream = await new NetworkBackend().connect("127.0.0.1", server.port);
+    kept = stream;
+    assert.equal(stream.closed, false);
   }
+  assert.equal(kept.closed, true);
 });
 
 test("end of input reads as an empty array, again and again", async () => {
-  const server = await tcpServer((socket) => socket.end("bye"));
-  try {
-    await using stream = await new NetworkBackend().connect("127.0.0.1", server.port);
-    assert.equal(await readAll(stream), "bye");
-    assert.equal((await stream.read()).length, 0);
-    assert.equal((await stream.read()).length, 0);
-  } finally {
-    await server.close();
-  }
+  await using server = await tcpServer((socket) => socket.end("bye"));
+  await using stream = await new NetworkBackend().connect("127.0.0.1", server.port);
+  assert.equal(await readAll(stream), "bye");
+  assert.equal((await stream.read()).length, 0);
+  assert.equal((await stream.read()).length, 0);
 });
 
 test("bytes returned by read() are never overwritten by later reads", async () => {
-  const server = await tcpServer((socket) => {
+  await using server = await tcpServer((socket) => {
     socket.on("data", (chunk) => socket.write(chunk));
   });
-  try {
-    await using stream = await new NetworkBackend().connect("127.0.0.1", server.port);
-    const kept: Uint8Array[] = [];
-    let expected = "";
-    for (let i = 0; i < 200; i++) {
-      const line = `line ${i} ${"x".repeat(i * 7 % 900)}\n`;
-      expected += line;
-      await stream.write(bytes(line));
-      let got = 0;
-      while (got < line.length) {
-        const part = await stream.read(line.length - got);
-        assert.ok(part.length > 0);
-        kept.push(part);
-        got += part.length;
-      }
+  await using stream = await new NetworkBackend().connect("127.0.0.1", server.port);
+  const kept: Uint8Array[] = [];
+  let expected = "";
+  for (let i = 0; i < 200; i++) {
+    const line = `line ${i} ${"x".repeat(i * 7 % 900)}\n`;
+    expected += line;
+    await stream.write(bytes(line));
+    let got = 0;
+    while (got < line.length) {
+      const part = await stream.read(line.length - got);
+      assert.ok(part.length > 0);
+      kept.push(part);
+      got += part.length;
     }
-    assert.equal(kept.map((part) => decoder.decode(part)).join(""), expected);
-  } finally {
-    await server.close();
   }
+  assert.equal(kept.map((part) => decoder.decode(part)).join(""), expected);
 });
 
 test("closing while a read waits fails the read with a ReadError", async () => {
-  const server = await tcpServer();
-  try {
-    const stream = await new NetworkBackend().connect("127.0.0.1", server.port);
-    const outcome = stream.read().then(() => "no error", (error) => error);
-    await new Promise((resolve) => setTimeout(resolve, 10));
-    await stream.close();
-    const error = await outcome;
-    assert.ok(error instanceof ReadError, String(error));
-    assert.match(error.message, /closed/);
-  } finally {
-    await server.close();
-  }
+  await using server = await tcpServer();
+  const stream = await new NetworkBackend().connect("127.0.0.1", server.port);
+  const outcome = stream.read().then(() => "no error", (error) => error);
+  await new Promise((resolve) => setTimeout(resolve, 10));
+  await stream.close();
+  const error = await outcome;
+  assert.ok(error instanceof ReadError, String(error));
+  assert.match(error.message, /closed/);
 });
 
 test("a second read while one waits is refused", async () => {
-  const server = await tcpServer((socket) => setTimeout(() => socket.end("late"), 30));
-  try {
-    const stream = await new NetworkBackend().connect("127.0.0.1", server.port);
-    const first = stream.read();
-    await assert.rejects(stream.read(), /a read is already waiting/);
-    assert.equal(decoder.decode(await first), "late");
-    await stream.close();
-  } finally {
-    await server.close();
-  }
+  await using server = await tcpServer((socket) => setTimeout(() => socket.end("late"), 30));
+  const stream = await new NetworkBackend().connect("127.0.0.1", server.port);
+  const first = stream.read();
+  await assert.rejects(stream.read(), /a read is already waiting/);
+  assert.equal(decoder.decode(await first), "late");
+  await stream.close();
 });
 
 test("read(maxBytes) returns at most maxBytes", async () => {
-  const server = await tcpServer((socket) => socket.end("0123456789"));
-  try {
-    await using stream = await new NetworkBackend().connect("127.0.0.1", server.port);
-    const first = await stream.read(3);
-    assert.ok(first.length >= 1 && first.length <= 3);
-    await assert.rejects(stream.read(0), RangeError);
-  } finally {
-    await server.close();
-  }
+  await using server = await tcpServer((socket) => socket.end("0123456789"));
+  await using stream = await new NetworkBackend().connect("127.0.0.1", server.port);
+  const first = await stream.read(3);
+  assert.ok(first.length >= 1 && first.length <= 3);
+  await assert.rejects(stream.read(0), RangeError);
 });
 
 test("large writes are written whole", async () => {
@@ -198,20 +166,16 @@ test("large writes are written whole", async () => {
   let finished = () => {};
   const done = new Promise<void>((resolve) => finished = resolve);
   const total = 8 * 1024 * 1024;
-  const server = await tcpServer((socket) => {
+  await using server = await tcpServer((socket) => {
     socket.on("data", (chunk) => {
       received += chunk.length;
       if (received >= total) finished();
     });
   });
-  try {
-    await using stream = await new NetworkBackend().connect("127.0.0.1", server.port);
-    await stream.write(new Uint8Array(total).fill(97));
-    await done;
-    assert.equal(received, total);
-  } finally {
-    await server.close();
-  }
+  await using stream = await new NetworkBackend().connect("127.0.0.1", server.port);
+  await stream.write(new Uint8Array(total).fill(97));
+  await done;
+  assert.equal(received, total);
 });
 
 test("a refused connection is a ConnectError naming host and port", async () => {
@@ -237,71 +201,55 @@ test("an unknown host name is a ConnectError", async () => {
 });
 
 test("a server that never answers: ReadTimeout fires, and not early", async () => {
-  const server = await tcpServer();
-  try {
-    const stream = await new NetworkBackend().connect("127.0.0.1", server.port);
-    const start = performance.now();
-    await assert.rejects(stream.read(65536, 150), (error) => {
-      assert.ok(error instanceof ReadTimeout, String(error));
-      assert.equal(error.message, "Read timed out after 150 ms");
-      assert.equal(error.timeoutMs, 150);
-      return true;
-    });
-    const elapsed = performance.now() - start;
-    assert.ok(elapsed >= 150, `timed out after ${elapsed} ms, before 150 ms`);
-    await stream.close();
-  } finally {
-    await server.close();
-  }
+  await using server = await tcpServer();
+  const stream = await new NetworkBackend().connect("127.0.0.1", server.port);
+  const start = performance.now();
+  await assert.rejects(stream.read(65536, 150), (error) => {
+    assert.ok(error instanceof ReadTimeout, String(error));
+    assert.equal(error.message, "Read timed out after 150 ms");
+    assert.equal(error.timeoutMs, 150);
+    return true;
+  });
+  const elapsed = performance.now() - start;
+  assert.ok(elapsed >= 150, `timed out after ${elapsed} ms, before 150 ms`);
+  await stream.close();
 });
 
 test("a timeout() scope limits reads without being passed", async () => {
-  const server = await tcpServer();
-  try {
-    const stream = await new NetworkBackend().connect("127.0.0.1", server.port);
-    const start = performance.now();
-    const error = await timeout(100, async () => await stream.read()).catch((e) => e);
-    assert.ok(error instanceof ReadTimeout, String(error));
-    assert.equal(error.timeoutMs, 100);
-    assert.ok(performance.now() - start >= 100);
-    await stream.close();
-  } finally {
-    await server.close();
-  }
+  await using server = await tcpServer();
+  const stream = await new NetworkBackend().connect("127.0.0.1", server.port);
+  const start = performance.now();
+  const error = await timeout(100, async () => await stream.read()).catch((e) => e);
+  assert.ok(error instanceof ReadTimeout, String(error));
+  assert.equal(error.timeoutMs, 100);
+  assert.ok(performance.now() - start >= 100);
+  await stream.close();
 });
 
 test("cancel() lifts the scope: a read outlives the scope's deadline", async () => {
-  const server = await tcpServer((socket) => {
+  await using server = await tcpServer((socket) => {
     setTimeout(() => socket.end("late"), 120);
   });
-  try {
-    const stream = await new NetworkBackend().connect("127.0.0.1", server.port);
-    const text = await timeout(40, async (scope) => {
-      scope.cancel();
-      return await readAll(stream);
-    });
-    assert.equal(text, "late");
-    await stream.close();
-  } finally {
-    await server.close();
-  }
+  const stream = await new NetworkBackend().connect("127.0.0.1", server.port);
+  const text = await timeout(40, async (scope) => {
+    scope.cancel();
+    return await readAll(stream);
+  });
+  assert.equal(text, "late");
+  await stream.close();
 });
 
 test("a peer that never reads: WriteTimeout", async () => {
-  const server = await tcpServer((socket) => socket.pause());
-  try {
-    const stream = await new NetworkBackend().connect("127.0.0.1", server.port);
-    const chunk = new Uint8Array(1024 * 1024);
-    let error: unknown = null;
-    for (let i = 0; i < 512 && error === null; i++) {
-      await stream.write(chunk, 200).catch((e) => error = e);
-    }
-    assert.ok(error instanceof WriteTimeout, String(error));
-    assert.equal(error.message, "Write timed out after 200 ms");
-    await stream.close();
-  } finally {
-    await server.close();
+  await using server = await tcpServer((socket) => socket.pause());
+  const stream = await new NetworkBackend().connect("127.0.0.1", server.port);
+  const chunk = new Uint8Array(1024 * 1024);
+  let error: unknown = null;
+  for (let i = 0; i < 512 && error === null; i++) {
+    await stream.write(chunk, 200).catch((e) => error = e);
   }
+  assert.ok(error instanceof WriteTimeout, String(error));
+  assert.equal(error.message, "Write timed out after 200 ms");
+  await stream.close();
 });
 
 test("an aborted signal stops a connect attempt with its reason", async () => {
@@ -314,39 +262,33 @@ test("an aborted signal stops a connect attempt with its reason", async () => {
 });
 
 test("a reset by the peer while reading is a ReadError", async () => {
-  const server = await tcpServer((socket) => {
+  await using server = await tcpServer((socket) => {
     socket.once("data", () => socket.resetAndDestroy());
   });
-  try {
-    const stream = await new NetworkBackend().connect("127.0.0.1", server.port);
-    await stream.write(bytes("please reset"));
-    await assert.rejects(readAll(stream), (error) => {
-      assert.ok(error instanceof ReadError, String(error));
-      assert.match(error.message, new RegExp(`127\\.0\\.0\\.1:${server.port}`));
-      assert.ok(error.cause);
-      return true;
-    });
-    await stream.close();
-  } finally {
-    await server.close();
-  }
+  const stream = await new NetworkBackend().connect("127.0.0.1", server.port);
+  await stream.write(bytes("please reset"));
+  await assert.rejects(readAll(stream), (error) => {
+    assert.ok(error instanceof ReadError, String(error));
+    assert.match(error.message, new RegExp(`127\\.0\\.0\\.1:${server.port}`));
+    assert.ok(error.cause);
+    return true;
+  });
+  await stream.close();
 });
 
 test("writing to a peer that is gone is a WriteError", async () => {
-  const server = await tcpServer((socket) => socket.once("data", () => socket.resetAndDestroy()));
-  try {
-    const stream = await new NetworkBackend().connect("127.0.0.1", server.port);
-    await stream.write(bytes("x"));
-    await new Promise((resolve) => setTimeout(resolve, 50));
-    let error: unknown = null;
-    for (let i = 0; i < 100 && error === null; i++) {
-      await stream.write(new Uint8Array(65536)).catch((e) => error = e);
-    }
-    assert.ok(error instanceof WriteError, String(error));
-    await stream.close();
-  } finally {
-    await server.close();
+  await using server = await tcpServer((socket) =>
+    socket.once("data", () => socket.resetAndDestroy())
+  );
+  const stream = await new NetworkBackend().connect("127.0.0.1", server.port);
+  await stream.write(bytes("x"));
+  await new Promise((resolve) => setTimeout(resolve, 50));
+  let error: unknown = null;
+  for (let i = 0; i < 100 && error === null; i++) {
+    await stream.write(new Uint8Array(65536)).catch((e) => error = e);
   }
+  assert.ok(error instanceof WriteError, String(error));
+  await stream.close();
 });
 
 const python3 = findExecutable("/usr/bin/python3");
@@ -497,34 +439,30 @@ class RecordingStream implements NetworkStreamInterface {
 }
 
 test("a custom backend (the recording backend) wraps the default one", async () => {
-  const server = await tcpServer((socket) => {
+  await using server = await tcpServer((socket) => {
     socket.once("data", () => {
       socket.end("HTTP/1.1 200 OK\r\nContent-Length: 2\r\nConnection: close\r\n\r\nhi");
     });
   });
-  try {
-    const log: string[] = [];
-    const backend: NetworkBackendInterface = new RecordingBackend(log);
-    const stream = await backend.connect("127.0.0.1", server.port);
-    await stream.write(bytes("GET / HTTP/1.1\r\nHost: example.com\r\nConnection: close\r\n\r\n"));
-    await readAll(stream);
-    await stream.close();
-    assert.deepEqual(log, [
-      ">>> GET / HTTP/1.1",
-      ">>> Host: example.com",
-      ">>> Connection: close",
-      "<<< HTTP/1.1 200 OK",
-      "<<< Content-Length: 2",
-      "<<< Connection: close",
-      "<<< hi",
-    ]);
-  } finally {
-    await server.close();
-  }
+  const log: string[] = [];
+  const backend: NetworkBackendInterface = new RecordingBackend(log);
+  const stream = await backend.connect("127.0.0.1", server.port);
+  await stream.write(bytes("GET / HTTP/1.1\r\nHost: example.com\r\nConnection: close\r\n\r\n"));
+  await readAll(stream);
+  await stream.close();
+  assert.deepEqual(log, [
+    ">>> GET / HTTP/1.1",
+    ">>> Host: example.com",
+    ">>> Connection: close",
+    "<<< HTTP/1.1 200 OK",
+    "<<< Content-Length: 2",
+    "<<< Connection: close",
+    "<<< hi",
+  ]);
 });
 
 test("the recording backend works with ConnectionPool and Client", async () => {
-  const server = await tcpServer((socket) => {
+  await using server = await tcpServer((socket) => {
     let seen = "";
     socket.on("data", (chunk) => {
       seen += String(chunk);
@@ -534,22 +472,18 @@ test("the recording backend works with ConnectionPool and Client", async () => {
       }
     });
   });
-  try {
-    const log: string[] = [];
-    const pool = new ConnectionPool({ backend: new RecordingBackend(log) });
-    await using client = new Client({ transport: pool });
-    const url = `http://127.0.0.1:${server.port}/path`;
-    const first = await client.get(url);
-    assert.equal(first.status, 200);
-    assert.equal(await first.text(), "hello");
-    await client.get(url); // the same connection, recorded again
-    assert.ok(log.includes(">>> GET /path HTTP/1.1"), log.join("\n"));
-    assert.ok(log.includes(`>>> Host: 127.0.0.1:${server.port}`), log.join("\n"));
-    assert.ok(log.includes("<<< HTTP/1.1 200 OK"), log.join("\n"));
-    assert.equal(log.filter((line) => line === ">>> GET /path HTTP/1.1").length, 2);
-  } finally {
-    await server.close();
-  }
+  const log: string[] = [];
+  const pool = new ConnectionPool({ backend: new RecordingBackend(log) });
+  await using client = new Client({ transport: pool });
+  const url = `http://127.0.0.1:${server.port}/path`;
+  const first = await client.get(url);
+  assert.equal(first.status, 200);
+  assert.equal(await first.text(), "hello");
+  await client.get(url); // the same connection, recorded again
+  assert.ok(log.includes(">>> GET /path HTTP/1.1"), log.join("\n"));
+  assert.ok(log.includes(`>>> Host: 127.0.0.1:${server.port}`), log.join("\n"));
+  assert.ok(log.includes("<<< HTTP/1.1 200 OK"), log.join("\n"));
+  assert.equal(log.filter((line) => line === ">>> GET /path HTTP/1.1").length, 2);
 });
 
 // ---------------------------------------------------------------------------------------

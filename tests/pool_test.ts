@@ -22,60 +22,47 @@ import { MemoryNetworkBackend } from "../src/testing/mod.ts";
 import { nginxPeer, SMALL_BODY, startNginx } from "./_peers/nginx.ts";
 
 test("pool reprs follow the reference", async () => {
-  const server = await cannedServer(() => ok("hi"));
-  try {
-    const pool = new ConnectionPool();
-    assert.equal(String(pool), "<ConnectionPool [0 active]>");
-    const response = await pool.request("GET", `${server.url}/`);
-    assert.equal(String(response), "<Response [200 OK]>");
-    assert.equal(String(pool), "<ConnectionPool [1 idle]>");
-    const streamed = await pool.stream("GET", `${server.url}/`);
-    assert.equal(String(pool), "<ConnectionPool [1 active]>");
-    const other = await pool.stream("GET", `${server.url}/`);
-    await streamed.close();
-    assert.equal(String(pool), "<ConnectionPool [1 active, 1 idle]>");
-    await other.close();
-    assert.equal(String(pool), "<ConnectionPool [2 idle]>");
-    assert.deepEqual(
-      pool.connections.map(String),
-      [`<Connection "${server.url}/" IDLE>`, `<Connection "${server.url}/" IDLE>`],
-    );
-    await pool.close();
-    assert.equal(String(pool), "<ConnectionPool [0 active]>");
-  } finally {
-    await server.close();
-  }
+  await using server = await cannedServer(() => ok("hi"));
+  const pool = new ConnectionPool();
+  assert.equal(String(pool), "<ConnectionPool [0 active]>");
+  const response = await pool.request("GET", `${server.url}/`);
+  assert.equal(String(response), "<Response [200 OK]>");
+  assert.equal(String(pool), "<ConnectionPool [1 idle]>");
+  const streamed = await pool.stream("GET", `${server.url}/`);
+  assert.equal(String(pool), "<ConnectionPool [1 active]>");
+  const other = await pool.stream("GET", `${server.url}/`);
+  await streamed.close();
+  assert.equal(String(pool), "<ConnectionPool [1 active, 1 idle]>");
+  await other.close();
+  assert.equal(String(pool), "<ConnectionPool [2 idle]>");
+  assert.deepEqual(
+    pool.connections.map(String),
+    [`<Connection "${server.url}/" IDLE>`, `<Connection "${server.url}/" IDLE>`],
+  );
+  await pool.close();
+  assert.equal(String(pool), "<ConnectionPool [0 active]>");
 });
 
 test("pool.send() returns the body unread; reading it releases the connection", async () => {
-  const server = await cannedServer(() => ok("sent"));
-  try {
-    await using pool = new ConnectionPool();
-    const response = await pool.send(new Request("GET", `${server.url}/`));
-    assert.equal(String(pool), "<ConnectionPool [1 active]>");
-    assert.equal(await response.text(), "sent");
-    assert.equal(String(pool), "<ConnectionPool [1 idle]>");
-  } finally {
-    await server.close();
-  }
+  await using server = await cannedServer(() => ok("sent"));
+  await using pool = new ConnectionPool();
+  const response = await pool.send(new Request("GET", `${server.url}/`));
+  assert.equal(String(pool), "<ConnectionPool [1 active]>");
+  assert.equal(await response.text(), "sent");
+  assert.equal(String(pool), "<ConnectionPool [1 idle]>");
 });
 
 test("pool reuses an idle connection per origin", async () => {
-  const a = await cannedServer(() => ok("a"));
-  const b = await cannedServer(() => ok("b"));
-  try {
-    await using pool = new ConnectionPool();
-    for (let i = 0; i < 3; i++) {
-      assert.equal(await (await pool.request("GET", `${a.url}/`)).text(), "a");
-      assert.equal(await (await pool.request("GET", `${b.url}/x`)).text(), "b");
-    }
-    assert.equal(a.accepted, 1);
-    assert.equal(b.accepted, 1);
-    assert.equal(String(pool), "<ConnectionPool [2 idle]>");
-  } finally {
-    await a.close();
-    await b.close();
+  await using a = await cannedServer(() => ok("a"));
+  await using b = await cannedServer(() => ok("b"));
+  await using pool = new ConnectionPool();
+  for (let i = 0; i < 3; i++) {
+    assert.equal(await (await pool.request("GET", `${a.url}/`)).text(), "a");
+    assert.equal(await (await pool.request("GET", `${b.url}/x`)).text(), "b");
   }
+  assert.equal(a.accepted, 1);
+  assert.equal(b.accepted, 1);
+  assert.equal(String(pool), "<ConnectionPool [2 idle]>");
 });
 
 test("pool never exceeds maxConnections and serves waiters in order", async () => {
@@ -102,129 +89,99 @@ test("pool never exceeds maxConnections and serves waiters in order", async () =
 });
 
 test("a waiter gives up with PoolTimeout when no connection frees up in time", async () => {
-  const server = await cannedServer(() => ok("x"));
-  try {
-    await using pool = new ConnectionPool({ maxConnections: 1 });
-    const held = await pool.stream("GET", `${server.url}/`);
-    await assert.rejects(
-      pool.request("GET", `${server.url}/`, { extensions: { timeout: { pool: 30 } } }),
-      (error: unknown) => error instanceof PoolTimeout && error.request !== null,
-    );
-    await held.close();
-    // The pool is still consistent: the next request gets the connection.
-    assert.equal(await (await pool.request("GET", `${server.url}/`)).text(), "x");
-    assert.equal(String(pool), "<ConnectionPool [1 idle]>");
-  } finally {
-    await server.close();
-  }
+  await using server = await cannedServer(() => ok("x"));
+  await using pool = new ConnectionPool({ maxConnections: 1 });
+  const held = await pool.stream("GET", `${server.url}/`);
+  await assert.rejects(
+    pool.request("GET", `${server.url}/`, { extensions: { timeout: { pool: 30 } } }),
+    (error: unknown) => error instanceof PoolTimeout && error.request !== null,
+  );
+  await held.close();
+  // The pool is still consistent: the next request gets the connection.
+  assert.equal(await (await pool.request("GET", `${server.url}/`)).text(), "x");
+  assert.equal(String(pool), "<ConnectionPool [1 idle]>");
 });
 
 test("aborting a waiting request takes it out of the line", async () => {
-  const server = await cannedServer(() => ok("x"));
-  try {
-    await using pool = new ConnectionPool({ maxConnections: 1 });
-    const held = await pool.stream("GET", `${server.url}/`);
-    const controller = new AbortController();
-    const waiting = pool.request("GET", `${server.url}/`, {
-      extensions: { signal: controller.signal },
-    });
-    const reason = new Error("no longer needed");
-    controller.abort(reason);
-    await assert.rejects(waiting, (error) => error === reason);
-    await held.close();
-    assert.equal(String(pool), "<ConnectionPool [1 idle]>");
-    assert.equal(server.heads.length, 1);
-  } finally {
-    await server.close();
-  }
+  await using server = await cannedServer(() => ok("x"));
+  await using pool = new ConnectionPool({ maxConnections: 1 });
+  const held = await pool.stream("GET", `${server.url}/`);
+  const controller = new AbortController();
+  const waiting = pool.request("GET", `${server.url}/`, {
+    extensions: { signal: controller.signal },
+  });
+  const reason = new Error("no longer needed");
+  controller.abort(reason);
+  await assert.rejects(waiting, (error) => error === reason);
+  await held.close();
+  assert.equal(String(pool), "<ConnectionPool [1 idle]>");
+  assert.equal(server.heads.length, 1);
 });
 
 test("a full pool closes another origin's idle connection to make room", async () => {
-  const a = await cannedServer(() => ok("a"));
-  const b = await cannedServer(() => ok("b"));
-  try {
-    await using pool = new ConnectionPool({ maxConnections: 1 });
-    await pool.request("GET", `${a.url}/`);
-    assert.equal(await (await pool.request("GET", `${b.url}/`)).text(), "b");
-    assert.equal(pool.connections.length, 1);
-    assert.equal(pool.connections[0].origin, b.url);
-    await eventually(() => a.open === 0, "a's connection closed");
-  } finally {
-    await a.close();
-    await b.close();
-  }
+  await using a = await cannedServer(() => ok("a"));
+  await using b = await cannedServer(() => ok("b"));
+  await using pool = new ConnectionPool({ maxConnections: 1 });
+  await pool.request("GET", `${a.url}/`);
+  assert.equal(await (await pool.request("GET", `${b.url}/`)).text(), "b");
+  assert.equal(pool.connections.length, 1);
+  assert.equal(pool.connections[0].origin, b.url);
+  await eventually(() => a.open === 0, "a's connection closed");
 });
 
 test("a freed connection goes to a waiter of another origin by replacing it", async () => {
-  const a = await cannedServer(() => ok("a"));
-  const b = await cannedServer(() => ok("b"));
-  try {
-    await using pool = new ConnectionPool({ maxConnections: 1 });
-    const held = await pool.stream("GET", `${a.url}/`);
-    const waiting = pool.request("GET", `${b.url}/`);
-    await wait(5);
-    await held.close();
-    assert.equal(await (await waiting).text(), "b");
-    assert.equal(pool.connections.length, 1);
-  } finally {
-    await a.close();
-    await b.close();
-  }
+  await using a = await cannedServer(() => ok("a"));
+  await using b = await cannedServer(() => ok("b"));
+  await using pool = new ConnectionPool({ maxConnections: 1 });
+  const held = await pool.stream("GET", `${a.url}/`);
+  const waiting = pool.request("GET", `${b.url}/`);
+  await wait(5);
+  await held.close();
+  assert.equal(await (await waiting).text(), "b");
+  assert.equal(pool.connections.length, 1);
 });
 
 test("idle connections beyond maxKeepaliveConnections are closed once they stay idle", async () => {
-  const server = await cannedServer((_head, _i, socket) => {
+  await using server = await cannedServer((_head, _i, socket) => {
     setTimeout(() => socket.write(ok("x")), 5);
     return null;
   });
-  try {
-    await using pool = new ConnectionPool({ maxKeepaliveConnections: 1 });
-    await Promise.all([1, 2, 3].map(() => pool.request("GET", `${server.url}/`)));
-    // Not at release (see pool_keepalive_test.ts): after a tick or two of staying idle.
-    await eventually(() => String(pool) === "<ConnectionPool [1 idle]>", "surplus trimmed");
-    await eventually(() => server.open === 1, "two connections closed");
-  } finally {
-    await server.close();
-  }
+  await using pool = new ConnectionPool({ maxKeepaliveConnections: 1 });
+  await Promise.all([1, 2, 3].map(() => pool.request("GET", `${server.url}/`)));
+  // Not at release (see pool_keepalive_test.ts): after a tick or two of staying idle.
+  await eventually(() => String(pool) === "<ConnectionPool [1 idle]>", "surplus trimmed");
+  await eventually(() => server.open === 1, "two connections closed");
 });
 
 test("expired idle connections are not reused", async () => {
-  const server = await cannedServer(() => ok("x"));
-  try {
-    await using pool = new ConnectionPool({ keepaliveExpiry: 10 });
-    await pool.request("GET", `${server.url}/`);
-    await wait(30);
-    await pool.request("GET", `${server.url}/`);
-    assert.equal(server.accepted, 2);
-    assert.equal(String(pool), "<ConnectionPool [1 idle]>");
-  } finally {
-    await server.close();
-  }
+  await using server = await cannedServer(() => ok("x"));
+  await using pool = new ConnectionPool({ keepaliveExpiry: 10 });
+  await pool.request("GET", `${server.url}/`);
+  await wait(30);
+  await pool.request("GET", `${server.url}/`);
+  assert.equal(server.accepted, 2);
+  assert.equal(String(pool), "<ConnectionPool [1 idle]>");
 });
 
 test("a reused connection found closed is retried once on a new connection", async () => {
   // The server drops the first connection when the second request arrives on it.
-  const server = await cannedServer((_head, i, socket) => {
+  await using server = await cannedServer((_head, i, socket) => {
     if (i === 1) {
       socket.destroy();
       return null;
     }
     return ok(`reply ${i}`);
   });
-  try {
-    await using pool = new ConnectionPool();
-    assert.equal(await (await pool.request("GET", `${server.url}/`)).text(), "reply 0");
-    assert.equal(await (await pool.request("GET", `${server.url}/`)).text(), "reply 2");
-    assert.equal(server.accepted, 2);
-  } finally {
-    await server.close();
-  }
+  await using pool = new ConnectionPool();
+  assert.equal(await (await pool.request("GET", `${server.url}/`)).text(), "reply 0");
+  assert.equal(await (await pool.request("GET", `${server.url}/`)).text(), "reply 2");
+  assert.equal(server.accepted, 2);
 });
 
 test("the retry takes a fresh connection, not another idle one", async () => {
   // Each socket answers its first request and drops on the second: every idle one is stale.
   const uses = new WeakMap<object, number>();
-  const server = await cannedServer((_head, _i, socket) => {
+  await using server = await cannedServer((_head, _i, socket) => {
     const used = (uses.get(socket) ?? 0) + 1;
     uses.set(socket, used);
     if (used > 1) {
@@ -233,18 +190,14 @@ test("the retry takes a fresh connection, not another idle one", async () => {
     }
     return ok("fresh");
   });
-  try {
-    await using pool = new ConnectionPool();
-    const first = await pool.stream("GET", `${server.url}/`);
-    const second = await pool.stream("GET", `${server.url}/`);
-    await first.close();
-    await second.close();
-    assert.equal(String(pool), "<ConnectionPool [2 idle]>");
-    assert.equal(await (await pool.request("GET", `${server.url}/`)).text(), "fresh");
-    assert.equal(server.accepted, 3);
-  } finally {
-    await server.close();
-  }
+  await using pool = new ConnectionPool();
+  const first = await pool.stream("GET", `${server.url}/`);
+  const second = await pool.stream("GET", `${server.url}/`);
+  await first.close();
+  await second.close();
+  assert.equal(String(pool), "<ConnectionPool [2 idle]>");
+  assert.equal(await (await pool.request("GET", `${server.url}/`)).text(), "fresh");
+  assert.equal(server.accepted, 3);
 });
 
 test("a request sent to a stale connection is retried once, not twice", async () => {
@@ -272,59 +225,47 @@ test("a request sent to a stale connection is retried once, not twice", async ()
 });
 
 test("a request aborted before it starts gives its connection back", async () => {
-  const server = await cannedServer(() => ok("x"));
-  try {
-    await using pool = new ConnectionPool({ maxConnections: 1 });
-    await pool.request("GET", `${server.url}/`);
-    const reason = new Error("never mind");
-    await assert.rejects(
-      pool.request("GET", `${server.url}/`, { extensions: { signal: AbortSignal.abort(reason) } }),
-      (error) => error === reason,
-    );
-    assert.equal(String(pool), "<ConnectionPool [1 idle]>");
-    const response = await pool.request("GET", `${server.url}/`, {
-      extensions: { timeout: { pool: 100 } },
-    });
-    assert.equal(await response.text(), "x");
-    assert.equal(server.accepted, 1);
-  } finally {
-    await server.close();
-  }
+  await using server = await cannedServer(() => ok("x"));
+  await using pool = new ConnectionPool({ maxConnections: 1 });
+  await pool.request("GET", `${server.url}/`);
+  const reason = new Error("never mind");
+  await assert.rejects(
+    pool.request("GET", `${server.url}/`, { extensions: { signal: AbortSignal.abort(reason) } }),
+    (error) => error === reason,
+  );
+  assert.equal(String(pool), "<ConnectionPool [1 idle]>");
+  const response = await pool.request("GET", `${server.url}/`, {
+    extensions: { timeout: { pool: 100 } },
+  });
+  assert.equal(await response.text(), "x");
+  assert.equal(server.accepted, 1);
 });
 
 test("a POST whose request was sent is not retried", async () => {
-  const server = await cannedServer((_head, i, socket) => {
+  await using server = await cannedServer((_head, i, socket) => {
     if (i === 1) {
       socket.destroy();
       return null;
     }
     return ok("x");
   });
-  try {
-    await using pool = new ConnectionPool();
-    await pool.request("GET", `${server.url}/`);
-    await assert.rejects(
-      pool.request("POST", `${server.url}/`, { content: "data" }),
-      (error: unknown) => error instanceof RemoteProtocolError || error instanceof TransportError,
-    );
-    assert.equal(server.heads.length, 2);
-  } finally {
-    await server.close();
-  }
+  await using pool = new ConnectionPool();
+  await pool.request("GET", `${server.url}/`);
+  await assert.rejects(
+    pool.request("POST", `${server.url}/`, { content: "data" }),
+    (error: unknown) => error instanceof RemoteProtocolError || error instanceof TransportError,
+  );
+  assert.equal(server.heads.length, 2);
 });
 
 test("a fresh connection that fails is not retried", async () => {
-  const server = await cannedServer((_head, _i, socket) => {
+  await using server = await cannedServer((_head, _i, socket) => {
     socket.destroy();
     return null;
   });
-  try {
-    await using pool = new ConnectionPool();
-    await assert.rejects(pool.request("GET", `${server.url}/`), TransportError);
-    assert.equal(server.accepted, 1);
-  } finally {
-    await server.close();
-  }
+  await using pool = new ConnectionPool();
+  await assert.rejects(pool.request("GET", `${server.url}/`), TransportError);
+  assert.equal(server.accepted, 1);
 });
 
 async function refusedPort(): Promise<number> {
@@ -369,65 +310,53 @@ test("other schemes fail with UnsupportedProtocol", async () => {
 });
 
 test("closing the pool fails waiters and closes every connection", async () => {
-  const server = await cannedServer(() => ok("x"));
-  try {
-    const pool = new ConnectionPool({ maxConnections: 1 });
-    const held = await pool.stream("GET", `${server.url}/`);
-    // The handler is attached first: the rejection comes while close() runs.
-    const waited = assert.rejects(pool.request("GET", `${server.url}/`), TransportError);
-    await pool.close();
-    await waited;
-    await held.close(); // closing after the pool closed is harmless
-    await assert.rejects(pool.request("GET", `${server.url}/`), TransportError);
-    await eventually(() => server.open === 0, "server sees every socket closed");
-  } finally {
-    await server.close();
-  }
+  await using server = await cannedServer(() => ok("x"));
+  const pool = new ConnectionPool({ maxConnections: 1 });
+  const held = await pool.stream("GET", `${server.url}/`);
+  // The handler is attached first: the rejection comes while close() runs.
+  const waited = assert.rejects(pool.request("GET", `${server.url}/`), TransportError);
+  await pool.close();
+  await waited;
+  await held.close(); // closing after the pool closed is harmless
+  await assert.rejects(pool.request("GET", `${server.url}/`), TransportError);
+  await eventually(() => server.open === 0, "server sees every socket closed");
 });
 
 test("an idle connection closed by the server leaves the pool", async () => {
-  const server = await cannedServer(() => ok("x"));
-  try {
-    await using pool = new ConnectionPool();
-    await pool.request("GET", `${server.url}/`);
-    for (const socket of server.sockets) socket.end();
-    await eventually(() => pool.connections.length === 0, "pool forgets the connection");
-    assert.equal(await (await pool.request("GET", `${server.url}/`)).text(), "x");
-  } finally {
-    await server.close();
-  }
+  await using server = await cannedServer(() => ok("x"));
+  await using pool = new ConnectionPool();
+  await pool.request("GET", `${server.url}/`);
+  for (const socket of server.sockets) socket.end();
+  await eventually(() => pool.connections.length === 0, "pool forgets the connection");
+  assert.equal(await (await pool.request("GET", `${server.url}/`)).text(), "x");
 });
 
 peerTest(
   "pool against nginx: small GETs reuse one connection; a large body streams",
   nginxPeer,
   async () => {
-    const nginx = await startNginx({ largeBytes: 3_000_000 });
-    try {
-      await using pool = new ConnectionPool();
-      for (let i = 0; i < 20; i++) {
-        const response = await pool.request("GET", `${nginx.origin}/`);
-        assert.equal(response.status, 200);
-        assert.equal(await response.text(), SMALL_BODY);
-      }
-      assert.equal(String(pool), "<ConnectionPool [1 idle]>");
-      const response = await pool.stream("GET", `${nginx.origin}/large.bin`);
-      let total = 0;
-      for await (const chunk of response.iterBytes()) total += chunk.length;
-      assert.equal(total, 3_000_000);
-      const empty = await pool.request("GET", `${nginx.origin}/status/204`);
-      assert.equal(empty.status, 204);
-      const head = await pool.request("HEAD", `${nginx.origin}/large.bin`);
-      assert.equal(head.headers.get("content-length"), "3000000");
-      assert.equal((await head.bytes()).length, 0);
-      const closing = await pool.request("GET", `${nginx.origin}/close`);
-      assert.equal(await closing.text(), "closing\n");
-      assert.equal(String(pool), "<ConnectionPool [0 active]>");
-      const echoed = await pool.request("GET", `${nginx.origin}/echo?a=1`);
-      assert.equal(await echoed.text(), `GET /echo?a=1 127.0.0.1:${nginx.port}\n`);
-    } finally {
-      await nginx.stop();
+    await using nginx = await startNginx({ largeBytes: 3_000_000 });
+    await using pool = new ConnectionPool();
+    for (let i = 0; i < 20; i++) {
+      const response = await pool.request("GET", `${nginx.origin}/`);
+      assert.equal(response.status, 200);
+      assert.equal(await response.text(), SMALL_BODY);
     }
+    assert.equal(String(pool), "<ConnectionPool [1 idle]>");
+    const response = await pool.stream("GET", `${nginx.origin}/large.bin`);
+    let total = 0;
+    for await (const chunk of response.iterBytes()) total += chunk.length;
+    assert.equal(total, 3_000_000);
+    const empty = await pool.request("GET", `${nginx.origin}/status/204`);
+    assert.equal(empty.status, 204);
+    const head = await pool.request("HEAD", `${nginx.origin}/large.bin`);
+    assert.equal(head.headers.get("content-length"), "3000000");
+    assert.equal((await head.bytes()).length, 0);
+    const closing = await pool.request("GET", `${nginx.origin}/close`);
+    assert.equal(await closing.text(), "closing\n");
+    assert.equal(String(pool), "<ConnectionPool [0 active]>");
+    const echoed = await pool.request("GET", `${nginx.origin}/echo?a=1`);
+    assert.equal(await echoed.text(), `GET /echo?a=1 127.0.0.1:${nginx.port}\n`);
   },
 );
 
@@ -582,24 +511,20 @@ await new Promise((resolve) => setTimeout(resolve, 400)); // the idle read gets 
 });
 
 test("a wait that ends before it starts (aborted signal, no pool time) leaves no waiter behind", async () => {
-  const server = await cannedServer(() => ok("hi"));
-  try {
-    await using pool = new ConnectionPool({ maxConnections: 1, timeout: { pool: 1000 } });
-    for (
-      const extensions of [
-        { signal: AbortSignal.abort(new Error("user abort")) },
-        { timeout: { pool: 0 } },
-      ]
-    ) {
-      const busy = await pool.stream("GET", `${server.url}/`); // holds the only connection
-      await assert.rejects(pool.request("GET", `${server.url}/`, { extensions }));
-      await busy.close(); // frees it: it must go to the next request, not to the ghost
-      const next = await pool.request("GET", `${server.url}/`);
-      assert.equal(await next.text(), "hi");
-      assert.equal(String(pool), "<ConnectionPool [1 idle]>");
-    }
-  } finally {
-    await server.close();
+  await using server = await cannedServer(() => ok("hi"));
+  await using pool = new ConnectionPool({ maxConnections: 1, timeout: { pool: 1000 } });
+  for (
+    const extensions of [
+      { signal: AbortSignal.abort(new Error("user abort")) },
+      { timeout: { pool: 0 } },
+    ]
+  ) {
+    const busy = await pool.stream("GET", `${server.url}/`); // holds the only connection
+    await assert.rejects(pool.request("GET", `${server.url}/`, { extensions }));
+    await busy.close(); // frees it: it must go to the next request, not to the ghost
+    const next = await pool.request("GET", `${server.url}/`);
+    assert.equal(await next.text(), "hi");
+    assert.equal(String(pool), "<ConnectionPool [1 idle]>");
   }
 });
 
@@ -636,54 +561,42 @@ test("a streamed PUT on a reused connection the server closed is not resent with
 });
 
 test("a read timeout on a reused connection is not retried (the request is sent once)", async () => {
-  const server = await cannedServer((_head, index) => index === 0 ? ok("hi") : null);
-  try {
-    await using pool = new ConnectionPool();
-    await (await pool.request("GET", `${server.url}/`)).text();
-    await assert.rejects(
-      pool.request("GET", `${server.url}/slow`, { extensions: { timeout: { read: 200 } } }),
-      ReadTimeout,
-    );
-    assert.equal(server.heads.length, 2);
-  } finally {
-    await server.close();
-  }
+  await using server = await cannedServer((_head, index) => index === 0 ? ok("hi") : null);
+  await using pool = new ConnectionPool();
+  await (await pool.request("GET", `${server.url}/`)).text();
+  await assert.rejects(
+    pool.request("GET", `${server.url}/slow`, { extensions: { timeout: { read: 200 } } }),
+    ReadTimeout,
+  );
+  assert.equal(server.heads.length, 2);
 });
 
 test("a connection opened for a request refused locally expires and, gone stale, is retried", async () => {
-  const server = await cannedServer(() => ok("hi"));
-  try {
-    await using pool = new ConnectionPool({ keepaliveExpiry: 60_000 });
-    await assert.rejects(
-      pool.request("GET", `${server.url}/`, { headers: { "Content-Length": "abc" } }),
-      LocalProtocolError,
-    );
-    // Kept (nothing was written), NEW (it served nothing), open on the server's side.
-    assert.deepEqual(pool.connections.map((c) => c.state), ["NEW"]);
-    await eventually(() => server.open === 1, "the server sees the opened connection");
-    // The server drops it; the next request meets the stale connection and is retried.
-    for (const socket of server.sockets) socket.destroy();
-    await wait(20);
-    assert.equal(await (await pool.request("GET", `${server.url}/`)).text(), "hi");
-  } finally {
-    await server.close();
-  }
+  await using server = await cannedServer(() => ok("hi"));
+  await using pool = new ConnectionPool({ keepaliveExpiry: 60_000 });
+  await assert.rejects(
+    pool.request("GET", `${server.url}/`, { headers: { "Content-Length": "abc" } }),
+    LocalProtocolError,
+  );
+  // Kept (nothing was written), NEW (it served nothing), open on the server's side.
+  assert.deepEqual(pool.connections.map((c) => c.state), ["NEW"]);
+  await eventually(() => server.open === 1, "the server sees the opened connection");
+  // The server drops it; the next request meets the stale connection and is retried.
+  for (const socket of server.sockets) socket.destroy();
+  await wait(20);
+  assert.equal(await (await pool.request("GET", `${server.url}/`)).text(), "hi");
 });
 
 test("a trace callback that throws as a streamed body ends does not keep the connection busy", async () => {
   const body = "x".repeat(200_000); // more than one read, so the body ends while streaming
-  const server = await cannedServer(() => ok(body));
-  try {
-    await using pool = new ConnectionPool({ maxConnections: 1, timeout: { pool: 500 } });
-    const trace = (name: string): void => {
-      if (name === "http11.response_closed.started") throw new Error("trace boom");
-    };
-    const response = await pool.stream("GET", `${server.url}/`, { extensions: { trace } });
-    await assert.rejects(response.bytes(), /trace boom/);
-    assert.equal(String(pool), "<ConnectionPool [1 idle]>");
-    // The only slot is free again: the next request does not meet a PoolTimeout.
-    assert.equal((await (await pool.request("GET", `${server.url}/`)).text()).length, body.length);
-  } finally {
-    await server.close();
-  }
+  await using server = await cannedServer(() => ok(body));
+  await using pool = new ConnectionPool({ maxConnections: 1, timeout: { pool: 500 } });
+  const trace = (name: string): void => {
+    if (name === "http11.response_closed.started") throw new Error("trace boom");
+  };
+  const response = await pool.stream("GET", `${server.url}/`, { extensions: { trace } });
+  await assert.rejects(response.bytes(), /trace boom/);
+  assert.equal(String(pool), "<ConnectionPool [1 idle]>");
+  // The only slot is free again: the next request does not meet a PoolTimeout.
+  assert.equal((await (await pool.request("GET", `${server.url}/`)).text()).length, body.length);
 });

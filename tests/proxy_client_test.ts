@@ -66,32 +66,26 @@ peerTest(
   withTls,
   async () => {
     const certs = await makeTestCertificates();
-    const target = await startHttpTarget();
-    const secure = await startHttpsTarget();
-    const proxy = await startTinyproxy({ auth: ["c", "d"], connectPorts: [secure.port] });
-    try {
-      await withEnv({ HTTP_PROXY: "http://127.0.0.1:1" }, async () => {
-        await using client = new Client({
-          proxy: new Proxy({ url: proxy.url, auth: ["c", "d"] }),
-          verify: certs.caPem,
-        });
-        const plain = await client.get(`${target.origin}/fwd`);
-        assert.equal((await echo(plain)).url, "/fwd");
-        assert.equal(plain.request?.headers.has("proxy-authorization"), false);
-        const tls = await client.post(`https://localhost:${secure.port}/tun`, { content: "x" });
-        assert.equal((await echo(tls)).body, "x");
+    await using target = await startHttpTarget();
+    await using secure = await startHttpsTarget();
+    await using proxy = await startTinyproxy({ auth: ["c", "d"], connectPorts: [secure.port] });
+    await withEnv({ HTTP_PROXY: "http://127.0.0.1:1" }, async () => {
+      await using client = new Client({
+        proxy: new Proxy({ url: proxy.url, auth: ["c", "d"] }),
+        verify: certs.caPem,
       });
-      // Without the test CA, the target's certificate is refused inside the tunnel.
-      await using strict = new Client({ proxy: `http://c:d@127.0.0.1:${proxy.port}` });
-      await assert.rejects(strict.get(`https://localhost:${secure.port}/`), (error) => {
-        assert.equal((error as Error).name, "ConnectError", String(error));
-        return true;
-      });
-    } finally {
-      await proxy.stop();
-      await target.close();
-      await secure.close();
-    }
+      const plain = await client.get(`${target.origin}/fwd`);
+      assert.equal((await echo(plain)).url, "/fwd");
+      assert.equal(plain.request?.headers.has("proxy-authorization"), false);
+      const tls = await client.post(`https://localhost:${secure.port}/tun`, { content: "x" });
+      assert.equal((await echo(tls)).body, "x");
+    });
+    // Without the test CA, the target's certificate is refused inside the tunnel.
+    await using strict = new Client({ proxy: `http://c:d@127.0.0.1:${proxy.port}` });
+    await assert.rejects(strict.get(`https://localhost:${secure.port}/`), (error) => {
+      assert.equal((error as Error).name, "ConnectError", String(error));
+      return true;
+    });
   },
 );
 
@@ -99,61 +93,51 @@ peerTest(
   "Client with trustEnv: HTTP_PROXY carries requests, NO_PROXY bypasses it",
   tinyproxyPeer,
   async () => {
-    const target = await startHttpTarget();
-    const proxy = await startTinyproxy({ auth: ["e", "f"] });
-    try {
-      // Through the proxy: without credentials in the variable, tinyproxy answers 407,
-      // which is the proxy's refusal: a ProxyError.
-      await withEnv({ HTTP_PROXY: proxy.url }, async () => {
+    await using target = await startHttpTarget();
+    await using proxy = await startTinyproxy({ auth: ["e", "f"] });
+    // Through the proxy: without credentials in the variable, tinyproxy answers 407,
+    // which is the proxy's refusal: a ProxyError.
+    await withEnv({ HTTP_PROXY: proxy.url }, async () => {
+      await using client = new Client();
+      await assert.rejects(client.get(`${target.origin}/a`), { name: "ProxyError", status: 407 });
+      assert.equal(target.seen.length, 0);
+    });
+    await withEnv({ http_proxy: `http://e:f@127.0.0.1:${proxy.port}` }, async () => {
+      await using client = new Client();
+      assert.equal((await echo(await client.get(`${target.origin}/b`))).url, "/b");
+    });
+    // NO_PROXY forms that cover 127.0.0.1: the request goes direct (no 407).
+    for (const noProxy of ["127.0.0.1", "127.0.0.0/8", "localhost,127.0.0.1", "*"]) {
+      await withEnv({ HTTP_PROXY: proxy.url, NO_PROXY: noProxy }, async () => {
         await using client = new Client();
-        await assert.rejects(client.get(`${target.origin}/a`), { name: "ProxyError", status: 407 });
-        assert.equal(target.seen.length, 0);
+        const response = await client.get(`${target.origin}/direct`);
+        assert.equal(response.status, 200, `NO_PROXY=${noProxy}`);
       });
-      await withEnv({ http_proxy: `http://e:f@127.0.0.1:${proxy.port}` }, async () => {
-        await using client = new Client();
-        assert.equal((await echo(await client.get(`${target.origin}/b`))).url, "/b");
-      });
-      // NO_PROXY forms that cover 127.0.0.1: the request goes direct (no 407).
-      for (const noProxy of ["127.0.0.1", "127.0.0.0/8", "localhost,127.0.0.1", "*"]) {
-        await withEnv({ HTTP_PROXY: proxy.url, NO_PROXY: noProxy }, async () => {
-          await using client = new Client();
-          const response = await client.get(`${target.origin}/direct`);
-          assert.equal(response.status, 200, `NO_PROXY=${noProxy}`);
-        });
-      }
-      // A NO_PROXY that does not cover it: still proxied.
-      await withEnv({ HTTP_PROXY: proxy.url, NO_PROXY: "10.0.0.0/8,.example.com" }, async () => {
-        await using client = new Client();
-        await assert.rejects(client.get(`${target.origin}/c`), { name: "ProxyError", status: 407 });
-      });
-      // trustEnv: false ignores the variables.
-      await withEnv({ HTTP_PROXY: "http://127.0.0.1:1" }, async () => {
-        await using client = new Client({ trustEnv: false });
-        assert.equal((await client.get(`${target.origin}/d`)).status, 200);
-      });
-    } finally {
-      await proxy.stop();
-      await target.close();
     }
+    // A NO_PROXY that does not cover it: still proxied.
+    await withEnv({ HTTP_PROXY: proxy.url, NO_PROXY: "10.0.0.0/8,.example.com" }, async () => {
+      await using client = new Client();
+      await assert.rejects(client.get(`${target.origin}/c`), { name: "ProxyError", status: 407 });
+    });
+    // trustEnv: false ignores the variables.
+    await withEnv({ HTTP_PROXY: "http://127.0.0.1:1" }, async () => {
+      await using client = new Client({ trustEnv: false });
+      assert.equal((await client.get(`${target.origin}/d`)).status, 200);
+    });
   },
 );
 
 peerTest("Client with ALL_PROXY=socks5h://… through microsocks", microsocksPeer, async () => {
-  const target = await startHttpTarget();
-  const proxy = await startMicrosocks({ auth: ["g", "h"] });
-  try {
-    await withEnv({ ALL_PROXY: proxy.url.replace("socks5://", "socks5h://g:h@") }, async () => {
-      await using client = new Client();
-      assert.equal((await echo(await client.get(`http://localhost:${target.port}/s`))).url, "/s");
-    });
-    await withEnv({ all_proxy: proxy.url }, async () => {
-      await using client = new Client();
-      await assert.rejects(client.get(`${target.origin}/`), ProxyError);
-    });
-  } finally {
-    await proxy.stop();
-    await target.close();
-  }
+  await using target = await startHttpTarget();
+  await using proxy = await startMicrosocks({ auth: ["g", "h"] });
+  await withEnv({ ALL_PROXY: proxy.url.replace("socks5://", "socks5h://g:h@") }, async () => {
+    await using client = new Client();
+    assert.equal((await echo(await client.get(`http://localhost:${target.port}/s`))).url, "/s");
+  });
+  await withEnv({ all_proxy: proxy.url }, async () => {
+    await using client = new Client();
+    await assert.rejects(client.get(`${target.origin}/`), ProxyError);
+  });
 });
 
 test("Client mounts: httpx's order between proxies and exceptions", async () => {
@@ -222,36 +206,27 @@ peerTest(
   "Client mounts per host: a proxied pool for one host, direct for another",
   tinyproxyPeer,
   async () => {
-    const target = await startHttpTarget();
-    const proxy = await startTinyproxy({ auth: ["m", "n"] });
-    try {
-      await using client = new Client({
-        trustEnv: false,
-        mounts: {
-          // Without credentials: a request that goes through it is refused with 407.
-          "all://localhost": new ConnectionPool({ proxy: proxy.url }),
-          [`http://localhost:${target.port}`]: new ConnectionPool({
-            proxy: `http://m:n@127.0.0.1:${proxy.port}`,
-          }),
-        },
-      });
-      // The pattern with a port is the most specific: its proxy has the credentials.
-      assert.equal((await echo(await client.get(`http://localhost:${target.port}/p`))).url, "/p");
-      // 127.0.0.1 matches no mount: direct.
-      assert.equal((await echo(await client.get(`${target.origin}/direct`))).url, "/direct");
-      // localhost on another port: the host-only mount, whose proxy wants credentials.
-      const other = await startHttpTarget();
-      try {
-        await assert.rejects(client.get(`http://localhost:${other.port}/`), {
-          name: "ProxyError",
-          status: 407,
-        });
-      } finally {
-        await other.close();
-      }
-    } finally {
-      await proxy.stop();
-      await target.close();
-    }
+    await using target = await startHttpTarget();
+    await using proxy = await startTinyproxy({ auth: ["m", "n"] });
+    await using client = new Client({
+      trustEnv: false,
+      mounts: {
+        // Without credentials: a request that goes through it is refused with 407.
+        "all://localhost": new ConnectionPool({ proxy: proxy.url }),
+        [`http://localhost:${target.port}`]: new ConnectionPool({
+          proxy: `http://m:n@127.0.0.1:${proxy.port}`,
+        }),
+      },
+    });
+    // The pattern with a port is the most specific: its proxy has the credentials.
+    assert.equal((await echo(await client.get(`http://localhost:${target.port}/p`))).url, "/p");
+    // 127.0.0.1 matches no mount: direct.
+    assert.equal((await echo(await client.get(`${target.origin}/direct`))).url, "/direct");
+    // localhost on another port: the host-only mount, whose proxy wants credentials.
+    await using other = await startHttpTarget();
+    await assert.rejects(client.get(`http://localhost:${other.port}/`), {
+      name: "ProxyError",
+      status: 407,
+    });
   },
 );

@@ -93,48 +93,38 @@ peerTest(
   "tinyproxy forwards GET in absolute form, with Proxy-Authorization",
   tinyproxyPeer,
   async () => {
-    const target = await startHttpTarget();
-    const proxy = await startTinyproxy({ auth: ["ferry", "s3cret"] });
-    try {
-      const request = new Request("GET", `${target.origin}/items?page=2`, {
-        headers: { "X-Test": "forward" },
-      });
-      const response = await viaProxy(
-        new Proxy({ url: proxy.url, auth: ["ferry", "s3cret"] }),
-        request,
-      );
-      assert.equal(response.status, 200);
-      const echo = seen(response.body);
-      assert.equal(echo.method, "GET");
-      assert.equal(echo.url, "/items?page=2");
-      assert.equal(echo.headers["x-test"], "forward");
-      // tinyproxy consumed the proxy credentials: the target never sees them.
-      assert.equal(echo.headers["proxy-authorization"], undefined);
-      // The request the caller holds was not changed.
-      assert.equal(request.headers.has("proxy-authorization"), false);
-      assert.equal(request.extensions.target, undefined);
-    } finally {
-      await proxy.stop();
-      await target.close();
-    }
+    await using target = await startHttpTarget();
+    await using proxy = await startTinyproxy({ auth: ["ferry", "s3cret"] });
+    const request = new Request("GET", `${target.origin}/items?page=2`, {
+      headers: { "X-Test": "forward" },
+    });
+    const response = await viaProxy(
+      new Proxy({ url: proxy.url, auth: ["ferry", "s3cret"] }),
+      request,
+    );
+    assert.equal(response.status, 200);
+    const echo = seen(response.body);
+    assert.equal(echo.method, "GET");
+    assert.equal(echo.url, "/items?page=2");
+    assert.equal(echo.headers["x-test"], "forward");
+    // tinyproxy consumed the proxy credentials: the target never sees them.
+    assert.equal(echo.headers["proxy-authorization"], undefined);
+    // The request the caller holds was not changed.
+    assert.equal(request.headers.has("proxy-authorization"), false);
+    assert.equal(request.extensions.target, undefined);
   },
 );
 
 peerTest("tinyproxy forwards POST bodies", tinyproxyPeer, async () => {
-  const target = await startHttpTarget();
-  const proxy = await startTinyproxy();
-  try {
-    const response = await viaProxy(
-      new Proxy(proxy.url),
-      new Request("POST", `${target.origin}/submit`, { content: '{"a":1}' }),
-    );
-    const echo = seen(response.body);
-    assert.equal(echo.method, "POST");
-    assert.equal(echo.body, '{"a":1}');
-  } finally {
-    await proxy.stop();
-    await target.close();
-  }
+  await using target = await startHttpTarget();
+  await using proxy = await startTinyproxy();
+  const response = await viaProxy(
+    new Proxy(proxy.url),
+    new Request("POST", `${target.origin}/submit`, { content: '{"a":1}' }),
+  );
+  const echo = seen(response.body);
+  assert.equal(echo.method, "POST");
+  assert.equal(echo.body, '{"a":1}');
 });
 
 peerTest(
@@ -142,32 +132,27 @@ peerTest(
   both,
   async () => {
     const certs = await makeTestCertificates();
-    const target = await startHttpsTarget();
-    const proxy = await startTinyproxy({ auth: ["u", "p"], connectPorts: [target.port] });
-    try {
-      const response = await viaProxy(
+    await using target = await startHttpsTarget();
+    await using proxy = await startTinyproxy({ auth: ["u", "p"], connectPorts: [target.port] });
+    const response = await viaProxy(
+      new Proxy(`http://u:p@${proxy.url.slice(7)}`),
+      new Request("GET", `https://localhost:${target.port}/secure`),
+      { caCerts: [certs.caPem] },
+    );
+    assert.equal(response.status, 200);
+    const echo = seen(response.body);
+    assert.equal(echo.url, "/secure");
+    assert.equal(echo.headers.host, `localhost:${target.port}`);
+    assert.equal(echo.headers["proxy-authorization"], undefined);
+    // An untrusted CA fails inside the tunnel, as a connect error, not a proxy error.
+    await assert.rejects(
+      viaProxy(
         new Proxy(`http://u:p@${proxy.url.slice(7)}`),
         new Request("GET", `https://localhost:${target.port}/secure`),
-        { caCerts: [certs.caPem] },
-      );
-      assert.equal(response.status, 200);
-      const echo = seen(response.body);
-      assert.equal(echo.url, "/secure");
-      assert.equal(echo.headers.host, `localhost:${target.port}`);
-      assert.equal(echo.headers["proxy-authorization"], undefined);
-      // An untrusted CA fails inside the tunnel, as a connect error, not a proxy error.
-      await assert.rejects(
-        viaProxy(
-          new Proxy(`http://u:p@${proxy.url.slice(7)}`),
-          new Request("GET", `https://localhost:${target.port}/secure`),
-          { caCerts: [certs.otherCaPem] },
-        ),
-        (error) => error instanceof ConnectError && !(error instanceof ProxyError),
-      );
-    } finally {
-      await proxy.stop();
-      await target.close();
-    }
+        { caCerts: [certs.otherCaPem] },
+      ),
+      (error) => error instanceof ConnectError && !(error instanceof ProxyError),
+    );
   },
 );
 
@@ -175,20 +160,15 @@ peerTest(
   "TUNNEL_ONLY tunnels plain http too; Proxy-Authorization is not sent inside",
   tinyproxyPeer,
   async () => {
-    const target = await startHttpTarget();
-    const proxy = await startTinyproxy({ auth: ["u", "p"] });
-    try {
-      const response = await viaProxy(
-        new Proxy({ url: proxy.url, auth: ["u", "p"], mode: "TUNNEL_ONLY" }),
-        new Request("GET", `${target.origin}/t`, { headers: { "Proxy-Authorization": "leak" } }),
-      );
-      const echo = seen(response.body);
-      assert.equal(echo.url, "/t");
-      assert.equal(echo.headers["proxy-authorization"], undefined);
-    } finally {
-      await proxy.stop();
-      await target.close();
-    }
+    await using target = await startHttpTarget();
+    await using proxy = await startTinyproxy({ auth: ["u", "p"] });
+    const response = await viaProxy(
+      new Proxy({ url: proxy.url, auth: ["u", "p"], mode: "TUNNEL_ONLY" }),
+      new Request("GET", `${target.origin}/t`, { headers: { "Proxy-Authorization": "leak" } }),
+    );
+    const echo = seen(response.body);
+    assert.equal(echo.url, "/t");
+    assert.equal(echo.headers["proxy-authorization"], undefined);
   },
 );
 
@@ -196,43 +176,38 @@ peerTest(
   "tinyproxy without credentials: 407 forwarded, ProxyError on CONNECT",
   tinyproxyPeer,
   async () => {
-    const target = await startHttpTarget();
-    const proxy = await startTinyproxy({ auth: ["u", "p"] });
-    try {
-      // Forwarded: the 407 is the proxy's response to the request itself.
-      const forwarded = await viaProxy(new Proxy(proxy.url), new Request("GET", target.origin));
-      assert.equal(forwarded.status, 407);
-      // Tunnelled: the refusal is a ProxyError with the proxy's status and reason.
-      await assert.rejects(
-        viaProxy(
-          new Proxy({ url: proxy.url, mode: "TUNNEL_ONLY" }),
-          new Request("GET", target.origin),
-        ),
-        (error) => {
-          assert.ok(error instanceof ProxyError);
-          assert.equal(error.status, 407);
-          assert.equal(error.reasonPhrase, "Proxy Authentication Required");
-          assert.match(error.message, /CONNECT 127\.0\.0\.1:\d+: refused with 407/);
-          return true;
-        },
-      );
-      // Wrong credentials: tinyproxy answers 401 rather than 407; still the proxy's words.
-      await assert.rejects(
-        viaProxy(
-          new Proxy({ url: proxy.url, auth: ["u", "wrong"], mode: "TUNNEL_ONLY" }),
-          new Request("GET", target.origin),
-        ),
-        (error) => {
-          assert.ok(error instanceof ProxyError);
-          assert.equal(error.status, 401);
-          assert.equal(error.reasonPhrase, "Unauthorized");
-          return true;
-        },
-      );
-    } finally {
-      await proxy.stop();
-      await target.close();
-    }
+    await using target = await startHttpTarget();
+    await using proxy = await startTinyproxy({ auth: ["u", "p"] });
+    // Forwarded: the 407 is the proxy's response to the request itself.
+    const forwarded = await viaProxy(new Proxy(proxy.url), new Request("GET", target.origin));
+    assert.equal(forwarded.status, 407);
+    // Tunnelled: the refusal is a ProxyError with the proxy's status and reason.
+    await assert.rejects(
+      viaProxy(
+        new Proxy({ url: proxy.url, mode: "TUNNEL_ONLY" }),
+        new Request("GET", target.origin),
+      ),
+      (error) => {
+        assert.ok(error instanceof ProxyError);
+        assert.equal(error.status, 407);
+        assert.equal(error.reasonPhrase, "Proxy Authentication Required");
+        assert.match(error.message, /CONNECT 127\.0\.0\.1:\d+: refused with 407/);
+        return true;
+      },
+    );
+    // Wrong credentials: tinyproxy answers 401 rather than 407; still the proxy's words.
+    await assert.rejects(
+      viaProxy(
+        new Proxy({ url: proxy.url, auth: ["u", "wrong"], mode: "TUNNEL_ONLY" }),
+        new Request("GET", target.origin),
+      ),
+      (error) => {
+        assert.ok(error instanceof ProxyError);
+        assert.equal(error.status, 401);
+        assert.equal(error.reasonPhrase, "Unauthorized");
+        return true;
+      },
+    );
   },
 );
 
@@ -240,24 +215,19 @@ peerTest(
   "tinyproxy refusing CONNECT to a port not allowed is a ProxyError 403",
   tinyproxyPeer,
   async () => {
-    const target = await startHttpTarget();
-    const proxy = await startTinyproxy({ connectPorts: [443] });
-    try {
-      await assert.rejects(
-        viaProxy(
-          new Proxy({ url: proxy.url, mode: "TUNNEL_ONLY" }),
-          new Request("GET", target.origin),
-        ),
-        (error) => {
-          assert.ok(error instanceof ProxyError);
-          assert.equal(error.status, 403);
-          return true;
-        },
-      );
-    } finally {
-      await proxy.stop();
-      await target.close();
-    }
+    await using target = await startHttpTarget();
+    await using proxy = await startTinyproxy({ connectPorts: [443] });
+    await assert.rejects(
+      viaProxy(
+        new Proxy({ url: proxy.url, mode: "TUNNEL_ONLY" }),
+        new Request("GET", target.origin),
+      ),
+      (error) => {
+        assert.ok(error instanceof ProxyError);
+        assert.equal(error.status, 403);
+        return true;
+      },
+    );
   },
 );
 
@@ -266,28 +236,22 @@ peerTest(
   microsocksPeer,
   async () => {
     const certs = await makeTestCertificates();
-    const target = await startHttpTarget();
-    const secure = await startHttpsTarget();
-    const proxy = await startMicrosocks();
-    try {
-      for (const scheme of ["socks5", "socks5h"]) {
-        const url = proxy.url.replace("socks5", scheme);
-        const plain = await viaProxy(
-          new Proxy(url),
-          new Request("GET", `http://localhost:${target.port}/p`),
-        );
-        assert.equal(seen(plain.body).url, "/p");
-        const tls = await viaProxy(
-          new Proxy(url),
-          new Request("GET", `https://localhost:${secure.port}/s`),
-          { caCerts: [certs.caPem] },
-        );
-        assert.equal(seen(tls.body).url, "/s");
-      }
-    } finally {
-      await proxy.stop();
-      await target.close();
-      await secure.close();
+    await using target = await startHttpTarget();
+    await using secure = await startHttpsTarget();
+    await using proxy = await startMicrosocks();
+    for (const scheme of ["socks5", "socks5h"]) {
+      const url = proxy.url.replace("socks5", scheme);
+      const plain = await viaProxy(
+        new Proxy(url),
+        new Request("GET", `http://localhost:${target.port}/p`),
+      );
+      assert.equal(seen(plain.body).url, "/p");
+      const tls = await viaProxy(
+        new Proxy(url),
+        new Request("GET", `https://localhost:${secure.port}/s`),
+        { caCerts: [certs.caPem] },
+      );
+      assert.equal(seen(tls.body).url, "/s");
     }
   },
 );
@@ -296,33 +260,28 @@ peerTest(
   "microsocks with username and password: right and wrong credentials",
   microsocksPeer,
   async () => {
-    const target = await startHttpTarget();
-    const proxy = await startMicrosocks({ auth: ["sockuser", "sockpass"] });
+    await using target = await startHttpTarget();
+    await using proxy = await startMicrosocks({ auth: ["sockuser", "sockpass"] });
     const withAuth = proxy.url.replace("socks5://", "socks5h://sockuser:sockpass@");
-    try {
-      const response = await viaProxy(
-        new Proxy(withAuth),
-        new Request("POST", `${target.origin}/x`, { content: "hi" }),
-      );
-      assert.equal(seen(response.body).body, "hi");
-      await assert.rejects(
-        viaProxy(
-          new Proxy(withAuth.replace("sockpass", "nope")),
-          new Request("GET", target.origin),
-        ),
-        (error) =>
-          error instanceof ProxyError && /refused the username "sockuser"/.test(error.message),
-      );
-      await assert.rejects(
-        viaProxy(new Proxy(proxy.url), new Request("GET", target.origin)),
-        (error) =>
-          error instanceof ProxyError &&
-          /accepts none of the authentication methods/.test(error.message),
-      );
-    } finally {
-      await proxy.stop();
-      await target.close();
-    }
+    const response = await viaProxy(
+      new Proxy(withAuth),
+      new Request("POST", `${target.origin}/x`, { content: "hi" }),
+    );
+    assert.equal(seen(response.body).body, "hi");
+    await assert.rejects(
+      viaProxy(
+        new Proxy(withAuth.replace("sockpass", "nope")),
+        new Request("GET", target.origin),
+      ),
+      (error) =>
+        error instanceof ProxyError && /refused the username "sockuser"/.test(error.message),
+    );
+    await assert.rejects(
+      viaProxy(new Proxy(proxy.url), new Request("GET", target.origin)),
+      (error) =>
+        error instanceof ProxyError &&
+        /accepts none of the authentication methods/.test(error.message),
+    );
   },
 );
 
@@ -330,70 +289,57 @@ peerTest(
   "dante: SOCKS5 to a local target, and its refusal of a closed port",
   dantePeer,
   async () => {
-    const target = await startHttpTarget();
-    const proxy = await startDante();
-    try {
-      const response = await viaProxy(
-        new Proxy(proxy.url),
-        new Request("GET", `${target.origin}/d`),
-      );
-      assert.equal(seen(response.body).url, "/d");
-      const closed = await startHttpTarget();
-      const closedPort = closed.port;
-      await closed.close();
-      await assert.rejects(
-        viaProxy(new Proxy(proxy.url), new Request("GET", `http://127.0.0.1:${closedPort}/`)),
-        (error) => error instanceof ProxyError && /refused with reply \d/.test(error.message),
-      );
-    } finally {
-      await proxy.stop();
-      await target.close();
-    }
+    await using target = await startHttpTarget();
+    await using proxy = await startDante();
+    const response = await viaProxy(
+      new Proxy(proxy.url),
+      new Request("GET", `${target.origin}/d`),
+    );
+    assert.equal(seen(response.body).url, "/d");
+    const closed = await startHttpTarget();
+    const closedPort = closed.port;
+    await closed.close();
+    await assert.rejects(
+      viaProxy(new Proxy(proxy.url), new Request("GET", `http://127.0.0.1:${closedPort}/`)),
+      (error) => error instanceof ProxyError && /refused with reply \d/.test(error.message),
+    );
   },
 );
 
 test("a proxy that accepts then closes: ProxyError for CONNECT and SOCKS5, nothing leaked", async () => {
   for (const afterBytes of [0, 1]) {
-    const closing = await startClosingProxy({ afterBytes });
-    try {
-      for (
-        const url of [`http://127.0.0.1:${closing.port}`, `socks5://127.0.0.1:${closing.port}`]
-      ) {
-        await assert.rejects(
-          viaProxy(
-            new Proxy({ url, mode: "TUNNEL_ONLY" }),
-            new Request("GET", "http://example.test/"),
-          ),
-          (error) => {
-            assert.ok(error instanceof ProxyError, `${url}: ${error}`);
-            assert.match(error.message, /127\.0\.0\.1:\d+/);
-            return true;
-          },
-        );
-      }
-      assert.equal(closing.accepted(), 2);
-    } finally {
-      await closing.close();
+    await using closing = await startClosingProxy({ afterBytes });
+    for (
+      const url of [`http://127.0.0.1:${closing.port}`, `socks5://127.0.0.1:${closing.port}`]
+    ) {
+      await assert.rejects(
+        viaProxy(
+          new Proxy({ url, mode: "TUNNEL_ONLY" }),
+          new Request("GET", "http://example.test/"),
+        ),
+        (error) => {
+          assert.ok(error instanceof ProxyError, `${url}: ${error}`);
+          assert.match(error.message, /127\.0\.0\.1:\d+/);
+          return true;
+        },
+      );
     }
+    assert.equal(closing.accepted(), 2);
   }
 });
 
 test("a proxy that answers garbage to CONNECT: ProxyError", async () => {
-  const closing = await startClosingProxy({
+  await using closing = await startClosingProxy({
     afterBytes: 1,
     reply: new TextEncoder().encode("220 smtp.example ESMTP\r\n"),
   });
-  try {
-    await assert.rejects(
-      viaProxy(
-        new Proxy({ url: `http://127.0.0.1:${closing.port}`, mode: "TUNNEL_ONLY" }),
-        new Request("GET", "http://example.test/"),
-      ),
-      ProxyError,
-    );
-  } finally {
-    await closing.close();
-  }
+  await assert.rejects(
+    viaProxy(
+      new Proxy({ url: `http://127.0.0.1:${closing.port}`, mode: "TUNNEL_ONLY" }),
+      new Request("GET", "http://example.test/"),
+    ),
+    ProxyError,
+  );
 });
 
 test("an unreachable proxy is a ConnectError", async () => {
@@ -447,36 +393,30 @@ test("forwardedRequest: absolute-form target and proxy headers on a copy only", 
 
 peerTest("https:// proxy: TLS to the proxy, then forwarded requests", both, async () => {
   const certs = await makeTestCertificates();
-  const target = await startHttpTarget();
-  const tinyproxy = await startTinyproxy({ auth: ["t", "s"] });
-  const front = await startTlsFront(tinyproxy.port);
-  try {
-    const proxy = new Proxy({
-      url: `https://t:s@localhost:${front.port}`,
-      tls: { caCerts: [certs.caPem] },
-    });
-    const plain = await viaProxy(proxy, new Request("GET", `${target.origin}/over-tls`));
-    assert.equal(seen(plain.body).url, "/over-tls");
-    // The pool's CAs serve for the proxy when the proxy has no TLS settings of its own.
-    const inherited = await viaProxy(
-      new Proxy(`https://t:s@localhost:${front.port}`),
-      new Request("GET", `${target.origin}/inherited`),
-      { caCerts: [certs.caPem] },
-    );
-    assert.equal(seen(inherited.body).url, "/inherited");
-    // Without the CA of the proxy's certificate, the proxy is refused.
-    await assert.rejects(
-      viaProxy(
-        new Proxy({ url: `https://localhost:${front.port}`, tls: { caCerts: [certs.otherCaPem] } }),
-        new Request("GET", `${target.origin}/`),
-      ),
-      (error) => error instanceof ConnectError && !(error instanceof ProxyError),
-    );
-  } finally {
-    await front.close();
-    await tinyproxy.stop();
-    await target.close();
-  }
+  await using target = await startHttpTarget();
+  await using tinyproxy = await startTinyproxy({ auth: ["t", "s"] });
+  await using front = await startTlsFront(tinyproxy.port);
+  const proxy = new Proxy({
+    url: `https://t:s@localhost:${front.port}`,
+    tls: { caCerts: [certs.caPem] },
+  });
+  const plain = await viaProxy(proxy, new Request("GET", `${target.origin}/over-tls`));
+  assert.equal(seen(plain.body).url, "/over-tls");
+  // The pool's CAs serve for the proxy when the proxy has no TLS settings of its own.
+  const inherited = await viaProxy(
+    new Proxy(`https://t:s@localhost:${front.port}`),
+    new Request("GET", `${target.origin}/inherited`),
+    { caCerts: [certs.caPem] },
+  );
+  assert.equal(seen(inherited.body).url, "/inherited");
+  // Without the CA of the proxy's certificate, the proxy is refused.
+  await assert.rejects(
+    viaProxy(
+      new Proxy({ url: `https://localhost:${front.port}`, tls: { caCerts: [certs.otherCaPem] } }),
+      new Request("GET", `${target.origin}/`),
+    ),
+    (error) => error instanceof ConnectError && !(error instanceof ProxyError),
+  );
 });
 
 peerTest(
@@ -484,22 +424,16 @@ peerTest(
   both,
   async () => {
     const certs = await makeTestCertificates();
-    const secure = await startHttpsTarget();
-    const tinyproxy = await startTinyproxy();
-    const front = await startTlsFront(tinyproxy.port);
-    try {
-      const attempt = viaProxy(
-        new Proxy(`https://localhost:${front.port}`),
-        new Request("GET", `https://localhost:${secure.port}/tls-in-tls`),
-        { caCerts: [certs.caPem] },
-      );
-      // The Node backend layers the target's TLS inside the proxy's TLS.
-      assert.equal(seen((await attempt).body).url, "/tls-in-tls");
-    } finally {
-      await front.close();
-      await tinyproxy.stop();
-      await secure.close();
-    }
+    await using secure = await startHttpsTarget();
+    await using tinyproxy = await startTinyproxy();
+    await using front = await startTlsFront(tinyproxy.port);
+    const attempt = viaProxy(
+      new Proxy(`https://localhost:${front.port}`),
+      new Request("GET", `https://localhost:${secure.port}/tls-in-tls`),
+      { caCerts: [certs.caPem] },
+    );
+    // The Node backend layers the target's TLS inside the proxy's TLS.
+    assert.equal(seen((await attempt).body).url, "/tls-in-tls");
   },
 );
 
@@ -509,28 +443,22 @@ peerTest(
   async () => {
     const { DenoNetworkBackend } = await import("../src/network/deno.ts");
     const certs = await makeTestCertificates();
-    const secure = await startHttpsTarget();
-    const tinyproxy = await startTinyproxy();
-    const front = await startTlsFront(tinyproxy.port);
-    try {
-      const proxy = new Proxy({ url: `https://localhost:${front.port}` });
-      const attempt = openProxiedStream(
-        proxy,
-        originOf(new URL(`https://localhost:${secure.port}/`)),
-        { backend: new DenoNetworkBackend(), tls: { caCerts: [certs.caPem] } },
-        5000,
-        null,
-      );
-      await assert.rejects(attempt, (error) => {
-        assert.ok(error instanceof ConnectError && !(error instanceof ProxyError));
-        assert.match(error.message, /cannot start TLS inside TLS; use an http:\/\/ proxy URL/);
-        return true;
-      });
-    } finally {
-      await front.close();
-      await tinyproxy.stop();
-      await secure.close();
-    }
+    await using secure = await startHttpsTarget();
+    await using tinyproxy = await startTinyproxy();
+    await using front = await startTlsFront(tinyproxy.port);
+    const proxy = new Proxy({ url: `https://localhost:${front.port}` });
+    const attempt = openProxiedStream(
+      proxy,
+      originOf(new URL(`https://localhost:${secure.port}/`)),
+      { backend: new DenoNetworkBackend(), tls: { caCerts: [certs.caPem] } },
+      5000,
+      null,
+    );
+    await assert.rejects(attempt, (error) => {
+      assert.ok(error instanceof ConnectError && !(error instanceof ProxyError));
+      assert.match(error.message, /cannot start TLS inside TLS; use an http:\/\/ proxy URL/);
+      return true;
+    });
   },
   { denoOnly: "Deno.startTls takes only a TCP connection" },
 );

@@ -259,22 +259,17 @@ test("a refused CONNECT raises ProxyError with the proxy's status", async () => 
 });
 
 peerTest("upgrade('CONNECT') through tinyproxy", tinyproxyPeer, async () => {
-  const target = await cannedServer((_head, _i, socket) => {
+  await using target = await cannedServer((_head, _i, socket) => {
     socket.end(ok("via tinyproxy"));
     return null;
   });
-  const proxy = await startTinyproxy();
-  try {
-    const connection = await openConnection(proxy.url);
-    const stream = await connection.upgrade("CONNECT", `127.0.0.1:${target.port}`);
-    const answer = await getThrough(stream, `127.0.0.1:${target.port}`);
-    assert.match(answer, /via tinyproxy$/);
-    await stream.close();
-    await eventually(() => target.open === 0, "target socket closed");
-  } finally {
-    await proxy.stop();
-    await target.close();
-  }
+  await using proxy = await startTinyproxy();
+  const connection = await openConnection(proxy.url);
+  const stream = await connection.upgrade("CONNECT", `127.0.0.1:${target.port}`);
+  const answer = await getThrough(stream, `127.0.0.1:${target.port}`);
+  assert.match(answer, /via tinyproxy$/);
+  await stream.close();
+  await eventually(() => target.open === 0, "target socket closed");
 });
 
 /** A WebSocket frame from the client: FIN, text, masked. */

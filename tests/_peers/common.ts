@@ -57,6 +57,8 @@ export interface Peer {
   dir: string;
   /** Stops the process and removes the scratch folder. */
   stop(): Promise<void>;
+  /** Stops the peer at the end of an `await using` scope. */
+  [Symbol.asyncDispose](): Promise<void>;
 }
 
 /**
@@ -104,6 +106,9 @@ export async function startPeer(
       }
       child.stderr?.destroy();
       rmSync(dir, { recursive: true, force: true });
+    },
+    [Symbol.asyncDispose](this: Peer) {
+      return this.stop();
     },
   };
 }

@@ -18,6 +18,8 @@ export interface TestServer {
   accepted(): Promise<net.Socket>;
   /** Destroys every socket and stops listening. */
   close(): Promise<void>;
+  /** Closes the server at the end of an `await using` scope. */
+  [Symbol.asyncDispose](): Promise<void>;
 }
 
 function track(
@@ -56,6 +58,10 @@ function track(
         })
       ));
       await closed;
+    },
+    [Symbol.asyncDispose](this: TestServer) {
+      // `this`: the final server object, whose `close` may extend this one (TLS).
+      return this.close();
     },
   };
 }

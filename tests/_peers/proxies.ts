@@ -174,6 +174,8 @@ export interface Target {
   port: number;
   seen: SeenRequest[];
   close(): Promise<void>;
+  /** Closes the server at the end of an `await using` scope. */
+  [Symbol.asyncDispose](): Promise<void>;
 }
 
 function echo(seen: SeenRequest[]) {
@@ -220,6 +222,9 @@ async function listen(server: Server, scheme: string, seen: SeenRequest[]): Prom
         for (const socket of sockets) socket.destroy();
         server.close(() => resolve());
       }),
+    [Symbol.asyncDispose](this: Target) {
+      return this.close();
+    },
   };
 }
 
