@@ -223,7 +223,9 @@ const nginx = await startNginx({
   largeBytes: DOWNLOAD_BYTES,
 });
 try {
-  console.log(`HTTP/2 small GETs against nginx ${nginx.origin} (TLS, 1 worker), ${SECONDS} s x ${ROUNDS} rounds`);
+  console.log(
+    `HTTP/2 small GETs against nginx ${nginx.origin} (TLS, 1 worker), ${SECONDS} s x ${ROUNDS} rounds`,
+  );
   for (const concurrency of CONCURRENCY) {
     const results = new Map<string, { rate: number[]; cpu: number[]; note: string }>();
     for (let round = 0; round < ROUNDS; round++) {
