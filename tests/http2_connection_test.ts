@@ -384,3 +384,40 @@ test("HTTP/2 connection: the server closing the connection fails open streams wi
   assert.equal(connection.state, "CLOSED");
   assert.ok(isRetryableError(await connection.request("GET", "/").catch((e) => e)));
 });
+
+test("HTTP/2 connection: a download larger than the windows completes; a reader that stops bounds what is buffered", async () => {
+  const size = 12 * 1024 * 1024;
+  let sent = 0;
+  await using server = await h2Server({
+    "/big": (stream) => {
+      stream.respond({ ":status": 200 });
+      stream.end(new Uint8Array(size).fill(7));
+    },
+    "/endless": (stream) => {
+      stream.respond({ ":status": 200 });
+      const chunk = new Uint8Array(65536);
+      const pump = (): void => {
+        while (!stream.destroyed && sent < 256 * 1024 * 1024) {
+          sent += chunk.length;
+          if (!stream.write(chunk)) return void stream.once("drain", pump);
+        }
+      };
+      pump();
+    },
+  });
+  await using connection = await h2c(server.origin);
+  const big = await connection.request("GET", "/big");
+  assert.equal((await big.bytes()).length, size);
+  await using endless = await connection.stream("GET", "/endless");
+  const chunks = endless.iterRaw();
+  await chunks.next();
+  // The reader stops: the stream is paused, its window closes, and the server's writes
+  // stall. What it got to send is bounded by the stream window (4 MiB), the pause
+  // threshold (1 MiB) and the server's own buffering, not by the body's size.
+  let last = -1;
+  while (sent !== last) {
+    last = sent;
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  assert.ok(sent < 12 * 1024 * 1024, `the server sent ${sent} bytes to a reader that stopped`);
+});

@@ -160,13 +160,18 @@ class NodeSession implements Http2EngineSession {
       maxSessionMemory: Math.max(10, Math.ceil(options.connectionWindowSize / 1048576) * 2),
     } as Http2.ClientSessionOptions);
     this.#session = session;
-    session.once("connect", () => {
-      try {
-        session.setLocalWindowSize?.(options.connectionWindowSize);
-      } catch {
-        // A runtime without it keeps the 64 KiB default: slower, still correct.
-      }
-    });
+    // Bun 1.4's setLocalWindowSize() stops its stream WINDOW_UPDATEs (a download stalls
+    // once the stream window is used up): there the connection window stays at 64 KiB.
+    // deno-lint-ignore no-explicit-any
+    if ((globalThis as any).Bun === undefined) {
+      session.once("connect", () => {
+        try {
+          session.setLocalWindowSize?.(options.connectionWindowSize);
+        } catch {
+          // A runtime without it keeps the 64 KiB default: slower, still correct.
+        }
+      });
+    }
     session.on("remoteSettings", (settings: Http2.Settings) => {
       const max = settings.maxConcurrentStreams;
       this.#maxConcurrent = max === undefined || max >= UNLIMITED
