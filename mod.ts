@@ -89,9 +89,10 @@ export {
   type NetRCEntry,
 } from "./src/auth.ts";
 export {
+  type BodyInit,
   Content,
   type EncodedContent,
-  File,
+  FileContent,
   type FileOptions,
   type FilePart,
   Files,

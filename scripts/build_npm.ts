@@ -36,6 +36,20 @@ const BIN = "bin/ferry.js";
 
 const denoJson = JSON.parse(readFileSync(join(ROOT, "deno.json"), "utf8"));
 
+/**
+ * The runtime dependencies: deno.json's `npm:` imports that `src/` uses (only `tldts`, for
+ * the cookie jar's public suffixes), with their version ranges.
+ */
+const RUNTIME_DEPENDENCIES = ["tldts"];
+const DEPENDENCIES: Record<string, string> = Object.fromEntries(
+  RUNTIME_DEPENDENCIES.map((name) => {
+    const specifier = (denoJson.imports as Record<string, string>)[name];
+    const match = /^npm:(?:@[^/@]+\/)?[^@]+@(.+)$/.exec(specifier ?? "");
+    if (!match) throw new Error(`deno.json has no npm: import for the dependency "${name}"`);
+    return [name, match[1]];
+  }),
+);
+
 await ensureTools();
 rmSync(OUT, { recursive: true, force: true });
 mkdirSync(OUT, { recursive: true });
@@ -53,6 +67,10 @@ const options: ts.CompilerOptions = {
   lib: ["lib.es2024.d.ts", "lib.dom.d.ts", "lib.dom.iterable.d.ts", "lib.esnext.disposable.d.ts"],
   types: ["node"],
   typeRoots: [join(TOOLS, "node_modules", "@types")],
+  // Runtime dependencies resolve from the tools folder, where they are installed too.
+  paths: Object.fromEntries(
+    Object.keys(DEPENDENCIES).map((name) => [name, [join(TOOLS, "node_modules", name)]]),
+  ),
 };
 const program = ts.createProgram(entries.map((entry) => join(ROOT, entry)), options);
 const emitted = program.emit();
@@ -65,7 +83,8 @@ const host: ts.FormatDiagnosticsHost = {
 // The Deno backend is typed against the `Deno` namespace, which Node's types lack; Node
 // never loads it (the default backend imports it lazily, under Deno only).
 const fatal = diagnostics.filter((diagnostic) =>
-  !(diagnostic.file && /src\/network\/deno\.ts$/.test(diagnostic.file.fileName))
+  !(diagnostic.file &&
+    /src\/(network\/deno|runtime\/files_deno)\.ts$/.test(diagnostic.file.fileName))
 );
 if (fatal.length > 0) {
   console.error(ts.formatDiagnosticsWithColorAndContext(fatal, host));
@@ -138,6 +157,7 @@ const packageJson = {
   exports: exportsMap,
   ...(entries.includes("src/cli/mod.ts") ? { bin: { ferry: `./${BIN}` } } : {}),
   engines: { node: ">=20" },
+  dependencies: DEPENDENCIES,
   sideEffects: ["./_polyfills.js"],
   files: ["**/*.js", "**/*.d.ts", "README.md", "LICENSE"],
   keywords: ["http", "http-client", "httpx", "http1.1", "connection-pool", "deno", "bun"],

@@ -134,6 +134,15 @@ try {
     throw new Error("The package exports neither Client nor ConnectionPool");
   }
   assert.equal(text, "hello GET /smoke?x=1");
+  // The one runtime dependency, tldts (public suffixes), installed and loaded on demand.
+  await ferry.Cookies.loadPublicSuffixList();
+  const jar = new ferry.Cookies();
+  const from = new ferry.Request("GET", "https://www.example.co.uk/");
+  for (const setCookie of ["a=1; Domain=example.co.uk", "b=2; Domain=co.uk"]) {
+    jar.extract(new ferry.Response(200, { headers: { "Set-Cookie": setCookie }, request: from }));
+  }
+  assert.equal(jar.header(new URL("https://shop.example.co.uk/")), "a=1");
+  assert.equal(jar.header(new URL("https://bank.co.uk/")), null);
   console.log("smoke.mjs: ok (" + (globalThis.Bun ? "bun " + Bun.version : "node " + process.version) + ")");
 } finally {
   server.close();

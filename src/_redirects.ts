@@ -21,6 +21,8 @@ import type { Cookies } from "./cookies.ts";
 import { mergeHeaders } from "./merge.ts";
 import { RemoteProtocolError, StreamConsumed, UnsupportedProtocol } from "./errors.ts";
 
+const ABSOLUTE = /^[a-zA-Z][a-zA-Z0-9+.-]*:\/\//;
+
 const BODYLESS_REDIRECT_HEADERS = ["content-length", "transfer-encoding", "content-type"];
 
 /** The request that follows the redirect `response` to `request`. */
@@ -34,19 +36,28 @@ export function buildRedirectRequest(
   if (status === 303 && method !== "HEAD") method = "GET";
   if ((status === 301 || status === 302) && method === "POST") method = "GET";
 
-  const location = response.headers.get("location")!;
-  let url: URL;
+  let location = response.headers.get("location")!;
+  // An absolute Location without a host (`http:///path`) means the request's host, as
+  // httpx reads it (the URL parser would take the first path segment for a host).
+  const hostless = /^([a-zA-Z][a-zA-Z0-9+.-]*:\/\/)(?=[/?#]|$)/.exec(location);
+  if (hostless !== null) {
+    location = hostless[1] + request.url.host + location.slice(hostless[1].length);
+  }
+  // An absolute Location stays text, so its path is sent as the server wrote it.
+  let target: string | URL;
   try {
-    url = new URL(location, request.url);
+    target = ABSOLUTE.test(location) ? location : new URL(location, request.url);
+    if (typeof target === "string") new URL(target);
   } catch (cause) {
     throw new RemoteProtocolError(
-      `Invalid URL in Location header ${JSON.stringify(location)}`,
+      `Invalid URL in location header: '${location}'.`,
       { request, cause },
     );
   }
+  const url = typeof target === "string" ? new URL(target) : target;
   if (url.protocol !== "http:" && url.protocol !== "https:") {
     throw new UnsupportedProtocol(
-      `Cannot follow a redirect to scheme ${JSON.stringify(url.protocol)}`,
+      `Request URL has an unsupported protocol '${url.protocol}//'.`,
       { request },
     );
   }
@@ -75,7 +86,13 @@ export function buildRedirectRequest(
   headers.delete("cookie");
   const cookie = cookies.header(url);
   if (cookie !== null) headers.set("Cookie", cookie);
-  return new Request(method, url, { headers, content, extensions: request.extensions });
+  const next = new Request(method, target, {
+    headers,
+    content,
+    extensions: request.extensions,
+  });
+  next.url = url; // the same object, with the fragment carried over
+  return next;
 }
 
 /** Whether two URLs have the same scheme, host and port. */

@@ -10,7 +10,7 @@ import type { Request } from "./models/request.ts";
 import type { Response } from "./models/response.ts";
 import { utf8 } from "./models/body.ts";
 import { ProtocolError } from "./errors.ts";
-import { Cookies } from "./cookies.ts";
+import { Cookies, preparePublicSuffixes } from "./cookies.ts";
 import { md5Hex } from "./_md5.ts";
 import { ensureFileAccess, fileAccess } from "./runtime/files.ts";
 import { getEnv } from "./runtime/env.ts";
@@ -329,14 +329,15 @@ export class DigestAuth extends Auth {
       this.#challenges.delete(this.#challenges.keys().next().value!);
     }
     request.headers.set("Authorization", await this.#authorization(request, state));
-    // Cookies the challenge set (httpbin's digest endpoint relies on them) go along.
+    // Cookies the challenge set (httpbin's digest endpoint relies on them) go along,
+    // replacing a cookie of the same name the request already had (a stale session).
     const jar = new Cookies();
+    await preparePublicSuffixes(response);
     jar.extract(response);
     if (jar.size > 0) {
       const cookies = jar.header(request.url);
-      const existing = request.headers.get("cookie");
       if (cookies !== null) {
-        request.headers.set("Cookie", existing ? `${existing}; ${cookies}` : cookies);
+        request.headers.set("Cookie", mergeCookieHeaders(request.headers.get("cookie"), cookies));
       }
     }
     yield request;
@@ -357,7 +358,7 @@ export class DigestAuth extends Auth {
       return {
         realm,
         nonce,
-        algorithm: (params.get("algorithm") ?? "MD5").toUpperCase(),
+        algorithm: params.get("algorithm") ?? "MD5",
         opaque: params.get("opaque") ?? null,
         qop: params.get("qop") ?? null,
       };
@@ -370,21 +371,23 @@ export class DigestAuth extends Auth {
     state: { challenge: DigestChallenge; nonceCount: number },
   ): Promise<string> {
     const challenge = state.challenge;
-    const hash = DIGEST_ALGORITHMS[challenge.algorithm];
+    // Looked up without regard to case; echoed as the server wrote it (`MD5-sess`).
+    const algorithm = challenge.algorithm.toUpperCase();
+    const hash = DIGEST_ALGORITHMS[algorithm];
     if (hash === undefined) {
       throw new ProtocolError(
         `Unsupported Digest algorithm ${JSON.stringify(challenge.algorithm)}`,
       );
     }
     const h = (text: string) => digestHex(hash, text);
-    const uri = request.url.pathname + request.url.search;
+    const uri = request.target;
     const nc = (state.nonceCount++).toString(16).padStart(8, "0");
     const cnonce = Array.from(
       crypto.getRandomValues(new Uint8Array(8)),
       (byte) => byte.toString(16).padStart(2, "0"),
     ).join("");
     let ha1 = await h(`${this.#username}:${challenge.realm}:${this.#password}`);
-    const sess = challenge.algorithm.endsWith("-SESS");
+    const sess = algorithm.endsWith("-SESS");
     if (sess) ha1 = await h(`${ha1}:${challenge.nonce}:${cnonce}`);
     const ha2 = await h(`${request.method}:${uri}`);
     let qop: string | null = null;
@@ -412,6 +415,17 @@ export class DigestAuth extends Auth {
     else if (sess) parts.push(`cnonce=${quote(cnonce)}`); // the server needs it for HA1
     return `Digest ${parts.join(", ")}`;
   }
+}
+
+/** A `Cookie` header value with `added`'s cookies replacing same-named ones in `existing`. */
+function mergeCookieHeaders(existing: string | null, added: string): string {
+  if (!existing) return added;
+  const name = (pair: string) => pair.slice(0, pair.indexOf("=") >>> 0).trim();
+  const replaced = new Set(added.split(";").map(name));
+  const kept = existing.split(";").map((pair) => pair.trim()).filter((pair) =>
+    pair !== "" && !replaced.has(name(pair))
+  );
+  return [...kept, added].join("; ");
 }
 
 /** Turns the `auth` option into an {@linkcode Auth} (or `null` for none). */

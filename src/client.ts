@@ -23,17 +23,18 @@
 import { Headers, type HeadersInit } from "./models/headers.ts";
 import { Request, type RequestExtensions } from "./models/request.ts";
 import { type DefaultEncoding, type Response, STARTED_AT } from "./models/response.ts";
-import { ReplayableBody, type RequestContent, utf8 } from "./models/body.ts";
-import {
-  mergeUrlParams,
-  QueryParams,
-  type QueryParamsInit,
-  urlWithParams,
-} from "./models/query_params.ts";
+import type { RequestContent } from "./models/body.ts";
+import { mergeUrlParams, QueryParams, type QueryParamsInit } from "./models/query_params.ts";
+import { queryOf, withQuery } from "./models/url.ts";
 import type { Transport } from "./models/transport.ts";
-import { Cookies, type CookiesInit } from "./cookies.ts";
+import { Cookies, type CookiesInit, preparePublicSuffixes } from "./cookies.ts";
 import { type Auth, type AuthInit, BasicAuth, toAuth } from "./auth.ts";
-import { Content, type EncodedContent, Files, type FilesInit, MultiPart } from "./content.ts";
+import {
+  type BodyInit,
+  encodeRequestContent,
+  type FilesInit,
+  multipartBoundary,
+} from "./content.ts";
 import { acceptEncoding } from "./decoding.ts";
 import { Mounts } from "./mounts.ts";
 import { mergeHeaders, mergeUrl, type TimeoutInit, toBaseUrl, toTimeouts } from "./merge.ts";
@@ -139,14 +140,19 @@ export interface RequestOptions {
   /** Cookies for this request only, merged over the client's jar. */
   cookies?: CookiesInit;
   /**
-   * The body: bytes, text, a `Blob` (its type becomes the `Content-Type`), a stream, an
-   * (async) iterable of chunks, or a `Content`.
+   * The body: bytes, text, a `Blob` or `File` (its type becomes the `Content-Type`), a
+   * stream, an (async) iterable of chunks, a `Content`, or, as with `fetch`, a web
+   * `FormData` (multipart, streamed) or `URLSearchParams` (urlencoded).
    */
-  content?: RequestContent | Content | Blob | null;
+  content?: BodyInit | null;
   /** A value to send as JSON. */
   json?: unknown;
-  /** Form fields: urlencoded, or multipart fields when `files` are given. */
-  data?: QueryParamsInit;
+  /**
+   * Form fields: urlencoded (a record, pairs, a query string or `URLSearchParams`), or
+   * multipart fields when `files` are given; a web `FormData` is sent as multipart.
+   * `undefined` values are skipped.
+   */
+  data?: QueryParamsInit | FormData;
   /** Files to upload as `multipart/form-data`. */
   files?: FilesInit;
   /** Authentication for this request; `null` sends none even when the client has one. */
@@ -308,25 +314,39 @@ export class Client {
    * in), to change it before {@linkcode Client.send}.
    */
   buildRequest(method: string, url: string | URL, options: RequestOptions = {}): Request {
-    let target: URL;
-    if (this.#params === null && options.params === undefined) {
-      target = mergeUrl(this.#baseUrl, url);
-    } else {
+    // The URL stays text until the Request reads it, so the path and query are sent as
+    // the caller wrote them (httpx's normalisation only; see models/url.ts).
+    let target: string | URL = typeof url === "string"
+      ? mergeUrl(this.#baseUrl, url, method.toUpperCase())
+      : url;
+    if (this.#params !== null || options.params !== undefined) {
       const params = this.#params === null
         ? new QueryParams(options.params)
         : options.params === undefined
         ? this.#params
         : this.#params.merge(options.params);
-      const joined = typeof url === "string" ? urlWithParams(url, params) : null;
-      target = joined !== null
-        ? mergeUrl(this.#baseUrl, joined)
-        : mergeUrlParams(mergeUrl(this.#baseUrl, url), params);
+      if (params.size > 0) {
+        if (typeof target !== "string") target = mergeUrlParams(target, params);
+        else {
+          // As httpx: the URL's own query is read as parameters and the merge re-encoded.
+          const query = queryOf(target);
+          target = query === undefined && !target.includes("#")
+            ? `${target}?${params}`
+            : withQuery(target, new QueryParams(query).merge(params).toString());
+        }
+      }
     }
-    const headers = mergeHeaders(this.#headers, options.headers, target.host);
+    const request = new Request(method, target);
+    const headers = mergeHeaders(this.#headers, options.headers, request.url.host);
+    request.headers = headers;
 
     let content: RequestContent | null = null;
     let pendingLength: (() => Promise<number | null>) | null = null;
-    const encoded = this.#encodeContent(options);
+    // A multipart boundary the caller declared in Content-Type is the one the body uses.
+    const encoded = encodeRequestContent(
+      options,
+      multipartBoundary(headers.get("content-type")),
+    );
     if (encoded !== null) {
       content = encoded.body;
       if (encoded.contentType !== null && !headers.has("content-type")) {
@@ -345,9 +365,9 @@ export class Client {
     if (options.cookies !== undefined) {
       const jar = new Cookies(this.#cookies);
       jar.update(options.cookies);
-      if (!headers.has("cookie")) jar.applyTo({ url: target, headers } as Request);
+      if (!headers.has("cookie")) jar.applyTo(request);
     } else if (this.#cookies.size > 0 && !headers.has("cookie")) {
-      const value = this.#cookies.header(target);
+      const value = this.#cookies.header(request.url);
       if (value !== null) headers.set("Cookie", value);
     }
 
@@ -358,49 +378,10 @@ export class Client {
         : toTimeouts(options.timeout);
     }
     if (options.signal !== undefined) extensions.signal = options.signal;
-    const request = new Request(method.toUpperCase(), target, { headers, content, extensions });
+    request.content = content;
+    request.extensions = extensions;
     if (pendingLength !== null) PENDING_LENGTH.set(request, pendingLength);
     return request;
-  }
-
-  #encodeContent(options: RequestOptions): EncodedContent | null {
-    const { content, json, data, files } = options;
-    if (content !== undefined && content !== null) {
-      if (content instanceof Content) return content.encode();
-      if (typeof content === "string") {
-        const bytes = utf8(content);
-        return { body: bytes, contentType: null, contentLength: bytes.length };
-      }
-      if (content instanceof Uint8Array) {
-        return { body: content, contentType: null, contentLength: content.length };
-      }
-      if (typeof Blob !== "undefined" && content instanceof Blob) {
-        // Each send reads the Blob afresh, so redirects and auth challenges can resend it.
-        return {
-          body: new ReplayableBody(() => content.stream()),
-          contentType: content.type || null,
-          contentLength: content.size,
-        };
-      }
-      return { body: content as RequestContent, contentType: null, contentLength: null };
-    }
-    if (files !== undefined && !isEmptyFiles(files)) {
-      return new MultiPart({ form: data, files: files instanceof Files ? files : files })
-        .encode();
-    }
-    if (data !== undefined) {
-      const bytes = utf8(new QueryParams(data).toString());
-      return {
-        body: bytes,
-        contentType: "application/x-www-form-urlencoded",
-        contentLength: bytes.length,
-      };
-    }
-    if (json !== undefined) {
-      const bytes = utf8(JSON.stringify(json));
-      return { body: bytes, contentType: "application/json", contentLength: bytes.length };
-    }
-    return null;
   }
 
   /** Sends a request and reads its body. */
@@ -480,6 +461,7 @@ export class Client {
     if (this.#closed) {
       throw new TypeError("Cannot send a request, as the client has been closed");
     }
+    if (!(request instanceof Request)) throw notAFerryRequest(request);
     const prepareLength = PENDING_LENGTH.get(request);
     if (prepareLength !== undefined) {
       PENDING_LENGTH.delete(request);
@@ -599,7 +581,10 @@ export class Client {
     if (this.#maxDecompressedSize !== undefined) {
       response.maxDecompressedSize = this.#maxDecompressedSize;
     }
-    if (response.headers.has("set-cookie")) this.#cookies.extract(response);
+    if (response.headers.has("set-cookie")) {
+      await preparePublicSuffixes(response);
+      this.#cookies.extract(response);
+    }
     return response;
   }
 
@@ -670,6 +655,20 @@ export class Client {
   }
 }
 
+/** What `send()` says when given something else than Ferry's `Request` (a web one, say). */
+function notAFerryRequest(value: unknown): TypeError {
+  const web = typeof globalThis.Request === "function" && value instanceof globalThis.Request;
+  return new TypeError(
+    web
+      ? "Invalid request: client.send() takes Ferry's Request, not a web Request; build one " +
+        "with client.buildRequest(method, url, options), or send the web Request's parts: " +
+        "client.request(request.method, request.url, { headers: request.headers, " +
+        "content: request.body })"
+      : `Invalid request ${JSON.stringify(String(value))}: client.send() takes Ferry's ` +
+        "Request, as client.buildRequest(method, url, options) makes it",
+  );
+}
+
 function attachRequest(error: unknown, request: Request): unknown {
   if (error instanceof HTTPError && error.request === null) error.request = request;
   return error;
@@ -691,11 +690,4 @@ function unquote(text: string): string {
   } catch {
     return text;
   }
-}
-
-/** `files: {}` or `files: []` sends no multipart body, as in httpx (a `data` form is urlencoded). */
-function isEmptyFiles(files: unknown): boolean {
-  if (Array.isArray(files)) return files.length === 0;
-  return files !== null && typeof files === "object" && !(files instanceof Files) &&
-    Object.getPrototypeOf(files) === Object.prototype && Object.keys(files).length === 0;
 }

@@ -1,14 +1,20 @@
 /**
  * Request content types, as in httpx 1.0: {@linkcode Text}, {@linkcode HTML},
  * {@linkcode JSONContent} (also exported as `JSON`), {@linkcode Form} (urlencoded),
- * {@linkcode File}, {@linkcode Files} and {@linkcode MultiPart} (`multipart/form-data`,
+ * {@linkcode FileContent}, {@linkcode Files} and {@linkcode MultiPart} (`multipart/form-data`,
  * files streamed, never loaded whole). Each one encodes, without I/O, into a body, a
  * `Content-Type` and, when it can be known up front, a length.
+ *
+ * httpx 1.0 names the file type `File`; Ferry calls it `FileContent` so that importing it
+ * does not hide the runtime's global `File` (which Ferry takes as an upload too).
+ *
+ * {@linkcode encodeBody} and {@linkcode encodeRequestContent} are how the client turns
+ * its `content`, `json`, `data` and `files` options into a body: through these types.
  *
  * @module
  */
 
-import { concatBytes, type RequestContent, utf8 } from "./models/body.ts";
+import { concatBytes, ReplayableBody, type RequestContent, utf8 } from "./models/body.ts";
 import { QueryParams, type QueryParamsInit } from "./models/query_params.ts";
 import { ensureFileAccess, fileAccess, type OpenedFile } from "./runtime/files.ts";
 import { LocalProtocolError } from "./errors.ts";
@@ -213,7 +219,7 @@ export function guessContentType(filename: string): string {
   return CONTENT_TYPES[filename.slice(dot).toLowerCase()] ?? "application/octet-stream";
 }
 
-/** What a {@linkcode File} can read from: a path, or the bytes themselves. */
+/** What a {@linkcode FileContent} can read from: a path, or the bytes themselves. */
 export type FileSource =
   | string
   | Uint8Array
@@ -221,7 +227,7 @@ export type FileSource =
   | ReadableStream<Uint8Array>
   | AsyncIterable<Uint8Array>;
 
-/** Options of a {@linkcode File}. */
+/** Options of a {@linkcode FileContent}. */
 export interface FileOptions {
   /** The file name sent; `null` sends none (and no content type). Default: the path's name. */
   filename?: string | null;
@@ -289,14 +295,17 @@ function pathPart(path: string, size: number | null): FilePart {
  * bytes or a stream. A path's size is learnt when the client sends the request, so the
  * body carries a `Content-Length`; a stream's only when `size` is given (else chunked).
  *
+ * A web `File` or `Blob` given as a source keeps its name and type.
+ *
  * @example Upload a file from disk
  * ```ts ignore
- * import { Client, File } from "@ferry/ferry";
+ * import { Client, FileContent } from "@ferry/ferry";
  * await using client = new Client();
- * await client.post("https://example.com/upload", { files: { report: new File("report.xls") } });
+ * const report = new FileContent("report.xls"); // opened when the request is sent
+ * await client.post("https://example.com/upload", { files: { report } });
  * ```
  */
-export class File extends Content {
+export class FileContent extends Content {
   /** Where the bytes come from. */
   readonly source: FileSource;
   /** The file name sent, or `null`. */
@@ -315,11 +324,16 @@ export class File extends Content {
     let filename: string | null;
     if (options.filename !== undefined) filename = options.filename;
     else if (this.#isPath) filename = (source as string).split(/[\\/]/).pop() || null;
-    else if (typeof Blob !== "undefined" && source instanceof Blob && "name" in source) {
-      filename = String((source as { name: unknown }).name) || "upload";
+    else if (typeof Blob !== "undefined" && source instanceof Blob) {
+      // A web File's name (Bun gives plain Blobs a `name` too, undefined).
+      const name = (source as { name?: unknown }).name;
+      filename = typeof name === "string" && name !== "" ? name : "upload";
     } else filename = "upload";
     this.filename = filename;
-    this.contentType = options.contentType ??
+    const blobType = typeof Blob !== "undefined" && source instanceof Blob && source.type
+      ? source.type
+      : undefined;
+    this.contentType = options.contentType ?? blobType ??
       (filename === null ? null : guessContentType(filename));
     if (this.contentType !== null && /[\r\n\0]/.test(this.contentType)) {
       throw new LocalProtocolError(
@@ -369,11 +383,12 @@ async function* oneChunk(bytes: Uint8Array): AsyncIterable<Uint8Array> {
 }
 
 /**
- * A value for one file field: a {@linkcode File}, a source, or httpx's tuple
- * `[filename, content, contentType?]` (a string content there is the content, not a path).
+ * A value for one file field: a {@linkcode FileContent}, a web `File` or `Blob`, bytes, a
+ * stream, or httpx's tuple `[filename, content, contentType?]` (a string content there is
+ * the content, not a path). `undefined` values are skipped.
  */
 export type FileValue =
-  | File
+  | FileContent
   | Uint8Array
   | Blob
   | ReadableStream<Uint8Array>
@@ -382,16 +397,16 @@ export type FileValue =
 /** What {@linkcode Files} can be built from: field names to one or several files. */
 export type FilesInit =
   | Files
-  | Record<string, FileValue | readonly FileValue[]>
+  | Record<string, FileValue | readonly FileValue[] | undefined>
   | Iterable<readonly [string, FileValue]>;
 
-function toFile(value: FileValue): File {
-  if (value instanceof File) return value;
+function toFile(value: FileValue): FileContent {
+  if (value instanceof FileContent) return value;
   if (Array.isArray(value)) {
     const [filename, content, contentType] = value as readonly [string | null, FileSource, string?];
-    return new File(content, { filename, contentType, isContent: true });
+    return new FileContent(content, { filename, contentType, isContent: true });
   }
-  return new File(value as FileSource);
+  return new FileContent(value as FileSource);
 }
 
 /**
@@ -406,7 +421,7 @@ function toFile(value: FileValue): File {
  */
 export class Files extends Content {
   /** The fields, in order. */
-  readonly entries: [string, File][];
+  readonly entries: [string, FileContent][];
   /** Builds the file fields. */
   constructor(files?: FilesInit | null) {
     super();
@@ -419,6 +434,7 @@ export class Files extends Content {
       }
     } else {
       for (const [name, value] of Object.entries(files)) {
+        if (value === undefined) continue;
         const values = Array.isArray(value) && (value.length === 0 || !isTuple(value))
           ? value as readonly FileValue[]
           : [value as FileValue];
@@ -489,6 +505,31 @@ export class MultiPart extends Content {
         }: 1 to 70 of A-Z a-z 0-9 '()+_,-./:=? and spaces, not ending in a space (RFC 2046)`,
       );
     }
+  }
+
+  /**
+   * The multipart form of a web `FormData`: its strings as fields, its `File`s as files
+   * (with their names and types), streamed from the runtime's `Blob`s. Fields go first,
+   * then files, as httpx orders them.
+   *
+   * @example
+   * ```ts
+   * import { MultiPart } from "@ferry/ferry";
+   * const form = new FormData();
+   * form.append("name", "ferry");
+   * form.append("notes", new File(["hello"], "notes.txt", { type: "text/plain" }));
+   * const body = MultiPart.fromFormData(form);
+   * console.log(body.files.entries[0][1].filename); // "notes.txt"
+   * ```
+   */
+  static fromFormData(formData: FormData, boundary?: string): MultiPart {
+    const fields: [string, string][] = [];
+    const files: [string, FileContent][] = [];
+    for (const [name, value] of formData) {
+      if (typeof value === "string") fields.push([name, value]);
+      else files.push([name, new FileContent(value)]);
+    }
+    return new MultiPart({ form: fields, files, boundary });
   }
 
   /**
@@ -567,4 +608,120 @@ export class MultiPart extends Content {
       ...(length === null && prepares.length > 0 ? { prepareLength } : {}),
     };
   }
+}
+
+/** What the `content` option takes: raw bytes or text, a stream, or a web body type. */
+export type BodyInit =
+  | RequestContent
+  | Content
+  | Blob
+  | ArrayBuffer
+  | FormData
+  | URLSearchParams;
+
+/**
+ * Encodes a `content` option: a {@linkcode Content} as itself, a `FormData` as
+ * {@linkcode MultiPart} (with `boundary` when given), `URLSearchParams` as a
+ * {@linkcode Form}, a `Blob` with its type (read afresh each time it is sent, so it can
+ * be resent), and bytes, text or streams as they are, without a content type.
+ *
+ * @example
+ * ```ts ignore
+ * const encoded = encodeBody(new URLSearchParams({ q: "a b" }));
+ * console.log(encoded.contentType); // "application/x-www-form-urlencoded"
+ * ```
+ */
+export function encodeBody(content: BodyInit, boundary?: string): EncodedContent {
+  if (content instanceof Content) return content.encode();
+  if (typeof content === "string") {
+    const bytes = utf8(content);
+    return { body: bytes, contentType: null, contentLength: bytes.length };
+  }
+  if (content instanceof Uint8Array) {
+    return { body: content, contentType: null, contentLength: content.length };
+  }
+  if (content instanceof ArrayBuffer) {
+    return { body: new Uint8Array(content), contentType: null, contentLength: content.byteLength };
+  }
+  if (typeof FormData !== "undefined" && content instanceof FormData) {
+    return MultiPart.fromFormData(content, boundary).encode();
+  }
+  if (content instanceof URLSearchParams) return new Form(content).encode();
+  if (typeof Blob !== "undefined" && content instanceof Blob) {
+    // Each send reads the Blob afresh, so redirects and auth challenges can resend it.
+    return {
+      body: new ReplayableBody(() => content.stream()),
+      contentType: content.type || null,
+      contentLength: content.size,
+    };
+  }
+  return { body: content as RequestContent, contentType: null, contentLength: null };
+}
+
+/** The body options of a request, as the client takes them. */
+export interface BodyOptions {
+  /** The body as it is (see {@linkcode encodeBody}). */
+  content?: BodyInit | null;
+  /** A value sent as JSON. */
+  json?: unknown;
+  /** Form fields: urlencoded, or multipart with `files` (a `FormData` is always multipart). */
+  data?: QueryParamsInit | FormData | null;
+  /** Files, sent as multipart with `data`'s fields. */
+  files?: FilesInit | null;
+}
+
+/**
+ * The body of a request, as httpx chooses it: `content`, else `files` (multipart, with
+ * `data`'s fields), else `data` (urlencoded; multipart when it is a `FormData`), else
+ * `json`; `null` when there is none. `boundary` (from the caller's own `Content-Type`)
+ * is the multipart boundary when given.
+ *
+ * @example
+ * ```ts ignore
+ * const encoded = encodeRequestContent({ json: { a: 1 } });
+ * console.log(encoded?.contentType, encoded?.contentLength); // "application/json" 7
+ * ```
+ */
+export function encodeRequestContent(
+  options: BodyOptions,
+  boundary?: string,
+): EncodedContent | null {
+  const { content, json, data, files } = options;
+  if (content != null) return encodeBody(content, boundary);
+  const form = typeof FormData !== "undefined" && data instanceof FormData
+    ? MultiPart.fromFormData(data)
+    : null;
+  if (files != null && !isEmptyFiles(files)) {
+    const fields = form === null ? data as QueryParamsInit | null | undefined : form.form;
+    const all = form === null ? files : [...form.files.entries, ...new Files(files).entries];
+    return new MultiPart({ form: fields, files: all, boundary }).encode();
+  }
+  if (form !== null) {
+    return new MultiPart({ form: form.form, files: form.files, boundary }).encode();
+  }
+  if (data != null) return new Form(data as QueryParamsInit).encode();
+  if (json !== undefined) return new JSONContent(json).encode();
+  return null;
+}
+
+/** `files: {}` or `files: []` sends no multipart body, as in httpx (a `data` form is urlencoded). */
+function isEmptyFiles(files: FilesInit): boolean {
+  if (Array.isArray(files)) return files.length === 0;
+  return !(files instanceof Files) && Object.getPrototypeOf(files) === Object.prototype &&
+    Object.values(files).every((value) => value === undefined);
+}
+
+/**
+ * The `boundary` parameter of a `multipart/*` content type, unquoted, or `undefined`.
+ *
+ * @example
+ * ```ts ignore
+ * multipartBoundary('multipart/form-data; boundary="a b"'); // "a b"
+ * ```
+ */
+export function multipartBoundary(contentType: string | null): string | undefined {
+  if (contentType === null || !/^\s*multipart\//i.test(contentType)) return undefined;
+  const match = /;\s*boundary\s*=\s*(?:"((?:[^"\\]|\\.)*)"|([^;\s]*))/i.exec(contentType);
+  if (match === null) return undefined;
+  return match[1] !== undefined ? match[1].replace(/\\(.)/g, "$1") : match[2];
 }

@@ -1,10 +1,28 @@
 /**
- * A cookie jar after RFC 6265: `Set-Cookie` parsing, domain and path matching, host-only
- * cookies, `Secure`, `Expires` and `Max-Age`.
+ * A cookie jar after RFC 6265bis, as browsers and tough-cookie behave: `Set-Cookie` parsing,
+ * domain and path matching, host-only cookies, `Secure`, `Expires` and `Max-Age`.
  *
- * Not done: the public suffix list (a server may set a cookie for a multi-label public
- * suffix such as `co.uk`; single-label ones such as `com` are refused), `SameSite` enforcement (a client sending its own requests has no
- * "site" to compare) and persistence to disk.
+ * Against a hostile server:
+ * - **Public suffixes**: a `Domain` that is a public suffix (`co.uk`, `github.io`) is
+ *   refused, unless the host is that suffix itself (the cookie is then host-only). The list
+ *   is the Public Suffix List (ICANN and private sections) in npm `tldts`, loaded on first
+ *   need; until it is loaded ({@linkcode Cookies.loadPublicSuffixList}, which the client
+ *   calls when a `Set-Cookie` carries `Domain`), such cookies are refused unless the
+ *   `Domain` is the host itself (then host-only).
+ * - **Secure**: an insecure origin (`http:`) cannot set a `Secure` cookie, nor overwrite
+ *   (or shadow) one with the same name whose domain and path overlap; `__Secure-` names
+ *   need `Secure` from a secure origin, `__Host-` names also no `Domain` and `Path=/`
+ *   (prefixes matched ignoring case).
+ * - **Limits**: name and value at most {@linkcode MAX_COOKIE_SIZE} bytes together, an
+ *   attribute value at most 1024 (a longer one is ignored), at most
+ *   {@linkcode MAX_COOKIES_PER_DOMAIN} cookies per domain and {@linkcode MAX_COOKIES} in
+ *   all, the oldest evicted first. Cookies are indexed by domain, so a store costs the
+ *   same whatever the jar holds.
+ * - A name or value with a control character (but HTAB) is ignored when a server sends it
+ *   and refused with a `TypeError` when set by hand (and `;` too).
+ *
+ * Not done: `SameSite` enforcement (a client sending its own requests has no "site" to
+ * compare) and persistence to disk. Cookies are not isolated by port (RFC 6265 §8.5).
  *
  * Cookies set by hand without a domain (`cookies: { session: "x" }`) are sent to every
  * host, as httpx does with its `cookies=` dictionaries.
@@ -14,6 +32,15 @@
 
 import { CookieConflict } from "./errors.ts";
 import type { Headers } from "./models/headers.ts";
+import { isPublicSuffix, loadPublicSuffixList } from "./_public_suffix.ts";
+
+/** Bytes of a cookie's name and value together, at most (RFC 6265bis, browsers). */
+export const MAX_COOKIE_SIZE = 4096;
+/** Cookies kept per domain; storing one more evicts the domain's oldest. */
+export const MAX_COOKIES_PER_DOMAIN = 50;
+/** Cookies kept in one jar; storing one more evicts the oldest. */
+export const MAX_COOKIES = 3000;
+const MAX_ATTRIBUTE_SIZE = 1024;
 
 /** One stored cookie. */
 export interface Cookie {
@@ -38,7 +65,10 @@ export interface Cookie {
 }
 
 /** What {@linkcode Cookies} can be built from. */
-export type CookiesInit = Cookies | Record<string, string> | Iterable<readonly [string, string]>;
+export type CookiesInit =
+  | Cookies
+  | Record<string, string | undefined>
+  | Iterable<readonly [string, string]>;
 
 /** Where {@linkcode Cookies.set}, `get` and `delete` look. */
 export interface CookieScope {
@@ -83,9 +113,27 @@ function hostOf(url: URL): string {
   return host.startsWith("[") ? host.slice(1, -1) : host;
 }
 
+/** Whether a cookie may be set and sent over `url` as a secure origin (https, wss). */
+function isSecureOrigin(url: URL): boolean {
+  return url.protocol === "https:" || url.protocol === "wss:";
+}
+
+/** A control character other than HTAB (RFC 6265bis refuses them in names and values). */
+// deno-lint-ignore no-control-regex
+const CONTROL = /[\x00-\x08\x0a-\x1f\x7f]/;
+
+/** Whether `name` starts with `prefix`, ignoring case (as browsers match cookie prefixes). */
+function hasPrefix(name: string, prefix: string): boolean {
+  return name.length >= prefix.length &&
+    name.slice(0, prefix.length).toLowerCase() === prefix.toLowerCase();
+}
+
 /**
  * Parses one `Set-Cookie` value as received from `url`. Returns `null` for cookies the
- * RFC says to ignore (no `=`, empty name, a `Domain` the host does not match).
+ * RFC says to ignore: no `=`, an empty name, a name and value over
+ * {@linkcode MAX_COOKIE_SIZE} bytes or with a control character, a `Domain` the host
+ * does not match or that is a public suffix, `Secure` from an insecure origin, and
+ * `__Secure-` or `__Host-` names without what their prefix requires.
  */
 export function parseSetCookie(header: string, url: URL, at: number = Date.now()): Cookie | null {
   const parts = header.split(";");
@@ -94,7 +142,8 @@ export function parseSetCookie(header: string, url: URL, at: number = Date.now()
   if (eq === -1) return null;
   const name = pair.slice(0, eq).trim();
   const value = pair.slice(eq + 1).trim();
-  if (!name) return null;
+  if (!name || name.length + value.length > MAX_COOKIE_SIZE) return null;
+  if (CONTROL.test(name) || CONTROL.test(value)) return null;
   const host = hostOf(url);
   let domain: string | null = null;
   let path: string | null = null;
@@ -107,6 +156,7 @@ export function parseSetCookie(header: string, url: URL, at: number = Date.now()
     const at_ = part.indexOf("=");
     const key = (at_ === -1 ? part : part.slice(0, at_)).trim().toLowerCase();
     const val = at_ === -1 ? "" : part.slice(at_ + 1).trim();
+    if (val.length > MAX_ATTRIBUTE_SIZE) continue;
     if (key === "expires") {
       const time = parseCookieDate(val);
       if (!Number.isNaN(time)) expires = time;
@@ -122,21 +172,30 @@ export function parseSetCookie(header: string, url: URL, at: number = Date.now()
       httpOnly = true;
     }
   }
+  const secureOrigin = isSecureOrigin(url);
+  if (secure && !secureOrigin) return null;
+  if (hasPrefix(name, "__Secure-") && !secure) return null;
+  if (hasPrefix(name, "__Host-") && (!secure || domain !== null || path !== "/")) return null;
   if (maxAge !== null) expires = maxAge <= 0 ? 0 : at + maxAge * 1000;
   let hostOnly = true;
-  if (domain !== null) {
-    if (!domainMatch(host, domain)) return null;
-    // Without a public suffix list, refuse at least single-label domains ("com"), as
-    // Python's cookie policy does, unless the host is that name itself ("localhost").
-    if (!domain.includes(".") && domain !== host) return null;
-    hostOnly = false;
-  } else {
-    domain = host;
+  if (domain !== null && isIpAddress(host)) {
+    // An IP address has no parent domains: its own address only, host-only.
+    if (domain !== host) return null;
+  } else if (domain !== null) {
+    const suffix = isPublicSuffix(domain);
+    if (suffix !== false) {
+      // A public suffix (or, before the list is loaded, anything): only as the host itself.
+      if (domain !== host) return null;
+    } else {
+      if (!domainMatch(host, domain)) return null;
+      hostOnly = false;
+    }
   }
+  if (hostOnly) domain = host;
   return {
     name,
     value,
-    domain,
+    domain: domain!,
     hostOnly,
     path: path ?? defaultPath(url.pathname),
     secure,
@@ -144,6 +203,32 @@ export function parseSetCookie(header: string, url: URL, at: number = Date.now()
     expires,
     created: creationCounter++,
   };
+}
+
+/** Refuses what would put a second cookie (or a broken header) on the wire. */
+function checkHandSet(name: string, value: string): void {
+  if (!name || /[\s;=,]/.test(name) || CONTROL.test(name)) {
+    throw new TypeError(`Invalid cookie name ${JSON.stringify(name)}`);
+  }
+  if (value.includes(";") || CONTROL.test(value)) {
+    throw new TypeError(
+      `Invalid value of cookie ${JSON.stringify(name)}: ${
+        JSON.stringify(value)
+      } (";" and control characters are not allowed)`,
+    );
+  }
+}
+
+/** The domains whose cookies may go to `host`: itself, its parents, and `""` (any host). */
+function candidateDomains(host: string): string[] {
+  const domains = [host];
+  if (!isIpAddress(host)) {
+    for (let dot = host.indexOf("."); dot !== -1; dot = host.indexOf(".", dot + 1)) {
+      domains.push(host.slice(dot + 1));
+    }
+  }
+  domains.push("");
+  return domains;
 }
 
 /**
@@ -160,29 +245,62 @@ export function parseSetCookie(header: string, url: URL, at: number = Date.now()
  * ```
  */
 export class Cookies implements Iterable<Cookie> {
-  #cookies: Cookie[] = [];
+  /** Cookies by domain (`""`: any host), each list oldest first. */
+  #byDomain = new Map<string, Cookie[]>();
+  /** Every cookie, oldest first: the next to evict when the jar is full. */
+  #all = new Set<Cookie>();
+  /** Secure cookies by name, for the rule that an insecure origin cannot shadow them. */
+  #secureByName = new Map<string, Set<Cookie>>();
+
+  /**
+   * Loads the Public Suffix List (npm `tldts`), so that cookies with a `Domain` attribute
+   * can be stored; until then they are refused unless their `Domain` is the host itself.
+   * The client calls it when a response sets such a cookie; call it first when you use a
+   * jar by hand.
+   *
+   * @example
+   * ```ts
+   * import { Cookies, Request, Response } from "@ferry/ferry";
+   * await Cookies.loadPublicSuffixList();
+   * const jar = new Cookies();
+   * jar.extract(new Response(200, {
+   *   headers: { "Set-Cookie": "a=1; Domain=example.co.uk" },
+   *   request: new Request("GET", "https://www.example.co.uk/"),
+   * }));
+   * console.log(jar.header(new URL("https://example.co.uk/"))); // "a=1"
+   * ```
+   */
+  static loadPublicSuffixList(): Promise<void> {
+    return loadPublicSuffixList();
+  }
 
   /** Creates a jar from another jar, a record of names to values, or pairs. */
   constructor(init?: CookiesInit | null) {
     if (init == null) return;
     if (init instanceof Cookies) {
-      this.#cookies = init.#cookies.map((cookie) => ({ ...cookie }));
+      for (const cookie of init.#all) this.#add({ ...cookie });
     } else if (Symbol.iterator in init) {
       for (const [name, value] of init as Iterable<readonly [string, string]>) {
         this.set(name, value);
       }
     } else {
-      for (const [name, value] of Object.entries(init)) this.set(name, value);
+      for (const [name, value] of Object.entries(init)) {
+        if (value !== undefined) this.set(name, value);
+      }
     }
   }
 
   /** How many cookies are stored (expired ones included until they are next looked at). */
   get size(): number {
-    return this.#cookies.length;
+    return this.#all.size;
   }
 
-  /** Stores a cookie by hand. Without a domain it is sent to every host. */
+  /**
+   * Stores a cookie by hand. Without a domain it is sent to every host. A name that is not
+   * a token, or a value with `;` or a control character, is a `TypeError`.
+   */
   set(name: string, value: string, scope: CookieScope = {}): void {
+    checkHandSet(name, value);
     const domain = (scope.domain ?? "").replace(/^\./, "").toLowerCase();
     this.store({
       name,
@@ -199,16 +317,64 @@ export class Cookies implements Iterable<Cookie> {
 
   /** Stores (or, when expired, removes) a parsed cookie, replacing the same name/domain/path. */
   store(cookie: Cookie, at: number = Date.now()): void {
-    const index = this.#cookies.findIndex((c) =>
-      c.name === cookie.name && c.domain === cookie.domain && c.path === cookie.path
-    );
+    const list = this.#byDomain.get(cookie.domain);
+    const existing = list?.find((c) => c.name === cookie.name && c.path === cookie.path);
     const expired = cookie.expires !== null && cookie.expires <= at;
-    if (index !== -1) {
-      if (expired) this.#cookies.splice(index, 1);
-      else this.#cookies[index] = { ...cookie, created: this.#cookies[index].created };
+    if (existing !== undefined) {
+      if (expired) return this.#remove(existing);
+      // In place: the cookie keeps its age (and its place in the eviction order).
+      if (existing.secure) this.#secureByName.get(existing.name)?.delete(existing);
+      Object.assign(existing, cookie, { created: existing.created });
+      if (existing.secure) this.#indexSecure(existing);
     } else if (!expired) {
-      this.#cookies.push(cookie);
+      this.#add(cookie);
     }
+  }
+
+  #add(cookie: Cookie): void {
+    let list = this.#byDomain.get(cookie.domain);
+    if (list === undefined) this.#byDomain.set(cookie.domain, list = []);
+    list.push(cookie);
+    this.#all.add(cookie);
+    if (cookie.secure) this.#indexSecure(cookie);
+    if (list.length > MAX_COOKIES_PER_DOMAIN) this.#remove(list[0]);
+    if (this.#all.size > MAX_COOKIES) this.#remove(this.#all.values().next().value!);
+  }
+
+  #indexSecure(cookie: Cookie): void {
+    let named = this.#secureByName.get(cookie.name);
+    if (named === undefined) this.#secureByName.set(cookie.name, named = new Set());
+    named.add(cookie);
+  }
+
+  #remove(cookie: Cookie): void {
+    const list = this.#byDomain.get(cookie.domain);
+    if (list !== undefined) {
+      const index = list.indexOf(cookie);
+      if (index !== -1) list.splice(index, 1);
+      if (list.length === 0) this.#byDomain.delete(cookie.domain);
+    }
+    this.#all.delete(cookie);
+    const named = this.#secureByName.get(cookie.name);
+    if (named !== undefined && named.delete(cookie) && named.size === 0) {
+      this.#secureByName.delete(cookie.name);
+    }
+  }
+
+  /**
+   * Whether a non-secure cookie from an insecure origin would overwrite or shadow a
+   * `Secure` one (RFC 6265bis §5.7): same name, overlapping domains, its path within.
+   */
+  #shadowsSecure(cookie: Cookie): boolean {
+    const named = this.#secureByName.get(cookie.name);
+    if (named === undefined) return false;
+    for (const secure of named) {
+      if (
+        (domainMatch(secure.domain, cookie.domain) || domainMatch(cookie.domain, secure.domain)) &&
+        pathMatch(cookie.path, secure.path)
+      ) return true;
+    }
+    return false;
   }
 
   /**
@@ -217,10 +383,8 @@ export class Cookies implements Iterable<Cookie> {
    */
   get(name: string, scope: CookieScope = {}): string | null {
     let found: Cookie | null = null;
-    for (const cookie of this.#cookies) {
+    for (const cookie of this.#scoped(scope)) {
       if (cookie.name !== name) continue;
-      if (scope.domain !== undefined && cookie.domain !== scope.domain) continue;
-      if (scope.path !== undefined && cookie.path !== scope.path) continue;
       if (found !== null && found.value !== cookie.value) {
         throw new CookieConflict(`Multiple cookies exist with name ${JSON.stringify(name)}`);
       }
@@ -229,37 +393,40 @@ export class Cookies implements Iterable<Cookie> {
     return found?.value ?? null;
   }
 
+  /** The cookies of `scope` (one domain's list when it names one). */
+  #scoped(scope: CookieScope): Cookie[] {
+    const cookies = scope.domain !== undefined
+      ? [...(this.#byDomain.get(scope.domain) ?? [])]
+      : [...this.#all];
+    return scope.path === undefined ? cookies : cookies.filter((c) => c.path === scope.path);
+  }
+
   /** Removes the cookies named `name` (narrowed by `domain` and `path`). */
   delete(name: string, scope: CookieScope = {}): void {
-    this.#cookies = this.#cookies.filter((cookie) =>
-      !(cookie.name === name &&
-        (scope.domain === undefined || cookie.domain === scope.domain) &&
-        (scope.path === undefined || cookie.path === scope.path))
-    );
+    for (const cookie of this.#scoped(scope)) if (cookie.name === name) this.#remove(cookie);
   }
 
   /** Removes every cookie, or those of one domain (and path). */
   clear(scope: CookieScope = {}): void {
     if (scope.domain === undefined && scope.path === undefined) {
-      this.#cookies = [];
+      this.#byDomain.clear();
+      this.#all.clear();
+      this.#secureByName.clear();
       return;
     }
-    this.#cookies = this.#cookies.filter((cookie) =>
-      !((scope.domain === undefined || cookie.domain === scope.domain) &&
-        (scope.path === undefined || cookie.path === scope.path))
-    );
+    for (const cookie of this.#scoped(scope)) this.#remove(cookie);
   }
 
   /** Copies every cookie of `other` into this jar (replacing same name/domain/path). */
   update(other?: CookiesInit | null): void {
     if (other == null) return;
     const incoming = other instanceof Cookies ? other : new Cookies(other);
-    for (const cookie of incoming.#cookies) this.store({ ...cookie });
+    for (const cookie of incoming.#all) this.store({ ...cookie });
   }
 
   /**
    * Stores every `Set-Cookie` of `response` (a `Response`, as received from its request's
-   * URL).
+   * URL), by the rules of the module documentation.
    */
   extract(
     response: { readonly headers: Headers; readonly request: { readonly url: URL } | null },
@@ -269,36 +436,37 @@ export class Cookies implements Iterable<Cookie> {
     const headers = response.headers.getAll("set-cookie");
     if (headers.length === 0) return;
     const at = Date.now();
+    const secureOrigin = isSecureOrigin(url);
     for (const header of headers) {
       const cookie = parseSetCookie(header, url, at);
-      if (cookie !== null) this.store(cookie, at);
+      if (cookie === null) continue;
+      if (!secureOrigin && this.#shadowsSecure(cookie)) continue;
+      this.store(cookie, at);
     }
   }
 
   /** The cookies to send to `url`, most specific path first (expired ones are dropped). */
   matching(url: URL, at: number = Date.now()): Cookie[] {
     const host = hostOf(url);
-    const secure = url.protocol === "https:" || url.protocol === "wss:";
+    const secure = isSecureOrigin(url);
     const path = url.pathname || "/";
     const result: Cookie[] = [];
-    let expired = false;
-    for (const cookie of this.#cookies) {
-      if (cookie.expires !== null && cookie.expires <= at) {
-        expired = true;
-        continue;
-      }
-      if (cookie.secure && !secure) continue;
-      if (cookie.domain !== "") {
-        if (cookie.hostOnly ? host !== cookie.domain : !domainMatch(host, cookie.domain)) {
+    let expired: Cookie[] | null = null;
+    for (const domain of candidateDomains(host)) {
+      const list = this.#byDomain.get(domain);
+      if (list === undefined) continue;
+      for (const cookie of list) {
+        if (cookie.expires !== null && cookie.expires <= at) {
+          (expired ??= []).push(cookie);
           continue;
         }
+        if (cookie.secure && !secure) continue;
+        if (cookie.hostOnly && cookie.domain !== "" && host !== cookie.domain) continue;
+        if (!pathMatch(path, cookie.path)) continue;
+        result.push(cookie);
       }
-      if (!pathMatch(path, cookie.path)) continue;
-      result.push(cookie);
     }
-    if (expired) {
-      this.#cookies = this.#cookies.filter((c) => c.expires === null || c.expires > at);
-    }
+    if (expired !== null) { for (const cookie of expired) this.#remove(cookie); }
     if (result.length > 1) {
       result.sort((a, b) => b.path.length - a.path.length || a.created - b.created);
     }
@@ -307,7 +475,7 @@ export class Cookies implements Iterable<Cookie> {
 
   /** The `Cookie` header value for `url`, or `null` when no cookie matches. */
   header(url: URL): string | null {
-    if (this.#cookies.length === 0) return null;
+    if (this.#all.size === 0) return null;
     const cookies = this.matching(url);
     if (cookies.length === 0) return null;
     let value = `${cookies[0].name}=${cookies[0].value}`;
@@ -321,21 +489,21 @@ export class Cookies implements Iterable<Cookie> {
     if (value !== null) request.headers.set("Cookie", value);
   }
 
-  /** Every stored cookie. */
+  /** Every stored cookie, oldest first. */
   [Symbol.iterator](): Iterator<Cookie> {
-    return this.#cookies.slice()[Symbol.iterator]();
+    return [...this.#all][Symbol.iterator]();
   }
 
   /** A plain object of names to values (the last one wins on duplicates). */
   toJSON(): Record<string, string> {
     const result: Record<string, string> = {};
-    for (const cookie of this.#cookies) result[cookie.name] = cookie.value;
+    for (const cookie of this.#all) result[cookie.name] = cookie.value;
     return result;
   }
 
   /** `<Cookies [name=value for domain, …]>` */
   toString(): string {
-    const items = this.#cookies.map((cookie) =>
+    const items = [...this.#all].map((cookie) =>
       `<Cookie ${cookie.name}=${cookie.value} for ${cookie.domain || "*"}${cookie.path}>`
     );
     return `<Cookies[${items.join(", ")}]>`;
@@ -349,6 +517,18 @@ export class Cookies implements Iterable<Cookie> {
   /** Shown by Node's `util.inspect`. */
   [NODE_INSPECT](): string {
     return this.toString();
+  }
+}
+
+/**
+ * Loads the Public Suffix List when one of `response`'s `Set-Cookie` values carries a
+ * `Domain` attribute and the list is not loaded yet; otherwise does nothing.
+ */
+export async function preparePublicSuffixes(
+  response: { readonly headers: Headers },
+): Promise<void> {
+  for (const header of response.headers.getAll("set-cookie")) {
+    if (/;\s*domain\s*=/i.test(header)) return await loadPublicSuffixList();
   }
 }
 

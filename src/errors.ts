@@ -28,6 +28,8 @@
  * @module
  */
 
+import { hideCredentials } from "./_redact.ts";
+
 /**
  * What an error knows of the request it concerns: a `Request` in practice (`instanceof
  * Request` gives the rest of its API). Typed by these two fields so that the errors depend
@@ -71,13 +73,14 @@ export interface ErrorOptions {
  * ```
  */
 export class HTTPError extends Error {
-  #request: ErrorRequest | null;
+  #request: ErrorRequest | null = null;
+  #described = false;
 
   /** Creates the error with a message and, optionally, the request and cause. */
   constructor(message: string, options: ErrorOptions = {}) {
     super(message, options.cause === undefined ? undefined : { cause: options.cause });
     this.name = new.target.name;
-    this.#request = options.request ?? null;
+    this.request = options.request ?? null;
   }
 
   /** The request this error concerns, or `null` when it is not known. */
@@ -85,9 +88,23 @@ export class HTTPError extends Error {
     return this.#request;
   }
 
-  /** Attaches the request once a higher layer knows it (lower layers may not). */
+  /**
+   * Attaches the request once a higher layer knows it (lower layers may not). A
+   * {@linkcode RequestError}'s message then ends with the method and URL (without
+   * credentials), once: `Read timed out after 1000 ms (GET http://example.com/a)`.
+   */
   set request(request: ErrorRequest | null) {
     this.#request = request;
+    if (request === null || this.#described || !(this instanceof RequestError)) return;
+    this.#described = true;
+    const before = this.message;
+    // The stack's first line is written with the message of the moment it is first read:
+    // read it now, then show the new message there too.
+    const stack = this.stack;
+    this.message = `${before} (${request.method} ${hideCredentials(request.url)})`;
+    if (typeof stack === "string" && stack.includes(before)) {
+      this.stack = stack.replace(before, this.message);
+    }
   }
 }
 

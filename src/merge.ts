@@ -7,8 +7,8 @@
  */
 
 import { Headers, type HeadersInit } from "./models/headers.ts";
-import type { Timeouts } from "./models/request.ts";
-import { InvalidURL } from "./errors.ts";
+import { phaseLimit, type Timeouts } from "./models/request.ts";
+import { InvalidURL, UnsupportedProtocol } from "./errors.ts";
 
 /** A timeout setting: one number for every phase, per-phase limits, or `null` for none. */
 export type TimeoutInit = number | null | Timeouts;
@@ -32,13 +32,11 @@ export function toTimeouts(timeout: TimeoutInit | undefined): Timeouts {
     }
     return { connect: timeout, read: timeout, write: timeout, pool: timeout };
   }
-  const phase = (value: number | null | undefined) =>
-    value === undefined ? DEFAULT_TIMEOUT_MS : value;
   return {
-    connect: phase(timeout.connect),
-    read: phase(timeout.read),
-    write: phase(timeout.write),
-    pool: phase(timeout.pool),
+    connect: phaseLimit(timeout, "connect", DEFAULT_TIMEOUT_MS),
+    read: phaseLimit(timeout, "read", DEFAULT_TIMEOUT_MS),
+    write: phaseLimit(timeout, "write", DEFAULT_TIMEOUT_MS),
+    pool: phaseLimit(timeout, "pool", DEFAULT_TIMEOUT_MS),
   };
 }
 
@@ -86,30 +84,36 @@ export function toBaseUrl(baseUrl: string | URL): URL {
 
 /**
  * Joins a request URL to the base URL as httpx does: a relative URL's path is appended to
- * the base's path (`/api/` + `/users` → `/api/users`), an absolute one stands alone.
+ * the base's path (`/api/` + `/users` → `/api/users`), an absolute one stands alone. The
+ * result is text, so that the path and query are sent as written (see `models/url.ts`).
+ * A relative URL without a base is httpx's {@linkcode UnsupportedProtocol}; ASCII control
+ * characters are its {@linkcode InvalidURL} (the URL parser would drop tabs and line
+ * breaks silently: "/a\r\nb" would request "/ab").
  */
-export function mergeUrl(baseUrl: URL | null, url: string | URL): URL {
-  if (url instanceof URL) return url;
-  // The URL parser silently drops tabs and line breaks: "/a\r\nb" would request "/ab".
-  if (CONTROL.test(url)) {
-    throw new InvalidURL(`Invalid URL ${JSON.stringify(url)}: control characters are not allowed`);
-  }
-  if (ABSOLUTE.test(url)) return parseAbsolute(url);
-  if (baseUrl === null) {
+export function mergeUrl(baseUrl: URL | null, url: string, method = "GET"): string {
+  const control = CONTROL.exec(url);
+  if (control !== null) {
     throw new InvalidURL(
-      `Invalid URL ${JSON.stringify(url)}: a relative URL needs the client's baseUrl`,
+      `Invalid non-printable ASCII character in URL, ${
+        pythonRepr(control[0])
+      } at position ${control.index}.`,
     );
   }
-  return parseAbsolute(baseUrl.href + url.replace(/^\/+/, ""));
+  if (ABSOLUTE.test(url)) return url;
+  if (baseUrl === null) {
+    throw new UnsupportedProtocol(
+      `Request URL is missing an 'http://' or 'https://' protocol. (${method} ${url})`,
+    );
+  }
+  return baseUrl.href + url.replace(/^\/+/, "");
 }
 
 // deno-lint-ignore no-control-regex
 const CONTROL = /[\x00-\x1f\x7f]/;
 
-function parseAbsolute(url: string): URL {
-  try {
-    return new URL(url);
-  } catch (cause) {
-    throw new InvalidURL(`Invalid URL ${JSON.stringify(url)}`, { cause });
-  }
+/** A control character as Python's `repr` shows it (`'\n'`, `'\x00'`), as httpx quotes it. */
+function pythonRepr(char: string): string {
+  const named: Record<string, string> = { "\t": "\\t", "\n": "\\n", "\r": "\\r" };
+  const code = char.charCodeAt(0);
+  return `'${named[char] ?? `\\x${code.toString(16).padStart(2, "0")}`}'`;
 }

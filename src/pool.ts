@@ -36,7 +36,13 @@
  */
 
 import { PoolTimeout, TransportError, UnsupportedProtocol } from "./errors.ts";
-import { parseUrl, Request, type RequestInit, type Timeouts } from "./models/request.ts";
+import {
+  parseUrl,
+  phaseLimit,
+  Request,
+  type RequestInit,
+  type Timeouts,
+} from "./models/request.ts";
 import type { Response } from "./models/response.ts";
 import type { NetworkStreamInterface } from "./network/types.ts";
 import type { Transport } from "./models/transport.ts";
@@ -214,8 +220,8 @@ export class ConnectionPool implements Transport {
     this.#proxy = options.proxy == null ? null : Proxy.from(options.proxy);
     this.#maxKeepalive = Math.min(options.maxKeepaliveConnections ?? 20, maxConnections);
     const timeouts = options.timeout ?? {};
-    this.#poolMs = timeouts.pool === undefined ? DEFAULT_TIMEOUT_MS : timeouts.pool;
-    this.#connectMs = timeouts.connect === undefined ? DEFAULT_TIMEOUT_MS : timeouts.connect;
+    this.#poolMs = phaseLimit(timeouts, "pool", DEFAULT_TIMEOUT_MS);
+    this.#connectMs = phaseLimit(timeouts, "connect", DEFAULT_TIMEOUT_MS);
     const http1 = options.http1 ?? true;
     const http2 = options.http2 ?? false;
     if (!http1 && !http2) {
@@ -354,7 +360,7 @@ export class ConnectionPool implements Transport {
     const protocol = url.protocol;
     if (protocol !== "http:" && protocol !== "https:") {
       throw new UnsupportedProtocol(
-        `Unsupported scheme ${JSON.stringify(protocol)} in URL ${JSON.stringify(url.href)}`,
+        `Request URL has an unsupported protocol '${protocol}//'.`,
         { request },
       );
     }
@@ -382,7 +388,7 @@ export class ConnectionPool implements Transport {
   #openStream(origin: Origin, request: Request | null): Promise<NetworkStreamInterface> {
     const extensions = request?.extensions ?? null;
     const timeout = extensions?.timeout;
-    const connectMs = timeout?.connect !== undefined ? timeout.connect : this.#connectMs;
+    const connectMs = phaseLimit(timeout, "connect", this.#connectMs);
     if (this.#proxy !== null) {
       // Proxy seam: TCP (+TLS) to the proxy, then CONNECT or SOCKS5, then TLS to the target.
       const { backend, tls, localAddress, alpnProtocols } = this.#openOptions;
@@ -454,7 +460,7 @@ export class ConnectionPool implements Transport {
       waiter = { key, url, resolve, reject, done: false, assigned: null };
     });
     const extensions = request.extensions;
-    const poolMs = extensions.timeout?.pool !== undefined ? extensions.timeout.pool : this.#poolMs;
+    const poolMs = phaseLimit(extensions.timeout, "pool", this.#poolMs);
     // Join the line only once the wait really starts: withDeadline rejects at once, without
     // calling back, when the signal is already aborted or no time is left, and a waiter
     // left in line then would take the next free connection and never use it.

@@ -7,7 +7,7 @@ import { runDenoScript } from "./_child.ts";
 import { useNodeFileAccess } from "./_file_access.ts";
 import {
   Client,
-  File,
+  FileContent,
   Files,
   Form,
   guessContentType,
@@ -88,7 +88,7 @@ test("multipart: exact bytes for fields and files, with the given boundary", asy
 
 test("multipart: names are quoted as browsers do; types are guessed from file names", async () => {
   const body = new Files({
-    'we"ird\r\nname': new File(new Uint8Array([1]), { filename: "a.png" }),
+    'we"ird\r\nname': new FileContent(new Uint8Array([1]), { filename: "a.png" }),
   });
   const encoded = body.encode();
   const text = await collect(encoded.body);
@@ -109,8 +109,8 @@ test("multipart: Blobs, streams and several files per field", async () => {
     boundary: "b",
     files: {
       docs: [
-        new File(new Blob(["blob"]), { filename: "a.txt" }),
-        new File(stream, { filename: "b.bin" }),
+        new FileContent(new Blob(["blob"]), { filename: "a.txt" }),
+        new FileContent(stream, { filename: "b.bin" }),
       ],
     },
   }).encode();
@@ -137,7 +137,7 @@ test("files from paths are streamed; their size is learnt when the request is se
       }),
     });
     const request = client.buildRequest("POST", "http://x/", {
-      files: { data: new File(path) },
+      files: { data: new FileContent(path) },
       data: { note: "n" },
     });
     assert.equal(request.headers.get("content-length"), null); // no I/O while building
@@ -150,7 +150,7 @@ test("files from paths are streamed; their size is learnt when the request is se
       /filename="data.json"\r\nContent-Type: application\/json\r\n\r\n\{"big":false\}/,
     );
 
-    const single = await client.put("http://x/", { content: new File(path) });
+    const single = await client.put("http://x/", { content: new FileContent(path) });
     assert.equal(single.status, 200);
     assert.equal((seen as { length: string }).length, "13");
   } finally {
@@ -191,12 +191,12 @@ test("a request that fails before its body is sent leaves no file open", async (
       },
     });
     await assert.rejects(
-      failing.post("http://x/", { files: { f: new File("/virtual/f.bin") } }),
+      failing.post("http://x/", { files: { f: new FileContent("/virtual/f.bin") } }),
       /no route/,
     );
     assert.equal(open, 0);
     await using working = new Client({ transport: new MockTransport(() => new Response(200)) });
-    await working.post("http://x/", { files: { f: new File("/virtual/f.bin") } });
+    await working.post("http://x/", { files: { f: new FileContent("/virtual/f.bin") } });
     assert.equal(open, 0);
   } finally {
     useNodeFileAccess();
@@ -207,7 +207,7 @@ test("without registered file access: each runtime's backend loads its own on de
   setFileAccess(null);
   try {
     await using client = new Client({ transport: new MockTransport(() => new Response(200)) });
-    const upload = client.post("http://x/", { files: { f: new File("/no/such/file.txt") } });
+    const upload = client.post("http://x/", { files: { f: new FileContent("/no/such/file.txt") } });
     // The backend's access (Deno's file API, or node:fs) was loaded: the file is simply missing.
     await assert.rejects(upload, runtime === "deno" ? /NotFound|No such file/ : /ENOENT/);
     assert.equal(await ensureFileAccess(), true);
@@ -216,7 +216,7 @@ test("without registered file access: each runtime's backend loads its own on de
   }
 });
 
-test("File(path) through Deno's own file API (the setFileAccess example)", {
+test("FileContent(path) through Deno's own file API (the setFileAccess example)", {
   denoOnly: "uses Deno.open and Deno.readDir",
 }, async () => {
   // deno-lint-ignore no-explicit-any
@@ -243,7 +243,7 @@ test("File(path) through Deno's own file API (the setFileAccess example)", {
         return new Response(200);
       }),
     });
-    await client.post("http://x/", { files: { f: new File(path) } });
+    await client.post("http://x/", { files: { f: new FileContent(path) } });
     assert.match(
       received,
       /filename="hello.txt"\r\nContent-Type: text\/plain\r\n\r\nhello from Deno.open\r\n/,
@@ -255,17 +255,20 @@ test("File(path) through Deno's own file API (the setFileAccess example)", {
   }
 });
 
-test("File(path) works on Deno without setFileAccess: the Deno backend's access loads on demand", {
-  denoOnly: "runs a Deno child process, whose file access nobody registered",
-}, async () => {
-  const dir = mkdtempSync(join(tmpdir(), "ferry-deno-files-"));
-  try {
-    const path = join(dir, "note.txt");
-    writeFileSync(path, "hello without setFileAccess");
-    const script = `
-      import { Client, File, MockTransport, Response } from ${
-      JSON.stringify(new URL("../mod.ts", import.meta.url).href)
-    };
+test(
+  "FileContent(path) works on Deno without setFileAccess: the Deno backend's access loads on demand",
+  {
+    denoOnly: "runs a Deno child process, whose file access nobody registered",
+  },
+  async () => {
+    const dir = mkdtempSync(join(tmpdir(), "ferry-deno-files-"));
+    try {
+      const path = join(dir, "note.txt");
+      writeFileSync(path, "hello without setFileAccess");
+      const script = `
+      import { Client, FileContent, MockTransport, Response } from ${
+        JSON.stringify(new URL("../mod.ts", import.meta.url).href)
+      };
       let received = "";
       await using client = new Client({
         transport: new MockTransport(async (request) => {
@@ -273,20 +276,25 @@ test("File(path) works on Deno without setFileAccess: the Deno backend's access 
           return new Response(200);
         }),
       });
-      await client.post("http://x/", { files: { f: new File(${JSON.stringify(path)}) } });
+      await client.post("http://x/", { files: { f: new FileContent(${JSON.stringify(path)}) } });
       console.log(received.includes("hello without setFileAccess") ? "uploaded" : received);
     `;
-    const { code, output } = await runDenoScript(script);
-    assert.equal(code, 0, output);
-    assert.match(output, /uploaded/);
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
-  }
-});
+      const { code, output } = await runDenoScript(script);
+      assert.equal(code, 0, output);
+      assert.match(output, /uploaded/);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  },
+);
 
 test("multipart refuses a part content type or a boundary that would inject lines", () => {
   assert.throws(
-    () => new File(new Uint8Array(1), { filename: "a.txt", contentType: "text/plain\r\nX-Inj: 1" }),
+    () =>
+      new FileContent(new Uint8Array(1), {
+        filename: "a.txt",
+        contentType: "text/plain\r\nX-Inj: 1",
+      }),
     (error) =>
       error instanceof ferry.LocalProtocolError && /Invalid content type/.test(error.message),
   );

@@ -12,7 +12,7 @@ import {
   Client,
   type ClientOptions,
   DigestAuth,
-  File,
+  FileContent,
   type Request,
   type RequestOptions,
   type Response,
@@ -169,10 +169,10 @@ async function send(args: CliArgs, system: System, out: Output): Promise<number>
     requestOptions.files = parts.files.map((file) =>
       [
         file.name,
-        new File(file.path, file.contentType ? { contentType: file.contentType } : {}),
+        new FileContent(file.path, file.contentType ? { contentType: file.contentType } : {}),
       ] as [
         string,
-        File,
+        FileContent,
       ]
     );
   } else if (parts.form.length > 0) requestOptions.data = parts.form;

@@ -15,7 +15,7 @@
 
 import { ProxyError, RemoteProtocolError } from "../errors.ts";
 import type { HeadersInit } from "../models/headers.ts";
-import { parseUrl, Request } from "../models/request.ts";
+import { parseUrl, phaseLimit, Request } from "../models/request.ts";
 import type { Response } from "../models/response.ts";
 import type { NetworkStreamInterface } from "../network/types.ts";
 import { type Origin, originOf, originString } from "../_origin.ts";
@@ -250,7 +250,7 @@ export async function openConnection(
   const parsed = parseUrl(url);
   const origin = originOf(parsed);
   const timeouts = options.timeout ?? {};
-  const connectMs = timeouts.connect === undefined ? DEFAULT_TIMEOUT_MS : timeouts.connect;
+  const connectMs = phaseLimit(timeouts, "connect", DEFAULT_TIMEOUT_MS);
   const stream = await openStream(origin, options, connectMs, {
     trace: options.trace,
     sniHostname: options.sniHostname,

@@ -12,7 +12,7 @@
  */
 
 import { TransportError } from "../errors.ts";
-import type { Request, TraceCallback } from "../models/request.ts";
+import { phaseLimit, type Request, type TraceCallback } from "../models/request.ts";
 import { DEFAULT_READ_SIZE, type NetworkStreamInterface } from "../network/types.ts";
 import { ResponseParser } from "../http11/parser.ts";
 import { withDeadline } from "../timeout.ts";
@@ -86,9 +86,9 @@ export class ConnectionCore implements Probed {
     this.stream = stream;
     this.openOptions = options;
     const timeouts = options.timeout ?? {};
-    this.connectMs = timeouts.connect === undefined ? DEFAULT_TIMEOUT_MS : timeouts.connect;
-    this.readMs = timeouts.read === undefined ? DEFAULT_TIMEOUT_MS : timeouts.read;
-    this.writeMs = timeouts.write === undefined ? DEFAULT_TIMEOUT_MS : timeouts.write;
+    this.connectMs = phaseLimit(timeouts, "connect", DEFAULT_TIMEOUT_MS);
+    this.readMs = phaseLimit(timeouts, "read", DEFAULT_TIMEOUT_MS);
+    this.writeMs = phaseLimit(timeouts, "write", DEFAULT_TIMEOUT_MS);
     this.keepaliveMs = options.keepaliveExpiry ?? DEFAULT_KEEPALIVE_EXPIRY_MS;
   }
 
@@ -125,9 +125,7 @@ export class ConnectionCore implements Probed {
   /** Opens the stream of a connection made without one (a pool's). */
   async open(request: Request): Promise<void> {
     const extensions = request.extensions;
-    const connectMs = extensions.timeout?.connect !== undefined
-      ? extensions.timeout.connect
-      : this.connectMs;
+    const connectMs = phaseLimit(extensions.timeout, "connect", this.connectMs);
     const opener = this.opener;
     this.opener = null;
     const open = opener !== null

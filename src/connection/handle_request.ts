@@ -20,13 +20,12 @@ import {
   WriteError,
 } from "../errors.ts";
 import { Headers } from "../models/headers.ts";
-import type { Request, TraceCallback } from "../models/request.ts";
+import { phaseLimit, type Request, type TraceCallback } from "../models/request.ts";
 import { Response, type ResponseExtensions } from "../models/response.ts";
 import { concatBytes } from "../models/body.ts";
 import type { NetworkStreamInterface } from "../network/types.ts";
 import { PrefixedStream } from "../network/prefixed_stream.ts";
 import type { ResponseEvent } from "../http11/parser.ts";
-import { requestTarget } from "../http11/writer.ts";
 import { traced } from "../_trace.ts";
 import { defaultPort } from "../_origin.ts";
 import type { ConnectionCore } from "./core.ts";
@@ -62,7 +61,7 @@ export async function handleRequest(
   if (core.state === "IDLE" && core.armed === null) unscheduleProbe(core);
   core.setState("ACTIVE");
   const x = core.x;
-  x.start(request, trace, signal, timeouts?.read !== undefined ? timeouts.read : core.readMs);
+  x.start(request, trace, signal, phaseLimit(timeouts, "read", core.readMs));
   const exchange = ++core.exchangeId;
   let headSent = false;
   let gotBytes = false;
@@ -70,11 +69,11 @@ export async function handleRequest(
     if (signal !== undefined) core.listen(signal);
     if (core.stream === null) await core.open(request);
     const stream = core.stream!;
-    const writeMs = timeouts?.write !== undefined ? timeouts.write : core.writeMs;
+    const writeMs = phaseLimit(timeouts, "write", core.writeMs);
 
     // -- Request head (and a body given as bytes) --
     const url = request.url;
-    const target = (extensions.target as string | undefined) ?? requestTarget(url);
+    const target = (extensions.target as string | undefined) ?? request.target;
     const heads = core.heads;
     const pairs = heads.pairs(request.headers, url);
     if (heads.closeAsked) x.keepAlive = false;
@@ -131,7 +130,7 @@ export async function handleRequest(
         return_value: [head.version, status, head.reason, head.headers],
       });
     }
-    const headers = Headers.fromPairs(head.headers);
+    const headers = Headers.fromWire(head.headers);
     const extensionsOut: ResponseExtensions = {
       httpVersion: head.version,
       reasonPhrase: head.reason,

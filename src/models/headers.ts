@@ -5,14 +5,43 @@
  * @module
  */
 
-/** What {@linkcode Headers} can be built from. */
+/**
+ * What {@linkcode Headers} can be built from: another `Headers` (Ferry's or the web's),
+ * pairs, or a record (arrays for several values; `undefined` values are skipped, so
+ * `{ "X-Trace": traceId ?? undefined }` sends nothing when there is no id).
+ */
 export type HeadersInit =
   | Headers
   | globalThis.Headers
   | Iterable<readonly [string, string]>
-  | Record<string, string | readonly string[]>;
+  | Record<string, string | readonly string[] | undefined>;
 
 const INSPECT = Symbol.for("Deno.customInspect");
+
+// deno-lint-ignore no-control-regex
+const NON_ASCII = /[^\x00-\x7f]/;
+const strictUtf8 = new TextDecoder("utf-8", { fatal: true });
+const encoder = new TextEncoder();
+
+/** A Latin-1 string's bytes read as UTF-8, or `null` when they are not valid UTF-8. */
+function utf8OrNull(latin1: string): string | null {
+  const bytes = latin1Bytes(latin1);
+  try {
+    return strictUtf8.decode(bytes);
+  } catch {
+    return null;
+  }
+}
+
+function latin1Bytes(text: string): Uint8Array {
+  const bytes = new Uint8Array(text.length);
+  for (let i = 0; i < text.length; i++) bytes[i] = text.charCodeAt(i);
+  return bytes;
+}
+
+function utf8Bytes(text: string): Uint8Array {
+  return encoder.encode(text);
+}
 const NODE_INSPECT = Symbol.for("nodejs.util.inspect.custom");
 
 /**
@@ -44,6 +73,7 @@ export class Headers implements Iterable<[string, string]> {
       }
     } else {
       for (const [name, value] of Object.entries(init)) {
+        if (value === undefined) continue;
         if (Array.isArray(value)) {
           for (const item of value) this.#pairs.push([name, String(item)]);
         } else this.#pairs.push([name, String(value)]);
@@ -59,6 +89,57 @@ export class Headers implements Iterable<[string, string]> {
     const headers = new Headers();
     headers.#pairs = pairs;
     return headers;
+  }
+
+  /**
+   * Wraps header pairs as a parser read them, one character per byte (Latin-1), without
+   * copying: values are decoded as httpx does, as UTF-8 when their bytes are valid UTF-8,
+   * else as Latin-1. The bytes as received stay available through
+   * {@linkcode Headers.raw}.
+   *
+   * @example A UTF-8 header value
+   * ```ts
+   * import { Headers } from "@ferry/ferry";
+   * const headers = Headers.fromWire([["X-Name", "Jos\xc3\xa9"]]);
+   * console.log(headers.get("x-name")); // "José"
+   * console.log(headers.raw()[0][1]); // Uint8Array(5) [ 74, 111, 115, 195, 169 ]
+   * ```
+   */
+  static fromWire(pairs: [string, string][]): Headers {
+    const headers = new Headers();
+    headers.#pairs = pairs;
+    for (let i = 0; i < pairs.length; i++) {
+      const value = pairs[i][1];
+      if (!NON_ASCII.test(value)) continue;
+      // Non-ASCII values remember their bytes: raw() must not re-encode them as UTF-8.
+      headers.#wire ??= new Map();
+      const decoded = utf8OrNull(value);
+      if (decoded === null) {
+        headers.#wire.set(pairs[i], value);
+        continue;
+      }
+      const pair: [string, string] = [pairs[i][0], decoded];
+      headers.#wire.set(pair, value);
+      pairs[i] = pair;
+    }
+    return headers;
+  }
+
+  /** For pairs decoded from the wire: the pair's value as received (Latin-1). */
+  #wire: Map<[string, string], string> | null = null;
+
+  /**
+   * The pairs as bytes, as httpx's `headers.raw`: values that came from the wire as they
+   * were received, others (set in code) in UTF-8.
+   */
+  raw(): [Uint8Array, Uint8Array][] {
+    return this.#pairs.map((pair) => {
+      const received = this.#wire?.get(pair);
+      return [
+        latin1Bytes(pair[0]),
+        received !== undefined ? latin1Bytes(received) : utf8Bytes(pair[1]),
+      ];
+    });
   }
 
   /** Every value of `name`, joined with `", "`, or `null` when there is none. */

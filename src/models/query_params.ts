@@ -8,25 +8,33 @@
 /** A value a query parameter accepts: `null` becomes `""`, booleans `"true"`/`"false"`. */
 export type QueryValue = string | number | boolean | null;
 
-/** What {@linkcode QueryParams} (and every `params` option) can be built from. */
+/**
+ * What {@linkcode QueryParams} (and every `params` option) can be built from; in a record,
+ * `undefined` values are skipped (`null` is an empty value, as in httpx).
+ */
 export type QueryParamsInit =
   | QueryParams
   | URLSearchParams
   | string
   | Iterable<readonly [string, QueryValue]>
-  | Record<string, QueryValue | readonly QueryValue[]>;
+  | Record<string, QueryValue | readonly QueryValue[] | undefined>;
 
 const INSPECT = Symbol.for("Deno.customInspect");
 const NODE_INSPECT = Symbol.for("nodejs.util.inspect.custom");
 
-const FORM_SAFE = /^[A-Za-z0-9*\-._]*$/;
+const FORM_SAFE = /^[A-Za-z0-9_.~-]*$/;
 
-/** `application/x-www-form-urlencoded` encoding, exactly as `URLSearchParams` does it. */
+/**
+ * `application/x-www-form-urlencoded` encoding as httpx does it (Python's `quote_plus`):
+ * letters, digits and `_.-~` as they are, a space as `+`, everything else as UTF-8
+ * percent-escapes. (`URLSearchParams` differs on two characters: it escapes `~` and keeps
+ * `*`.)
+ */
 export function formEncode(text: string): string {
   if (FORM_SAFE.test(text)) return text;
-  if (!text.isWellFormed?.()) return new URLSearchParams([["", text]]).toString().slice(1);
+  if (!text.isWellFormed?.()) text = text.toWellFormed?.() ?? text;
   return encodeURIComponent(text).replace(
-    /%20|[!'()~]/g,
+    /%20|[!'()*]/g,
     (match) => match === "%20" ? "+" : `%${match.charCodeAt(0).toString(16).toUpperCase()}`,
   );
 }
@@ -38,7 +46,9 @@ function valueString(value: QueryValue): string {
 
 /**
  * Query parameters: ordered, multi-valued and immutable (every change returns a copy),
- * as in httpx.
+ * as in httpx. As in httpx, the values of a name stay together, in the place where the
+ * name first appeared (`a=1&b=2&a=3` reads as `a=1&a=3&b=2`), and a merge replaces a
+ * name's values where they stand.
  *
  * @example Build and merge query parameters
  * ```ts
@@ -69,11 +79,13 @@ export class QueryParams implements Iterable<[string, string]> {
       }
     } else {
       for (const [name, value] of Object.entries(init)) {
+        if (value === undefined) continue;
         if (Array.isArray(value)) {
           for (const item of value) this.#pairs.push([name, valueString(item)]);
         } else this.#pairs.push([name, valueString(value as QueryValue)]);
       }
     }
+    this.#pairs = grouped(this.#pairs);
   }
 
   /** The first value of `name`, or `null`. */
@@ -117,10 +129,10 @@ export class QueryParams implements Iterable<[string, string]> {
     return copy;
   }
 
-  /** A copy with one more value for `name`. */
+  /** A copy with one more value for `name` (after its other values). */
   add(name: string, value: QueryValue): QueryParams {
-    const copy = new QueryParams(this);
-    copy.#pairs.push([name, valueString(value)]);
+    const copy = new QueryParams();
+    copy.#pairs = grouped([...this.#pairs, [name, valueString(value)]]);
     return copy;
   }
 
@@ -132,17 +144,28 @@ export class QueryParams implements Iterable<[string, string]> {
   }
 
   /**
-   * A copy where every name in `other` replaces that name's values here (httpx's merge:
-   * names not in `other` are kept).
+   * A copy where every name in `other` replaces that name's values here, in the place
+   * where they stood; new names come last (httpx's merge, a Python dict update).
    */
   merge(other?: QueryParamsInit | null): QueryParams {
     if (other == null) return this;
     const incoming = other instanceof QueryParams ? other : new QueryParams(other);
     if (incoming.size === 0) return this;
-    const replaced = new Set(incoming.#pairs.map((pair) => pair[0]));
+    const replacements = new Map<string, [string, string][]>();
+    for (const pair of incoming.#pairs) {
+      const list = replacements.get(pair[0]);
+      if (list === undefined) replacements.set(pair[0], [pair]);
+      else list.push(pair);
+    }
     const copy = new QueryParams();
-    copy.#pairs = this.#pairs.filter((pair) => !replaced.has(pair[0]));
-    copy.#pairs.push(...incoming.#pairs);
+    for (const pair of this.#pairs) {
+      const replacement = replacements.get(pair[0]);
+      if (replacement === undefined) copy.#pairs.push(pair);
+      else if (replacement.length > 0) {
+        copy.#pairs.push(...replacement.splice(0));
+      }
+    }
+    for (const list of replacements.values()) copy.#pairs.push(...list);
     return copy;
   }
 
@@ -177,6 +200,31 @@ export class QueryParams implements Iterable<[string, string]> {
   }
 }
 
+/** The pairs with each name's values together, where the name first appeared. */
+function grouped(pairs: [string, string][]): [string, string][] {
+  let seen: Set<string> | null = null;
+  let repeated = false;
+  for (let i = 0; i < pairs.length; i++) {
+    const name = pairs[i][0];
+    seen ??= new Set();
+    if (seen.has(name)) {
+      // Only a name that comes back after another name changes the order.
+      if (pairs[i - 1][0] !== name) {
+        repeated = true;
+        break;
+      }
+    } else seen.add(name);
+  }
+  if (!repeated) return pairs;
+  const byName = new Map<string, [string, string][]>();
+  for (const pair of pairs) {
+    const list = byName.get(pair[0]);
+    if (list === undefined) byName.set(pair[0], [pair]);
+    else list.push(pair);
+  }
+  return [...byName.values()].flat();
+}
+
 /**
  * `url` with `params` merged into its query (names in `params` replace the URL's). Returns
  * `url` itself when there is nothing to merge.
@@ -189,15 +237,4 @@ export function mergeUrlParams(url: URL, params?: QueryParamsInit | null): URL {
   const copy = new URL(url.href);
   copy.search = merged.toString();
   return copy;
-}
-
-/**
- * `url` (a string) with `params` merged into its query, parsed once: the fast path of a
- * client request. Falls back to {@linkcode mergeUrlParams} when the URL has a query or a
- * fragment of its own.
- */
-export function urlWithParams(url: string, params: QueryParams): string | null {
-  if (url.includes("?") || url.includes("#")) return null;
-  const query = params.toString();
-  return query ? `${url}?${query}` : url;
 }

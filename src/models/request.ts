@@ -7,6 +7,7 @@
 import { Headers, type HeadersInit } from "./headers.ts";
 import { concatBytes, ReplayableBody, type RequestContent, utf8 } from "./body.ts";
 import { InvalidURL, StreamConsumed } from "../errors.ts";
+import { parseRequestUrl, urlTarget } from "./url.ts";
 
 /** Per-phase limits in milliseconds; `null` means no limit for that phase. */
 export interface Timeouts {
@@ -18,6 +19,26 @@ export interface Timeouts {
   write?: number | null;
   /** Waiting for a connection from the pool. */
   pool?: number | null;
+}
+
+/**
+ * The limit of one phase: the per-request value when it sets one (`null` included: no
+ * limit), else `fallback` (by default 5000 ms). The one place the rule "the request's
+ * value, else the default" is written for timeouts.
+ *
+ * @example
+ * ```ts ignore
+ * phaseLimit({ read: null }, "read", 1000); // null: the request asked for no limit
+ * phaseLimit({ read: 250 }, "connect", 1000); // 1000: the request set none for connect
+ * ```
+ */
+export function phaseLimit(
+  timeouts: Timeouts | null | undefined,
+  phase: keyof Timeouts,
+  fallback: number | null,
+): number | null {
+  const value = timeouts?.[phase];
+  return value === undefined ? fallback : value;
 }
 
 /**
@@ -111,13 +132,55 @@ export class Request {
   /** Extensions for the transport. */
   extensions: RequestExtensions;
 
-  /** Creates a request for `method` and `url`. */
+  /**
+   * The path and query as the caller wrote them (when they differ from `url`'s), with
+   * the `pathname + search` of `url` they were read with: a changed URL drops them.
+   */
+  #written: string | null = null;
+  #writtenFor = "";
+
+  /**
+   * Creates a request for `method` and `url`. A URL given as text keeps its path and
+   * query as written (see {@linkcode Request.target}); a URL without a host is
+   * `UnsupportedProtocol`, as in httpx.
+   */
   constructor(method: string, url: string | URL, init: RequestInit = {}) {
     this.method = method.toUpperCase();
-    this.url = parseUrl(url);
+    if (typeof url === "string") {
+      const parsed = parseRequestUrl(url, this.method);
+      this.url = parsed.url;
+      if (parsed.target !== null) {
+        this.#written = parsed.target;
+        this.#writtenFor = parsed.url.pathname + parsed.url.search;
+      }
+    } else this.url = url;
     this.headers = init.headers instanceof Headers ? init.headers : new Headers(init.headers);
     this.content = init.content ?? null;
     this.extensions = init.extensions ?? {};
+  }
+
+  /**
+   * The request target sent on the wire: the path and query (httpx's `url.raw_path`).
+   * For a URL given as text it is what the caller wrote, normalised only as httpx does
+   * (`.` and `..` segments removed, unsafe characters percent-encoded), not as the
+   * WHATWG URL parser rewrites paths for browsers: `/a\b`, `%2e%2e` segments, `~`, `'`
+   * and a bare `?` are sent as written. Otherwise (or once `url` is changed) it is the
+   * URL's path and query.
+   *
+   * @example
+   * ```ts
+   * import { Request } from "@ferry/ferry";
+   * const request = new Request("GET", "http://example.com/files/..%2f/a\\b?");
+   * console.log(request.url.pathname); // "/files/..%2f/a/b" (the WHATWG reading)
+   * console.log(request.target); // "/files/..%2f/a\\b?" (what is sent)
+   * ```
+   */
+  get target(): string {
+    const url = this.url;
+    if (this.#written !== null && url.pathname + url.search === this.#writtenFor) {
+      return this.#written;
+    }
+    return urlTarget(url);
   }
 
   /**

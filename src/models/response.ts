@@ -15,9 +15,10 @@ import { type BodySource, bytesSource, concatBytes, utf8 } from "./body.ts";
 import type { Request } from "./request.ts";
 import type { NetworkStreamInterface } from "../network/types.ts";
 import { reasonPhraseOf } from "./status.ts";
-import { HTTPError, ResponseNotRead, StreamConsumed } from "../errors.ts";
+import { HTTPError, ResponseNotRead, StreamClosed, StreamConsumed } from "../errors.ts";
 import { decodedSource, DEFAULT_MAX_DECOMPRESSED_SIZE, parseContentEncoding } from "../decoding.ts";
 import { Cookies } from "../cookies.ts";
+import { hideCredentials } from "../_redact.ts";
 
 /** Response extensions, as in httpcore (with camelCase names). */
 export interface ResponseExtensions {
@@ -152,6 +153,49 @@ function copyChunk(chunk: Uint8Array | null): Uint8Array | null {
   return chunk === null ? null : chunk.slice();
 }
 
+/**
+ * JSON text from bytes whose encoding nothing declared, as Python's `json.loads` reads
+ * bytes: a BOM (UTF-32, UTF-16, UTF-8), else RFC 4627's zero-byte patterns of the first
+ * two characters (`00 00 00 xx` UTF-32BE, `00 xx` UTF-16BE, `xx 00 00 00` UTF-32LE,
+ * `xx 00` UTF-16LE), else UTF-8.
+ */
+export function decodeJsonBytes(b: Uint8Array): string {
+  const n = b.length;
+  if (n >= 4 && b[0] === 0 && b[1] === 0 && b[2] === 0xfe && b[3] === 0xff) {
+    return utf32(b.subarray(4), false);
+  }
+  if (n >= 4 && b[0] === 0xff && b[1] === 0xfe && b[2] === 0 && b[3] === 0) {
+    return utf32(b.subarray(4), true);
+  }
+  if (n >= 2 && b[0] === 0xfe && b[1] === 0xff) return new TextDecoder("utf-16be").decode(b);
+  if (n >= 2 && b[0] === 0xff && b[1] === 0xfe) return new TextDecoder("utf-16le").decode(b);
+  if (n >= 4) {
+    if (b[0] === 0) return b[1] !== 0 ? new TextDecoder("utf-16be").decode(b) : utf32(b, false);
+    if (b[1] === 0) {
+      return b[2] !== 0 || b[3] !== 0 ? new TextDecoder("utf-16le").decode(b) : utf32(b, true);
+    }
+  } else if (n === 2) {
+    if (b[0] === 0) return new TextDecoder("utf-16be").decode(b);
+    if (b[1] === 0) return new TextDecoder("utf-16le").decode(b);
+  }
+  return new TextDecoder().decode(b); // drops a UTF-8 BOM
+}
+
+/** UTF-32 (which `TextDecoder` does not offer); a bad code point becomes U+FFFD. */
+function utf32(b: Uint8Array, littleEndian: boolean): string {
+  const view = new DataView(b.buffer, b.byteOffset, b.byteLength);
+  let text = "";
+  const end = b.length - (b.length % 4);
+  for (let i = 0; i < end; i += 4) {
+    const code = view.getUint32(i, littleEndian);
+    text += code <= 0x10ffff && (code < 0xd800 || code > 0xdfff)
+      ? String.fromCodePoint(code)
+      : "\ufffd";
+  }
+  if (end < b.length) text += "\ufffd";
+  return text;
+}
+
 function decoderFor(label: string): TextDecoder | null {
   try {
     return new TextDecoder(label);
@@ -202,6 +246,7 @@ export class Response {
   #closed = false;
   #downloaded = 0;
   #stream: ReadableStream<Uint8Array> | null = null;
+  #encoding: string | null = null;
 
   /** Creates a response with `status`. */
   constructor(status: number, init: ResponseInit = {}) {
@@ -271,6 +316,11 @@ export class Response {
     return this.status >= 200 && this.status < 300;
   }
 
+  /** `2xx`: the name `fetch`'s `Response` uses for {@linkcode Response.isSuccess}. */
+  get ok(): boolean {
+    return this.status >= 200 && this.status < 300;
+  }
+
   /** `3xx` */
   get isRedirect(): boolean {
     return this.status >= 300 && this.status < 400;
@@ -303,11 +353,35 @@ export class Response {
    * {@linkcode Response.defaultEncoding} (a function is given the body, so read it first).
    */
   get encoding(): string {
+    if (this.#encoding !== null) return this.#encoding;
     const charset = charsetOf(this.headers.get("content-type"));
     if (charset !== null && decoderFor(charset) !== null) return charset;
     const fallback = this.defaultEncoding;
     if (typeof fallback === "string") return fallback;
     return fallback(this.#content ?? new Uint8Array(0));
+  }
+
+  /**
+   * Sets the encoding that {@linkcode Response.text}, {@linkcode Response.iterText} and
+   * {@linkcode Response.json} use, whatever the `Content-Type` says (as httpx's
+   * `response.encoding = ...`). A label the runtime's `TextDecoder` does not know is a
+   * `RangeError`.
+   *
+   * @example
+   * ```ts
+   * import { Response } from "@ferry/ferry";
+   * const response = new Response(200, { content: new Uint8Array([0x63, 0x61, 0x66, 0xe9]) });
+   * response.encoding = "latin1";
+   * console.log(await response.text()); // "café"
+   * ```
+   */
+  set encoding(label: string) {
+    if (decoderFor(label) === null) {
+      throw new RangeError(
+        `Unknown encoding ${JSON.stringify(label)}: expected a label TextDecoder knows`,
+      );
+    }
+    this.#encoding = label;
   }
 
   /** Whether the body was read to the end and is kept in memory. */
@@ -361,13 +435,15 @@ export class Response {
       : this.isServerError
       ? "Server error"
       : "Invalid status code";
-    const where = this.url ? ` for url ${JSON.stringify(this.url.href)}` : "";
-    let message = `${kind} "${this.status} ${this.reasonPhrase}"${where}`;
-    if (this.isRedirect && this.headers.has("location")) {
-      message += `\nRedirect location: ${JSON.stringify(this.headers.get("location"))}`;
+    // httpx's wording, quotes included; the URL without credentials.
+    const url = this.url;
+    const where = url === null ? "" : ` for url '${hideCredentials(url)}'`;
+    let message = `${kind} '${this.status} ${this.reasonPhrase}'${where}\n`;
+    if (this.hasRedirectLocation) {
+      message += `Redirect location: '${this.headers.get("location")}'\n`;
     }
     message +=
-      `\nFor more information check: https://developer.mozilla.org/en-US/docs/Web/HTTP/Status/${this.status}`;
+      `For more information check: https://developer.mozilla.org/en-US/docs/Web/HTTP/Status/${this.status}`;
     throw new HTTPStatusError(message, { request: this.request, response: this });
   }
 
@@ -407,6 +483,7 @@ export class Response {
       return this.#content;
     }
     if (this.#consumed) throw new StreamConsumed();
+    if (this.#closed) throw new StreamClosed();
     this.#consumed = true;
     const source = this.#source();
     const borrowed = source.borrowed === true;
@@ -437,9 +514,29 @@ export class Response {
     return (decoderFor(this.encoding) ?? new TextDecoder()).decode(bytes);
   }
 
-  /** Reads the body and parses it as JSON. */
+  /**
+   * Reads the body and parses it as JSON. Without a charset in the `Content-Type` (or a
+   * set {@linkcode Response.encoding}), the encoding is detected as httpx (and Python's
+   * `json`) do: a byte order mark, else the pattern of zero bytes that UTF-16 and UTF-32
+   * give the first two characters (RFC 4627), else UTF-8. A body that is not JSON is a
+   * `SyntaxError` that names the response and its request.
+   */
   async json<T = unknown>(): Promise<T> {
-    return JSON.parse(await this.text()) as T;
+    const bytes = await this.bytes();
+    const declared = this.#encoding ?? charsetOf(this.headers.get("content-type"));
+    const text = declared !== null && decoderFor(declared) !== null
+      ? decoderFor(declared)!.decode(bytes)
+      : decodeJsonBytes(bytes);
+    try {
+      return JSON.parse(text) as T;
+    } catch (error) {
+      const request = this.request;
+      const from = request === null ? "" : ` (${request.method} ${hideCredentials(request.url)})`;
+      throw new SyntaxError(
+        `Invalid JSON in the body of ${this}${from}: ${(error as Error).message}`,
+        { cause: error },
+      );
+    }
   }
 
   /**
@@ -464,6 +561,7 @@ export class Response {
       return;
     }
     if (this.#consumed) throw new StreamConsumed();
+    if (this.#closed) throw new StreamClosed();
     this.#consumed = true;
     const source = this.#source();
     try {
@@ -496,6 +594,7 @@ export class Response {
       }
       throw new StreamConsumed();
     }
+    if (this.#closed) throw new StreamClosed();
     this.#consumed = true;
     try {
       for (let chunk = await this.#rawRead(); chunk !== null; chunk = await this.#rawRead()) {
@@ -597,6 +696,7 @@ export class Response {
   }
 
   #textEncodingWithoutBody(): string {
+    if (this.#encoding !== null) return this.#encoding;
     const charset = charsetOf(this.headers.get("content-type"));
     if (charset !== null && decoderFor(charset) !== null) return charset;
     return typeof this.defaultEncoding === "string" ? this.defaultEncoding : "utf-8";

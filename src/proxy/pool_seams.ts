@@ -95,14 +95,18 @@ export function forwardedRequest(proxy: Proxy, request: Request): Request {
     if (!request.headers.has("proxy-authorization")) return request;
     const headers = new Headers(request.headers);
     headers.delete("proxy-authorization");
-    return copyRequest(request, headers, request.extensions);
+    // The copy keeps the target the caller wrote (its URL alone would give WHATWG's).
+    return copyRequest(request, headers, {
+      ...request.extensions,
+      target: request.extensions.target ?? request.target,
+    });
   }
   const headers = new Headers(request.headers);
   for (const [name, value] of proxy.headers) {
     if (!headers.has(name)) headers.append(name, value);
   }
   const url = request.url;
-  const target = `${url.protocol}//${url.host}${url.pathname}${url.search}`;
+  const target = `${url.protocol}//${url.host}${request.target}`;
   return copyRequest(request, headers, { ...request.extensions, target });
 }
 
