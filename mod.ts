@@ -56,6 +56,8 @@ export {
   type SendOptions,
 } from "./src/client.ts";
 export type { TimeoutInit } from "./src/merge.ts";
+export type { Fetch, FetchInit } from "./src/client_fetch.ts";
+export { fetch } from "./src/fetch.ts";
 export {
   del,
   delete,

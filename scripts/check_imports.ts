@@ -160,6 +160,7 @@ export const LAYERS: readonly (readonly [string, readonly string[]])[] = [
       "src/_md5.ts",
       "src/_tls_settings.ts",
       "src/transports/",
+      "src/client_fetch.ts",
     ],
   ],
   ["adapters", ["src/fetch.ts", "src/cli/"]],

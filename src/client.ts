@@ -45,6 +45,7 @@ import { lazyTransport, proxyMounts } from "./proxy/client_mounts.ts";
 import { VERSION } from "./version.ts";
 import { buildRedirectRequest } from "./_redirects.ts";
 import { type CertInit, tlsSettings } from "./_tls_settings.ts";
+import { bindFetch, type Fetch } from "./client_fetch.ts";
 
 /** Connection limits of the default transport. */
 export interface Limits {
@@ -217,6 +218,7 @@ export class Client {
   #defaultEncoding: DefaultEncoding;
   #maxDecompressedSize: number | null | undefined;
   #closed = false;
+  #fetch: Fetch | null = null;
 
   /** Creates a client; nothing is opened until the first request. */
   constructor(options: ClientOptions = {}) {
@@ -302,6 +304,24 @@ export class Client {
   /** The event hooks (the arrays may be changed in place). */
   get eventHooks(): { request: RequestHook[]; response: ResponseHook[] } {
     return { request: this.#requestHooks, response: this.#responseHooks };
+  }
+
+  /**
+   * This client as a `fetch` function (the standard signature, the runtime's `Response`),
+   * for SDKs and code written for `fetch`. It is bound: pass it on detached. See the
+   * README's "Using Ferry with fetch-based code" for how it differs from the runtime's.
+   *
+   * @example Hand the client to an SDK
+   * ```ts ignore
+   * import { Client } from "@ferry/ferry";
+   * await using client = new Client({ timeout: { read: 600_000 } });
+   * const { fetch } = client;
+   * const response = await fetch("https://example.com/", { headers: { accept: "text/html" } });
+   * console.log(response.status, response.url);
+   * ```
+   */
+  get fetch(): Fetch {
+    return this.#fetch ??= bindFetch(this);
   }
 
   /** Whether {@linkcode Client.close} was called. */

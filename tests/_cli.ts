@@ -154,6 +154,27 @@ function route(request: IncomingMessage, response: ServerResponse, body: Uint8Ar
       response.write(all.subarray(offset, offset + 4096));
     }
     response.end();
+  } else if ((match = /^\/slow\/(\d+)$/.exec(path))) {
+    // Known length, sent in six pieces 150 ms apart: the progress bar is redrawn on the way.
+    const all = patternBytes(Number(match[1]));
+    const headers: Record<string, string> = {
+      "Content-Type": "application/octet-stream",
+      "Content-Length": String(all.length),
+    };
+    if (url.searchParams.has("name")) {
+      headers["Content-Disposition"] = `attachment; filename="${url.searchParams.get("name")}"`;
+    }
+    response.writeHead(200, headers);
+    const piece = Math.ceil(all.length / 6);
+    let offset = 0;
+    const next = () => {
+      if (response.destroyed) return;
+      response.write(all.subarray(offset, offset + piece));
+      offset += piece;
+      if (offset >= all.length) response.end();
+      else setTimeout(next, 150);
+    };
+    next();
   } else if (path === "/cookie") {
     response.writeHead(200, { "Set-Cookie": "sid=s3cr3t; Path=/", "Content-Type": "text/plain" })
       .end("cookie set\n");

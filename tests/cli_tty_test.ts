@@ -93,7 +93,7 @@ peerTest(
     try {
       const size = 2_000_000;
       const screen = await onScreen(
-        ["-d", `${server.origin}/bytes/${size}?name=report.bin`],
+        ["-d", `${server.origin}/slow/${size}?name=report.bin`],
         dir,
         "NO_COLOR=1 TERM=xterm-256color",
       );

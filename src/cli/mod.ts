@@ -15,7 +15,7 @@
  */
 
 import { runWith } from "./main.ts";
-import { isProgram, processArgs, processSystem, setExitCode } from "./_system.ts";
+import { processSystem } from "./_process.ts";
 
 export { EXIT } from "./exit_codes.ts";
 
@@ -33,9 +33,14 @@ export { EXIT } from "./exit_codes.ts";
  * ```
  */
 export async function main(args: readonly string[]): Promise<number> {
-  return await runWith(args, processSystem());
+  return await runWith(args, await processSystem());
 }
 
-if (isProgram(import.meta.url, (import.meta as { main?: boolean }).main)) {
-  setExitCode(await main(processArgs()));
+const meta = import.meta as { main?: boolean };
+if (meta.main !== false) {
+  // Deno and Bun know whether this module is the program; Node 20 is asked by path.
+  const system = await processSystem();
+  if (system.isProgram(import.meta.url, meta.main)) {
+    system.setExitCode(await runWith(system.args, system));
+  }
 }

@@ -18,7 +18,7 @@ export const BINARY_NOTICE = "+-----------------------------------------+\n" +
 export function formatRequestHead(request: Request, palette: Palette): string {
   const target = typeof request.extensions.target === "string"
     ? request.extensions.target
-    : request.url.pathname + request.url.search;
+    : request.target;
   const lines = [
     `${palette.method(request.method)} ${palette.target(target)} ${palette.protocol("HTTP/1.1")}`,
   ];

@@ -37,6 +37,8 @@ export interface NginxOptions {
   http2?: "h2c" | "tls";
   /** PEM certificate chain and key files for `http2: "tls"`. */
   tls?: { certFile: string; keyFile: string };
+  /** More directives for the `server` block (`location = /x { … }`). */
+  serverConfig?: string;
 }
 
 /**
@@ -89,6 +91,7 @@ http {
     location = /status/204 { return 204; }
     location = /close { keepalive_timeout 0; return 200 "closing\\n"; }
     location = /echo { return 200 "$request_method $request_uri $http_host\\n"; }
+    ${options.serverConfig ?? ""}
   }
 }
 `;
