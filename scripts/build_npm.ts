@@ -25,6 +25,8 @@ import {
 } from "node:fs";
 import { join, relative } from "node:path";
 import { BUILD, COMPILER_OPTIONS, ensureTools, ROOT, TOOLS, ts, walk } from "./_node_tools.ts";
+import { nodeReadme } from "./_node_readme.ts";
+import { repositoryFields } from "./_npm_fields.ts";
 
 const FINAL = join(BUILD, "npm");
 // Built aside and swapped in at the end: other runs may be reading build/npm meanwhile, and
@@ -162,12 +164,15 @@ const packageJson = {
   sideEffects: ["./_polyfills.js"],
   files: ["**/*.js", "**/*.d.ts", "README.md", "LICENSE"],
   keywords: ["http", "http-client", "httpx", "http1.1", "connection-pool", "deno", "bun"],
+  ...repositoryFields(),
 };
 writeFileSync(join(OUT, "package.json"), JSON.stringify(packageJson, null, 2) + "\n");
-for (const file of ["README.md", "LICENSE"]) {
-  if (existsSync(join(ROOT, file))) copyFileSync(join(ROOT, file), join(OUT, file));
-  else console.warn(`build:npm: ${file} is missing at the repository root`);
-}
+// The README is the repository's rewritten for Node (imports from "ferry", npm install).
+if (existsSync(join(ROOT, "README.md"))) {
+  writeFileSync(join(OUT, "README.md"), nodeReadme(readFileSync(join(ROOT, "README.md"), "utf8")));
+} else console.warn("build:npm: README.md is missing at the repository root");
+if (existsSync(join(ROOT, "LICENSE"))) copyFileSync(join(ROOT, "LICENSE"), join(OUT, "LICENSE"));
+else console.warn("build:npm: LICENSE is missing at the repository root");
 if (!existsSync(join(OUT, "README.md"))) {
   writeFileSync(
     join(OUT, "README.md"),

@@ -680,10 +680,9 @@ function notAFerryRequest(value: unknown): TypeError {
   const web = typeof globalThis.Request === "function" && value instanceof globalThis.Request;
   return new TypeError(
     web
-      ? "Invalid request: client.send() takes Ferry's Request, not a web Request; build one " +
-        "with client.buildRequest(method, url, options), or send the web Request's parts: " +
-        "client.request(request.method, request.url, { headers: request.headers, " +
-        "content: request.body })"
+      ? "Invalid request: client.send() takes Ferry's Request, not a web Request; send a " +
+        "web Request with client.fetch(request) (a web Response comes back), or build a " +
+        "Ferry Request with client.buildRequest(method, url, options)"
       : `Invalid request ${JSON.stringify(String(value))}: client.send() takes Ferry's ` +
         "Request, as client.buildRequest(method, url, options) makes it",
   );
