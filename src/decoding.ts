@@ -157,7 +157,7 @@ function viaStream(decoder: StreamDecoder): SourceDecoder {
  *
  * @example Add a coding
  * ```ts
- * import { registerDecoder, supportedEncodings } from "@ferry/ferry";
+ * import { registerDecoder, supportedEncodings } from "@ferry/ferry/advanced";
  * registerDecoder("x-reverse", (input) =>
  *   input.pipeThrough(new TransformStream<Uint8Array, Uint8Array>({
  *     transform: (chunk, controller) => controller.enqueue(chunk.slice().reverse()),
@@ -176,7 +176,7 @@ export function registerDecoder(encoding: string, decoder: StreamDecoder | null)
  *
  * @example
  * ```ts
- * import { supportedEncodings } from "@ferry/ferry";
+ * import { supportedEncodings } from "@ferry/ferry/advanced";
  * console.log(supportedEncodings()); // ["gzip", "deflate", "br", "zstd"] on Node 24
  * ```
  */

@@ -1,16 +1,9 @@
 import assert from "node:assert/strict";
 import { test } from "./_harness.ts";
 import { runDenoScript } from "./_child.ts";
-import {
-  Client,
-  CookieConflict,
-  Cookies,
-  MockTransport,
-  parseSetCookie,
-  Request,
-  Response,
-} from "../mod.ts";
+import { Client, CookieConflict, Cookies, MockTransport, Request, Response } from "../mod.ts";
 import { MAX_COOKIE_SIZE, MAX_COOKIES, MAX_COOKIES_PER_DOMAIN } from "../src/cookies.ts";
+import { parseSetCookie } from "../src/advanced/mod.ts";
 
 function receive(jar: Cookies, url: string, ...setCookies: string[]): void {
   const response = new Response(200, {
@@ -168,8 +161,11 @@ test("before the list is loaded, a Domain cookie is host-only; the client loads 
   denoOnly: "needs a fresh process, where the list was never loaded",
 }, async () => {
   const script = `
-    import { Client, MockTransport, parseSetCookie, Response } from ${
+    import { Client, MockTransport, Response } from ${
     JSON.stringify(new URL("../mod.ts", import.meta.url).href)
+  };
+    import { parseSetCookie } from ${
+    JSON.stringify(new URL("../src/advanced/mod.ts", import.meta.url).href)
   };
     const url = new URL("http://www.example.com/");
     const parent = parseSetCookie("a=1; Domain=example.com", url);

@@ -7,11 +7,10 @@ import {
   DecodingError,
   MockTransport,
   ReadTimeout,
-  registerDecoder,
   Request,
   Response,
-  supportedEncodings,
 } from "../mod.ts";
+import { registerDecoder, supportedEncodings } from "../src/advanced/mod.ts";
 import { parseContentEncoding } from "../src/decoding.ts";
 
 const text = "Ferry decodes what the runtime can. ".repeat(200);

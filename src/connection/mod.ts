@@ -20,7 +20,6 @@ export {
   type StreamOpener,
   type StreamOptions,
   targetTlsOptions,
-  type TlsSettings,
 } from "./open.ts";
 export type { ConnectionState } from "./state.ts";
 export {
