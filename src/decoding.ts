@@ -27,7 +27,7 @@
 import * as zlib from "node:zlib";
 import type { Transform } from "node:stream";
 import type { BodySource } from "./models/body.ts";
-import { DecodingError } from "./errors.ts";
+import { DecodingError, HTTPError } from "./errors.ts";
 import { zlibSource } from "./_zlib_source.ts";
 
 /** Turns a stream of encoded bytes into a stream of decoded bytes. */
@@ -131,7 +131,7 @@ function viaStream(decoder: StreamDecoder): SourceDecoder {
         } catch (error) {
           done = true;
           await input.close();
-          if (error instanceof Error && error.name.endsWith("Timeout")) throw error;
+          if (error instanceof HTTPError) throw error; // the source's: timeouts, resets
           throw new DecodingError(`Invalid ${JSON.stringify(encoding)} encoded body`, {
             cause: error,
           });

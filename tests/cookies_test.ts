@@ -274,3 +274,28 @@ test("the cookies option refuses values that would add a cookie or break the hea
     "sid=x y",
   );
 });
+
+test("storing or sending a cookie never looks at other domains' cookies", () => {
+  const jar = new Cookies();
+  let touched = 0;
+  let armed = false;
+  // Other domains' cookies, which count every property read once armed.
+  for (let i = 0; i < 2000; i++) {
+    const cookie = parseSetCookie("c=1", new URL(`http://h${i}.other.example/`))!;
+    jar.store(
+      new Proxy(cookie, {
+        get(target, key) {
+          if (armed) touched++;
+          return target[key as keyof typeof target];
+        },
+      }),
+    );
+  }
+  armed = true;
+  for (let i = 0; i < 100; i++) {
+    receive(jar, "https://www.example.com/", `n${i}=v; Secure; Domain=example.com`);
+  }
+  receive(jar, "http://www.example.com/", "n99=x"); // checks the Secure index, not the jar
+  assert.equal(header(jar, "https://www.example.com/")!.split("; ").length, MAX_COOKIES_PER_DOMAIN);
+  assert.equal(touched, 0, "the cost of a store or a lookup does not grow with the jar");
+});

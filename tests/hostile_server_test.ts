@@ -68,3 +68,30 @@ test("a stray CRLF after a body does not break the next response on the connecti
   await client.close();
   await Promise.all(backend.served);
 });
+
+test("a transfer coding other than chunked is refused and its connection not reused", async () => {
+  const backend = new MemoryNetworkBackend(async (stream) => {
+    const buffered = { text: "" };
+    while (await readHead(stream, buffered)) {
+      await stream.write(
+        encoder.encode(
+          buffered.text === "" && backend.connections.length === 1
+            ? "HTTP/1.1 200 OK\r\nTransfer-Encoding: gzip\r\n\r\nnot-decoded"
+            : "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok",
+        ),
+      );
+    }
+    await stream.close();
+  });
+  await using client = new Client({ transport: new ConnectionPool({ backend }) });
+  await assert.rejects(
+    client.get("http://te.test/"),
+    (error) =>
+      error instanceof RemoteProtocolError &&
+      /^Unsupported Transfer-Encoding "gzip"/.test(error.message),
+  );
+  assert.equal(await (await client.get("http://te.test/")).text(), "ok");
+  assert.equal(backend.connections.length, 2, "the second request had a new connection");
+  await client.close();
+  await Promise.all(backend.served);
+});
