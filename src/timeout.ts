@@ -65,6 +65,7 @@ interface AsyncStorage<T> {
   getStore(): T | undefined;
   run<R, A extends unknown[]>(store: T, fn: (...args: A) => R, ...args: A): R;
   disable?(): void;
+  exit<R>(fn: () => R): R;
 }
 
 let storage: AsyncStorage<Scope> | undefined;
@@ -258,6 +259,16 @@ const disableWhenIdle: boolean = (() => {
 export function currentDeadline(): number {
   if (storage === undefined) return Infinity;
   return effectiveDeadline(storage.getStore());
+}
+
+/**
+ * Runs `fn` outside every deadline scope: for work started on behalf of one caller that
+ * serves others too and must not end with that caller's scope (an HTTP/2 connection's
+ * shared reads and writes). Not public API.
+ */
+export function outsideScopes<T>(fn: () => T): T {
+  const scope = storage?.getStore();
+  return scope === undefined ? fn() : storage!.exit(fn);
 }
 
 // ---------------------------------------------------------------------------------------
