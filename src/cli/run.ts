@@ -266,7 +266,7 @@ function clientOptions(
   print: PrintParts,
   recorder: TraceRecorder | null,
 ): ClientOptions {
-  const options: ClientOptions & { http2?: boolean } = {
+  const options: ClientOptions = {
     followRedirects: args.follow,
     eventHooks: {
       request: [async (request) => {
@@ -292,7 +292,6 @@ function clientOptions(
   if (args.cert !== null) {
     options.cert = args.certKey !== null ? { cert: args.cert, key: args.certKey } : args.cert;
   }
-  // HTTP/2 is issue 15's: the option is passed as soon as the Client has it.
   if (args.http2) options.http2 = true;
   return options;
 }
