@@ -414,16 +414,19 @@ export class Client {
   }
 
   /** Sends a request and reads its body. */
-  async request(
+  request(
     method: string,
     url: string | URL,
     options: RequestOptions = {},
   ): Promise<Response> {
-    const request = this.buildRequest(method, url, options);
-    return await this.send(request, {
-      auth: options.auth,
-      followRedirects: options.followRedirects,
-    });
+    // Not an async function: one promise and one turn fewer per request.
+    let request: Request;
+    try {
+      request = this.buildRequest(method, url, options);
+    } catch (error) {
+      return Promise.reject(error);
+    }
+    return this.send(request, { auth: options.auth, followRedirects: options.followRedirects });
   }
 
   /**
