@@ -427,7 +427,8 @@ test("HTTP/2 connection: an idle connection closes itself after keepaliveExpiry"
   await using connection = await h2c(server.origin, { keepaliveExpiry: 50 });
   await connection.request("GET", "/");
   assert.equal(connection.state, "IDLE");
-  for (let i = 0; i < 200 && connection.state !== "CLOSED"; i++) {
+  const closed = (): boolean => connection.isClosed;
+  for (let i = 0; i < 200 && !closed(); i++) {
     await new Promise((resolve) => setTimeout(resolve, 10));
   }
   assert.equal(connection.state, "CLOSED");
