@@ -137,6 +137,7 @@ export async function handleRequest(
       networkStream: stream,
     };
     readKeepAliveHint(x, head.headers);
+    x.bodiless = method === "HEAD" || status === 204 || status === 304;
 
     // -- Upgrades: 101, or 2xx to CONNECT --
     if (status === 101 || (method === "CONNECT" && status >= 200 && status < 300)) {
