@@ -132,6 +132,13 @@ function route(request: IncomingMessage, response: ServerResponse, body: Uint8Ar
     if (url.searchParams.has("name")) {
       headers["Content-Disposition"] = `attachment; filename="${url.searchParams.get("name")}"`;
     }
+    if (url.searchParams.has("badrange") && request.headers.range) {
+      // A 206 that does not start where it was asked to.
+      headers["Content-Range"] = `bytes 0-${all.length - 1}/${all.length}`;
+      headers["Content-Length"] = String(all.length);
+      response.writeHead(206, headers).end(all);
+      return;
+    }
     const range = /^bytes=(\d+)-$/.exec(String(request.headers.range ?? ""));
     if (range && !url.searchParams.has("norange")) {
       const start = Number(range[1]);

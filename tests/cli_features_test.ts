@@ -113,6 +113,20 @@ test("cli download: --continue resumes with Range, knows a complete file, restar
   });
 });
 
+test("cli download: a 206 that does not start where the file ends is refused", async () => {
+  await withServer(async (server, dir) => {
+    const file = join(dir, "part.bin");
+    writeFileSync(file, "12345");
+    const result = await ferry(["-d", "-c", "-o", file, `${server.origin}/bytes/100?badrange`]);
+    assert.equal(result.code, 1);
+    assert.match(
+      result.stderr,
+      /ferry: error: Error: Cannot resume: the server sent "Content-Range: bytes 0-99\/100" for a file of 5 bytes\n$/,
+    );
+    assert.equal(readFileSync(file, "utf8"), "12345");
+  });
+});
+
 test("cli download: an error status writes no file and exits 4", async () => {
   await withServer(async (server, dir) => {
     const file = join(dir, "missing.bin");
@@ -186,6 +200,27 @@ test("cli --session: cookies and credentials are kept in a 0600 file and sent ag
 
     const without = await ferry(["--check-status", `${server.origin}/basic`], { env });
     assert.equal(without.code, 4);
+  });
+});
+
+test("cli --session-read-only uses a session without changing it; a broken file is a usage error", async () => {
+  await withServer(async (server, dir) => {
+    const file = join(dir, "s.json");
+    const first = await ferry([`--session=${file}`, "-a", "ana:p4ss", `${server.origin}/echo`]);
+    assert.equal(first.code, 0, first.stderr);
+    const before = readFileSync(file, "utf8");
+    const readOnly = await ferry([
+      `--session-read-only=${file}`,
+      "--check-status",
+      `${server.origin}/cookie`,
+    ]);
+    assert.equal(readOnly.code, 0, readOnly.stderr);
+    assert.equal(server.seen[1].headers.authorization, "Basic " + btoa("ana:p4ss"));
+    assert.equal(readFileSync(file, "utf8"), before); // the cookie set was not kept
+    writeFileSync(file, "{not json");
+    const broken = await ferry([`--session=${file}`, `${server.origin}/echo`]);
+    assert.equal(broken.code, 64);
+    assert.match(broken.stderr, /Invalid session file ".*s\.json": not JSON/);
   });
 });
 

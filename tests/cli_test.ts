@@ -7,7 +7,10 @@
 import assert from "node:assert/strict";
 import { createServer as createNetServer, type Socket } from "node:net";
 import { test } from "./_harness.ts";
+import { writeFileSync } from "node:fs";
+import { join } from "node:path";
 import { type CliServer, ferry, startCliServer } from "./_cli.ts";
+import { scratchDir } from "./_peers/common.ts";
 
 async function withServer(fn: (server: CliServer) => Promise<void>): Promise<void> {
   const server = await startCliServer();
@@ -85,6 +88,69 @@ test("cli: piped stdin is the body; --ignore-stdin leaves it alone", async () =>
     assert.equal(ignored.code, 0, ignored.stderr);
     assert.equal(server.seen[1].method, "GET");
     assert.equal(server.seen[1].body.length, 0);
+  });
+});
+
+test("cli: --raw, an empty header, a field read from a file, and -q", async () => {
+  await withServer(async (server) => {
+    const raw = await ferry(["--raw=plain text", `${server.origin}/echo`, "X-Empty;"]);
+    assert.equal(raw.code, 0, raw.stderr);
+    assert.equal(server.seen[0].method, "POST");
+    assert.equal(new TextDecoder().decode(server.seen[0].body), "plain text");
+    assert.equal(server.seen[0].headers["x-empty"], "");
+
+    const dir = scratchDir("ferry-cli-");
+    writeFileSync(join(dir, "note.txt"), "from a file\n");
+    writeFileSync(join(dir, "doc.json"), '{"n": 1}');
+    const fromFiles = await ferry([
+      `${server.origin}/echo`,
+      `note=@${join(dir, "note.txt")}`,
+      `doc:=@${join(dir, "doc.json")}`,
+    ]);
+    assert.equal(fromFiles.code, 0, fromFiles.stderr);
+    assert.deepEqual(seenJson(server, 1), { note: "from a file\n", doc: { n: 1 } });
+
+    const quiet = await ferry(["-q", "--check-status", `${server.origin}/status/500`]);
+    assert.equal(quiet.code, 5);
+    assert.equal(quiet.stdout, "");
+  });
+});
+
+test("cli: --all shows the redirect that led to the answer; --http2 is accepted", async () => {
+  await withServer(async (server) => {
+    const result = await ferry([
+      "--all",
+      "-F",
+      "--print=Hh",
+      "--http2",
+      `${server.origin}/status/302`,
+    ]);
+    assert.equal(result.code, 0, result.stderr);
+    const starts = result.stdout.split("\n").filter((line) => /^(GET|HTTP)/.test(line));
+    assert.deepEqual(starts, [
+      "GET /status/302 HTTP/1.1",
+      "HTTP/1.1 302 Found",
+      "GET /echo HTTP/1.1",
+      "HTTP/1.1 200 OK",
+    ]);
+  });
+});
+
+test("cli: an invalid URL and an unreadable upload are one line each", async () => {
+  const invalid = await ferry(["http://exa mple.com/"]);
+  assert.equal(invalid.code, 64);
+  assert.match(invalid.stderr, /^ferry: error: Invalid URL "http:\/\/exa mple\.com\/"\n/);
+  const unsupported = await ferry(["ftp://127.0.0.1/"]);
+  assert.equal(unsupported.code, 1);
+  assert.match(
+    unsupported.stderr,
+    /^ferry: error: UnsupportedProtocol: .*'ftp:\/\/'.*\(GET ftp:\/\/127\.0\.0\.1\/\)\n$/,
+  );
+  await withServer(async (server) => {
+    const missing = await ferry(["-f", `${server.origin}/echo`, "f@/nonexistent/file.txt"]);
+    assert.equal(missing.code, 1);
+    assert.equal(missing.stderr.split("\n").length, 2, missing.stderr);
+    assert.match(missing.stderr, /^ferry: error: \w+: .*nonexistent\/file\.txt/);
   });
 });
 

@@ -14,13 +14,20 @@ export const BINARY_NOTICE = "+-----------------------------------------+\n" +
   "| NOTE: binary data not shown in terminal |\n" +
   "+-----------------------------------------+";
 
-/** The request's start line and headers, as sent. */
-export function formatRequestHead(request: Request, palette: Palette): string {
+/**
+ * The request's start line and headers, as sent; `version` is the protocol it went out on
+ * (its response's, when known: `HTTP/2` requests are frames, shown in HTTP/1.1's layout).
+ */
+export function formatRequestHead(
+  request: Request,
+  palette: Palette,
+  version = "HTTP/1.1",
+): string {
   const target = typeof request.extensions.target === "string"
     ? request.extensions.target
     : request.target;
   const lines = [
-    `${palette.method(request.method)} ${palette.target(target)} ${palette.protocol("HTTP/1.1")}`,
+    `${palette.method(request.method)} ${palette.target(target)} ${palette.protocol(version)}`,
   ];
   for (const [name, value] of request.headers) lines.push(formatHeader(name, value, palette));
   return lines.join("\n");

@@ -38,6 +38,7 @@ export function describeError(error: unknown): string {
   let context = "";
   if (error instanceof HTTPError && error.request !== null) {
     context = ` (${error.request.method} ${error.request.url.href})`;
+    if (message.includes(context.trim())) context = ""; // the message names it already
   }
   const name = error instanceof InvalidURL ? "InvalidURL" : error.name;
   return `${name}: ${message}${context}`;

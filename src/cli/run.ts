@@ -121,7 +121,12 @@ async function send(args: CliArgs, system: System, out: Output): Promise<number>
   }
   const method = args.method ?? (content !== null || hasData(parts) ? "POST" : "GET");
 
-  const url = new URL(args.url);
+  let url: URL;
+  try {
+    url = new URL(args.url);
+  } catch {
+    throw new UsageError(`Invalid URL "${args.url}"`);
+  }
   const session = args.session
     ? { path: sessionPath(args.session.name, url, system), readOnly: args.session.readOnly }
     : null;
@@ -322,11 +327,14 @@ function clientOptions(
 
 async function printRequest(
   out: Output,
-  exchange: { request: Request; body: Uint8Array | null },
+  exchange: { request: Request; body: Uint8Array | null; response?: Response },
   look: Look,
 ): Promise<void> {
   let text = "";
-  if (look.print.requestHead) text += formatRequestHead(exchange.request, look.palette) + "\n\n";
+  if (look.print.requestHead) {
+    const version = exchange.response?.httpVersion;
+    text += formatRequestHead(exchange.request, look.palette, version) + "\n\n";
+  }
   if (look.print.requestBody && exchange.body !== null && exchange.body.length > 0) {
     text += bodyText(exchange.body, exchange.request.headers.get("content-type"), out, look);
     text += "\n\n";
