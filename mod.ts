@@ -1,49 +1,35 @@
 /**
- * Ferry: an httpx-style HTTP client for Deno and Node, over its own strict, incremental
- * HTTP/1.1 parser.
+ * Ferry: an HTTP client for Deno, Node and Bun in the style of Python's httpx. A
+ * {@linkcode Client} keeps connections, cookies and settings across requests: base URL,
+ * default headers and params, auth, redirects (not followed unless asked), timeouts that
+ * reach every socket operation, proxies from options or the environment, and typed errors
+ * with httpx's names.
  *
- * @example A request through a connection pool
+ * @example A client
  * ```ts ignore
- * import { ConnectionPool } from "@ferry/ferry";
- * await using pool = new ConnectionPool();
- * const response = await pool.request("GET", "http://127.0.0.1:8080/");
- * console.log(response.status, await response.text());
+ * import { Client } from "@ferry/ferry";
+ * await using client = new Client({ baseUrl: "https://api.example.com", timeout: 10_000 });
+ * const response = await client.get("/items", { params: { page: 2 } });
+ * response.raiseForStatus();
+ * console.log(response.status, await response.json());
  * ```
+ *
+ * @example One request without a client
+ * ```ts ignore
+ * import { get } from "@ferry/ferry";
+ * const response = await get("https://example.com/");
+ * console.log(String(response)); // <Response [200 OK]>
+ * ```
+ *
+ * Building blocks live in subpaths: `@ferry/ferry/advanced` (connections, network backends,
+ * deadlines, file access and decoder hooks), `@ferry/ferry/proxy` (SOCKS5, `CONNECT`
+ * tunnels, environment proxies), `@ferry/ferry/http11` (the sans-IO parser and writer) and
+ * `@ferry/ferry/testing` (an in-memory network).
  *
  * @module
  */
 
-export * from "./src/errors.ts";
-export { Headers, type HeadersInit } from "./src/models/headers.ts";
-export {
-  Request,
-  type RequestExtensions,
-  type RequestInit,
-  type Timeouts,
-  type TraceCallback,
-} from "./src/models/request.ts";
-export {
-  HTTPStatusError,
-  Response,
-  type ResponseExtensions,
-  type ResponseInit,
-} from "./src/models/response.ts";
-export type { Transport } from "./src/models/transport.ts";
-export type { BodySource, RequestContent } from "./src/models/body.ts";
-export type {
-  ConnectOptions,
-  ConnectUnixOptions,
-  ExtraInfoKey,
-  NetAddress,
-  NetworkBackendInterface,
-  NetworkStreamInterface,
-  TlsOptions,
-} from "./src/network/types.ts";
-export { NetworkBackend, type NetworkRuntime, type NetworkStream } from "./src/network/backend.ts";
-export { currentDeadline, timeout, type TimeoutScope, withDeadline } from "./src/timeout.ts";
-export type { DefaultEncoding } from "./src/models/response.ts";
-export { codes } from "./src/models/status.ts";
-export { QueryParams, type QueryParamsInit, type QueryValue } from "./src/models/query_params.ts";
+// The client and one-off requests.
 export {
   type CertInit,
   Client,
@@ -71,25 +57,28 @@ export {
   request,
   stream,
 } from "./src/api.ts";
+
+// Requests, responses and their parts.
+export { Headers, type HeadersInit } from "./src/models/headers.ts";
+export { QueryParams, type QueryParamsInit, type QueryValue } from "./src/models/query_params.ts";
 export {
-  type Cookie,
-  Cookies,
-  type CookieScope,
-  type CookiesInit,
-  parseSetCookie,
-} from "./src/cookies.ts";
+  Request,
+  type RequestExtensions,
+  type RequestInit,
+  type Timeouts,
+  type TraceCallback,
+} from "./src/models/request.ts";
 export {
-  Auth,
-  type AuthFlow,
-  type AuthFunction,
-  type AuthInit,
-  BasicAuth,
-  DigestAuth,
-  FunctionAuth,
-  NetRCAuth,
-  type NetRCAuthOptions,
-  type NetRCEntry,
-} from "./src/auth.ts";
+  type DefaultEncoding,
+  HTTPStatusError,
+  Response,
+  type ResponseExtensions,
+  type ResponseInit,
+} from "./src/models/response.ts";
+export type { BodySource, RequestContent } from "./src/models/body.ts";
+export { codes } from "./src/models/status.ts";
+
+// Request content, auth and cookies.
 export {
   type BodyInit,
   Content,
@@ -102,7 +91,6 @@ export {
   type FileSource,
   type FileValue,
   Form,
-  guessContentType,
   HTML,
   JSON,
   JSONContent,
@@ -110,9 +98,28 @@ export {
   type MultiPartOptions,
   Text,
 } from "./src/content.ts";
-export { registerDecoder, type StreamDecoder, supportedEncodings } from "./src/decoding.ts";
-export { type FileAccess, type OpenedFile, setFileAccess } from "./src/runtime/files.ts";
-export { MountPattern, Mounts } from "./src/mounts.ts";
+export {
+  Auth,
+  type AuthFlow,
+  type AuthFunction,
+  type AuthInit,
+  BasicAuth,
+  DigestAuth,
+  FunctionAuth,
+  NetRCAuth,
+  type NetRCAuthOptions,
+  type NetRCEntry,
+} from "./src/auth.ts";
+export { type Cookie, Cookies, type CookieScope, type CookiesInit } from "./src/cookies.ts";
+
+// Timeouts and errors.
+export { timeout, type TimeoutScope } from "./src/timeout.ts";
+export * from "./src/errors.ts";
+
+// Transports: what a client sends through.
+export type { Transport } from "./src/models/transport.ts";
+export { ConnectionPool, type ConnectionPoolOptions, type PoolRequestInit } from "./src/pool.ts";
+export { Proxy, type ProxyInit, type ProxyLike, type ProxyMode } from "./src/proxy/proxy.ts";
 export { type MockHandler, MockTransport } from "./src/transports/mock.ts";
 export {
   type AppConnectionInfo,
@@ -120,23 +127,5 @@ export {
   type AppTransportOptions,
   type FetchHandler,
 } from "./src/transports/app.ts";
+
 export { VERSION } from "./src/version.ts";
-export {
-  Connection,
-  type ConnectionOptions,
-  type ConnectionRequestInit,
-  type ConnectionState,
-  openConnection,
-  type OpenOptions,
-  type TlsSettings,
-} from "./src/connection/mod.ts";
-export { ConnectionPool, type ConnectionPoolOptions, type PoolRequestInit } from "./src/pool.ts";
-export {
-  type Environment,
-  getEnvironmentProxies,
-  ipInCidr,
-  readEnvironment,
-} from "./src/proxy/env.ts";
-export { Proxy, type ProxyInit, type ProxyLike, type ProxyMode } from "./src/proxy/proxy.ts";
-export { socks5Connect, type Socks5Options } from "./src/proxy/socks5.ts";
-export { openTunnel, type TunnelOptions } from "./src/proxy/tunnel.ts";

@@ -32,11 +32,13 @@ const FINAL = join(BUILD, "npm");
 // Built aside and swapped in at the end: other runs may be reading build/npm meanwhile, and
 // a failed build leaves the previous one in place.
 const OUT = join(BUILD, `npm.tmp-${Deno.pid}`);
-const ENTRIES = ["mod.ts", "src/http11/mod.ts", "src/testing/mod.ts", "src/cli/mod.ts"];
 // The `ferry` command (issue 16): a shim that runs the CLI entry under Node.
 const BIN = "bin/ferry.js";
 
 const denoJson = JSON.parse(readFileSync(join(ROOT, "deno.json"), "utf8"));
+// Every export of deno.json is an entry point of the package.
+const ENTRIES = Object.values(denoJson.exports as Record<string, string>)
+  .map((path) => path.replace(/^\.\//, ""));
 
 /**
  * The runtime dependencies: deno.json's `npm:` imports that `src/` uses (only `tldts`, for

@@ -126,7 +126,13 @@ function describeCycle(graph: Map<string, string[]>, component: string[]): strin
  * longest match wins). Keep in step with ARCHITECTURE.md.
  */
 export const LAYERS: readonly (readonly [string, readonly string[]])[] = [
-  ["leaves", ["src/errors.ts", "src/timeout.ts", "src/version.ts", "src/_redact.ts"]],
+  ["leaves", [
+    "src/errors.ts",
+    "src/timeout.ts",
+    "src/version.ts",
+    "src/_inspect.ts",
+    "src/_redact.ts",
+  ]],
   ["runtime", ["src/runtime/"]],
   ["network", ["src/network/"]],
   // The body types and byte helpers: the writer frames them, the models carry them.
@@ -136,6 +142,7 @@ export const LAYERS: readonly (readonly [string, readonly string[]])[] = [
     "src/decoding.ts",
     "src/_zlib_source.ts",
     "src/cookies.ts",
+    "src/_basic_auth.ts",
     "src/_public_suffix.ts",
   ]],
   ["connection", [
@@ -165,7 +172,7 @@ export const LAYERS: readonly (readonly [string, readonly string[]])[] = [
   ],
   ["adapters", ["src/fetch.ts", "src/cli/"]],
   // Entry points re-export from any layer.
-  ["entry", ["src/http11/mod.ts", "src/testing/mod.ts"]],
+  ["entry", ["src/advanced/mod.ts", "src/proxy/mod.ts", "src/http11/mod.ts", "src/testing/mod.ts"]],
 ];
 
 /** The layer index of `file` (see {@linkcode LAYERS}), or `-1` when no entry names it. */

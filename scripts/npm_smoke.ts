@@ -99,6 +99,8 @@ function SMOKE_MJS(): string {
 import { createServer } from "node:http";
 import assert from "node:assert/strict";
 import * as ferry from "ferry";
+import * as advanced from "ferry/advanced";
+import * as proxy from "ferry/proxy";
 import * as http11 from "ferry/http11";
 
 const server = createServer((request, response) => {
@@ -109,6 +111,8 @@ await new Promise((resolve) => server.listen(0, "127.0.0.1", resolve));
 const url = "http://127.0.0.1:" + server.address().port + "/smoke?x=1";
 try {
   assert.equal(typeof http11, "object");
+  assert.equal(typeof advanced.openConnection, "function");
+  assert.equal(typeof proxy.socks5Connect, "function");
   assert.ok(new ferry.ConnectError("x") instanceof ferry.HTTPError);
   let text;
   if (ferry.Client) {
@@ -199,8 +203,8 @@ import {
   HTTPError,
   Request,
   type Response,
-  type TlsOptions,
 } from "ferry";
+import type { TlsOptions } from "ferry/advanced";
 import { ResponseParser } from "ferry/http11";
 
 export async function fetchText(url: string): Promise<string> {

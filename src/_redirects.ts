@@ -101,7 +101,7 @@ export function sameOrigin(a: URL, b: URL): boolean {
 }
 
 /** An http→https redirect to the same host on the default ports. */
-export function isHttpsUpgrade(from: URL, to: URL): boolean {
+function isHttpsUpgrade(from: URL, to: URL): boolean {
   return from.protocol === "http:" && to.protocol === "https:" &&
     from.hostname === to.hostname && (from.port === "" || from.port === "80") &&
     (to.port === "" || to.port === "443");

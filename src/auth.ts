@@ -12,6 +12,7 @@ import { utf8 } from "./models/body.ts";
 import { ProtocolError } from "./errors.ts";
 import { Cookies, preparePublicSuffixes } from "./cookies.ts";
 import { md5Hex } from "./_md5.ts";
+import { basicAuthorization } from "./_basic_auth.ts";
 import { ensureFileAccess, fileAccess } from "./runtime/files.ts";
 import { getEnv } from "./runtime/env.ts";
 
@@ -77,17 +78,6 @@ export class FunctionAuth extends Auth {
   }
 }
 
-function base64(bytes: Uint8Array): string {
-  let binary = "";
-  for (let i = 0; i < bytes.length; i++) binary += String.fromCharCode(bytes[i]);
-  return btoa(binary);
-}
-
-/** The `Authorization` value for Basic auth (UTF-8 credentials). */
-export function basicAuthHeader(username: string, password: string): string {
-  return `Basic ${base64(utf8(`${username}:${password}`))}`;
-}
-
 /**
  * HTTP Basic auth: sends the credentials with every request.
  *
@@ -104,7 +94,7 @@ export class BasicAuth extends Auth {
   /** Credentials to send. */
   constructor(username: string, password: string) {
     super();
-    this.#header = basicAuthHeader(username, password);
+    this.#header = basicAuthorization(username, password);
   }
   /** Sets `Authorization` and yields the request. */
   *authFlow(request: Request): Generator<Request, void, Response> {
@@ -231,7 +221,7 @@ export class NetRCAuth extends Auth {
   async *authFlow(request: Request): AsyncGenerator<Request, void, Response> {
     const entry = await this.lookup(request.url.hostname);
     if (entry !== null) {
-      request.headers.set("Authorization", basicAuthHeader(entry.login, entry.password));
+      request.headers.set("Authorization", basicAuthorization(entry.login, entry.password));
     }
     yield request;
   }

@@ -45,6 +45,7 @@ import { lazyTransport, proxyMounts } from "./proxy/client_mounts.ts";
 import { VERSION } from "./version.ts";
 import { buildRedirectRequest } from "./_redirects.ts";
 import { type CertInit, tlsSettings } from "./_tls_settings.ts";
+import { inspectAsRepr } from "./_inspect.ts";
 import { bindFetch, type Fetch } from "./client_fetch.ts";
 
 /** Connection limits of the default transport. */
@@ -170,9 +171,6 @@ export interface SendOptions {
   /** Whether to follow redirects; default the client's. */
   followRedirects?: boolean;
 }
-
-const INSPECT = Symbol.for("Deno.customInspect");
-const NODE_INSPECT = Symbol.for("nodejs.util.inspect.custom");
 
 const now: () => number = typeof performance !== "undefined"
   ? () => performance.now()
@@ -654,16 +652,6 @@ export class Client {
   toString(): string {
     return `<Client [${this.#closed ? "closed" : "open"}]>`;
   }
-
-  /** Shown by `Deno.inspect`. */
-  [INSPECT](): string {
-    return this.toString();
-  }
-
-  /** Shown by Node's `util.inspect`. */
-  [NODE_INSPECT](): string {
-    return this.toString();
-  }
 }
 
 /** What `send()` says when given something else than Ferry's `Request` (a web one, say). */
@@ -678,6 +666,8 @@ function notAFerryRequest(value: unknown): TypeError {
         "Request, as client.buildRequest(method, url, options) makes it",
   );
 }
+
+inspectAsRepr(Client);
 
 function attachRequest(error: unknown, request: Request): unknown {
   if (error instanceof HTTPError && error.request === null) error.request = request;

@@ -209,7 +209,7 @@ const CONTENT_TYPES: Record<string, string> = {
  *
  * @example
  * ```ts
- * import { guessContentType } from "@ferry/ferry";
+ * import { guessContentType } from "@ferry/ferry/advanced";
  * console.log(guessContentType("report.xls")); // "application/vnd.ms-excel"
  * ```
  */

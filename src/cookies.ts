@@ -32,6 +32,7 @@
 
 import { CookieConflict } from "./errors.ts";
 import type { Headers } from "./models/headers.ts";
+import { inspectAsRepr } from "./_inspect.ts";
 import { isPublicSuffix, loadPublicSuffixList } from "./_public_suffix.ts";
 
 /** Bytes of a cookie's name and value together, at most (RFC 6265bis, browsers). */
@@ -78,9 +79,6 @@ export interface CookieScope {
   path?: string;
 }
 
-const INSPECT = Symbol.for("Deno.customInspect");
-const NODE_INSPECT = Symbol.for("nodejs.util.inspect.custom");
-
 let creationCounter = 0;
 
 function isIpAddress(host: string): boolean {
@@ -88,14 +86,14 @@ function isIpAddress(host: string): boolean {
 }
 
 /** RFC 6265 §5.1.3 domain-match. */
-export function domainMatch(host: string, domain: string): boolean {
+function domainMatch(host: string, domain: string): boolean {
   if (host === domain) return true;
   return !isIpAddress(host) && host.endsWith(domain) &&
     host.charCodeAt(host.length - domain.length - 1) === 46 /* . */;
 }
 
 /** RFC 6265 §5.1.4 path-match. */
-export function pathMatch(requestPath: string, cookiePath: string): boolean {
+function pathMatch(requestPath: string, cookiePath: string): boolean {
   if (requestPath === cookiePath) return true;
   if (!requestPath.startsWith(cookiePath)) return false;
   return cookiePath.endsWith("/") || requestPath.charAt(cookiePath.length) === "/";
@@ -508,17 +506,9 @@ export class Cookies implements Iterable<Cookie> {
     );
     return `<Cookies[${items.join(", ")}]>`;
   }
-
-  /** Shown by `Deno.inspect`. */
-  [INSPECT](): string {
-    return this.toString();
-  }
-
-  /** Shown by Node's `util.inspect`. */
-  [NODE_INSPECT](): string {
-    return this.toString();
-  }
 }
+
+inspectAsRepr(Cookies);
 
 /**
  * Loads the Public Suffix List when one of `response`'s `Set-Cookie` values carries a

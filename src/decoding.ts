@@ -27,7 +27,7 @@
 import * as zlib from "node:zlib";
 import type { Transform } from "node:stream";
 import type { BodySource } from "./models/body.ts";
-import { DecodingError } from "./errors.ts";
+import { DecodingError, HTTPError } from "./errors.ts";
 import { zlibSource } from "./_zlib_source.ts";
 
 /** Turns a stream of encoded bytes into a stream of decoded bytes. */
@@ -131,7 +131,7 @@ function viaStream(decoder: StreamDecoder): SourceDecoder {
         } catch (error) {
           done = true;
           await input.close();
-          if (error instanceof Error && error.name.endsWith("Timeout")) throw error;
+          if (error instanceof HTTPError) throw error; // the source's: timeouts, resets
           throw new DecodingError(`Invalid ${JSON.stringify(encoding)} encoded body`, {
             cause: error,
           });
@@ -157,7 +157,7 @@ function viaStream(decoder: StreamDecoder): SourceDecoder {
  *
  * @example Add a coding
  * ```ts
- * import { registerDecoder, supportedEncodings } from "@ferry/ferry";
+ * import { registerDecoder, supportedEncodings } from "@ferry/ferry/advanced";
  * registerDecoder("x-reverse", (input) =>
  *   input.pipeThrough(new TransformStream<Uint8Array, Uint8Array>({
  *     transform: (chunk, controller) => controller.enqueue(chunk.slice().reverse()),
@@ -176,7 +176,7 @@ export function registerDecoder(encoding: string, decoder: StreamDecoder | null)
  *
  * @example
  * ```ts
- * import { supportedEncodings } from "@ferry/ferry";
+ * import { supportedEncodings } from "@ferry/ferry/advanced";
  * console.log(supportedEncodings()); // ["gzip", "deflate", "br", "zstd"] on Node 24
  * ```
  */

@@ -9,12 +9,10 @@
 import { Headers, type HeadersInit } from "./models/headers.ts";
 import { phaseLimit, type Timeouts } from "./models/request.ts";
 import { InvalidURL, UnsupportedProtocol } from "./errors.ts";
+import { DEFAULT_TIMEOUT_MS } from "./connection/mod.ts";
 
 /** A timeout setting: one number for every phase, per-phase limits, or `null` for none. */
 export type TimeoutInit = number | null | Timeouts;
-
-/** The default limit of each phase: 5000 ms, as httpx's 5 s. */
-export const DEFAULT_TIMEOUT_MS = 5000;
 
 /** Normalises a timeout setting into per-phase limits (unset phases: the default). */
 export function toTimeouts(timeout: TimeoutInit | undefined): Timeouts {

@@ -29,7 +29,7 @@ function escapeRegExp(text: string): string {
  *
  * @example
  * ```ts
- * import { MountPattern } from "@ferry/ferry";
+ * import { MountPattern } from "@ferry/ferry/advanced";
  * const pattern = new MountPattern("https://*.example.com");
  * console.log(pattern.matches(new URL("https://api.example.com/x"))); // true
  * console.log(pattern.matches(new URL("https://example.com/"))); // false
@@ -99,7 +99,7 @@ export class MountPattern {
 }
 
 /** Compares two patterns by {@linkcode MountPattern.priority}. */
-export function comparePatterns(a: MountPattern, b: MountPattern): number {
+function comparePatterns(a: MountPattern, b: MountPattern): number {
   const pa = a.priority, pb = b.priority;
   return pa[0] - pb[0] || pa[1] - pb[1] || pa[2] - pb[2];
 }
@@ -109,7 +109,7 @@ export function comparePatterns(a: MountPattern, b: MountPattern): number {
  *
  * @example Pick a value by URL
  * ```ts
- * import { Mounts } from "@ferry/ferry";
+ * import { Mounts } from "@ferry/ferry/advanced";
  * const mounts = new Mounts({ "all://": "default", "https://*.example.com": "example" });
  * console.log(mounts.lookup(new URL("https://api.example.com/"))); // "example"
  * console.log(mounts.lookup(new URL("http://other.org/"))); // "default"

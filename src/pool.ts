@@ -70,9 +70,7 @@ import {
   openProxiedStream,
   proxyPoolKey,
 } from "./proxy/pool_seams.ts";
-
-const INSPECT = Symbol.for("Deno.customInspect");
-const NODE_INSPECT = Symbol.for("nodejs.util.inspect.custom");
+import { inspectAsRepr } from "./_inspect.ts";
 
 /**
  * Options of a {@linkcode ConnectionPool}.
@@ -299,16 +297,6 @@ export class ConnectionPool implements Transport {
     if (active > 0 || idle === 0) parts.push(`${active} active`);
     if (idle > 0) parts.push(`${idle} idle`);
     return `<ConnectionPool [${parts.join(", ")}]>`;
-  }
-
-  /** Shown by `Deno.inspect`. */
-  [INSPECT](): string {
-    return this.toString();
-  }
-
-  /** Shown by Node's `util.inspect`. */
-  [NODE_INSPECT](): string {
-    return this.toString();
   }
 
   // ---------------------------------------------------------------------------------------
@@ -589,3 +577,5 @@ export class ConnectionPool implements Transport {
     victim.close();
   }
 }
+
+inspectAsRepr(ConnectionPool);

@@ -39,6 +39,7 @@ import {
   type TimeoutPhase,
   WriteTimeout,
 } from "./errors.ts";
+import { inspectAsRepr } from "./_inspect.ts";
 
 export type { TimeoutPhase } from "./errors.ts";
 
@@ -65,9 +66,6 @@ interface AsyncStorage<T> {
   run<R, A extends unknown[]>(store: T, fn: (...args: A) => R, ...args: A): R;
   disable?(): void;
 }
-
-const INSPECT = Symbol.for("Deno.customInspect");
-const NODE_INSPECT = Symbol.for("nodejs.util.inspect.custom");
 
 let storage: AsyncStorage<Scope> | undefined;
 
@@ -142,15 +140,9 @@ class Scope implements TimeoutScope {
       : "";
     return `<TimeoutScope [${this.#ms} ms${state}]>`;
   }
-
-  [INSPECT](): string {
-    return this.toString();
-  }
-
-  [NODE_INSPECT](): string {
-    return this.toString();
-  }
 }
+
+inspectAsRepr(Scope);
 
 /** Earliest deadline of the active scopes from `scope` outwards. */
 function effectiveDeadline(scope: Scope | undefined): number {
@@ -207,7 +199,8 @@ function loadStorage(): AsyncStorage<Scope> {
  *
  * @example Nested scopes: the earliest deadline wins
  * ```ts
- * import { currentDeadline, timeout } from "@ferry/ferry";
+ * import { timeout } from "@ferry/ferry";
+ * import { currentDeadline } from "@ferry/ferry/advanced";
  * await timeout(10_000, async () => {
  *   await timeout(3000, (inner) => {
  *     console.log(currentDeadline() === inner.deadline); // true
@@ -258,19 +251,13 @@ const disableWhenIdle: boolean = (() => {
  *
  * @example
  * ```ts
- * import { currentDeadline } from "@ferry/ferry";
+ * import { currentDeadline } from "@ferry/ferry/advanced";
  * console.log(currentDeadline()); // Infinity
  * ```
  */
 export function currentDeadline(): number {
   if (storage === undefined) return Infinity;
   return effectiveDeadline(storage.getStore());
-}
-
-/** The current scope, for code that wants its signal; `undefined` outside any scope. */
-export function currentScope(): TimeoutScope | undefined {
-  const scope = storage?.getStore();
-  return scope?.active ? scope : undefined;
 }
 
 // ---------------------------------------------------------------------------------------
@@ -537,7 +524,7 @@ function noop(): void {}
  *
  * @example A read with a 5 s limit
  * ```ts ignore
- * import { withDeadline } from "@ferry/ferry";
+ * import { withDeadline } from "@ferry/ferry/advanced";
  * const bytes = await withDeadline("read", 5000, () => conn.read(buffer), () => conn.close());
  * ```
  */

@@ -6,7 +6,7 @@
 import { createReadStream } from "node:fs";
 import { readdir, readFile, stat } from "node:fs/promises";
 import { Readable } from "node:stream";
-import { setFileAccess } from "../mod.ts";
+import { setFileAccess } from "../src/advanced/mod.ts";
 
 /** Registers node:fs-based file access for the client. */
 export function useNodeFileAccess(): void {

@@ -3,7 +3,8 @@ import { createServer } from "node:http";
 import type { AddressInfo } from "node:net";
 import { test } from "./_harness.ts";
 import * as ferry from "../mod.ts";
-import { MockTransport, MountPattern, Mounts, Response } from "../mod.ts";
+import { MockTransport, Response } from "../mod.ts";
+import { MountPattern, Mounts } from "../src/advanced/mod.ts";
 
 test("mount patterns: schemes, hosts, wildcards and ports", () => {
   const cases: [string, string, boolean][] = [

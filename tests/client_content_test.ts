@@ -10,16 +10,15 @@ import {
   FileContent,
   Files,
   Form,
-  guessContentType,
   HTML,
   JSONContent,
   MockTransport,
   MultiPart,
   type Request,
   Response,
-  setFileAccess,
   Text,
 } from "../mod.ts";
+import { guessContentType, setFileAccess } from "../src/advanced/mod.ts";
 import * as ferry from "../mod.ts";
 import { ensureFileAccess } from "../src/runtime/files.ts";
 

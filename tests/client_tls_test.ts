@@ -5,7 +5,7 @@ import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { peerTest, runtime, type TestOptions } from "./_harness.ts";
 import { makeTestCertificates, openssl, type TestCertificates } from "./_peers/tls_certs.ts";
-import { tlsServer } from "./_peers/net_servers.ts";
+import { tcpServer, tlsServer } from "./_peers/net_servers.ts";
 import { useNodeFileAccess } from "./_file_access.ts";
 import { Client, ConnectError } from "../mod.ts";
 
@@ -100,6 +100,52 @@ tlsClientTest("SSL_CERT_FILE is trusted with trustEnv, ignored without", async (
   } finally {
     if (saved === undefined) delete env.SSL_CERT_FILE;
     else env.SSL_CERT_FILE = saved;
+  }
+});
+
+tlsClientTest(
+  "a CA file is read only for TLS; a missing one fails the connection naming it",
+  async (
+    _certs,
+    url,
+  ) => {
+    const missing = "/nonexistent/ferry-ca.pem";
+    const plain = await tcpServer((socket) =>
+      socket.once("data", () => socket.end("HTTP/1.1 204 No Content\r\nConnection: close\r\n\r\n"))
+    );
+    try {
+      await using client = new Client({ verify: missing });
+      assert.equal((await client.get(`http://127.0.0.1:${plain.port}/`)).status, 204);
+      const error = await client.get(url).catch((error) => error);
+      assert.ok(error instanceof ConnectError, String(error));
+      assert.equal(
+        error.message,
+        `Cannot read the CA certificates in "${missing}" (caFiles): no such file or directory ` +
+          `(ENOENT) (GET ${url})`,
+      );
+    } finally {
+      await plain.close();
+    }
+  },
+);
+
+tlsClientTest("an SSL_CERT_FILE that names no file is skipped, as OpenSSL does", async (
+  certs,
+  url,
+) => {
+  // deno-lint-ignore no-explicit-any
+  const env = (globalThis as any).process.env;
+  const saved = [env.SSL_CERT_FILE, env.SSL_CERT_DIR];
+  env.SSL_CERT_FILE = "/nonexistent/ferry-ca.pem";
+  env.SSL_CERT_DIR = certs.dir;
+  try {
+    await using client = new Client();
+    assert.equal((await client.get(url)).status, 200);
+  } finally {
+    if (saved[0] === undefined) delete env.SSL_CERT_FILE;
+    else env.SSL_CERT_FILE = saved[0];
+    if (saved[1] === undefined) delete env.SSL_CERT_DIR;
+    else env.SSL_CERT_DIR = saved[1];
   }
 });
 

@@ -1,16 +1,9 @@
 import assert from "node:assert/strict";
 import { test } from "./_harness.ts";
 import { runDenoScript } from "./_child.ts";
-import {
-  Client,
-  CookieConflict,
-  Cookies,
-  MockTransport,
-  parseSetCookie,
-  Request,
-  Response,
-} from "../mod.ts";
+import { Client, CookieConflict, Cookies, MockTransport, Request, Response } from "../mod.ts";
 import { MAX_COOKIE_SIZE, MAX_COOKIES, MAX_COOKIES_PER_DOMAIN } from "../src/cookies.ts";
+import { parseSetCookie } from "../src/advanced/mod.ts";
 
 function receive(jar: Cookies, url: string, ...setCookies: string[]): void {
   const response = new Response(200, {
@@ -168,8 +161,11 @@ test("before the list is loaded, a Domain cookie is host-only; the client loads 
   denoOnly: "needs a fresh process, where the list was never loaded",
 }, async () => {
   const script = `
-    import { Client, MockTransport, parseSetCookie, Response } from ${
+    import { Client, MockTransport, Response } from ${
     JSON.stringify(new URL("../mod.ts", import.meta.url).href)
+  };
+    import { parseSetCookie } from ${
+    JSON.stringify(new URL("../src/advanced/mod.ts", import.meta.url).href)
   };
     const url = new URL("http://www.example.com/");
     const parent = parseSetCookie("a=1; Domain=example.com", url);
@@ -277,4 +273,29 @@ test("the cookies option refuses values that would add a cookie or break the hea
     await (await client.get("http://x/", { cookies: { sid: "x y" } })).text(),
     "sid=x y",
   );
+});
+
+test("storing or sending a cookie never looks at other domains' cookies", () => {
+  const jar = new Cookies();
+  let touched = 0;
+  let armed = false;
+  // Other domains' cookies, which count every property read once armed.
+  for (let i = 0; i < 2000; i++) {
+    const cookie = parseSetCookie("c=1", new URL(`http://h${i}.other.example/`))!;
+    jar.store(
+      new Proxy(cookie, {
+        get(target, key) {
+          if (armed) touched++;
+          return target[key as keyof typeof target];
+        },
+      }),
+    );
+  }
+  armed = true;
+  for (let i = 0; i < 100; i++) {
+    receive(jar, "https://www.example.com/", `n${i}=v; Secure; Domain=example.com`);
+  }
+  receive(jar, "http://www.example.com/", "n99=x"); // checks the Secure index, not the jar
+  assert.equal(header(jar, "https://www.example.com/")!.split("; ").length, MAX_COOKIES_PER_DOMAIN);
+  assert.equal(touched, 0, "the cost of a store or a lookup does not grow with the jar");
 });

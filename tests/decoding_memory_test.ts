@@ -13,7 +13,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { runtime, test } from "./_harness.ts";
 import { BOMBS } from "./_bombs.ts";
-import { supportedEncodings } from "../mod.ts";
+import { supportedEncodings } from "../src/advanced/mod.ts";
 
 const LIMIT = 1024 * 1024;
 /** Peak RSS above the baseline that a bounded decoder stays under (measured: see README). */

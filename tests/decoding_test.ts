@@ -7,11 +7,10 @@ import {
   DecodingError,
   MockTransport,
   ReadTimeout,
-  registerDecoder,
   Request,
   Response,
-  supportedEncodings,
 } from "../mod.ts";
+import { registerDecoder, supportedEncodings } from "../src/advanced/mod.ts";
 import { parseContentEncoding } from "../src/decoding.ts";
 
 const text = "Ferry decodes what the runtime can. ".repeat(200);
@@ -301,5 +300,64 @@ test("Accept-Encoding lists exactly what decodes here, br included on every runt
       content: chunked([u8(encoded)]),
     });
     assert.equal(await response.text(), text, coding);
+  }
+});
+
+test("a registered decoder's failure is a DecodingError; its source's errors pass through", async () => {
+  registerDecoder("x-fail", (input) =>
+    input.pipeThrough(
+      new TransformStream<Uint8Array, Uint8Array>({
+        transform() {
+          throw new Error("bad bytes");
+        },
+      }),
+    ));
+  registerDecoder("x-same", (input) => input);
+  try {
+    const failing = new Response(200, {
+      headers: { "Content-Encoding": "x-fail" },
+      content: chunked([bytes]),
+    });
+    await assert.rejects(failing.bytes(), (error) => {
+      assert.ok(error instanceof DecodingError, String(error));
+      assert.match(error.message, /Invalid "x-fail" encoded body/);
+      return true;
+    });
+    const timeout = new ReadTimeout("Read timed out");
+    const cut = new Response(200, {
+      headers: { "Content-Encoding": "x-same" },
+      content: chunked([bytes], timeout),
+    });
+    await assert.rejects(cut.bytes(), (error) => error === timeout);
+  } finally {
+    registerDecoder("x-fail", null);
+    registerDecoder("x-same", null);
+  }
+});
+
+test("every built-in coding decodes 1 MiB byte for byte, whatever the input chunking", async () => {
+  // deno-lint-ignore no-explicit-any
+  const zlib = await import("node:zlib") as any;
+  const data = new Uint8Array(1 << 20);
+  let x = 1;
+  for (let i = 0; i < data.length; i++) {
+    x = (x * 1103515245 + 12345) >>> 0;
+    data[i] = 40 + (x >>> 24) % 40;
+  }
+  const encoders: Record<string, (input: Uint8Array) => Uint8Array> = {
+    gzip: zlib.gzipSync,
+    deflate: zlib.deflateRawSync,
+    br: zlib.brotliCompressSync,
+    zstd: zlib.zstdCompressSync,
+  };
+  for (const coding of supportedEncodings()) {
+    const encoded = u8(encoders[coding](data));
+    for (const size of [65536, 1000, 17]) {
+      const response = new Response(200, {
+        headers: { "Content-Encoding": coding },
+        content: chunked(split(encoded, size)),
+      });
+      assert.deepEqual(await response.bytes(), data, `${coding} in chunks of ${size}`);
+    }
   }
 });

@@ -69,6 +69,33 @@ test("a stray CRLF after a body does not break the next response on the connecti
   await Promise.all(backend.served);
 });
 
+test("a transfer coding other than chunked is refused and its connection not reused", async () => {
+  const backend = new MemoryNetworkBackend(async (stream) => {
+    const buffered = { text: "" };
+    while (await readHead(stream, buffered)) {
+      await stream.write(
+        encoder.encode(
+          buffered.text === "" && backend.connections.length === 1
+            ? "HTTP/1.1 200 OK\r\nTransfer-Encoding: gzip\r\n\r\nnot-decoded"
+            : "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok",
+        ),
+      );
+    }
+    await stream.close();
+  });
+  await using client = new Client({ transport: new ConnectionPool({ backend }) });
+  await assert.rejects(
+    client.get("http://te.test/"),
+    (error) =>
+      error instanceof RemoteProtocolError &&
+      /^Unsupported Transfer-Encoding "gzip"/.test(error.message),
+  );
+  assert.equal(await (await client.get("http://te.test/")).text(), "ok");
+  assert.equal(backend.connections.length, 2, "the second request had a new connection");
+  await client.close();
+  await Promise.all(backend.served);
+});
+
 for (const [method, status] of [["HEAD", 200], ["GET", 204], ["GET", 304]] as const) {
   test(`a body sent late after a ${method} ${status} closes the connection, never answers the next request`, async () => {
     // The server answers `method` with a head that frames no body, then (once the client

@@ -19,9 +19,9 @@ import {
   FileContent,
   HTTPStatusError,
   ReadTimeout,
-  supportedEncodings,
   TooManyRedirects,
 } from "../mod.ts";
+import { supportedEncodings } from "../src/advanced/mod.ts";
 
 let peer: (Peer & { origin: string }) | null = null;
 

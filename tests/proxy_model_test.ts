@@ -1,7 +1,8 @@
 import assert from "node:assert/strict";
 import { inspect } from "node:util";
 import { test } from "./_harness.ts";
-import { basicAuthorization, Proxy } from "../src/proxy/proxy.ts";
+import { Proxy } from "../src/proxy/proxy.ts";
+import { basicAuthorization } from "../src/_basic_auth.ts";
 import { InvalidURL, UnsupportedProtocol } from "../src/errors.ts";
 
 test("Proxy from a string: credentials move out of the URL into Proxy-Authorization", () => {

@@ -34,12 +34,10 @@ import {
   handleRequest as handleRequestKey,
 } from "./pool_connection.ts";
 import type { ConnectionState } from "./state.ts";
+import { inspectAsRepr } from "../_inspect.ts";
 
 /** Key of the factory of a pool's connections, `Connection[forPool]`. Not public API. */
 export const forPool: unique symbol = Symbol("ferry.forPool");
-
-const INSPECT = Symbol.for("Deno.customInspect");
-const NODE_INSPECT = Symbol.for("nodejs.util.inspect.custom");
 
 /**
  * One HTTP/1.1 connection to one origin. Requests on it run strictly one after another:
@@ -48,7 +46,7 @@ const NODE_INSPECT = Symbol.for("nodejs.util.inspect.custom");
  *
  * @example Two requests over one connection
  * ```ts ignore
- * import { openConnection } from "@ferry/ferry";
+ * import { openConnection } from "@ferry/ferry/advanced";
  * await using connection = await openConnection("http://127.0.0.1:8080");
  * const first = await connection.request("GET", "/");
  * const second = await connection.request("GET", "/other");
@@ -219,24 +217,16 @@ export class Connection {
     }
     return `<Connection ${JSON.stringify(core.originText + "/")} ${core.state}>`;
   }
-
-  /** Shown by `Deno.inspect`. */
-  [INSPECT](): string {
-    return this.toString();
-  }
-
-  /** Shown by Node's `util.inspect`. */
-  [NODE_INSPECT](): string {
-    return this.toString();
-  }
 }
+
+inspectAsRepr(Connection);
 
 /**
  * Opens a connection to `url`'s origin (TCP, then TLS for `https`).
  *
  * @example Open a connection and send a request
  * ```ts ignore
- * import { openConnection } from "@ferry/ferry";
+ * import { openConnection } from "@ferry/ferry/advanced";
  * await using connection = await openConnection("https://www.example.com/");
  * const response = await connection.request("GET", "/");
  * console.log(response.status, String(connection));

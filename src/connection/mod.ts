@@ -19,7 +19,6 @@ export {
   openStream,
   type StreamOpener,
   targetTlsOptions,
-  type TlsSettings,
 } from "./open.ts";
 export type { ConnectionState } from "./state.ts";
 export {

@@ -12,30 +12,11 @@ import type {
   NetworkBackendInterface,
   NetworkStreamInterface,
   TlsOptions,
+  TlsSettings,
 } from "../network/types.ts";
 import { NetworkBackend } from "../network/backend.ts";
 import { traced } from "../_trace.ts";
 import type { Origin } from "../_origin.ts";
-
-/**
- * TLS settings of a connection or pool (the hostname comes from the URL or `sniHostname`).
- *
- * @example Trust a private CA
- * ```ts ignore
- * import { ConnectionPool } from "@ferry/ferry";
- * const pool = new ConnectionPool({ tls: { caCerts: [await Deno.readTextFile("ca.pem")] } });
- * ```
- */
-export interface TlsSettings {
-  /** Extra CA certificates (PEM) to trust besides the system's. */
-  caCerts?: string[];
-  /** A client certificate chain (PEM). */
-  cert?: string;
-  /** The private key (PEM) of `cert`. */
-  key?: string;
-  /** Whether to verify the server's certificate; on by default. */
-  verify?: boolean;
-}
 
 /**
  * The TLS options for talking to `origin` itself (directly or through a proxy's tunnel):
@@ -48,13 +29,10 @@ export function targetTlsOptions(
   tls: TlsSettings = {},
 ): TlsOptions & { hostname: string } {
   return {
+    ...tls,
     hostname: extensions?.sniHostname ??
       (extensions?.["sni_hostname"] as string | undefined) ?? origin.host,
     alpnProtocols: ["http/1.1"],
-    caCerts: tls.caCerts,
-    cert: tls.cert,
-    key: tls.key,
-    verify: tls.verify,
   };
 }
 
@@ -63,7 +41,7 @@ export function targetTlsOptions(
  *
  * @example Through a UNIX socket, retrying a failed connect twice
  * ```ts ignore
- * import { openConnection } from "@ferry/ferry";
+ * import { openConnection } from "@ferry/ferry/advanced";
  * await using connection = await openConnection("http://localhost/", {
  *   uds: "/run/docker.sock",
  *   retries: 2,

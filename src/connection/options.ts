@@ -20,7 +20,7 @@ export const DEFAULT_KEEPALIVE_EXPIRY_MS = 5000;
  *
  * @example Shorter limits and idle expiry
  * ```ts ignore
- * import { openConnection } from "@ferry/ferry";
+ * import { openConnection } from "@ferry/ferry/advanced";
  * await using connection = await openConnection("https://example.com", {
  *   timeout: { connect: 2000, read: 10_000 },
  *   keepaliveExpiry: 30_000,
@@ -45,7 +45,7 @@ export interface ConnectionOptions extends OpenOptions {
  *
  * @example A POST with a per-request read limit and a trace
  * ```ts ignore
- * import { openConnection } from "@ferry/ferry";
+ * import { openConnection } from "@ferry/ferry/advanced";
  * await using connection = await openConnection("http://127.0.0.1:8080");
  * await connection.request("POST", "/items", {
  *   headers: { "Content-Type": "application/json" },

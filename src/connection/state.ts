@@ -41,7 +41,7 @@
  *
  * @example
  * ```ts ignore
- * import { openConnection } from "@ferry/ferry";
+ * import { openConnection } from "@ferry/ferry/advanced";
  * await using connection = await openConnection("http://127.0.0.1:8080");
  * console.log(connection.state); // "NEW"
  * ```

@@ -50,7 +50,7 @@ export class StringCache {
 }
 
 /** Longest string a {@linkcode StringCache} keeps, in bytes. */
-export const STRING_CACHE_MAX = 64;
+const STRING_CACHE_MAX = 64;
 
 /** A cheap cache key for a header name `bytes[start, end)` (not empty). */
 export function nameKey(bytes: Uint8Array, start: number, end: number): number {

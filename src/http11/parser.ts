@@ -102,6 +102,7 @@ import {
   StringCache,
   valueKey,
 } from "./_cache.ts";
+import { inspectAsRepr } from "../_inspect.ts";
 
 /** The bounds that keep the parser's memory small whatever the peer sends. */
 export interface ParserLimits {
@@ -457,16 +458,6 @@ export class ResponseParser {
   /** A short description, such as `<ResponseParser [body 12 buffered]>`. */
   toString(): string {
     return `<ResponseParser [${this.state} ${this.bufferedLength} buffered]>`;
-  }
-
-  /** Shown by `Deno.inspect` and `console.log`. */
-  [Symbol.for("Deno.customInspect")](): string {
-    return this.toString();
-  }
-
-  /** Shown by Node's `util.inspect` and `console.log`. */
-  [Symbol.for("nodejs.util.inspect.custom")](): string {
-    return this.toString();
   }
 
   #throwIfFailed(): void {
@@ -1183,3 +1174,5 @@ export class ResponseParser {
     }
   }
 }
+
+inspectAsRepr(ResponseParser);

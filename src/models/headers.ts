@@ -5,6 +5,8 @@
  * @module
  */
 
+import { inspectAsRepr } from "../_inspect.ts";
+
 /**
  * What {@linkcode Headers} can be built from: another `Headers` (Ferry's or the web's),
  * pairs, or a record (arrays for several values; `undefined` values are skipped, so
@@ -15,8 +17,6 @@ export type HeadersInit =
   | globalThis.Headers
   | Iterable<readonly [string, string]>
   | Record<string, string | readonly string[] | undefined>;
-
-const INSPECT = Symbol.for("Deno.customInspect");
 
 // deno-lint-ignore no-control-regex
 const NON_ASCII = /[^\x00-\x7f]/;
@@ -42,7 +42,6 @@ function latin1Bytes(text: string): Uint8Array {
 function utf8Bytes(text: string): Uint8Array {
   return encoder.encode(text);
 }
-const NODE_INSPECT = Symbol.for("nodejs.util.inspect.custom");
 
 /**
  * Ordered, multi-valued HTTP headers. Lookup ignores case; the wire keeps the case and
@@ -246,14 +245,6 @@ export class Headers implements Iterable<[string, string]> {
     );
     return `<Headers [${items.join(", ")}]>`;
   }
-
-  /** Shown by `Deno.inspect` and `console.log`. */
-  [INSPECT](): string {
-    return this.toString();
-  }
-
-  /** Shown by Node's `util.inspect` and `console.log`. */
-  [NODE_INSPECT](): string {
-    return this.toString();
-  }
 }
+
+inspectAsRepr(Headers);

@@ -5,6 +5,8 @@
  * @module
  */
 
+import { inspectAsRepr } from "../_inspect.ts";
+
 /** A value a query parameter accepts: `null` becomes `""`, booleans `"true"`/`"false"`. */
 export type QueryValue = string | number | boolean | null;
 
@@ -18,9 +20,6 @@ export type QueryParamsInit =
   | string
   | Iterable<readonly [string, QueryValue]>
   | Record<string, QueryValue | readonly QueryValue[] | undefined>;
-
-const INSPECT = Symbol.for("Deno.customInspect");
-const NODE_INSPECT = Symbol.for("nodejs.util.inspect.custom");
 
 const FORM_SAFE = /^[A-Za-z0-9_.~-]*$/;
 
@@ -188,16 +187,6 @@ export class QueryParams implements Iterable<[string, string]> {
     }
     return out;
   }
-
-  /** Shown by `Deno.inspect`. */
-  [INSPECT](): string {
-    return `<QueryParams ${JSON.stringify(this.toString())}>`;
-  }
-
-  /** Shown by Node's `util.inspect`. */
-  [NODE_INSPECT](): string {
-    return `<QueryParams ${JSON.stringify(this.toString())}>`;
-  }
 }
 
 /** The pairs with each name's values together, where the name first appeared. */
@@ -224,6 +213,8 @@ function grouped(pairs: [string, string][]): [string, string][] {
   }
   return [...byName.values()].flat();
 }
+
+inspectAsRepr(QueryParams, (params) => `<QueryParams ${JSON.stringify(params.toString())}>`);
 
 /**
  * `url` with `params` merged into its query (names in `params` replace the URL's). Returns

@@ -7,6 +7,7 @@
 import { Headers, type HeadersInit } from "./headers.ts";
 import { concatBytes, ReplayableBody, type RequestContent, utf8 } from "./body.ts";
 import { InvalidURL, StreamConsumed } from "../errors.ts";
+import { inspectAsRepr } from "../_inspect.ts";
 import { parseRequestUrl, urlTarget } from "./url.ts";
 
 /** Per-phase limits in milliseconds; `null` means no limit for that phase. */
@@ -93,9 +94,6 @@ export interface RequestInit {
   /** Extensions for the transport. */
   extensions?: RequestExtensions;
 }
-
-const INSPECT = Symbol.for("Deno.customInspect");
-const NODE_INSPECT = Symbol.for("nodejs.util.inspect.custom");
 
 /** Parses a URL, raising {@linkcode InvalidURL} with the offending value quoted. */
 export function parseUrl(url: string | URL, base?: string | URL): URL {
@@ -234,14 +232,6 @@ export class Request {
   toString(): string {
     return `<Request [${this.method}]>`;
   }
-
-  /** Shown by `Deno.inspect`. */
-  [INSPECT](): string {
-    return this.toString();
-  }
-
-  /** Shown by Node's `util.inspect`. */
-  [NODE_INSPECT](): string {
-    return this.toString();
-  }
 }
+
+inspectAsRepr(Request);

@@ -18,6 +18,7 @@ import { reasonPhraseOf } from "./status.ts";
 import { HTTPError, ResponseNotRead, StreamClosed, StreamConsumed } from "../errors.ts";
 import { decodedSource, DEFAULT_MAX_DECOMPRESSED_SIZE, parseContentEncoding } from "../decoding.ts";
 import { Cookies } from "../cookies.ts";
+import { inspectAsRepr } from "../_inspect.ts";
 import { hideCredentials } from "../_redact.ts";
 
 /** Response extensions, as in httpcore (with camelCase names). */
@@ -94,9 +95,6 @@ export interface ResponseInit {
   maxDecompressedSize?: number | null;
 }
 
-const INSPECT = Symbol.for("Deno.customInspect");
-const NODE_INSPECT = Symbol.for("nodejs.util.inspect.custom");
-
 /** Internal: the client stamps the time the request was sent, for `elapsed`. */
 export const STARTED_AT: unique symbol = Symbol("ferry.startedAt");
 
@@ -105,7 +103,7 @@ const now: () => number = typeof performance !== "undefined"
   : () => Date.now();
 
 /** The `charset` parameter of a `Content-Type` value, or `null`. */
-export function charsetOf(contentType: string | null): string | null {
+function charsetOf(contentType: string | null): string | null {
   if (contentType === null) return null;
   const match = /;\s*charset\s*=\s*("?)([^";,\s]+)\1/i.exec(contentType);
   return match ? match[2] : null;
@@ -721,14 +719,6 @@ export class Response {
     const reason = this.reasonPhrase;
     return `<Response [${this.status}${reason ? ` ${reason}` : ""}]>`;
   }
-
-  /** Shown by `Deno.inspect`. */
-  [INSPECT](): string {
-    return this.toString();
-  }
-
-  /** Shown by Node's `util.inspect`. */
-  [NODE_INSPECT](): string {
-    return this.toString();
-  }
 }
+
+inspectAsRepr(Response);

@@ -12,6 +12,7 @@ import type {
   NetworkStreamInterface,
 } from "./types.ts";
 import { type RuntimeName, runtimeName } from "../runtime/detect.ts";
+import { inspectAsRepr } from "../_inspect.ts";
 
 /**
  * A stream as the default {@linkcode NetworkBackend} returns it: the
@@ -50,7 +51,8 @@ function loadBackend(runtime: NetworkRuntime): Promise<NetworkBackendInterface> 
  *
  * @example Send a request by hand
  * ```ts ignore
- * import { NetworkBackend, timeout } from "@ferry/ferry";
+ * import { timeout } from "@ferry/ferry";
+ * import { NetworkBackend } from "@ferry/ferry/advanced";
  * const net = new NetworkBackend();
  * console.log(String(net)); // <NetworkBackend [deno]>
  * await timeout(10_000, async () => {
@@ -92,14 +94,6 @@ export class NetworkBackend implements NetworkBackendInterface {
   toString(): string {
     return `<NetworkBackend [${this.runtime}]>`;
   }
-
-  /** The repr in `Deno.inspect`. */
-  [Symbol.for("Deno.customInspect")](): string {
-    return this.toString();
-  }
-
-  /** The repr in Node's `util.inspect`. */
-  [Symbol.for("nodejs.util.inspect.custom")](): string {
-    return this.toString();
-  }
 }
+
+inspectAsRepr(NetworkBackend);

@@ -38,6 +38,8 @@ import {
   type TlsOptions,
 } from "./types.ts";
 import { describeError, formatHostPort, streamRepr } from "./_common.ts";
+import { extraCaCertificates } from "./ca_certs.ts";
+import { inspectAsRepr } from "../_inspect.ts";
 
 // Timers unref'd the Deno way when setTimeout hands back a plain number.
 const deno = (globalThis as { Deno?: typeof Deno }).Deno;
@@ -63,7 +65,7 @@ type AnyConn = Deno.TcpConn | Deno.TlsConn | Deno.UnixConn;
  *
  * @example Send a request by hand (the default backend makes these under Deno)
  * ```ts ignore
- * import { NetworkBackend } from "@ferry/ferry";
+ * import { NetworkBackend } from "@ferry/ferry/advanced";
  * await using stream = await new NetworkBackend().connect("example.com", 80);
  * await stream.write(new TextEncoder().encode("GET / HTTP/1.1\r\nHost: example.com\r\nConnection: close\r\n\r\n"));
  * console.log(new TextDecoder().decode(await stream.read()));
@@ -244,6 +246,8 @@ export class DenoNetworkStream implements NetworkStreamInterface {
     }
     checkTlsOptions(options, label);
     const hostname = options.hostname ?? this.#host;
+    // CA files are read now, when a TLS connection needs them (a ConnectError if they cannot be).
+    const caCerts = await extraCaCertificates(options);
     this.#upgraded = true;
     let tlsConn: Deno.TlsConn | null = null;
     let abandoned = false;
@@ -252,7 +256,7 @@ export class DenoNetworkStream implements NetworkStreamInterface {
       info = await withDeadline("connect", timeoutMs, async () => {
         tlsConn = await Deno.startTls(this.#conn as Deno.TcpConn, {
           hostname,
-          caCerts: options.caCerts,
+          caCerts: caCerts.length > 0 ? [...caCerts] : undefined,
           alpnProtocols: options.alpnProtocols,
         });
         if (abandoned) closeQuietly(tlsConn);
@@ -350,16 +354,6 @@ export class DenoNetworkStream implements NetworkStreamInterface {
     return streamRepr(this.#label, this.#tls, this.closed);
   }
 
-  /** The repr in `Deno.inspect`. */
-  [Symbol.for("Deno.customInspect")](): string {
-    return this.toString();
-  }
-
-  /** The repr in Node's `util.inspect`. */
-  [Symbol.for("nodejs.util.inspect.custom")](): string {
-    return this.toString();
-  }
-
   #shut(): void {
     if (this.#closed) return;
     this.#closed = true;
@@ -391,6 +385,8 @@ export class DenoNetworkStream implements NetworkStreamInterface {
     });
   }
 }
+
+inspectAsRepr(DenoNetworkStream);
 
 function closeQuietly(conn: { close(): void }): void {
   try {
@@ -446,7 +442,7 @@ function describeTlsError(error: unknown): string {
  *
  * @example Connect, then upgrade to TLS (the default backend is this one under Deno)
  * ```ts ignore
- * import { NetworkBackend } from "@ferry/ferry";
+ * import { NetworkBackend } from "@ferry/ferry/advanced";
  * const backend = new NetworkBackend();
  * const plain = await backend.connect("example.com", 443, { timeoutMs: 5000 });
  * await using stream = await plain.startTls({ hostname: "example.com", alpnProtocols: ["http/1.1"] });
@@ -506,17 +502,9 @@ export class DenoNetworkBackend implements NetworkBackendInterface {
   toString(): string {
     return "<NetworkBackend [deno]>";
   }
-
-  /** The repr in `Deno.inspect`. */
-  [Symbol.for("Deno.customInspect")](): string {
-    return this.toString();
-  }
-
-  /** The repr in Node's `util.inspect`. */
-  [Symbol.for("nodejs.util.inspect.custom")](): string {
-    return this.toString();
-  }
 }
+
+inspectAsRepr(DenoNetworkBackend);
 
 /**
  * Connects and starts TLS in one step with `Deno.connectTls`, the only Deno API that can
@@ -531,6 +519,7 @@ async function connectTlsStream(
 ): Promise<DenoNetworkStream> {
   const target = formatHostPort(host, port);
   checkTlsOptions(tls, target);
+  const caCerts = await extraCaCertificates(tls);
   const hostname = tls.hostname ?? host;
   if (hostname !== host) {
     throw new ConnectError(
@@ -546,7 +535,7 @@ async function connectTlsStream(
       tlsConn = await Deno.connectTls({
         hostname: host,
         port,
-        caCerts: tls.caCerts,
+        caCerts: caCerts.length > 0 ? [...caCerts] : undefined,
         alpnProtocols: tls.alpnProtocols,
         cert: tls.cert!,
         key: tls.key!,

@@ -24,6 +24,7 @@ import {
   type NetworkStreamInterface,
   type TlsOptions,
 } from "./types.ts";
+import { inspectAsRepr } from "../_inspect.ts";
 
 /** Options of {@linkcode memoryStreamPair}. */
 export interface MemoryStreamOptions {
@@ -337,16 +338,6 @@ export class MemoryNetworkStream implements NetworkStreamInterface {
     return streamRepr(this.#label, this.#tls !== null, this.closed);
   }
 
-  /** The repr in `Deno.inspect`. */
-  [Symbol.for("Deno.customInspect")](): string {
-    return this.toString();
-  }
-
-  /** The repr in Node's `util.inspect`. */
-  [Symbol.for("nodejs.util.inspect.custom")](): string {
-    return this.toString();
-  }
-
   #unusable(what: string, ErrorClass: typeof ReadError | typeof WriteError): Error {
     const reason = this.#upgraded && !this.#closed
       ? "the stream was upgraded to TLS"
@@ -354,6 +345,8 @@ export class MemoryNetworkStream implements NetworkStreamInterface {
     return new ErrorClass(`Cannot ${what} "${this.#label}": ${reason}`);
   }
 }
+
+inspectAsRepr(MemoryNetworkStream);
 
 /**
  * Two connected in-memory streams: what one writes, the other reads.
@@ -496,14 +489,6 @@ export class MemoryNetworkBackend implements NetworkBackendInterface {
   toString(): string {
     return "<NetworkBackend [memory]>";
   }
-
-  /** The repr in `Deno.inspect`. */
-  [Symbol.for("Deno.customInspect")](): string {
-    return this.toString();
-  }
-
-  /** The repr in Node's `util.inspect`. */
-  [Symbol.for("nodejs.util.inspect.custom")](): string {
-    return this.toString();
-  }
 }
+
+inspectAsRepr(MemoryNetworkBackend);

@@ -30,6 +30,10 @@ import {
   type NetworkStreamInterface,
   type TlsOptions,
 } from "./types.ts";
+import { describeError, formatHostPort, streamRepr } from "./_common.ts";
+import { caPaths, extraCaCertificates, load } from "./ca_certs.ts";
+import { getEnv } from "../runtime/env.ts";
+import { inspectAsRepr } from "../_inspect.ts";
 
 const EMPTY = new Uint8Array(0);
 const RESOLVED: Promise<void> = Promise.resolve();
@@ -42,79 +46,27 @@ function unbracket(host: string): string {
   return host.startsWith("[") && host.endsWith("]") ? host.slice(1, -1) : host;
 }
 
-/** What the common runtime error codes mean, for messages. */
-const CODE_PHRASES: Record<string, string> = {
-  ECONNREFUSED: "connection refused",
-  ECONNRESET: "connection reset by peer",
-  EPIPE: "broken pipe",
-  ENOTFOUND: "name not found",
-  EAI_AGAIN: "name resolution failed",
-  EAI_FAIL: "name resolution failed",
-  EHOSTUNREACH: "host unreachable",
-  ENETUNREACH: "network unreachable",
-  ETIMEDOUT: "timed out",
-  ENOENT: "no such socket file",
-  EACCES: "permission denied",
-  ECONNABORTED: "connection aborted",
-  ERR_STREAM_DESTROYED: "stream destroyed",
-  ERR_SOCKET_CLOSED: "socket closed",
-};
-
-/** Certificate checks that failed because the chain leads to no trusted authority. */
-const UNKNOWN_AUTHORITY = new Set([
-  "UNABLE_TO_VERIFY_LEAF_SIGNATURE",
-  "UNABLE_TO_GET_ISSUER_CERT",
-  "UNABLE_TO_GET_ISSUER_CERT_LOCALLY",
-  "SELF_SIGNED_CERT_IN_CHAIN",
-  "DEPTH_ZERO_SELF_SIGNED_CERT",
-]);
-
-function describe(error: unknown): string {
-  // deno-lint-ignore no-explicit-any
-  const code = (error as any)?.code;
-  if (typeof code === "string") {
-    const phrase = CODE_PHRASES[code];
-    if (phrase) return `${phrase} (${code})`;
-    if (UNKNOWN_AUTHORITY.has(code)) {
-      // deno-lint-ignore no-explicit-any
-      const detail = String((error as any)?.message ?? code);
-      return `certificate verification failed, unknown authority: ${detail} (${code})`;
-    }
-    if (code === "ERR_TLS_CERT_ALTNAME_INVALID") {
-      // deno-lint-ignore no-explicit-any
-      const reason = String((error as any)?.reason ?? (error as any)?.message ?? code);
-      return `certificate verification failed, hostname mismatch: ${reason} (${code})`;
-    }
-    if (code.startsWith("CERT_") || code.startsWith("ERR_SSL_") || code.startsWith("ERR_TLS_")) {
-      // deno-lint-ignore no-explicit-any
-      const detail = String((error as any)?.message ?? code);
-      return `${
-        code.startsWith("CERT_") ? "certificate verification failed: " : ""
-      }${detail} (${code})`;
-    }
-    // deno-lint-ignore no-explicit-any
-    const message = String((error as any)?.message ?? code);
-    return `${message} (${code})`;
-  }
-  return error instanceof Error ? error.message : String(error);
-}
-
-function formatHostPort(host: string, port: number): string {
-  return host.includes(":") && !host.startsWith("[") ? `[${host}]:${port}` : `${host}:${port}`;
-}
-
 /** Secure contexts are costly to build (the root store is parsed): keep a few per setting. */
 const secureContexts = new Map<string, tls.SecureContext>();
 const MAX_SECURE_CONTEXTS = 32;
 
-function secureContextFor(options: TlsOptions): tls.SecureContext | undefined {
+/**
+ * The secure context for `options`, or `undefined` for Node's default one. Trust is the
+ * runtime's default store (the bundled roots plus `NODE_EXTRA_CA_CERTS`, or the system's
+ * with `--use-system-ca`) with the extra CA certificates added to it, never replaced.
+ */
+async function secureContextFor(options: TlsOptions): Promise<tls.SecureContext | undefined> {
+  const paths = caPaths(options);
   const caCerts = options.caCerts ?? [];
-  if (caCerts.length === 0 && !options.cert && !options.key) return undefined;
-  const key = JSON.stringify([caCerts, options.cert ?? "", options.key ?? ""]);
+  if (caCerts.length === 0 && paths.length === 0 && !options.cert && !options.key) {
+    return undefined;
+  }
+  const key = JSON.stringify([caCerts, paths, options.cert ?? "", options.key ?? ""]);
   let context = secureContexts.get(key);
   if (!context) {
+    const extra = await extraCaCertificates(options);
     context = tls.createSecureContext({
-      ca: caCerts.length ? [...tls.rootCertificates, ...caCerts] : undefined,
+      ca: extra.length > 0 ? [...await defaultCaCertificates(), ...extra] : undefined,
       cert: options.cert,
       key: options.key,
     });
@@ -124,6 +76,20 @@ function secureContextFor(options: TlsOptions): tls.SecureContext | undefined {
     secureContexts.set(key, context);
   }
   return context;
+}
+
+/**
+ * The runtime's default trust store as PEM: `tls.getCACertificates("default")` where it
+ * exists (Node 22.15+, Bun); on Node 20 the bundled roots plus `NODE_EXTRA_CA_CERTS`,
+ * which Node adds to its default store.
+ */
+async function defaultCaCertificates(): Promise<readonly string[]> {
+  // deno-lint-ignore no-explicit-any
+  const getCACertificates = (tls as any).getCACertificates;
+  if (typeof getCACertificates === "function") return getCACertificates("default");
+  const file = getEnv("NODE_EXTRA_CA_CERTS");
+  const extra = file ? await load("NODE_EXTRA_CA_CERTS", file) : [];
+  return [...tls.rootCertificates, ...extra];
 }
 
 type Waiter = {
@@ -138,7 +104,7 @@ type Waiter = {
  *
  * @example Send a request by hand
  * ```ts ignore
- * import { NodeNetworkBackend } from "@ferry/ferry";
+ * import { NodeNetworkBackend } from "@ferry/ferry/advanced";
  * const stream = await new NodeNetworkBackend().connect("example.com", 80);
  * await stream.write(new TextEncoder().encode("GET / HTTP/1.1\r\nHost: example.com\r\nConnection: close\r\n\r\n"));
  * console.log(new TextDecoder().decode(await stream.read()));
@@ -359,13 +325,24 @@ export class NodeNetworkStream implements NetworkStreamInterface {
     }
     if (this.#error !== null) throw this.#connectError("TLS handshake with", this.#error);
     const socket = this.#socket;
+    let secureContext: tls.SecureContext | undefined;
+    try {
+      // CA files are read now, when a TLS connection needs them.
+      secureContext = await secureContextFor(options);
+    } catch (error) {
+      socket.destroy();
+      throw error;
+    }
+    if (this.closed || socket.destroyed) {
+      throw new ConnectError(`Cannot start TLS on "${this.#label}": the stream is closed`);
+    }
     this.#detach();
     const hostname = unbracket(options.hostname ?? this.#host);
     const tlsSocket = tls.connect({
       socket,
       host: hostname,
       servername: net.isIP(hostname) ? undefined : hostname,
-      secureContext: secureContextFor(options),
+      secureContext,
       ALPNProtocols: options.alpnProtocols,
       rejectUnauthorized: options.verify ?? true,
     });
@@ -485,41 +462,31 @@ export class NodeNetworkStream implements NetworkStreamInterface {
 
   /** `<NetworkStream ["127.0.0.1:80" TLS CLOSED]>` */
   toString(): string {
-    return `<NetworkStream ["${this.#label}"${this.#tls ? " TLS" : ""}${
-      this.closed ? " CLOSED" : ""
-    }]>`;
-  }
-
-  /** The repr in `Deno.inspect`. */
-  [Symbol.for("Deno.customInspect")](): string {
-    return this.toString();
-  }
-
-  /** The repr in Node's `util.inspect`. */
-  [Symbol.for("nodejs.util.inspect.custom")](): string {
-    return this.toString();
+    return streamRepr(this.#label, this.#tls, this.closed);
   }
 
   #readError(error: unknown): ReadError {
     if (error instanceof ReadError) return error;
-    return new ReadError(`Could not read from "${this.#label}": ${describe(error)}`, {
+    return new ReadError(`Could not read from "${this.#label}": ${describeError(error)}`, {
       cause: error,
     });
   }
 
   #writeError(error: unknown): WriteError {
     if (error instanceof WriteError) return error;
-    return new WriteError(`Could not write to "${this.#label}": ${describe(error)}`, {
+    return new WriteError(`Could not write to "${this.#label}": ${describeError(error)}`, {
       cause: error,
     });
   }
 
   #connectError(what: string, error: unknown): ConnectError {
-    return new ConnectError(`${what} "${this.#label}" failed: ${describe(error)}`, {
+    return new ConnectError(`${what} "${this.#label}" failed: ${describeError(error)}`, {
       cause: error,
     });
   }
 }
+
+inspectAsRepr(NodeNetworkStream);
 
 function view(chunk: Buffer, length: number): Uint8Array {
   return new Uint8Array(chunk.buffer, chunk.byteOffset, Math.min(length, chunk.length));
@@ -535,7 +502,7 @@ function address(hostname: string | undefined, port: number | undefined): NetAdd
  *
  * @example Connect, then upgrade to TLS
  * ```ts ignore
- * import { NodeNetworkBackend } from "@ferry/ferry";
+ * import { NodeNetworkBackend } from "@ferry/ferry/advanced";
  * const backend = new NodeNetworkBackend();
  * const plain = await backend.connect("example.com", 443, { timeoutMs: 5000 });
  * const stream = await plain.startTls({ hostname: "example.com", alpnProtocols: ["http/1.1"] });
@@ -602,7 +569,7 @@ export class NodeNetworkBackend implements NetworkBackendInterface {
       socket.destroy();
       if (error instanceof HTTPError) throw error;
       if (options.signal?.aborted && error === options.signal.reason) throw error;
-      throw new ConnectError(`Could not connect to "${target}": ${describe(error)}`, {
+      throw new ConnectError(`Could not connect to "${target}": ${describeError(error)}`, {
         cause: error,
       });
     }
@@ -624,14 +591,6 @@ export class NodeNetworkBackend implements NetworkBackendInterface {
   toString(): string {
     return "<NetworkBackend [node]>";
   }
-
-  /** The repr in `Deno.inspect`. */
-  [Symbol.for("Deno.customInspect")](): string {
-    return this.toString();
-  }
-
-  /** The repr in Node's `util.inspect`. */
-  [Symbol.for("nodejs.util.inspect.custom")](): string {
-    return this.toString();
-  }
 }
+
+inspectAsRepr(NodeNetworkBackend);

@@ -12,9 +12,8 @@ import {
   type NetworkStreamInterface,
   type TlsOptions,
 } from "./types.ts";
+import { inspectAsRepr } from "../_inspect.ts";
 
-const INSPECT = Symbol.for("Deno.customInspect");
-const NODE_INSPECT = Symbol.for("nodejs.util.inspect.custom");
 const EMPTY = new Uint8Array(0);
 
 /** Options of a {@linkcode PrefixedStream}. */
@@ -95,14 +94,6 @@ export class PrefixedStream implements NetworkStreamInterface {
   toString(): string {
     return String(this.#inner);
   }
-
-  /** Shown by `Deno.inspect`. */
-  [INSPECT](): string {
-    return this.toString();
-  }
-
-  /** Shown by Node's `util.inspect`. */
-  [NODE_INSPECT](): string {
-    return this.toString();
-  }
 }
+
+inspectAsRepr(PrefixedStream);

@@ -13,23 +13,51 @@
 /** Default number of bytes a {@linkcode NetworkStreamInterface.read} asks for: 64 KiB. */
 export const DEFAULT_READ_SIZE = 65536;
 
-/** TLS settings for {@linkcode NetworkStreamInterface.startTls} and connecting. */
-export interface TlsOptions {
-  /** The server name sent in SNI and checked against the certificate. */
-  hostname?: string;
-  /** Extra CA certificates (PEM) to trust besides the system's. */
+/**
+ * TLS settings: whom to trust and which certificate to show. The one type for a
+ * connection's, a pool's and a proxy's settings (the client builds them from `verify`,
+ * `cert` and `trustEnv`); {@linkcode TlsOptions} adds the server name and ALPN.
+ *
+ * Trust is the runtime's own store (on Node and Bun including `NODE_EXTRA_CA_CERTS`) plus
+ * what these settings add; nothing replaces it.
+ *
+ * @example Trust a private CA, from a file read when the first TLS connection needs it
+ * ```ts ignore
+ * import { ConnectionPool } from "@ferry/ferry";
+ * const pool = new ConnectionPool({ tls: { caFiles: ["/etc/ssl/private-ca.pem"] } });
+ * ```
+ */
+export interface TlsSettings {
+  /** Extra CA certificates (PEM) to trust besides the runtime's own. */
   caCerts?: string[];
+  /**
+   * Files (PEM bundles) or folders of CA certificates to trust besides the runtime's own,
+   * read when a TLS connection first needs them. A file that cannot be read fails the
+   * connection with a `ConnectError` naming it.
+   */
+  caFiles?: string[];
+  /**
+   * Also trust the certificates of `SSL_CERT_FILE` and `SSL_CERT_DIR`, read when a TLS
+   * connection first needs them (a variable naming a missing file is skipped).
+   */
+  trustEnv?: boolean;
   /** A client certificate chain (PEM), sent when the server asks for one. */
   cert?: string;
-  /** The private key (PEM) of {@linkcode TlsOptions.cert}. */
+  /** The private key (PEM) of {@linkcode TlsSettings.cert}. */
   key?: string;
-  /** Protocols to offer in ALPN, such as `["http/1.1"]`. */
-  alpnProtocols?: string[];
   /**
    * Whether to verify the server's certificate chain and hostname. On by default;
    * switching it off is for tests and is refused by backends that cannot honour it.
    */
   verify?: boolean;
+}
+
+/** TLS settings for {@linkcode NetworkStreamInterface.startTls} and connecting. */
+export interface TlsOptions extends TlsSettings {
+  /** The server name sent in SNI and checked against the certificate. */
+  hostname?: string;
+  /** Protocols to offer in ALPN, such as `["http/1.1"]`. */
+  alpnProtocols?: string[];
 }
 
 /** Options of {@linkcode NetworkBackendInterface.connect}. */

@@ -73,7 +73,7 @@ function ipBytes(host: string): number[] | null {
  *
  * @example
  * ```ts
- * import { ipInCidr } from "@ferry/ferry";
+ * import { ipInCidr } from "@ferry/ferry/proxy";
  * console.log(ipInCidr("192.168.4.20", "192.168.0.0/16")); // true
  * console.log(ipInCidr("[::1]", "::/0")); // true
  * console.log(ipInCidr("example.com", "0.0.0.0/0")); // false

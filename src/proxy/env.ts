@@ -68,7 +68,7 @@ function proxyVariables(env: Environment): Map<string, string> {
  *
  * @example Proxies and exceptions from variables
  * ```ts
- * import { getEnvironmentProxies } from "@ferry/ferry";
+ * import { getEnvironmentProxies } from "@ferry/ferry/proxy";
  * const mounts = getEnvironmentProxies({
  *   HTTPS_PROXY: "proxy.internal:3128",
  *   NO_PROXY: "localhost,.corp.example,10.0.0.0/8",

@@ -30,30 +30,19 @@ import type {
   NetworkBackendInterface,
   NetworkStreamInterface,
   TlsOptions,
+  TlsSettings,
 } from "../network/types.ts";
 import type { Proxy } from "./proxy.ts";
 import { socks5Connect } from "./socks5.ts";
 import { openTunnel } from "./tunnel.ts";
 import { targetTlsOptions } from "../connection/mod.ts";
 
-/** TLS settings for the target, as a pool has them. */
-export interface TargetTlsSettings {
-  /** Extra CA certificates (PEM) to trust besides the system's. */
-  caCerts?: string[];
-  /** A client certificate chain (PEM). */
-  cert?: string;
-  /** The private key (PEM) of `cert`. */
-  key?: string;
-  /** Whether to verify the target's certificate; on by default. */
-  verify?: boolean;
-}
-
 /** Options of {@linkcode openProxiedStream}. */
 export interface ProxiedStreamOptions {
   /** Opens the TCP connection to the proxy. */
   backend: NetworkBackendInterface;
   /** TLS settings for an `https` target (the proxy's own come from `proxy.tls`). */
-  tls?: TargetTlsSettings;
+  tls?: TlsSettings;
   /** A local address to bind to. */
   localAddress?: string;
 }

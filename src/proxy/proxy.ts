@@ -23,6 +23,8 @@ import { UnsupportedProtocol } from "../errors.ts";
 import { Headers, type HeadersInit } from "../models/headers.ts";
 import { parseUrl } from "../models/request.ts";
 import type { TlsOptions } from "../network/types.ts";
+import { basicAuthorization } from "../_basic_auth.ts";
+import { inspectAsRepr } from "../_inspect.ts";
 
 /** How an HTTP proxy carries requests; see {@linkcode Proxy}. */
 export type ProxyMode = "DEFAULT" | "TUNNEL_ONLY" | "FORWARD_ONLY";
@@ -43,9 +45,6 @@ export interface ProxyInit {
 
 /** What a {@linkcode Proxy} can be given as: a URL is a shortcut for `{ url }`. */
 export type ProxyLike = string | URL | ProxyInit | Proxy;
-
-const INSPECT = Symbol.for("Deno.customInspect");
-const NODE_INSPECT = Symbol.for("nodejs.util.inspect.custom");
 
 const DEFAULT_PORTS: Record<string, number> = {
   "http:": 80,
@@ -203,25 +202,9 @@ export class Proxy {
     const mode = this.mode === "DEFAULT" ? "" : ` ${this.mode}`;
     return `<Proxy ${JSON.stringify(this.origin)}${auth}${mode}>`;
   }
-
-  /** Shown by `Deno.inspect`. */
-  [INSPECT](): string {
-    return this.toString();
-  }
-
-  /** Shown by Node's `util.inspect`. */
-  [NODE_INSPECT](): string {
-    return this.toString();
-  }
 }
 
-/** The value of a Basic `Proxy-Authorization` header (UTF-8 credentials). */
-export function basicAuthorization(username: string, password: string): string {
-  const bytes = new TextEncoder().encode(`${username}:${password}`);
-  let binary = "";
-  for (const byte of bytes) binary += String.fromCharCode(byte);
-  return `Basic ${btoa(binary)}`;
-}
+inspectAsRepr(Proxy);
 
 function safeDecode(text: string): string {
   try {

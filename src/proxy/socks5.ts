@@ -61,7 +61,7 @@ const encoder = new TextEncoder();
  *
  * @example Through a SOCKS5 proxy, by hand
  * ```ts ignore
- * import { socks5Connect } from "@ferry/ferry";
+ * import { socks5Connect } from "@ferry/ferry/proxy";
  * const stream = await backend.connect("127.0.0.1", 1080);
  * await socks5Connect(stream, "example.com", 443, { auth: ["user", "secret"] });
  * const tls = await stream.startTls({ hostname: "example.com" });

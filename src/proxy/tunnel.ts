@@ -42,7 +42,7 @@ export interface TunnelOptions {
  *
  * @example Through an HTTP proxy, by hand
  * ```ts ignore
- * import { openTunnel } from "@ferry/ferry";
+ * import { openTunnel } from "@ferry/ferry/proxy";
  * const raw = await backend.connect("127.0.0.1", 3128);
  * const tunnel = await openTunnel(raw, "example.com:443", {
  *   headers: [["Proxy-Authorization", "Basic dXNlcjpzZWNyZXQ="]],

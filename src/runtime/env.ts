@@ -25,7 +25,7 @@ export function getEnv(name: string): string | undefined {
  *
  * @example
  * ```ts
- * import { readEnvironment } from "@ferry/ferry";
+ * import { readEnvironment } from "@ferry/ferry/proxy";
  * const env = readEnvironment();
  * console.log(typeof env); // "object"
  * ```

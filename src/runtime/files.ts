@@ -26,7 +26,7 @@ let registered: FileAccess | null = null;
  *
  * @example Read files through Deno's own API
  * ```ts ignore
- * import { setFileAccess } from "@ferry/ferry";
+ * import { setFileAccess } from "@ferry/ferry/advanced";
  * setFileAccess({
  *   readTextFile: (path) => Deno.readTextFile(path),
  *   openFile: async (path) => {
@@ -39,7 +39,7 @@ let registered: FileAccess | null = null;
  *
  * @example Read files through node:fs
  * ```ts ignore
- * import { setFileAccess } from "@ferry/ferry";
+ * import { setFileAccess } from "@ferry/ferry/advanced";
  * import { createReadStream } from "node:fs";
  * import { readFile, stat } from "node:fs/promises";
  * import { Readable } from "node:stream";
@@ -66,11 +66,6 @@ export function fileAccess(path: string): FileAccess {
     );
   }
   return registered;
-}
-
-/** Whether some file access is registered. */
-export function hasFileAccess(): boolean {
-  return registered !== null;
 }
 
 /**
