@@ -488,6 +488,17 @@ export class Response {
     if (this.#consumed) throw new StreamConsumed();
     if (this.#closed) throw new StreamClosed();
     this.#consumed = true;
+    // A body that came whole (and needs no decoding) is handed over without the loop.
+    const raw = this.#raw;
+    if (raw.takeWhole !== undefined && !this.headers.has("content-encoding")) {
+      const whole = raw.takeWhole();
+      if (whole !== null) {
+        this.#downloaded = whole.length;
+        this.#content = whole;
+        await this.close();
+        return whole;
+      }
+    }
     const source = this.#source();
     const borrowed = source.borrowed === true;
     const chunks: Uint8Array[] = [];
