@@ -48,6 +48,13 @@ import { type CertInit, tlsSettings } from "./tls_settings.ts";
 import { inspectAsRepr } from "./_inspect.ts";
 import { bindFetch, type Fetch } from "./client_fetch.ts";
 import { type RetryInit, type RetryPolicy, toRetryPolicy } from "./retry.ts";
+import {
+  checkProgressCallback,
+  checkProgressInterval,
+  type ProgressCallback,
+  reportDownloadProgress,
+  withUploadProgress,
+} from "./progress.ts";
 
 /** Connection limits of the default transport. */
 export interface Limits {
@@ -175,6 +182,18 @@ export interface RequestOptions {
   signal?: AbortSignal;
   /** Retries for this request, instead of the client's (`0` for none). */
   retry?: RetryInit;
+  /**
+   * Called as the request body is sent: `{ percent, transferredBytes, totalBytes }` and
+   * the latest chunk; throttled, and once at the end. See the README's "Progress".
+   */
+  onUploadProgress?: ProgressCallback;
+  /**
+   * Called as the response body is received, however it is read: `{ percent,
+   * transferredBytes, totalBytes }` and the latest chunk; throttled, and once at the end.
+   */
+  onDownloadProgress?: ProgressCallback;
+  /** The least milliseconds between two progress calls (the last one excepted). Default 16. */
+  progressInterval?: number;
 }
 
 /** Options of {@linkcode Client.send}. */
@@ -407,6 +426,24 @@ export class Client {
     }
     if (options.signal !== undefined) extensions.signal = options.signal;
     if (options.retry !== undefined) extensions.retry = toRetryPolicy(options.retry) ?? 0;
+    // Progress (src/progress.ts): the upload wraps the body; the download is set up by send().
+    if (options.onUploadProgress !== undefined || options.onDownloadProgress !== undefined) {
+      checkProgressCallback("onUploadProgress", options.onUploadProgress);
+      checkProgressCallback("onDownloadProgress", options.onDownloadProgress);
+      const interval = checkProgressInterval(options.progressInterval);
+      if (options.onUploadProgress !== undefined && content !== null) {
+        const length = headers.get("content-length");
+        content = withUploadProgress(
+          content,
+          length === null ? null : Number(length),
+          options.onUploadProgress,
+          interval,
+        );
+      }
+      if (options.onDownloadProgress !== undefined) {
+        extensions.downloadProgress = { callback: options.onDownloadProgress, interval };
+      }
+    }
     request.content = content;
     request.extensions = extensions;
     if (pendingLength !== null) PENDING_LENGTH.set(request, pendingLength);
@@ -512,6 +549,12 @@ export class Client {
     const response = auth === null
       ? await this.#sendHandlingRedirects(request, follow, [])
       : await this.#sendHandlingAuth(request, auth, follow);
+    const progress = request.extensions.downloadProgress as
+      | { callback: ProgressCallback; interval: number }
+      | undefined;
+    if (progress !== undefined) {
+      reportDownloadProgress(response, progress.callback, progress.interval);
+    }
     if (!options.stream) {
       try {
         await response.bytes();

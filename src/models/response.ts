@@ -103,6 +103,12 @@ export interface ResponseInit {
 /** Internal: the client stamps the time the request was sent, for `elapsed`. */
 export const STARTED_AT: unique symbol = Symbol("ferry.startedAt");
 
+/**
+ * Internal: wraps the raw body source before anything is read (the client's download
+ * progress, src/progress.ts): `response[WRAP_SOURCE]((source) => wrapped)`.
+ */
+export const WRAP_SOURCE: unique symbol = Symbol("ferry.wrapSource");
+
 const now: () => number = typeof performance !== "undefined"
   ? () => performance.now()
   : () => Date.now();
@@ -454,6 +460,15 @@ export class Response {
   #withRequest(error: unknown): unknown {
     if (error instanceof HTTPError && error.request === null) error.request = this.request;
     return error;
+  }
+
+  /** Internal: see {@linkcode WRAP_SOURCE}. Throws once reading has started. */
+  [WRAP_SOURCE](wrap: (source: BodySource) => BodySource): void {
+    if (this.#consumed) throw new StreamConsumed();
+    this.#raw = wrap(this.#raw);
+    // An in-memory body is read through the wrapper too.
+    this.#content = null;
+    this.#downloaded = 0;
   }
 
   async #rawRead(): Promise<Uint8Array | null> {
