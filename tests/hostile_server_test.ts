@@ -140,3 +140,34 @@ for (const [method, status] of [["HEAD", 200], ["GET", 204], ["GET", 304]] as co
     assert.equal(backend.connections.length, 2);
   });
 }
+
+test("a 101 to a request that did not ask to switch protocols fails and frees the connection", async () => {
+  const backend = new MemoryNetworkBackend(async (stream) => {
+    const buffered = { text: "" };
+    try {
+      while (await readHead(stream, buffered)) {
+        await stream.write(
+          encoder.encode("HTTP/1.1 101 Switching Protocols\r\nUpgrade: x\r\n\r\n"),
+        );
+      }
+    } catch {
+      // The client closed the connection.
+    }
+    await stream.close();
+  });
+  // One connection: a switch taken for granted would keep it, and the second request
+  // would wait for the pool until it timed out.
+  await using pool = new ConnectionPool({ backend, maxConnections: 1 });
+  for (const path of ["/1", "/2"]) {
+    await assert.rejects(
+      pool.request("GET", `http://switch.test${path}`),
+      (error) =>
+        error instanceof RemoteProtocolError &&
+        error.message ===
+          `Unexpected "101 Switching Protocols": the request did not ask to switch protocols (GET http://switch.test${path})`,
+    );
+    assert.equal(String(pool), "<ConnectionPool [0 active]>");
+  }
+  assert.equal(backend.connections.length, 2);
+  assert.ok(backend.connections.every((stream) => stream.closed));
+});
