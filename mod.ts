@@ -43,6 +43,7 @@ export {
 } from "./src/client.ts";
 export type { TimeoutInit } from "./src/merge.ts";
 export type { Fetch, FetchInit } from "./src/client_fetch.ts";
+export type { RetryClock, RetryEvent, RetryInit, RetryOptions } from "./src/retry.ts";
 export { fetch } from "./src/fetch.ts";
 export {
   del,

@@ -169,6 +169,7 @@ export const LAYERS: readonly (readonly [string, readonly string[]])[] = [
       "src/_tls_settings.ts",
       "src/transports/",
       "src/client_fetch.ts",
+      "src/retry.ts",
     ],
   ],
   ["adapters", ["src/fetch.ts", "src/cli/"]],

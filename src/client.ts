@@ -47,6 +47,7 @@ import { buildRedirectRequest } from "./_redirects.ts";
 import { type CertInit, tlsSettings } from "./_tls_settings.ts";
 import { inspectAsRepr } from "./_inspect.ts";
 import { bindFetch, type Fetch } from "./client_fetch.ts";
+import { type RetryInit, type RetryPolicy, toRetryPolicy } from "./retry.ts";
 
 /** Connection limits of the default transport. */
 export interface Limits {
@@ -124,6 +125,11 @@ export interface ClientOptions {
   defaultEncoding?: DefaultEncoding;
   /** Limit on a decompressed response body, in bytes; `null` for none. Default 256 MiB. */
   maxDecompressedSize?: number | null;
+  /**
+   * Retries of failed requests: a number of retries, `RetryOptions`, or none (default).
+   * See the README's "Retries".
+   */
+  retry?: RetryInit;
 }
 
 /** Options of one request. */
@@ -160,6 +166,8 @@ export interface RequestOptions {
   extensions?: RequestExtensions;
   /** Cancels the request (and the reading of its body) when aborted. */
   signal?: AbortSignal;
+  /** Retries for this request, instead of the client's (`0` for none). */
+  retry?: RetryInit;
 }
 
 /** Options of {@linkcode Client.send}. */
@@ -210,6 +218,7 @@ export class Client {
   #maxDecompressedSize: number | null | undefined;
   #closed = false;
   #fetch: Fetch | null = null;
+  #retry: RetryPolicy | null;
 
   /** Creates a client; nothing is opened until the first request. */
   constructor(options: ClientOptions = {}) {
@@ -245,6 +254,7 @@ export class Client {
     this.#responseHooks = options.eventHooks?.response?.slice() ?? [];
     this.#defaultEncoding = options.defaultEncoding ?? "utf-8";
     this.#maxDecompressedSize = options.maxDecompressedSize;
+    this.#retry = toRetryPolicy(options.retry);
   }
 
   /** The base URL, or `null`. */
@@ -389,6 +399,7 @@ export class Client {
         : toTimeouts(options.timeout);
     }
     if (options.signal !== undefined) extensions.signal = options.signal;
+    if (options.retry !== undefined) extensions.retry = toRetryPolicy(options.retry) ?? 0;
     request.content = content;
     request.extensions = extensions;
     if (pendingLength !== null) PENDING_LENGTH.set(request, pendingLength);
@@ -582,7 +593,13 @@ export class Client {
     const started = now();
     let response: Response;
     try {
-      response = await transport.send(request);
+      // Retries (src/retry.ts): the request's own policy (extensions.retry), else the client's.
+      const retry = request.extensions.retry === undefined
+        ? this.#retry
+        : toRetryPolicy(request.extensions.retry as RetryInit | RetryPolicy);
+      response = retry === null
+        ? await transport.send(request)
+        : await retry.send(request, transport);
     } catch (error) {
       throw attachRequest(error, request);
     }

@@ -32,7 +32,7 @@ import type { ConnectionCore } from "./core.ts";
 import type { Exchange } from "./exchange.ts";
 import { BufferedBody, ConnectionBody } from "./body.ts";
 import { unscheduleProbe } from "./idle_probe.ts";
-import { markRetryable } from "./pool_connection.ts";
+import { markBeforeResponse, markRetryable } from "./pool_connection.ts";
 
 const IDEMPOTENT = new Set(["GET", "HEAD", "PUT", "DELETE", "OPTIONS", "TRACE"]);
 const EMPTY = new Uint8Array(0);
@@ -207,6 +207,8 @@ export async function handleRequest(
       !(failure instanceof LocalProtocolError) && !(failure instanceof TimeoutException) &&
       !signal?.aborted
     ) markRetryable(failure as object);
+    // For a client's retries (src/retry.ts): nothing of the response was received.
+    if (!gotBytes && typeof failure === "object" && failure !== null) markBeforeResponse(failure);
     if (failure instanceof LocalProtocolError && !headSent) core.unwind();
     else await core.close();
     throw failure;

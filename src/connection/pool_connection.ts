@@ -71,3 +71,19 @@ export function markRetryable(error: object): void {
 export function isRetryableError(error: unknown): boolean {
   return typeof error === "object" && error !== null && retryable.has(error);
 }
+
+/** Errors of a request that failed before any byte of its response arrived. */
+const beforeResponse = new WeakSet<object>();
+
+/** Marks `error` as raised before any byte of the response arrived. */
+export function markBeforeResponse(error: object): void {
+  beforeResponse.add(error);
+}
+
+/**
+ * Whether `error` ended a request before any byte of its response arrived (connect
+ * failures, and a reset or close while sending or waiting): what a client may retry.
+ */
+export function failedBeforeResponse(error: unknown): boolean {
+  return typeof error === "object" && error !== null && beforeResponse.has(error);
+}

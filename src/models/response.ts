@@ -29,6 +29,11 @@ export interface ResponseExtensions {
   reasonPhrase?: string;
   /** The raw stream after a `101` or a `2xx` to `CONNECT`. */
   networkStream?: NetworkStreamInterface;
+  /**
+   * How many attempts the client's retries made (1: the first succeeded or was not
+   * retried); set when a retry policy applied.
+   */
+  attempts?: number;
   /** Any other extension a transport sets. */
   [key: string]: unknown;
 }
