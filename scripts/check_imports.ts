@@ -166,7 +166,7 @@ export const LAYERS: readonly (readonly [string, readonly string[]])[] = [
       "src/content.ts",
       "src/auth.ts",
       "src/_md5.ts",
-      "src/_tls_settings.ts",
+      "src/tls_settings.ts",
       "src/transports/",
       "src/client_fetch.ts",
       "src/retry.ts",

@@ -44,7 +44,7 @@ import type { Proxy, ProxyLike } from "./proxy/proxy.ts";
 import { lazyTransport, proxyMounts } from "./proxy/client_mounts.ts";
 import { VERSION } from "./version.ts";
 import { buildRedirectRequest } from "./_redirects.ts";
-import { type CertInit, tlsSettings } from "./_tls_settings.ts";
+import { type CertInit, tlsSettings } from "./tls_settings.ts";
 import { inspectAsRepr } from "./_inspect.ts";
 import { bindFetch, type Fetch } from "./client_fetch.ts";
 import { type RetryInit, type RetryPolicy, toRetryPolicy } from "./retry.ts";
@@ -72,7 +72,7 @@ export interface EventHooks {
   response?: ResponseHook[];
 }
 
-export type { CertInit } from "./_tls_settings.ts";
+export type { CertInit } from "./tls_settings.ts";
 
 /** Options of a {@linkcode Client}. */
 export interface ClientOptions {

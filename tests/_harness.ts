@@ -89,3 +89,28 @@ export function peerTest(
   }
   test(name, { ...options, skip: message }, fn);
 }
+
+/**
+ * Runs `fn` with the environment variables of `vars` set (`undefined` unsets one), then
+ * puts each back as it was.
+ */
+export async function withEnv<T>(
+  vars: Record<string, string | undefined>,
+  fn: () => Promise<T>,
+): Promise<T> {
+  // deno-lint-ignore no-explicit-any
+  const env = (globalThis as any).process.env;
+  const saved = Object.keys(vars).map((name) => [name, env[name]] as const);
+  for (const [name, value] of Object.entries(vars)) {
+    if (value === undefined) delete env[name];
+    else env[name] = value;
+  }
+  try {
+    return await fn();
+  } finally {
+    for (const [name, value] of saved) {
+      if (value === undefined) delete env[name];
+      else env[name] = value;
+    }
+  }
+}

@@ -84,6 +84,17 @@ test("cli download: without --progress=always and on a pipe, no bar; without -o 
   });
 });
 
+test("cli download: -v prints the request, head and waterfall on stderr, never into the body on stdout", async () => {
+  await withServer(async (server) => {
+    const result = await ferry(["-d", "-v", `${server.origin}/bytes/5000`]);
+    assert.equal(result.code, 0, result.stderr);
+    assert.deepEqual(result.stdoutBytes, patternBytes(5000));
+    assert.match(result.stderr, /^GET \/bytes\/5000 HTTP\/1\.1\n/);
+    assert.match(result.stderr, /\nHTTP\/1\.1 200 OK\n/);
+    assert.match(result.stderr, /\nfirst byte +[\d.]+ ms/);
+  });
+});
+
 test("cli download: --continue resumes with Range, knows a complete file, restarts when ranges are ignored", async () => {
   await withServer(async (server, dir) => {
     const file = join(dir, "part.bin");

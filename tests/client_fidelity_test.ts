@@ -11,6 +11,7 @@ import { test } from "./_harness.ts";
 import { cannedServer, ok, type Reply } from "./_servers.ts";
 import {
   Client,
+  ConnectionPool,
   DecodingError,
   DigestAuth,
   Headers,
@@ -410,4 +411,18 @@ test("gzip and what follows it: padding and more members decode, other bytes are
     }).text(),
     DecodingError,
   );
+});
+
+test("the pool and a connection refuse a URL without a host too", async () => {
+  await using pool = new ConnectionPool();
+  for (const url of ["http:///api/v1", "https://user@/x", "http://:8080/"]) {
+    await assert.rejects(pool.request("GET", url), (error) => {
+      assert.ok(error instanceof UnsupportedProtocol, url);
+      assert.match(
+        error.message,
+        /^Request URL is missing an 'http:\/\/' or 'https:\/\/' protocol\./,
+      );
+      return true;
+    });
+  }
 });

@@ -3,7 +3,7 @@
 import assert from "node:assert/strict";
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { peerTest, runtime, type TestOptions } from "./_harness.ts";
+import { peerTest, runtime, type TestOptions, withEnv } from "./_harness.ts";
 import { makeTestCertificates, openssl, type TestCertificates } from "./_peers/tls_certs.ts";
 import { tcpServer, tlsServer } from "./_peers/net_servers.ts";
 import { useNodeFileAccess } from "./_file_access.ts";
@@ -88,19 +88,12 @@ tlsClientTest(
 );
 
 tlsClientTest("SSL_CERT_FILE is trusted with trustEnv, ignored without", async (certs, url) => {
-  // deno-lint-ignore no-explicit-any
-  const env = (globalThis as any).process.env;
-  const saved = env.SSL_CERT_FILE;
-  env.SSL_CERT_FILE = join(certs.dir, "ca.pem");
-  try {
+  await withEnv({ SSL_CERT_FILE: join(certs.dir, "ca.pem") }, async () => {
     await using trusting = new Client();
     assert.equal((await trusting.get(url)).status, 200);
     await using ignoring = new Client({ trustEnv: false });
     await assert.rejects(ignoring.get(url), ConnectError);
-  } finally {
-    if (saved === undefined) delete env.SSL_CERT_FILE;
-    else env.SSL_CERT_FILE = saved;
-  }
+  });
 });
 
 tlsClientTest(
@@ -133,37 +126,21 @@ tlsClientTest("an SSL_CERT_FILE that names no file is skipped, as OpenSSL does",
   certs,
   url,
 ) => {
-  // deno-lint-ignore no-explicit-any
-  const env = (globalThis as any).process.env;
-  const saved = [env.SSL_CERT_FILE, env.SSL_CERT_DIR];
-  env.SSL_CERT_FILE = "/nonexistent/ferry-ca.pem";
-  env.SSL_CERT_DIR = certs.dir;
-  try {
-    await using client = new Client();
-    assert.equal((await client.get(url)).status, 200);
-  } finally {
-    if (saved[0] === undefined) delete env.SSL_CERT_FILE;
-    else env.SSL_CERT_FILE = saved[0];
-    if (saved[1] === undefined) delete env.SSL_CERT_DIR;
-    else env.SSL_CERT_DIR = saved[1];
-  }
+  await withEnv(
+    { SSL_CERT_FILE: "/nonexistent/ferry-ca.pem", SSL_CERT_DIR: certs.dir },
+    async () => {
+      await using client = new Client();
+      assert.equal((await client.get(url)).status, 200);
+    },
+  );
 });
 
 tlsClientTest("SSL_CERT_DIR: certificates in a folder are trusted", async (certs, url) => {
-  // deno-lint-ignore no-explicit-any
-  const env = (globalThis as any).process.env;
-  const saved = [env.SSL_CERT_FILE, env.SSL_CERT_DIR];
-  delete env.SSL_CERT_FILE;
-  env.SSL_CERT_DIR = certs.dir; // holds ca.pem among other files
-  try {
+  // The folder holds ca.pem among other files.
+  await withEnv({ SSL_CERT_FILE: undefined, SSL_CERT_DIR: certs.dir }, async () => {
     await using client = new Client();
     assert.equal((await client.get(url)).status, 200);
-  } finally {
-    if (saved[0] === undefined) delete env.SSL_CERT_FILE;
-    else env.SSL_CERT_FILE = saved[0];
-    if (saved[1] === undefined) delete env.SSL_CERT_DIR;
-    else env.SSL_CERT_DIR = saved[1];
-  }
+  });
 });
 
 tlsClientTest("verify: false skips checks where the runtime allows it", async (_certs, url) => {

@@ -13,6 +13,7 @@ import {
   ResponseNotRead,
   StreamConsumed,
 } from "../mod.ts";
+import { phaseLimit } from "../src/models/request.ts";
 
 function source(chunks: (string | Uint8Array)[]): BodySource & { closed: boolean } {
   const encoder = new TextEncoder();
@@ -316,4 +317,12 @@ test("cookies are the ones this response sets", async () => {
   assert.equal(response.cookies.get("a"), "1");
   assert.equal(response.cookies.get("b"), "2");
   assert.equal(new Response(200).cookies.size, 0);
+});
+
+test("phaseLimit: the request's value when it sets one (null: no limit), else the fallback", () => {
+  assert.equal(phaseLimit({ read: null }, "read", 1000), null);
+  assert.equal(phaseLimit({ read: 0 }, "read", 1000), 0);
+  assert.equal(phaseLimit({ read: 250 }, "connect", 1000), 1000);
+  assert.equal(phaseLimit(undefined, "pool", null), null);
+  assert.equal(phaseLimit(null, "write", 7), 7);
 });

@@ -104,7 +104,9 @@ function chooseLook(args: CliArgs, out: Output, system: System): Look {
   };
 }
 
-async function send(args: CliArgs, system: System, out: Output): Promise<number> {
+async function send(args: CliArgs, system: System, stdout: Output): Promise<number> {
+  // A download's body may go to stdout: everything else it prints goes to stderr.
+  const out = args.download ? system.stderr : stdout;
   const look = chooseLook(args, out, system);
   const decoder = new TextDecoder();
   const parts = await requestParts(
@@ -203,7 +205,17 @@ async function send(args: CliArgs, system: System, out: Output): Promise<number>
     await printExchanges(out, exchanges, look, args.all);
     const status = response.status;
     if (args.download) {
-      return await finishDownload(response, args, look, system, resumeFrom);
+      const code = await finishDownload(response, args, look, system, resumeFrom);
+      if (recorder && code === EXIT.OK) {
+        const waterfall = drawWaterfall(
+          recorder.steps,
+          recorder.total(),
+          look.palette,
+          out.columns,
+        );
+        await out.write(`\n${waterfall}\n`);
+      }
+      return code;
     }
     if (look.print.responseHead) {
       await out.write(formatResponseHead(response, look.palette) + "\n\n");
@@ -237,9 +249,8 @@ async function finishDownload(
   system: System,
   resumeFrom: number,
 ): Promise<number> {
-  const stderrPalette = look.palette.enabled && system.stderr.isTTY ? COLOURED : PLAIN;
   if (look.print.responseHead) {
-    await system.stderr.write(formatResponseHead(response, stderrPalette) + "\n\n");
+    await system.stderr.write(formatResponseHead(response, look.palette) + "\n\n");
   }
   if (resumeFrom > 0 && alreadyComplete(response, resumeFrom)) {
     await system.stderr.write(`ferry: "${args.output}" is already complete\n`);
@@ -260,7 +271,7 @@ async function finishDownload(
     output: args.output,
     resumeFrom: response.status === 206 ? resumeFrom : 0,
     progress,
-    palette: stderrPalette,
+    palette: look.palette,
   }, system);
   if (result.destination !== "stdout") {
     await system.stderr.write(`Saved to "${result.destination}"\n`);

@@ -6,7 +6,7 @@
 
 import { Headers, type HeadersInit } from "./headers.ts";
 import { concatBytes, ReplayableBody, type RequestContent, utf8 } from "./body.ts";
-import { InvalidURL, StreamConsumed } from "../errors.ts";
+import { InvalidURL, StreamConsumed, UnsupportedProtocol } from "../errors.ts";
 import { inspectAsRepr } from "../_inspect.ts";
 import { parseRequestUrl, urlTarget } from "./url.ts";
 
@@ -95,9 +95,18 @@ export interface RequestInit {
   extensions?: RequestExtensions;
 }
 
+/** A web URL whose host is empty: `http:///x`, `https://user@/x`, `http://:80/`. */
+const HOSTLESS = /^(?:https?|wss?):\/\/(?:[^/?#@]*@)?(?::\d*)?(?:[/?#]|$)/i;
+
 /** Parses a URL, raising {@linkcode InvalidURL} with the offending value quoted. */
 export function parseUrl(url: string | URL, base?: string | URL): URL {
   if (url instanceof URL && base === undefined) return url;
+  // `http:///api` would reach a host named "api" through the URL parser: httpx refuses it.
+  if (typeof url === "string" && HOSTLESS.test(url)) {
+    throw new UnsupportedProtocol(
+      `Request URL is missing an 'http://' or 'https://' protocol. (${url})`,
+    );
+  }
   try {
     return new URL(url, base);
   } catch (cause) {

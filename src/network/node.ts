@@ -346,18 +346,7 @@ export class NodeNetworkStream implements NetworkStreamInterface {
       ALPNProtocols: options.alpnProtocols,
       rejectUnauthorized: options.verify ?? true,
     });
-    const handshake = new Promise<void>((resolve, reject) => {
-      const onError = (error: unknown): void => {
-        tlsSocket.off("secureConnect", onSecure);
-        reject(error);
-      };
-      const onSecure = (): void => {
-        tlsSocket.off("error", onError);
-        resolve();
-      };
-      tlsSocket.once("error", onError);
-      tlsSocket.once("secureConnect", onSecure);
-    });
+    const handshake = eventOrError(tlsSocket, "secureConnect");
     try {
       await withDeadline("connect", timeoutMs, () => handshake, () => tlsSocket.destroy());
     } catch (error) {
@@ -488,6 +477,22 @@ export class NodeNetworkStream implements NetworkStreamInterface {
 
 inspectAsRepr(NodeNetworkStream);
 
+/** Resolves at `socket`'s first `event`, rejects at its first `error`; either removes both listeners. */
+function eventOrError(socket: net.Socket, event: "connect" | "secureConnect"): Promise<void> {
+  return new Promise<void>((resolve, reject) => {
+    const onError = (error: unknown): void => {
+      socket.off(event, onEvent);
+      reject(error);
+    };
+    const onEvent = (): void => {
+      socket.off("error", onError);
+      resolve();
+    };
+    socket.once("error", onError);
+    socket.once(event, onEvent);
+  });
+}
+
 function view(chunk: Buffer, length: number): Uint8Array {
   return new Uint8Array(chunk.buffer, chunk.byteOffset, Math.min(length, chunk.length));
 }
@@ -540,18 +545,7 @@ export class NodeNetworkBackend implements NetworkBackendInterface {
     options: ConnectOptions,
   ): Promise<NodeNetworkStream> {
     const started = options.tls && options.timeoutMs != null ? performance.now() : 0;
-    const connected = new Promise<void>((resolve, reject) => {
-      const onError = (error: unknown): void => {
-        socket.off("connect", onConnect);
-        reject(error);
-      };
-      const onConnect = (): void => {
-        socket.off("error", onError);
-        resolve();
-      };
-      socket.once("error", onError);
-      socket.once("connect", onConnect);
-    });
+    const connected = eventOrError(socket, "connect");
     try {
       if (options.signal?.aborted) throw options.signal.reason;
       if (options.timeoutMs == null && currentDeadline() === Infinity && !options.signal) {

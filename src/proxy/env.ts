@@ -32,7 +32,7 @@
  * @module
  */
 
-import { ipInCidr, isIpv4, isIpv6 } from "./_ip.ts";
+import { ipInCidr, isIpv4, isIpv6 } from "./ip.ts";
 import { type Environment, readEnvironment } from "../runtime/env.ts";
 
 export { ipInCidr };

@@ -22,7 +22,7 @@
 import { ProxyError } from "../errors.ts";
 import type { NetworkStreamInterface } from "../network/types.ts";
 import { handshakeStep, readExactly } from "./_io.ts";
-import { parseIpv4, parseIpv6 } from "./_ip.ts";
+import { parseIpv4, parseIpv6 } from "./ip.ts";
 
 /** Options of {@linkcode socks5Connect}. */
 export interface Socks5Options {
