@@ -44,6 +44,7 @@ export {
 export type { TimeoutInit } from "./src/merge.ts";
 export type { Fetch, FetchInit } from "./src/client_fetch.ts";
 export type { RetryClock, RetryEvent, RetryInit, RetryOptions } from "./src/retry.ts";
+export type { Progress, ProgressCallback } from "./src/progress.ts";
 export { fetch } from "./src/fetch.ts";
 export {
   del,

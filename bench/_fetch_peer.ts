@@ -15,6 +15,8 @@ export const BODY = "Hello from Ferry's fetch benchmark\n";
 /** A running nginx. */
 export interface FetchPeer {
   origin: string;
+  /** nginx's process id. */
+  pid: number;
   /** Connections nginx accepted so far, the stub_status requests excluded (a counter). */
   accepted(): Promise<number>;
   /** CPU time nginx used so far, in microseconds. */
@@ -34,6 +36,7 @@ export async function startFetchPeer(): Promise<FetchPeer> {
   const microsPerTick = 1_000_000 / 100; // USER_HZ is 100 on Linux
   return {
     origin: nginx.origin,
+    pid,
     async accepted() {
       const text = await new Promise<string>((resolve, reject) => {
         request({ host: "127.0.0.1", port: nginx.port, path: "/nginx_status", agent: false }, (

@@ -1,30 +1,42 @@
-// Ferry under Node (and Bun), side by side in one run: small keep-alive GETs at 1 and 10
-// concurrent against nginx (or a node:http server in a child process when nginx is missing).
+// Ferry under Node (and Bun), side by side in one run: small keep-alive GETs at c=1, 10 and
+// 100 concurrent (`--c=1,10,100,1000` for others), then Ferry's HTTP/1.1 parser against
+// Node's own HTTPParser (llhttp) on the same bytes.
 //
-//   Ferry ConnectionPool / Client    (the npm build, build/npm)
-//   undici Pool.request, fetch       (undici from npm, and the runtime's global fetch)
+//   raw node:net loop            the floor: one socket per worker, a fixed request, a
+//                                fixed-size response (under Bun: a raw Bun.connect loop)
+//   raw loop on Ferry's NodeNetworkStream   what the network backend adds
+//   Ferry ConnectionPool / Client.get       the npm build (build/npm)
+//   undici Pool.request, fetch (global)     (under Bun: Bun's own fetch)
 //   node:http with a keep-alive Agent
-//   raw node:net loop                (the floor: a fixed request, a fixed-size response)
 //
-// Then Ferry's HTTP/1.1 parser against Node's own HTTPParser (llhttp) on the same bytes.
+// Per row and concurrency: median req/s of interleaved rounds, the ratio to the raw loop,
+// the spread (min-max) of the rounds, CPU microseconds per request (process.cpuUsage() /
+// requests: the figure that noise disturbs least) and the connections the row opened
+// (Ferry through a counting network backend, undici from its `connect` events, node:http
+// from its agent; n/a for fetch). Ferry's pool defaults to 100 connections, so at c=1000
+// requests wait for one; undici and node:http get the same budget. Never asserts a time.
 //
-// Prints req/s and the ratio to the raw loop; never asserts a time. Run it through
-// `deno task bench:node`, which builds the package, installs the npm tools into build/ and
-// runs this file under Node 20 and Node 24. By hand:
+// Run it through `deno task bench:node` (Node 20 and 24; `--bun` adds Bun), which builds the
+// package, installs the npm tools into build/tools, starts nginx (`return 200`, 12-byte
+// body, one worker per core, see bench/_peer.ts) once for all runtimes, and passes
+// `--origin`, `--server-pids` and `--server-workers`. By hand:
 //
-//   FERRY_MODULE=build/npm/mod.js node bench/node_side_by_side.mjs [--seconds=2] [--repeat=3]
-//     [--concurrency=1,10]
+//   FERRY_MODULE=build/npm/mod.js node bench/node_side_by_side.mjs --origin=http://127.0.0.1:8080
+//     [--seconds=2] [--rounds=3] [--requests=N] [--c=1,10,100]
 //     [--only=raw,ferry-stream,ferry-pool,ferry-client,undici,fetch,node-http,parser]
-//     [--server=node]
 //
-// (undici must resolve from where the file runs; bench:node copies it next to build/tools.)
+// `--baseline-module=DIR/build/npm/mod.js` adds the Ferry rows of another build, marked
+// "(baseline)": before and after in the same run, on the same noise.
+//
+// Without --origin a node:http server in a child process answers (said in the output; it is
+// slower than the clients, so the ratios are compressed).
+// (undici must resolve from where the file runs; bench:node links build/tools/node_modules.)
 
 import { spawn } from "node:child_process";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { readFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import * as http from "node:http";
 import * as net from "node:net";
-import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { pathToFileURL } from "node:url";
 
@@ -34,11 +46,14 @@ const args = Object.fromEntries(
   ) => [k, v ?? "true"]),
 );
 const SECONDS = Number(args.seconds ?? 2);
-const REPEAT = Number(args.repeat ?? 3);
+const ROUNDS = Number(args.rounds ?? args.repeat ?? 3);
+const REQUESTS = args.requests === undefined ? undefined : Number(args.requests);
 const WARMUP_MS = 300;
-const CONCURRENCY = (args.concurrency ?? "1,10").split(",").map(Number);
+const CONCURRENCY = String(args.c ?? args.concurrency ?? "1,10,100").split(",").map(Number);
 const ONLY = args.only ? new Set(args.only.split(",")) : null;
-const runtime = globalThis.Bun ? `Bun ${globalThis.Bun.version}` : `Node ${process.version}`;
+const MAX_CONNECTIONS = 100;
+const bun = globalThis.Bun;
+const runtime = bun ? `Bun ${bun.version}` : `Node ${process.version}`;
 
 const ferryPath = process.env.FERRY_MODULE ?? "build/npm/mod.js";
 const ferry = await import(pathToFileURL(resolve(ferryPath)).href);
@@ -47,6 +62,14 @@ const http11 = await import(pathToFileURL(resolve(ferryPath, "../src/http11/mod.
 const nodeBackend = await import(
   pathToFileURL(resolve(ferryPath, "../src/network/node.js")).href
 ).catch(() => null);
+const baseline = args["baseline-module"]
+  ? {
+    ferry: await import(pathToFileURL(resolve(args["baseline-module"])).href),
+    nodeBackend: await import(
+      pathToFileURL(resolve(args["baseline-module"], "../src/network/node.js")).href
+    ),
+  }
+  : null;
 let undici = null;
 try {
   // By path: Bun answers a bare "undici" with a built-in stand-in that has no real Pool.
@@ -58,135 +81,87 @@ try {
 }
 
 // ---------------------------------------------------------------------------------------
-// The server: nginx with a tiny config, or node:http in a child process.
+// The server: given (--origin), or node:http in a child process.
 
-async function freePort() {
-  return await new Promise((resolvePort, reject) => {
-    const server = net.createServer();
-    server.on("error", reject);
-    server.listen(0, "127.0.0.1", () => {
-      const { port } = server.address();
-      server.close(() => resolvePort(port));
-    });
-  });
+async function fallbackServer() {
+  const code = `const s = require("http").createServer((q, r) => {
+      r.setHeader("content-type", "text/plain"); r.end("Hello Ferry\\n"); });
+    s.keepAliveTimeout = 75000;
+    s.listen(0, "127.0.0.1", () => console.log(s.address().port));`;
+  const child = spawn(process.execPath, ["-e", code], { stdio: ["ignore", "pipe", "inherit"] });
+  const port = await new Promise((r) => child.stdout.once("data", (d) => r(Number(String(d)))));
+  return {
+    origin: `http://127.0.0.1:${port}`,
+    note: "node:http in a child process (no --origin given); ratios are compressed",
+    pids: [child.pid],
+    workers: 1,
+    stop: () =>
+      new Promise((r) => {
+        child.once("exit", r);
+        child.kill("SIGTERM");
+      }),
+  };
 }
 
-async function waitForPort(port, child) {
-  for (let i = 0; i < 200; i++) {
-    if (child.exitCode !== null) throw new Error(`server exited with code ${child.exitCode}`);
-    const ok = await new Promise((done) => {
-      const socket = net.connect(port, "127.0.0.1");
-      socket.once("connect", () => (socket.destroy(), done(true)));
-      socket.once("error", () => done(false));
-    });
-    if (ok) return;
-    await new Promise((r) => setTimeout(r, 25));
-  }
-  throw new Error(`nothing listened on port ${port}`);
+function givenServer() {
+  return {
+    origin: args.origin,
+    note: args["server-note"] ?? "given by --origin",
+    pids: args["server-pids"] ? args["server-pids"].split(",").map(Number) : [],
+    workers: args["server-workers"] ? Number(args["server-workers"]) : undefined,
+    stop: () => Promise.resolve(),
+  };
 }
 
-async function startServer() {
-  const port = await freePort();
-  const dir = mkdtempSync(join(tmpdir(), "ferry-node-bench-"));
-  const nginx = ["/usr/sbin/nginx", "/usr/bin/nginx"].find((path) => {
-    try {
-      return createRequire(import.meta.url)("node:fs").statSync(path).isFile();
-    } catch {
-      return false;
+/** User + system CPU milliseconds of `pids` from /proc (Linux), or null. */
+function processCpuMs(pids) {
+  if (pids.length === 0) return null;
+  let ticks = 0;
+  try {
+    for (const pid of pids) {
+      const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+      const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+      ticks += Number(fields[11]) + Number(fields[12]);
     }
-  });
-  if (nginx && args.server !== "node") {
-    writeFileSync(
-      join(dir, "nginx.conf"),
-      `daemon off; master_process off; worker_processes 1; pid ${dir}/nginx.pid;
-error_log ${dir}/error.log error;
-events { worker_connections 1024; }
-http {
-  access_log off; keepalive_timeout 75; keepalive_requests 10000000;
-  client_body_temp_path ${dir}/b; proxy_temp_path ${dir}/p; fastcgi_temp_path ${dir}/f;
-  uwsgi_temp_path ${dir}/u; scgi_temp_path ${dir}/s;
-  server {
-    listen 127.0.0.1:${port};
-    location / { default_type text/plain; return 200 "Hello from Ferry's bench\\n"; }
+  } catch {
+    return null;
   }
-}
-`,
-    );
-    const child = spawn(nginx, [
-      "-p",
-      dir,
-      "-c",
-      join(dir, "nginx.conf"),
-      "-e",
-      join(dir, "error.log"),
-    ], {
-      stdio: "ignore",
-    });
-    await waitForPort(port, child);
-    return { name: "nginx", port, stop: () => stop(child, dir) };
-  }
-  const code = `require("http").createServer((q, s) => { s.setHeader("content-type", "text/plain");
-    s.end("Hello from Ferry's bench\\n"); }).listen(${port}, "127.0.0.1");`;
-  const child = spawn(process.execPath, ["-e", code], { stdio: "ignore" });
-  await waitForPort(port, child);
-  return { name: "node:http server (nginx missing)", port, stop: () => stop(child, dir) };
-}
-
-async function stop(child, dir) {
-  if (child.exitCode === null) {
-    const exited = new Promise((r) => child.once("exit", r));
-    child.kill("SIGTERM");
-    await exited;
-  }
-  rmSync(dir, { recursive: true, force: true });
+  return ticks * 10;
 }
 
 // ---------------------------------------------------------------------------------------
-// Contenders. Each `make(concurrency)` returns { one(): Promise<void>, close(): Promise<void> }.
+// Rows. Each `make(url, concurrency)` resolves to
+// { worker(index): () => Promise<void>, connects(): number | null, close(): Promise<void> }.
 
-function rawRequest(port) {
-  return Buffer.from(`GET / HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\n\r\n`);
-}
-
-async function probeResponseLength(port) {
-  const socket = net.connect(port, "127.0.0.1");
-  await new Promise((r) => socket.once("connect", r));
-  socket.write(
-    Buffer.from(`GET / HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\nConnection: close\r\n\r\n`),
-  );
-  let total = Buffer.alloc(0);
-  for await (const chunk of socket) total = Buffer.concat([total, chunk]);
-  const text = total.toString("latin1");
-  // The keep-alive response lacks "Connection: close" and carries "Connection: keep-alive".
-  const headEnd = text.indexOf("\r\n\r\n");
-  const length = Number(/content-length: *(\d+)/i.exec(text)[1]);
-  return { headEnd, length };
+function rawRequest(url) {
+  return Buffer.from(`GET / HTTP/1.1\r\nHost: ${url.host}\r\n\r\n`);
 }
 
 /** The exact size of one keep-alive response to the raw request. */
-async function rawResponseSize(port) {
-  const socket = net.connect(port, "127.0.0.1");
+async function rawResponseSize(url) {
+  const socket = net.connect(Number(url.port), url.hostname);
   await new Promise((r) => socket.once("connect", r));
-  socket.write(rawRequest(port));
-  let first = Buffer.alloc(0);
-  const { length } = await probeResponseLength(port);
-  while (true) {
-    const chunk = await new Promise((r) => socket.once("data", r));
-    first = Buffer.concat([first, chunk]);
-    const headEnd = first.indexOf("\r\n\r\n");
-    if (headEnd >= 0 && first.length >= headEnd + 4 + length) break;
+  socket.write(rawRequest(url));
+  let got = Buffer.alloc(0);
+  for (;;) {
+    got = Buffer.concat([got, await new Promise((r) => socket.once("data", r))]);
+    const text = got.toString("latin1");
+    const end = text.indexOf("\r\n\r\n");
+    if (end === -1) continue;
+    const length = Number(/content-length: *(\d+)/i.exec(text)[1]);
+    if (got.length >= end + 4 + length) {
+      socket.destroy();
+      return end + 4 + length;
+    }
   }
-  socket.destroy();
-  return first.length;
 }
 
-/** The floor: one socket per worker, a fixed request, read until the fixed-size reply. */
-async function makeRaw(port, concurrency) {
-  const size = await rawResponseSize(port);
-  const request = rawRequest(port);
+async function makeRaw(url, concurrency) {
+  const size = await rawResponseSize(url);
+  const request = rawRequest(url);
   const sockets = await Promise.all(
     Array.from({ length: concurrency }, async () => {
-      const s = net.connect(port, "127.0.0.1");
+      const s = net.connect(Number(url.port), url.hostname);
       s.setNoDelay(true);
       await new Promise((r) => s.once("connect", r));
       let got = 0;
@@ -200,180 +175,274 @@ async function makeRaw(port, concurrency) {
           w();
         }
       });
-      return {
-        s,
-        one: () =>
-          new Promise((r) => {
-            wake = r;
-            s.write(request);
-          }),
-      };
+      const one = () =>
+        new Promise((r) => {
+          wake = r;
+          s.write(request);
+        });
+      return { s, one };
     }),
   );
-  let next = 0;
   return {
-    // Each worker owns one socket: hand them out round-robin per worker start.
-    worker: () => sockets[next++ % sockets.length].one,
+    worker: (i) => sockets[i].one,
+    connects: () => concurrency,
     close: () => Promise.resolve(sockets.forEach(({ s }) => s.destroy())),
   };
 }
 
-/**
- * The raw loop again, through Ferry's NodeNetworkStream (write, then read until the fixed
- * size): what the network backend costs on top of bare socket events.
- */
-async function makeFerryStream(port, concurrency) {
-  const size = await rawResponseSize(port);
-  const request = new Uint8Array(rawRequest(port));
+/** Bun's own sockets: the floor under Bun. */
+async function makeRawBun(url, concurrency) {
+  const size = await rawResponseSize(url);
+  const request = rawRequest(url);
+  const sockets = await Promise.all(
+    Array.from({ length: concurrency }, async () => {
+      const state = { got: 0, wake: null };
+      const socket = await bun.connect({
+        hostname: url.hostname,
+        port: Number(url.port),
+        socket: {
+          data(_socket, chunk) {
+            state.got += chunk.length;
+            if (state.got >= size && state.wake) {
+              state.got -= size;
+              const w = state.wake;
+              state.wake = null;
+              w();
+            }
+          },
+        },
+      });
+      socket.setNoDelay?.(true);
+      const one = () =>
+        new Promise((r) => {
+          state.wake = r;
+          socket.write(request);
+        });
+      return { socket, one };
+    }),
+  );
+  return {
+    worker: (i) => sockets[i].one,
+    connects: () => concurrency,
+    close: () => Promise.resolve(sockets.forEach(({ socket }) => socket.end())),
+  };
+}
+
+/** Counts connects of Ferry's Node backend. */
+function countingBackend(backends = nodeBackend) {
+  const inner = new backends.NodeNetworkBackend();
+  return {
+    connects: 0,
+    connect(host, port, options) {
+      this.connects++;
+      return inner.connect(host, port, options);
+    },
+    connectUnix(path, options) {
+      this.connects++;
+      return inner.connectUnix(path, options);
+    },
+  };
+}
+
+/** The raw loop again, through Ferry's NodeNetworkStream: what the backend costs. */
+async function makeFerryStream(url, concurrency) {
+  const size = await rawResponseSize(url);
+  const request = new Uint8Array(rawRequest(url));
   const backend = new nodeBackend.NodeNetworkBackend();
   const streams = await Promise.all(
-    Array.from({ length: concurrency }, () => backend.connect("127.0.0.1", port)),
+    Array.from({ length: concurrency }, () => backend.connect(url.hostname, Number(url.port))),
   );
-  let next = 0;
   return {
-    worker: () => {
-      const stream = streams[next++ % streams.length];
+    worker: (i) => {
+      const stream = streams[i];
       return async () => {
         await stream.write(request);
         for (let got = 0; got < size;) got += (await stream.read()).length;
       };
     },
+    connects: () => concurrency,
     close: () => Promise.all(streams.map((stream) => stream.close())),
   };
 }
 
-function makeUndiciPool(port, concurrency) {
-  const pool = new undici.Pool(`http://127.0.0.1:${port}`, {
-    connections: concurrency,
-    pipelining: 1,
-  });
+function makeFerryPool(url, _concurrency, build = { ferry, nodeBackend }) {
+  const backend = countingBackend(build.nodeBackend);
+  const pool = new build.ferry.ConnectionPool({ backend });
+  const target = `${url.origin}/`;
   return {
     worker: () => async () => {
-      const { body } = await pool.request({ path: "/", method: "GET" });
-      await body.text();
+      const response = await pool.request("GET", target);
+      if (response.status !== 200) throw new Error(`Unexpected ${response.status}`);
     },
+    connects: () => backend.connects,
     close: () => pool.close(),
   };
 }
 
-function makeFetch(port, concurrency) {
-  const url = `http://127.0.0.1:${port}/`;
-  void concurrency;
+function makeFerryClient(url, _concurrency, build = { ferry, nodeBackend }) {
+  const backend = countingBackend(build.nodeBackend);
+  const client = new build.ferry.Client({
+    transport: new build.ferry.ConnectionPool({ backend }),
+  });
+  const target = `${url.origin}/`;
   return {
     worker: () => async () => {
-      const response = await fetch(url);
-      await response.text();
+      const response = await client.get(target);
+      if (response.status !== 200) throw new Error(`Unexpected ${response.status}`);
     },
+    connects: () => backend.connects,
+    close: () => client.close(),
+  };
+}
+
+function makeUndiciPool(url, concurrency) {
+  const pool = new undici.Pool(url.origin, {
+    connections: Math.min(concurrency, MAX_CONNECTIONS),
+    pipelining: 1,
+  });
+  let connects = 0;
+  pool.on("connect", () => connects++);
+  return {
+    worker: () => async () => {
+      const { body } = await pool.request({ path: "/", method: "GET" });
+      await body.arrayBuffer();
+    },
+    connects: () => connects,
+    close: () => pool.close(),
+  };
+}
+
+function makeFetch(url) {
+  const target = `${url.origin}/`;
+  return {
+    worker: () => async () => {
+      const response = await fetch(target);
+      await response.arrayBuffer();
+    },
+    connects: () => null,
     close: () => Promise.resolve(),
   };
 }
 
-function makeNodeHttp(port, concurrency) {
-  const agent = new http.Agent({ keepAlive: true, maxSockets: concurrency });
+function makeNodeHttp(url, concurrency) {
+  const agent = new http.Agent({
+    keepAlive: true,
+    maxSockets: Math.min(concurrency, MAX_CONNECTIONS),
+  });
+  let connects = 0;
+  const create = agent.createConnection;
+  agent.createConnection = function (...rest) {
+    connects++;
+    return create.apply(this, rest);
+  };
+  const options = { host: url.hostname, port: Number(url.port), path: "/", agent };
   return {
     worker: () => () =>
       new Promise((resolveRequest, reject) => {
-        http.get({ host: "127.0.0.1", port, path: "/", agent }, (response) => {
+        http.get(options, (response) => {
           response.on("data", () => {});
           response.on("end", resolveRequest);
           response.on("error", reject);
         }).on("error", reject);
       }),
+    connects: () => connects,
     close: () => Promise.resolve(agent.destroy()),
   };
 }
 
-function makeFerryPool(port, concurrency) {
-  const pool = new ferry.ConnectionPool({ maxConnections: concurrency });
-  const url = `http://127.0.0.1:${port}/`;
-  return {
-    worker: () => async () => {
-      const response = await pool.request("GET", url);
-      await readBody(response);
-    },
-    close: () => pool.close(),
-  };
-}
-
-function makeFerryClient(port, concurrency) {
-  const client = new ferry.Client(
-    ferry.ConnectionPool
-      ? { transport: new ferry.ConnectionPool({ maxConnections: concurrency }) }
-      : {},
-  );
-  const url = `http://127.0.0.1:${port}/`;
-  return {
-    worker: () => async () => {
-      const response = await client.get(url);
-      await readBody(response);
-    },
-    close: () => client.close(),
-  };
-}
-
-async function readBody(response) {
-  if (typeof response.bytes === "function") return await response.bytes();
-  if (typeof response.read === "function") return await response.read();
-  return await response.text();
-}
+// [name, --only key, make, available]; the first available row is the floor.
+const ROWS = [
+  ["raw Bun.connect loop (floor)", "raw", makeRawBun, Boolean(bun)],
+  ["raw node:net loop" + (bun ? "" : " (floor)"), "raw", makeRaw, true],
+  ["raw loop on Ferry's NodeNetworkStream", "ferry-stream", makeFerryStream, Boolean(nodeBackend)],
+  ["Ferry ConnectionPool", "ferry-pool", makeFerryPool, Boolean(nodeBackend)],
+  ["Ferry Client.get", "ferry-client", makeFerryClient, Boolean(nodeBackend)],
+  [
+    "Ferry ConnectionPool (baseline)",
+    "ferry-pool",
+    (url, c) => makeFerryPool(url, c, baseline),
+    Boolean(baseline),
+  ],
+  [
+    "Ferry Client.get (baseline)",
+    "ferry-client",
+    (url, c) => makeFerryClient(url, c, baseline),
+    Boolean(baseline),
+  ],
+  ["undici Pool.request", "undici", makeUndiciPool, Boolean(undici)],
+  [bun ? "Bun fetch" : "fetch (undici inside Node)", "fetch", makeFetch, true],
+  ["node:http keep-alive Agent", "node-http", makeNodeHttp, true],
+].filter(([, key, , available]) => available && (!ONLY || ONLY.has(key) || key === "raw"));
 
 // ---------------------------------------------------------------------------------------
 
-async function measure(make, port, concurrency) {
-  const contender = await make(port, concurrency);
+async function measure(make, url, concurrency, pids) {
+  const row = await make(url, concurrency);
   try {
     let count = 0;
-    let stopAt = 0;
+    let started = 0;
     let counting = false;
-    const workers = Array.from({ length: concurrency }, async () => {
-      const one = contender.worker();
-      while (performance.now() < stopAt || !counting) {
+    let stopAt = performance.now() + WARMUP_MS;
+    const limit = REQUESTS ?? Infinity;
+    const more = () =>
+      counting ? started < limit && performance.now() < stopAt : performance.now() < stopAt;
+    const loop = async (one) => {
+      while (more()) {
+        if (counting) started++;
         await one();
         if (counting) count++;
       }
-    });
-    stopAt = performance.now() + WARMUP_MS;
-    await new Promise((r) => setTimeout(r, WARMUP_MS));
+    };
+    const ones = Array.from({ length: concurrency }, (_, i) => row.worker(i));
+    await Promise.all(ones.map(loop));
     counting = true;
+    const serverStart = processCpuMs(pids);
     const start = performance.now();
-    count = 0;
-    stopAt = start + SECONDS * 1000;
-    await Promise.all(workers);
-    return count / ((performance.now() - start) / 1000);
+    const cpuStart = process.cpuUsage();
+    stopAt = REQUESTS !== undefined ? Infinity : start + SECONDS * 1000;
+    await Promise.all(ones.map(loop));
+    const cpu = process.cpuUsage(cpuStart);
+    const elapsed = performance.now() - start;
+    const serverEnd = processCpuMs(pids);
+    return {
+      rate: count / (elapsed / 1000),
+      cpuUs: (cpu.user + cpu.system) / count,
+      connects: row.connects(),
+      serverCores: serverStart === null || serverEnd === null
+        ? null
+        : (serverEnd - serverStart) / elapsed,
+    };
   } finally {
-    await contender.close();
+    await row.close();
   }
 }
 
-const contenders = [
-  ["raw node:net loop (floor)", "raw", makeRaw, true],
-  ["raw loop on Ferry's NodeNetworkStream", "ferry-stream", makeFerryStream, Boolean(nodeBackend)],
-  ["Ferry ConnectionPool", "ferry-pool", makeFerryPool, Boolean(ferry.ConnectionPool)],
-  ["Ferry Client", "ferry-client", makeFerryClient, Boolean(ferry.Client)],
-  ["undici Pool.request", "undici", makeUndiciPool, Boolean(undici)],
-  ["fetch (global)", "fetch", makeFetch, typeof fetch === "function"],
-  ["node:http keep-alive Agent", "node-http", makeNodeHttp, true],
-];
+const median = (values) => {
+  const sorted = [...values].sort((a, b) => a - b);
+  const middle = Math.floor(sorted.length / 2);
+  return sorted.length % 2 ? sorted[middle] : (sorted[middle - 1] + sorted[middle]) / 2;
+};
+const k = (value) =>
+  value >= 10_000 ? `${(value / 1000).toFixed(0)}k` : `${(value / 1000).toFixed(1)}k`;
 
-const server = await startServer();
+const server = args.origin ? givenServer() : await fallbackServer();
+const url = new URL(server.origin);
 console.log(
-  `# ${runtime}: small GETs against ${server.name}, ${SECONDS} s per cell, ` +
-    `median of ${REPEAT} interleaved rounds`,
+  `# ${runtime}: small keep-alive GETs; server: ${server.note} at ${server.origin}; ` +
+    `${ROUNDS} interleaved rounds of ` + (REQUESTS ? `${REQUESTS} requests` : `${SECONDS} s`) +
+    " per cell, medians",
 );
 const samples = new Map();
 try {
-  for (let round = 0; round < REPEAT; round++) {
+  for (let round = 0; round < ROUNDS; round++) {
     for (const concurrency of CONCURRENCY) {
-      for (const [name, key, make, available] of contenders) {
-        if (!available || (ONLY && !ONLY.has(key))) continue;
-        const cell = `${key}@${concurrency}`;
-        if (samples.get(cell) === null) continue;
+      for (const [name, , make] of ROWS) {
         try {
-          const rate = await measure(make, server.port, concurrency);
-          samples.set(cell, [...(samples.get(cell) ?? []), rate]);
+          const sample = await measure(make, url, concurrency, server.pids);
+          const cell = `${name}@${concurrency}`;
+          samples.set(cell, [...(samples.get(cell) ?? []), sample]);
         } catch (error) {
-          console.log(`${name} at ${concurrency}: failed: ${error?.message ?? error}`);
-          samples.set(cell, null);
+          console.log(`${name} at c=${concurrency}: failed: ${error?.message ?? error}`);
         }
       }
     }
@@ -381,56 +450,80 @@ try {
 } finally {
   await server.stop();
 }
-const results = new Map();
-for (const [cell, rates] of samples) {
-  if (!rates) continue;
-  const sorted = [...rates].sort((a, b) => a - b);
-  results.set(cell, sorted[Math.floor(sorted.length / 2)]);
-}
 
-const pad = (text, width) => String(text).padEnd(width);
-const NAME_WIDTH = 38;
-const padLeft = (text, width) => String(text).padStart(width);
-const header = [pad("client", NAME_WIDTH)];
-for (const c of CONCURRENCY) header.push(padLeft(`req/s @${c}`, 12), padLeft("vs raw", 7));
-console.log(header.join(" "));
-for (const [name, key] of contenders) {
-  if (!CONCURRENCY.some((c) => results.has(`${key}@${c}`))) continue;
-  const row = [pad(name, NAME_WIDTH)];
-  for (const c of CONCURRENCY) {
-    const rate = results.get(`${key}@${c}`);
-    const raw = results.get(`raw@${c}`);
-    row.push(
-      padLeft(rate ? Math.round(rate).toLocaleString("en-US") : "-", 12),
-      padLeft(rate && raw ? (rate / raw).toFixed(2) : "-", 7),
+const width = Math.max(...ROWS.map(([name]) => name.length)) + 2;
+const warnings = [];
+for (const concurrency of CONCURRENCY) {
+  console.log();
+  const header = `c=${concurrency}`.padEnd(width) + "req/s".padStart(9) + "vs raw".padStart(8) +
+    "rounds min-max".padStart(16) + "CPU us/req".padStart(12) + "connects".padStart(10);
+  console.log(header);
+  console.log("-".repeat(header.length));
+  const floor = samples.get(`${ROWS[0][0]}@${concurrency}`);
+  const rawRate = floor ? median(floor.map((s) => s.rate)) : NaN;
+  let best = 0;
+  for (const [name, key] of ROWS) {
+    const cell = samples.get(`${name}@${concurrency}`);
+    if (!cell) {
+      console.log(name.padEnd(width) + "failed".padStart(9));
+      continue;
+    }
+    const rates = cell.map((s) => s.rate);
+    const rate = median(rates);
+    if (key !== "raw" && key !== "ferry-stream") best = Math.max(best, rate);
+    const connects = cell[0].connects === null
+      ? "n/a"
+      : String(Math.max(...cell.map((s) => s.connects)));
+    console.log(
+      name.padEnd(width) + Math.round(rate).toLocaleString("en-US").padStart(9) +
+        `${(rate / rawRate).toFixed(2)}x`.padStart(8) +
+        `${k(Math.min(...rates))}-${k(Math.max(...rates))}`.padStart(16) +
+        median(cell.map((s) => s.cpuUs)).toFixed(1).padStart(12) + connects.padStart(10),
     );
   }
-  console.log(row.join(" "));
-}
-if (REPEAT > 1) {
-  // The machine is shared and noisy: show how far apart the rounds were.
-  const spread = [];
-  for (const [cell, rates] of samples) {
-    if (!rates || rates.length < 2) continue;
-    const low = Math.min(...rates), high = Math.max(...rates);
-    spread.push(`${cell} ${Math.round(low / 1000)}k-${Math.round(high / 1000)}k`);
-  }
-  console.log(`rounds (min-max req/s): ${spread.join(", ")}`);
-}
-for (const c of CONCURRENCY) {
-  const pool = results.get(`ferry-pool@${c}`);
-  const und = results.get(`undici@${c}`);
+  const pool = samples.get(`Ferry ConnectionPool@${concurrency}`);
+  const und = samples.get(`undici Pool.request@${concurrency}`);
   if (pool && und) {
-    console.log(`Ferry pool / undici Pool.request @${c}: ${(pool / und).toFixed(2)}x`);
+    const ratio = median(pool.map((s) => s.rate)) / median(und.map((s) => s.rate));
+    console.log(`Ferry ConnectionPool / undici Pool.request: ${ratio.toFixed(2)}x`);
   }
+  if (floor && best > 0) {
+    const cores = floor.map((s) => s.serverCores).filter((c) => c !== null);
+    const headroom = rawRate / best;
+    console.log(
+      `raw loop / best client: ${headroom.toFixed(2)}x` +
+        (cores.length
+          ? `; server CPU during the raw loop ${median(cores).toFixed(2)} cores` +
+            (server.workers ? ` of ${server.workers} workers` : "")
+          : ""),
+    );
+    if (concurrency === 1) {
+      console.log("(c=1 is bound by the round trip, not by the server or the client's CPU)");
+    } else if (headroom < 1.25) {
+      warnings.push(
+        `c=${concurrency}: the raw loop is only ${headroom.toFixed(2)}x the best client: ` +
+          "the server (or the machine) may be the limit, and the ratios are compressed",
+      );
+    }
+    if (cores.length && server.workers && median(cores) > 0.9 * server.workers) {
+      warnings.push(`c=${concurrency}: the server used all its workers' CPU during the raw loop`);
+    }
+  }
+}
+console.log();
+if (warnings.length === 0) {
+  console.log(
+    "server check: the raw loop is well above every client at every concurrency " +
+      "(the server is not the bottleneck)",
+  );
+} else {
+  for (const warning of warnings) console.log(`WARNING: ${warning}`);
 }
 
 // ---------------------------------------------------------------------------------------
 // Parser: Ferry's ResponseParser against Node's HTTPParser (llhttp), same bytes.
 
-if (http11 && !globalThis.Bun && (!ONLY || ONLY.has("parser"))) {
-  parserBench();
-}
+if (http11 && !bun && (!ONLY || ONLY.has("parser"))) parserBench();
 
 function parserBench() {
   let HTTPParser;
@@ -481,20 +574,17 @@ function parserBench() {
   try {
     ferryParse();
     llhttpParse();
-    // Interleaved rounds, medians: the machine is shared.
     const ferryRates = [], llhttpRates = [];
-    for (let round = 0; round < Math.max(REPEAT, 3); round++) {
+    for (let round = 0; round < Math.max(ROUNDS, 3); round++) {
       ferryRates.push(ferryParse());
       llhttpRates.push(llhttpParse());
     }
-    const median = (rates) => rates.sort((a, b) => a - b)[Math.floor(rates.length / 2)];
     const ferryRate = median(ferryRates);
     const llhttpRate = median(llhttpRates);
     console.log(
       `parser, 1 KiB response with 9 headers: Ferry ${
         Math.round(ferryRate).toLocaleString("en-US")
-      }/s, ` +
-        `Node HTTPParser (llhttp) ${Math.round(llhttpRate).toLocaleString("en-US")}/s, ` +
+      }/s, Node HTTPParser (llhttp) ${Math.round(llhttpRate).toLocaleString("en-US")}/s, ` +
         `ratio ${(ferryRate / llhttpRate).toFixed(2)}`,
     );
   } catch (error) {

@@ -1,12 +1,14 @@
 /**
  * Runs `bench/node_side_by_side.mjs` under Node 20 and Node 24 (and Bun with `--bun`):
  * builds the npm package, installs the npm tools (undici, Node 24, Bun) into `build/tools`,
- * copies the benchmark next to them so that `undici` resolves, and runs it once per
- * runtime. Extra arguments go to the benchmark (`--seconds=3`, `--only=raw,ferry-pool`).
+ * copies the benchmark next to them so that `undici` resolves, starts nginx once (`return
+ * 200`, a 12-byte body, one worker per core: `bench/_peer.ts`) and runs the benchmark once
+ * per runtime against it. Other arguments go to the benchmark (`--seconds=3`, `--c=1000`,
+ * `--only=ferry-pool,undici`).
  *
  * ```sh
  * deno task bench:node
- * deno task bench:node --bun --seconds=3
+ * deno task bench:node --bun --c=10,100 --rounds=5
  * ```
  *
  * @module
@@ -15,6 +17,7 @@
 import { copyFileSync, existsSync, mkdirSync, symlinkSync } from "node:fs";
 import { join } from "node:path";
 import { BUILD, ensureTools, ROOT, run, RUNTIMES, TOOLS } from "./_node_tools.ts";
+import { startHttpPeer } from "../bench/_peer.ts";
 
 const OUT = join(BUILD, "bench-node");
 const withBun = Deno.args.includes("--bun");
@@ -31,13 +34,26 @@ if (!existsSync(join(OUT, "node_modules"))) {
 }
 
 const runtimes = ["node20", "node24", ...(withBun ? ["bun"] as const : [])] as const;
+const workers = navigator.hardwareConcurrency ?? 2;
+const peer = await startHttpPeer({ workers });
 let failed = false;
-for (const name of runtimes) {
-  console.log("");
-  const { code } = await run(RUNTIMES[name], ["node_side_by_side.mjs", ...passThrough], {
-    cwd: OUT,
-    env: { FERRY_MODULE: join(BUILD, "npm", "mod.js") },
-  });
-  if (code !== 0) failed = true;
+try {
+  const serverArgs = [
+    `--origin=${peer.origin}`,
+    `--server-pids=${peer.pids().join(",")}`,
+    `--server-workers=${workers}`,
+    `--server-note=${peer.note}`,
+  ];
+  for (const name of runtimes) {
+    console.log("");
+    const { code } = await run(
+      RUNTIMES[name],
+      ["node_side_by_side.mjs", ...serverArgs, ...passThrough],
+      { cwd: OUT, env: { FERRY_MODULE: join(BUILD, "npm", "mod.js") } },
+    );
+    if (code !== 0) failed = true;
+  }
+} finally {
+  await peer.stop();
 }
 Deno.exit(failed ? 1 : 0);

@@ -170,6 +170,7 @@ export const LAYERS: readonly (readonly [string, readonly string[]])[] = [
       "src/transports/",
       "src/client_fetch.ts",
       "src/retry.ts",
+      "src/progress.ts",
     ],
   ],
   ["adapters", ["src/fetch.ts", "src/cli/"]],

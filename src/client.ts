@@ -48,6 +48,13 @@ import { type CertInit, tlsSettings } from "./tls_settings.ts";
 import { inspectAsRepr } from "./_inspect.ts";
 import { bindFetch, type Fetch } from "./client_fetch.ts";
 import { type RetryInit, type RetryPolicy, toRetryPolicy } from "./retry.ts";
+import {
+  checkProgressCallback,
+  checkProgressInterval,
+  type ProgressCallback,
+  reportDownloadProgress,
+  withUploadProgress,
+} from "./progress.ts";
 
 /** Connection limits of the default transport. */
 export interface Limits {
@@ -125,6 +132,13 @@ export interface ClientOptions {
   defaultEncoding?: DefaultEncoding;
   /** Limit on a decompressed response body, in bytes; `null` for none. Default 256 MiB. */
   maxDecompressedSize?: number | null;
+  /** Speak HTTP/1.1 (httpx's `http1`). Default `true`. */
+  http1?: boolean;
+  /**
+   * Speak HTTP/2 (httpx's `http2`): offered by ALPN on `https`, by prior knowledge on
+   * `http` when `http1` is `false`. Default `false`. See `ConnectionPoolOptions.http2`.
+   */
+  http2?: boolean;
   /**
    * Retries of failed requests: a number of retries, `RetryOptions`, or none (default).
    * See the README's "Retries".
@@ -168,6 +182,18 @@ export interface RequestOptions {
   signal?: AbortSignal;
   /** Retries for this request, instead of the client's (`0` for none). */
   retry?: RetryInit;
+  /**
+   * Called as the request body is sent: `{ percent, transferredBytes, totalBytes }` and
+   * the latest chunk; throttled, and once at the end. See the README's "Progress".
+   */
+  onUploadProgress?: ProgressCallback;
+  /**
+   * Called as the response body is received, however it is read: `{ percent,
+   * transferredBytes, totalBytes }` and the latest chunk; throttled, and once at the end.
+   */
+  onDownloadProgress?: ProgressCallback;
+  /** The least milliseconds between two progress calls (the last one excepted). Default 16. */
+  progressInterval?: number;
 }
 
 /** Options of {@linkcode Client.send}. */
@@ -400,6 +426,24 @@ export class Client {
     }
     if (options.signal !== undefined) extensions.signal = options.signal;
     if (options.retry !== undefined) extensions.retry = toRetryPolicy(options.retry) ?? 0;
+    // Progress (src/progress.ts): the upload wraps the body; the download is set up by send().
+    if (options.onUploadProgress !== undefined || options.onDownloadProgress !== undefined) {
+      checkProgressCallback("onUploadProgress", options.onUploadProgress);
+      checkProgressCallback("onDownloadProgress", options.onDownloadProgress);
+      const interval = checkProgressInterval(options.progressInterval);
+      if (options.onUploadProgress !== undefined && content !== null) {
+        const length = headers.get("content-length");
+        content = withUploadProgress(
+          content,
+          length === null ? null : Number(length),
+          options.onUploadProgress,
+          interval,
+        );
+      }
+      if (options.onDownloadProgress !== undefined) {
+        extensions.downloadProgress = { callback: options.onDownloadProgress, interval };
+      }
+    }
     request.content = content;
     request.extensions = extensions;
     if (pendingLength !== null) PENDING_LENGTH.set(request, pendingLength);
@@ -407,16 +451,19 @@ export class Client {
   }
 
   /** Sends a request and reads its body. */
-  async request(
+  request(
     method: string,
     url: string | URL,
     options: RequestOptions = {},
   ): Promise<Response> {
-    const request = this.buildRequest(method, url, options);
-    return await this.send(request, {
-      auth: options.auth,
-      followRedirects: options.followRedirects,
-    });
+    // Not an async function: one promise and one turn fewer per request.
+    let request: Request;
+    try {
+      request = this.buildRequest(method, url, options);
+    } catch (error) {
+      return Promise.reject(error);
+    }
+    return this.send(request, { auth: options.auth, followRedirects: options.followRedirects });
   }
 
   /**
@@ -502,6 +549,12 @@ export class Client {
     const response = auth === null
       ? await this.#sendHandlingRedirects(request, follow, [])
       : await this.#sendHandlingAuth(request, auth, follow);
+    const progress = request.extensions.downloadProgress as
+      | { callback: ProgressCallback; interval: number }
+      | undefined;
+    if (progress !== undefined) {
+      reportDownloadProgress(response, progress.callback, progress.interval);
+    }
     if (!options.stream) {
       try {
         await response.bytes();
@@ -639,6 +692,8 @@ export class Client {
       maxConnections: options.limits?.maxConnections,
       maxKeepaliveConnections: options.limits?.maxKeepaliveConnections,
       keepaliveExpiry: options.limits?.keepaliveExpiry,
+      http1: options.http1,
+      http2: options.http2,
       timeout: this.#timeouts,
       ...(tls ? { tls } : {}),
     });

@@ -337,6 +337,43 @@ export class RemoteProtocolError extends ProtocolError {
   }
 }
 
+/** Options of a {@linkcode StreamReset}. */
+export interface StreamResetOptions extends ErrorOptions {
+  /** The HTTP/2 error code of the RST_STREAM frame (RFC 9113 section 7). */
+  errorCode: number;
+  /** The stream that was reset. */
+  streamId: number;
+}
+
+/**
+ * The server reset an HTTP/2 stream (RST_STREAM): that request failed, the connection and
+ * its other streams go on. `errorCode` is the frame's code; the message names it
+ * (`"INTERNAL_ERROR (0x2)"`).
+ *
+ * @example
+ * ```ts
+ * import { StreamReset } from "@ferry/ferry";
+ * const error = new StreamReset("Stream 3 was reset: INTERNAL_ERROR (0x2)", {
+ *   errorCode: 2,
+ *   streamId: 3,
+ * });
+ * console.log(error.errorCode, error.streamId); // 2 3
+ * ```
+ */
+export class StreamReset extends RemoteProtocolError {
+  /** The HTTP/2 error code of the RST_STREAM frame. */
+  readonly errorCode: number;
+  /** The stream that was reset. */
+  readonly streamId: number;
+
+  /** Creates the error with the frame's code and stream. */
+  constructor(message: string, options: StreamResetOptions) {
+    super(message, options);
+    this.errorCode = options.errorCode;
+    this.streamId = options.streamId;
+  }
+}
+
 /** Options of a {@linkcode ProxyError}. */
 export interface ProxyErrorOptions extends ErrorOptions {
   /** The status the proxy answered with, when it answered. */

@@ -59,9 +59,18 @@ import {
   type OpenOptions,
   openStream,
   type PoolConnection,
+  type StreamOptions,
 } from "./connection/mod.ts";
 import { type Origin, originOf, poolKey } from "./_origin.ts";
 import { withDeadline } from "./timeout.ts";
+// HTTP/2 (issue 15): connections that negotiate their protocol and carry many requests.
+import type { Http2Connection } from "./http2/connection.ts";
+import {
+  alpnProtocols,
+  mayMultiplex,
+  NegotiatedConnection,
+  type ProtocolChoice,
+} from "./http2/negotiated_connection.ts";
 // Proxies (issue 6): the key, stream and request seams below call into src/proxy/.
 import { Proxy, type ProxyLike } from "./proxy/proxy.ts";
 import {
@@ -101,6 +110,15 @@ export interface ConnectionPoolOptions extends OpenOptions {
    * target, so a tunnel is never reused for another origin.
    */
   proxy?: ProxyLike | null;
+  /** Speak HTTP/1.1 (as httpx's `http1`). Default `true`. */
+  http1?: boolean;
+  /**
+   * Speak HTTP/2 (as httpx's `http2`). Default `false`. With it, TLS offers `h2` and
+   * `http/1.1` by ALPN and the server's pick is used; with `http1: false` too, `http://`
+   * origins get HTTP/2 by prior knowledge (h2c). One HTTP/2 connection per origin carries
+   * concurrent requests up to the server's `SETTINGS_MAX_CONCURRENT_STREAMS`.
+   */
+  http2?: boolean;
 }
 
 /**
@@ -153,7 +171,7 @@ const TRIM_TICK_MS = 100;
  * ```
  */
 export class ConnectionPool implements Transport {
-  #openOptions: OpenOptions;
+  #openOptions: StreamOptions;
   #connectionOptions: {
     timeout: Timeouts;
     keepaliveExpiry: number;
@@ -185,6 +203,10 @@ export class ConnectionPool implements Transport {
   };
   #opener = (origin: Origin, request: Request | null): Promise<NetworkStreamInterface> =>
     this.#openStream(origin, request);
+  /** The protocols when HTTP/2 is on, else `null` (every connection is HTTP/1.1). */
+  #protocols: ProtocolChoice | null = null;
+  /** Connections that are (or may become) HTTP/2, by key: shared, never filed as idle. */
+  #shared = new Map<string, NegotiatedConnection[]>();
 
   /** Creates an empty pool; connections are opened on demand. */
   constructor(options: ConnectionPoolOptions = {}) {
@@ -198,12 +220,19 @@ export class ConnectionPool implements Transport {
     const timeouts = options.timeout ?? {};
     this.#poolMs = phaseLimit(timeouts, "pool", DEFAULT_TIMEOUT_MS);
     this.#connectMs = phaseLimit(timeouts, "connect", DEFAULT_TIMEOUT_MS);
+    const http1 = options.http1 ?? true;
+    const http2 = options.http2 ?? false;
+    if (!http1 && !http2) {
+      throw new RangeError("Invalid protocols: http1 and http2 are both false");
+    }
+    if (http2) this.#protocols = { http1, http2 };
     this.#openOptions = {
       backend: options.backend,
       tls: options.tls,
       localAddress: options.localAddress,
       uds: options.uds,
       retries: options.retries,
+      alpnProtocols: http2 ? alpnProtocols({ http1, http2 }) : undefined,
     };
     this.#connectionOptions = {
       timeout: timeouts,
@@ -212,10 +241,17 @@ export class ConnectionPool implements Transport {
     };
   }
 
-  /** A snapshot of the pool's connections (idle, active and opening). */
-  get connections(): Connection[] {
-    // Every connection is an HTTP/1.1 `Connection` for now (HTTP/2 will widen this type).
-    return [...this.#keys.keys()] as Connection[];
+  /**
+   * A snapshot of the pool's connections (idle, active and opening): HTTP/1.1
+   * `Connection`s, `Http2Connection`s, and (with `http2: true`) connections still
+   * negotiating their protocol.
+   */
+  get connections(): (Connection | Http2Connection | NegotiatedConnection)[] {
+    return [...this.#keys.keys()].map((connection) =>
+      connection instanceof NegotiatedConnection
+        ? connection.connection ?? connection
+        : connection as Connection
+    );
   }
 
   /** Sends a request and reads the whole response body. */
@@ -291,7 +327,12 @@ export class ConnectionPool implements Transport {
 
   /** `<ConnectionPool [1 active, 2 idle]>` */
   toString(): string {
-    const idle = this.#idleCount;
+    let idle = this.#idleCount;
+    for (const list of this.#shared.values()) {
+      for (const connection of list) {
+        if (connection.isMultiplexed && connection.state === "IDLE") idle++;
+      }
+    }
     const active = this.#keys.size - idle;
     const parts: string[] = [];
     if (active > 0 || idle === 0) parts.push(`${active} active`);
@@ -338,8 +379,8 @@ export class ConnectionPool implements Transport {
     const connectMs = phaseLimit(timeout, "connect", this.#connectMs);
     if (this.#proxy !== null) {
       // Proxy seam: TCP (+TLS) to the proxy, then CONNECT or SOCKS5, then TLS to the target.
-      const { backend, tls, localAddress } = this.#openOptions;
-      const via = { backend: backend ?? getDefaultBackend(), tls, localAddress };
+      const { backend, tls, localAddress, alpnProtocols } = this.#openOptions;
+      const via = { backend: backend ?? getDefaultBackend(), tls, localAddress, alpnProtocols };
       return openProxiedStream(this.#proxy, origin, via, connectMs, extensions);
     }
     return openStream(origin, this.#openOptions, connectMs, extensions);
@@ -350,6 +391,13 @@ export class ConnectionPool implements Transport {
    * by closing another idle connection if need be); else `null`.
    */
   #acquire(key: string, url: URL, fresh = false): PoolConnection | null {
+    if (this.#protocols !== null && !fresh) {
+      // HTTP/2: a shared connection with a free stream slot (or still negotiating).
+      const shared = this.#shared.get(key);
+      if (shared !== undefined) {
+        for (const connection of shared) if (connection.canTakeRequest) return connection;
+      }
+    }
     if (this.#idleCount > 0 && !fresh) {
       if (this.#nextExpiry !== Infinity) this.#sweep();
       const list = this.#idle.get(key);
@@ -368,6 +416,21 @@ export class ConnectionPool implements Transport {
 
   #create(key: string, url: URL): PoolConnection {
     const origin = originOf(url);
+    const protocols = this.#protocols;
+    if (protocols !== null && mayMultiplex(protocols, url)) {
+      const connection = new NegotiatedConnection(
+        origin,
+        this.#opener,
+        this.#connectionOptions,
+        this.#hooks,
+        protocols,
+      );
+      this.#keys.set(connection, key);
+      let list = this.#shared.get(key);
+      if (list === undefined) this.#shared.set(key, list = []);
+      list.push(connection);
+      return connection;
+    }
     const connection = Connection[forPool](
       origin,
       this.#opener,
@@ -443,6 +506,9 @@ export class ConnectionPool implements Transport {
   #onIdle(connection: PoolConnection): void {
     const key = this.#keys.get(connection);
     if (key === undefined) return;
+    if (connection instanceof NegotiatedConnection && connection.isMultiplexed) {
+      return this.#onStreamFree(connection, key);
+    }
     if (this.#waitersHead < this.#waiters.length) {
       const same = this.#nextWaiter(key);
       if (same !== null) return this.#assign(same, connection);
@@ -517,10 +583,44 @@ export class ConnectionPool implements Transport {
     connection.close();
   }
 
+  /**
+   * An HTTP/2 connection freed a stream slot: it goes to the first waiter for its origin;
+   * once idle, it may make room for another origin's waiter. It is never filed as idle:
+   * it stays shared, and closes itself after `keepaliveExpiry` without streams.
+   */
+  #onStreamFree(connection: NegotiatedConnection, key: string): void {
+    if (this.#closed) {
+      connection.close();
+      return;
+    }
+    if (this.#waitersHead === this.#waiters.length) return;
+    const same = this.#nextWaiter(key);
+    if (same !== null) {
+      if (connection.canTakeRequest) this.#assign(same, connection);
+      return;
+    }
+    const first = this.#nextWaiter(null);
+    if (first !== null && connection.state === "IDLE") {
+      this.#keys.delete(connection);
+      this.#unshare(connection, key);
+      connection.close();
+      this.#assign(first, this.#create(first.key, first.url));
+    }
+  }
+
+  #unshare(connection: PoolConnection, key: string): void {
+    const list = this.#shared.get(key);
+    if (list === undefined) return;
+    const index = list.indexOf(connection as NegotiatedConnection);
+    if (index !== -1) list.splice(index, 1);
+    if (list.length === 0) this.#shared.delete(key);
+  }
+
   #onClosed(connection: PoolConnection): void {
     const key = this.#keys.get(connection);
     if (key === undefined) return;
     this.#keys.delete(connection);
+    if (this.#protocols !== null) this.#unshare(connection, key);
     const list = this.#idle.get(key);
     if (list !== undefined) {
       const index = list.indexOf(connection);

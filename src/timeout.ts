@@ -65,6 +65,7 @@ interface AsyncStorage<T> {
   getStore(): T | undefined;
   run<R, A extends unknown[]>(store: T, fn: (...args: A) => R, ...args: A): R;
   disable?(): void;
+  exit<R>(fn: () => R): R;
 }
 
 let storage: AsyncStorage<Scope> | undefined;
@@ -258,6 +259,16 @@ const disableWhenIdle: boolean = (() => {
 export function currentDeadline(): number {
   if (storage === undefined) return Infinity;
   return effectiveDeadline(storage.getStore());
+}
+
+/**
+ * Runs `fn` outside every deadline scope: for work started on behalf of one caller that
+ * serves others too and must not end with that caller's scope (an HTTP/2 connection's
+ * shared reads and writes). Not public API.
+ */
+export function outsideScopes<T>(fn: () => T): T {
+  const scope = storage?.getStore();
+  return scope === undefined ? fn() : storage!.exit(fn);
 }
 
 // ---------------------------------------------------------------------------------------
@@ -503,6 +514,104 @@ class Wait<T> extends Entry {
 }
 
 function noop(): void {}
+
+/**
+ * Why an operation of `phase` limited to `limitMs` must not start: an invalid limit, or
+ * its deadline (the limit, or the current scope's) already past; else `null`. For an
+ * operation that usually completes at once (a small write), checked instead of watched.
+ * Not public API.
+ */
+export function deadlineError(
+  phase: TimeoutPhase,
+  limitMs: number | null | undefined,
+): Error | null {
+  const scope = storage === undefined ? undefined : storage.getStore();
+  const hasLimit = limitMs !== null && limitMs !== undefined && limitMs !== Infinity;
+  if (hasLimit && (typeof limitMs !== "number" || limitMs !== limitMs)) {
+    return new RangeError(`Invalid ${phase} timeout "${limitMs}": expected milliseconds or null`);
+  }
+  if (scope === undefined) {
+    return hasLimit && (limitMs as number) <= 0
+      ? phaseError(phase, limitMs, performance.now(), scope)
+      : null;
+  }
+  const now = performance.now();
+  const limit = hasLimit ? now + (limitMs as number) : Infinity;
+  const scoped = effectiveDeadline(scope);
+  return (scoped < limit ? scoped : limit) <= now ? phaseError(phase, limitMs, limit, scope) : null;
+}
+
+/**
+ * A reusable wait for one operation at a time of one kind (a network stream's reads, or its
+ * writes): what {@linkcode withDeadline} does, without a promise, a closure or an entry per
+ * call. Not public API: the network backends use it on their per-request path.
+ *
+ * The stream calls `start(limitMs)` before the operation and `stop()` once the operation
+ * settled. When the deadline (the limit, or the current `timeout()` scope's) passes first,
+ * `error` is set to the phase's {@linkcode TimeoutException} and `onExpire()` runs: it must
+ * make the operation settle (close the socket, reject the waiting read), and the stream
+ * then throws `error` rather than what the operation failed with.
+ */
+export class Deadline extends Entry {
+  /** Set when the deadline passed during the operation: the error to report. */
+  error: TimeoutException | null = null;
+  #phase: TimeoutPhase;
+  #limitMs: number | null | undefined = null;
+  #onExpire: () => void;
+
+  /** A wait for `phase` operations; `onExpire` cuts one short. */
+  constructor(phase: TimeoutPhase, onExpire: () => void) {
+    super(Infinity, undefined);
+    this.#phase = phase;
+    this.#onExpire = onExpire;
+  }
+
+  /**
+   * Starts watching an operation limited to `limitMs` (`null`/`undefined`: only the scope's
+   * deadline). Returns `null` when the operation may run (watched, or with no deadline at
+   * all), else the error to fail it with at once: an invalid limit, or a deadline already
+   * past.
+   */
+  start(limitMs: number | null | undefined): Error | null {
+    this.error = null;
+    const scope = storage === undefined ? undefined : storage.getStore();
+    const hasLimit = limitMs !== null && limitMs !== undefined && limitMs !== Infinity;
+    if (hasLimit && (typeof limitMs !== "number" || limitMs !== limitMs)) {
+      return new RangeError(
+        `Invalid ${this.#phase} timeout "${limitMs}": expected milliseconds or null`,
+      );
+    }
+    if (!hasLimit && scope === undefined) return null;
+    const now = performance.now();
+    const limit = hasLimit ? now + (limitMs as number) : Infinity;
+    const scoped = effectiveDeadline(scope);
+    if (limit === Infinity && scoped === Infinity) return null;
+    if ((scoped < limit ? scoped : limit) <= now) {
+      return phaseError(this.#phase, limitMs, limit, scope);
+    }
+    this.limit = limit;
+    this.scope = scope;
+    this.#limitMs = limitMs;
+    addEntry(this);
+    return null;
+  }
+
+  /** The operation settled: stop watching (harmless when not watching). */
+  stop(): void {
+    removeEntry(this);
+    this.scope = undefined;
+  }
+
+  expire(): void {
+    this.error = phaseError(this.#phase, this.#limitMs, this.limit, this.scope);
+    this.scope = undefined;
+    try {
+      this.#onExpire();
+    } catch {
+      // The operation is being abandoned; a failure to cut it short changes nothing.
+    }
+  }
+}
 
 /**
  * Runs `run()` under the earliest of the current scope's deadline and `limitMs` from now

@@ -29,6 +29,12 @@ export {
   openConnection,
   type OpenOptions,
 } from "../connection/mod.ts";
+export {
+  Http2Connection,
+  type Http2ConnectionOptions,
+  type Http2ConnectionState,
+} from "../http2/connection.ts";
+export { NegotiatedConnection } from "../http2/negotiated_connection.ts";
 
 // The network layer: backends and their contract.
 export { NetworkBackend, type NetworkRuntime, type NetworkStream } from "../network/backend.ts";

@@ -56,19 +56,36 @@ export class BufferedBody implements BodySource {
     this.#exchange = exchange;
     this.#bytes = bytes.length === 0 ? null : bytes;
   }
+  #untouched = true;
+  takeWhole(): Uint8Array | null {
+    if (!this.#untouched) return null;
+    this.#untouched = false;
+    const bytes = this.#bytes ?? EMPTY;
+    this.#bytes = null;
+    return bytes;
+  }
   read(): Promise<Uint8Array | null> {
+    this.#untouched = false;
     const bytes = this.#bytes;
     if (bytes !== null) {
       this.#bytes = null;
       return Promise.resolve(bytes);
     }
-    return closeBody(this.#core, this.#exchange).then(() => null);
+    // The whole body was parsed: ending the exchange needs no read (and, untraced, no wait).
+    const ending = this.#core.endExchange(this.#exchange);
+    return ending === undefined ? NULL : ending.then(() => null);
   }
   close(): Promise<void> {
+    this.#untouched = false;
     this.#bytes = null;
-    return closeBody(this.#core, this.#exchange);
+    return this.#core.endExchange(this.#exchange) ?? RESOLVED;
   }
 }
+
+const EMPTY = new Uint8Array(0);
+
+const NULL: Promise<null> = Promise.resolve(null);
+const RESOLVED: Promise<void> = Promise.resolve();
 
 /** The next chunk of exchange `exchange`'s body, `null` at its end. */
 async function readBody(core: ConnectionCore, exchange: number): Promise<Uint8Array | null> {

@@ -18,6 +18,7 @@ export {
   type OpenOptions,
   openStream,
   type StreamOpener,
+  type StreamOptions,
   targetTlsOptions,
 } from "./open.ts";
 export type { ConnectionState } from "./state.ts";

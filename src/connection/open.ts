@@ -21,18 +21,20 @@ import type { Origin } from "../_origin.ts";
 /**
  * The TLS options for talking to `origin` itself (directly or through a proxy's tunnel):
  * the name to send in SNI and check the certificate against (the `sniHostname` extension,
- * else the URL's host), ALPN `http/1.1`, and the connection's or pool's settings.
+ * else the URL's host), ALPN `alpnProtocols` (`http/1.1` unless a pool with HTTP/2 offers `h2`
+ * too), and the connection's or pool's settings.
  */
 export function targetTlsOptions(
   origin: Origin,
   extensions: RequestExtensions | null | undefined,
   tls: TlsSettings = {},
+  alpnProtocols: string[] = HTTP1_ONLY,
 ): TlsOptions & { hostname: string } {
   return {
     ...tls,
     hostname: extensions?.sniHostname ??
       (extensions?.["sni_hostname"] as string | undefined) ?? origin.host,
-    alpnProtocols: ["http/1.1"],
+    alpnProtocols,
   };
 }
 
@@ -61,6 +63,17 @@ export interface OpenOptions {
   retries?: number;
 }
 
+/**
+ * {@linkcode OpenOptions} plus what a pool decides for itself: the ALPN protocols to offer
+ * (`["h2", "http/1.1"]` with HTTP/2 on; default `["http/1.1"]`). Not public API.
+ */
+export interface StreamOptions extends OpenOptions {
+  /** The ALPN protocols to offer to an `https` origin. */
+  alpnProtocols?: string[];
+}
+
+const HTTP1_ONLY = ["http/1.1"];
+
 /** Opens a network stream to an origin: the step a proxy replaces. */
 export type StreamOpener = (
   origin: Origin,
@@ -85,7 +98,7 @@ function sleep(ms: number): Promise<void> {
  */
 export async function openStream(
   origin: Origin,
-  options: OpenOptions,
+  options: StreamOptions,
   connectMs: number | null | undefined,
   extensions: RequestExtensions | null,
 ): Promise<NetworkStreamInterface> {
@@ -135,7 +148,7 @@ export async function openStream(
     }
   }
   if (origin.scheme === "https") {
-    const tlsOptions = targetTlsOptions(origin, extensions, options.tls);
+    const tlsOptions = targetTlsOptions(origin, extensions, options.tls, options.alpnProtocols);
     const hostname = tlsOptions.hostname;
     const plain = stream;
     try {

@@ -6,7 +6,7 @@
  * @module
  */
 
-import type { Headers } from "../models/headers.ts";
+import { type Headers, pairsOf } from "../models/headers.ts";
 import type { RequestContent } from "../models/body.ts";
 import { serializeRequest } from "../http11/writer.ts";
 
@@ -23,8 +23,12 @@ export class RequestHeads {
   /** The body to stream after the head last serialised, if it is not in the head. */
   body: AsyncIterable<Uint8Array> | null = null;
 
-  /** Headers for the wire: the request's, with `Host` first when absent. */
-  pairs(headers: Headers, url: URL): [string, string][] {
+  /**
+   * Headers for the wire: the request's, with `Host` first when absent. The result is only
+   * read (it may be the request's own pairs): {@linkcode RequestHeads.serialize} copies
+   * what it keeps.
+   */
+  pairs(headers: Headers, url: URL): readonly (readonly [string, string])[] {
     this.closeAsked = false;
     if (headers.size === 0) {
       // The common case, with no allocation when the host is the last one's.
@@ -35,7 +39,7 @@ export class RequestHeads {
       return this.#hostOnly;
     }
     let hasHost = false;
-    const pairs = headers.pairs();
+    const pairs = pairsOf(headers);
     for (let i = 0; i < pairs.length; i++) {
       const name = pairs[i][0];
       if (name.length === 4 && name.toLowerCase() === "host") hasHost = true;
@@ -43,15 +47,14 @@ export class RequestHeads {
         if (/(^|,)\s*close\s*(,|$)/i.test(pairs[i][1])) this.closeAsked = true;
       }
     }
-    if (!hasHost) pairs.unshift(["Host", url.host]);
-    return pairs;
+    return hasHost ? pairs : [["Host", url.host], ...pairs];
   }
 
   /** The head's bytes (with a body given as bytes); a streamed body is left in `body`. */
   serialize(
     method: string,
     target: string,
-    pairs: [string, string][],
+    pairs: readonly (readonly [string, string])[],
     content: RequestContent | null,
   ): Uint8Array {
     if (content === null && this.#sameHead(method, target, pairs)) {
@@ -63,7 +66,8 @@ export class RequestHeads {
     if (content === null) {
       this.#lastMethod = method;
       this.#lastTarget = target;
-      this.#lastPairs = pairs;
+      // A snapshot: the pairs may be the request's own, which its owner may still change.
+      this.#lastPairs = pairs.map((pair) => [pair[0], pair[1]]);
       this.#lastHead = serialized.head;
     }
     return serialized.head;
@@ -74,7 +78,11 @@ export class RequestHeads {
    * method, target and header pairs (compared one by one, never through a joined key, so
    * a value that smuggles a line break cannot match a valid request).
    */
-  #sameHead(method: string, target: string, pairs: [string, string][]): boolean {
+  #sameHead(
+    method: string,
+    target: string,
+    pairs: readonly (readonly [string, string])[],
+  ): boolean {
     const last = this.#lastPairs;
     if (
       last === null || method !== this.#lastMethod || target !== this.#lastTarget ||

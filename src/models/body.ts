@@ -22,6 +22,12 @@ export interface BodySource {
    * `false`: the chunks belong to the reader.
    */
   readonly borrowed?: boolean;
+  /**
+   * The whole body at once, when it is already in memory and nothing of it was read yet
+   * (a response that came whole with its head); else `null`. Taking it counts as reading
+   * it to the end: `close()` still follows. Lets `Response.bytes()` skip the chunk loop.
+   */
+  takeWhole?(): Uint8Array | null;
 }
 
 /** What a request body can be given as. */

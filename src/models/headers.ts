@@ -44,6 +44,16 @@ function utf8Bytes(text: string): Uint8Array {
 }
 
 /**
+ * The pairs of `headers` themselves, not a copy: for the connection's hot path, which only
+ * reads them (and copies what it keeps). Not public API.
+ */
+export function pairsOf(headers: Headers): readonly (readonly [string, string])[] {
+  return readPairs(headers);
+}
+
+let readPairs: (headers: Headers) => [string, string][];
+
+/**
  * Ordered, multi-valued HTTP headers. Lookup ignores case; the wire keeps the case and
  * order given.
  *
@@ -59,6 +69,10 @@ function utf8Bytes(text: string): Uint8Array {
  */
 export class Headers implements Iterable<[string, string]> {
   #pairs: [string, string][];
+
+  static {
+    readPairs = (headers) => headers.#pairs;
+  }
 
   /** Creates headers from pairs, a record, another `Headers`, or a web `Headers`. */
   constructor(init?: HeadersInit | null) {

@@ -103,6 +103,12 @@ export interface ResponseInit {
 /** Internal: the client stamps the time the request was sent, for `elapsed`. */
 export const STARTED_AT: unique symbol = Symbol("ferry.startedAt");
 
+/**
+ * Internal: wraps the raw body source before anything is read (the client's download
+ * progress, src/progress.ts): `response[WRAP_SOURCE]((source) => wrapped)`.
+ */
+export const WRAP_SOURCE: unique symbol = Symbol("ferry.wrapSource");
+
 const now: () => number = typeof performance !== "undefined"
   ? () => performance.now()
   : () => Date.now();
@@ -456,6 +462,15 @@ export class Response {
     return error;
   }
 
+  /** Internal: see {@linkcode WRAP_SOURCE}. Throws once reading has started. */
+  [WRAP_SOURCE](wrap: (source: BodySource) => BodySource): void {
+    if (this.#consumed) throw new StreamConsumed();
+    this.#raw = wrap(this.#raw);
+    // An in-memory body is read through the wrapper too.
+    this.#content = null;
+    this.#downloaded = 0;
+  }
+
   async #rawRead(): Promise<Uint8Array | null> {
     const chunk = await this.#raw.read();
     if (chunk !== null) this.#downloaded += chunk.length;
@@ -488,6 +503,17 @@ export class Response {
     if (this.#consumed) throw new StreamConsumed();
     if (this.#closed) throw new StreamClosed();
     this.#consumed = true;
+    // A body that came whole (and needs no decoding) is handed over without the loop.
+    const raw = this.#raw;
+    if (raw.takeWhole !== undefined && !this.headers.has("content-encoding")) {
+      const whole = raw.takeWhole();
+      if (whole !== null) {
+        this.#downloaded = whole.length;
+        this.#content = whole;
+        await this.close();
+        return whole;
+      }
+    }
     const source = this.#source();
     const borrowed = source.borrowed === true;
     const chunks: Uint8Array[] = [];

@@ -26,7 +26,7 @@
  */
 
 import { ConnectError, HTTPError, ReadError, TimeoutException, WriteError } from "../errors.ts";
-import { setTimerUnrefHook, withDeadline } from "../timeout.ts";
+import { Deadline, setTimerUnrefHook, withDeadline } from "../timeout.ts";
 import {
   type ConnectOptions,
   type ConnectUnixOptions,
@@ -88,6 +88,13 @@ export class DenoNetworkStream implements NetworkStreamInterface {
   #slab: Uint8Array = new Uint8Array(0);
   #offset = 0;
   #closeConn = (): void => this.#shut();
+  /**
+   * The read and write deadlines, reused operation after operation: an expiry closes the
+   * connection, which makes the pending `Deno.Conn` call fail, and the operation then
+   * reports the timeout.
+   */
+  #readDeadline = new Deadline("read", this.#closeConn);
+  #writeDeadline = new Deadline("write", this.#closeConn);
 
   /** Wraps a connected `Deno.Conn`; `label` names the peer in reprs and messages. */
   constructor(
@@ -132,7 +139,9 @@ export class DenoNetworkStream implements NetworkStreamInterface {
       );
     }
     this.#fresh = false;
-    return withDeadline("read", timeoutMs, () => this.#read(maxBytes), this.#closeConn);
+    const refused = this.#readDeadline.start(timeoutMs);
+    if (refused !== null) return Promise.reject(refused);
+    return this.#read(maxBytes);
   }
 
   async #read(maxBytes: number): Promise<Uint8Array> {
@@ -149,6 +158,7 @@ export class DenoNetworkStream implements NetworkStreamInterface {
       room = SLAB_SIZE;
     }
     const view = slab.subarray(offset, offset + (room < maxBytes ? room : maxBytes));
+    const deadline = this.#readDeadline;
     this.#reading = true;
     try {
       for (;;) {
@@ -156,8 +166,9 @@ export class DenoNetworkStream implements NetworkStreamInterface {
         try {
           count = await this.#conn.read(view);
         } catch (error) {
-          throw this.#failure(error, "read from", ReadError);
+          throw deadline.error ?? this.#failure(error, "read from", ReadError);
         }
+        if (deadline.error !== null) throw deadline.error;
         if (count === null) return new Uint8Array(0);
         if (count === 0) continue;
         if (slab === this.#slab) this.#offset = offset + count;
@@ -165,6 +176,7 @@ export class DenoNetworkStream implements NetworkStreamInterface {
       }
     } finally {
       this.#reading = false;
+      deadline.stop();
     }
   }
 
@@ -183,10 +195,13 @@ export class DenoNetworkStream implements NetworkStreamInterface {
       );
     }
     this.#fresh = false;
-    return withDeadline("read", timeoutMs, () => this.#readInto(target), this.#closeConn);
+    const refused = this.#readDeadline.start(timeoutMs);
+    if (refused !== null) return Promise.reject(refused);
+    return this.#readInto(target);
   }
 
   async #readInto(target: Uint8Array): Promise<number> {
+    const deadline = this.#readDeadline;
     this.#reading = true;
     try {
       for (;;) {
@@ -194,13 +209,15 @@ export class DenoNetworkStream implements NetworkStreamInterface {
         try {
           count = await this.#conn.read(target);
         } catch (error) {
-          throw this.#failure(error, "read from", ReadError);
+          throw deadline.error ?? this.#failure(error, "read from", ReadError);
         }
+        if (deadline.error !== null) throw deadline.error;
         if (count === null) return 0;
         if (count > 0) return count;
       }
     } finally {
       this.#reading = false;
+      deadline.stop();
     }
   }
 
@@ -209,20 +226,31 @@ export class DenoNetworkStream implements NetworkStreamInterface {
     if (this.#closed || this.#upgraded) return Promise.reject(this.#unusable("write to"));
     if (data.length === 0) return Promise.resolve();
     this.#fresh = false;
-    return withDeadline("write", timeoutMs, () => this.#write(data), this.#closeConn);
+    const deadline = this.#writeDeadline;
+    // Writes may overlap (reads may not): a second one while the first is watched gets a
+    // wait of its own.
+    if (deadline.listed) {
+      return withDeadline("write", timeoutMs, () => this.#write(data, null), this.#closeConn);
+    }
+    const refused = deadline.start(timeoutMs);
+    if (refused !== null) return Promise.reject(refused);
+    return this.#write(data, deadline);
   }
 
-  async #write(data: Uint8Array): Promise<void> {
+  async #write(data: Uint8Array, deadline: Deadline | null): Promise<void> {
     const conn = this.#conn;
     let rest = data;
     try {
       for (;;) {
         const count = await conn.write(rest);
+        if (deadline?.error) throw deadline.error;
         if (count >= rest.length) return;
         rest = rest.subarray(count);
       }
     } catch (error) {
-      throw this.#failure(error, "write to", WriteError);
+      throw deadline?.error ?? this.#failure(error, "write to", WriteError);
+    } finally {
+      deadline?.stop();
     }
   }
 

@@ -19,7 +19,7 @@ import * as net from "node:net";
 import * as tls from "node:tls";
 import type { Buffer } from "node:buffer";
 import { ConnectError, HTTPError, ReadError, WriteError } from "../errors.ts";
-import { currentDeadline, withDeadline } from "../timeout.ts";
+import { currentDeadline, Deadline, deadlineError, withDeadline } from "../timeout.ts";
 import {
   type ConnectOptions,
   type ConnectUnixOptions,
@@ -125,10 +125,19 @@ export class NodeNetworkStream implements NetworkStreamInterface {
   #upgraded = false;
   #waiter: Waiter | null = null;
   #closing: Promise<void> | null = null;
+  /** The read deadline, reused read after read (reads never overlap). */
+  #readDeadline = new Deadline("read", () => {
+    // The read gave up: fail it, keep the bytes that come for a later read.
+    const waiter = this.#waiter;
+    this.#waiter = null;
+    if (waiter) waiter.reject(this.#readDeadline.error);
+    if (!this.#socket.destroyed) this.#socket.pause();
+  });
   #onData = (chunk: Buffer): void => {
     const waiter = this.#waiter;
     if (waiter) {
       this.#waiter = null;
+      this.#readDeadline.stop();
       if (chunk.length > waiter.maxBytes) {
         this.#queue.push(chunk.subarray(waiter.maxBytes) as Buffer);
         this.#socket.pause();
@@ -144,6 +153,7 @@ export class NodeNetworkStream implements NetworkStreamInterface {
     const waiter = this.#waiter;
     if (waiter) {
       this.#waiter = null;
+      this.#readDeadline.stop();
       waiter.resolve(EMPTY);
     }
   };
@@ -152,6 +162,7 @@ export class NodeNetworkStream implements NetworkStreamInterface {
     const waiter = this.#waiter;
     if (waiter) {
       this.#waiter = null;
+      this.#readDeadline.stop();
       waiter.reject(this.#readError(error));
     }
   };
@@ -160,6 +171,7 @@ export class NodeNetworkStream implements NetworkStreamInterface {
     const waiter = this.#waiter;
     if (waiter) {
       this.#waiter = null;
+      this.#readDeadline.stop();
       if (this.#error !== null) waiter.reject(this.#readError(this.#error));
       else waiter.resolve(EMPTY);
     }
@@ -222,14 +234,9 @@ export class NodeNetworkStream implements NetworkStreamInterface {
         new ReadError(`Cannot read from "${this.#label}": a read is already waiting`),
       );
     }
-    if (timeoutMs == null && currentDeadline() === Infinity) return this.#wait(maxBytes);
-    return withDeadline("read", timeoutMs, () => this.#wait(maxBytes), () => {
-      // The read gave up: forget the waiter, keep the bytes that come for a later read.
-      const waiter = this.#waiter;
-      this.#waiter = null;
-      if (waiter) waiter.resolve(EMPTY);
-      if (!this.#socket.destroyed) this.#socket.pause();
-    });
+    const refused = this.#readDeadline.start(timeoutMs);
+    if (refused !== null) return Promise.reject(refused);
+    return this.#wait(maxBytes);
   }
 
   /**
@@ -290,7 +297,12 @@ export class NodeNetworkStream implements NetworkStreamInterface {
     }
     if (data.length === 0) return Promise.resolve();
     if (timeoutMs == null && currentDeadline() === Infinity) return this.#write(data);
-    return withDeadline("write", timeoutMs, () => this.#write(data), () => {
+    const refused = deadlineError("write", timeoutMs);
+    if (refused !== null) return Promise.reject(refused);
+    // A small write completes at once: only one that waits for the kernel is watched.
+    const written = this.#write(data);
+    if (written === RESOLVED) return written;
+    return withDeadline("write", timeoutMs, () => written, () => {
       // Part of the data may be on its way: the stream cannot be used any more.
       this.#socket.destroy();
     });

@@ -45,6 +45,8 @@ export interface ProxiedStreamOptions {
   tls?: TlsSettings;
   /** A local address to bind to. */
   localAddress?: string;
+  /** The ALPN protocols to offer to an `https` target. Default `["http/1.1"]`. */
+  alpnProtocols?: string[];
 }
 
 /**
@@ -231,7 +233,12 @@ export async function openProxiedStream(
       );
     }
     if (origin.scheme === "https") {
-      const tlsOptions = targetTlsOptions(origin, extensions, options.tls);
+      const tlsOptions = targetTlsOptions(
+        origin,
+        extensions,
+        options.tls,
+        options.alpnProtocols,
+      );
       const hostname = tlsOptions.hostname;
       const tunnel = stream;
       stream = await step("connection.start_tls", {

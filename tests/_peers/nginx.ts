@@ -30,6 +30,13 @@ export interface NginxOptions {
   keepaliveRequests?: number;
   /** Worker processes. Default 1. */
   workers?: number;
+  /**
+   * HTTP/2: `"h2c"` (prior knowledge on plain TCP) or `"tls"` (TLS, ALPN `h2` and
+   * `http/1.1`, with `cert` and `key`). Default: HTTP/1.1 only.
+   */
+  http2?: "h2c" | "tls";
+  /** PEM certificate chain and key files for `http2: "tls"`. */
+  tls?: { certFile: string; keyFile: string };
   /** More directives for the `server` block (`location = /x { … }`). */
   serverConfig?: string;
 }
@@ -73,7 +80,13 @@ http {
   tcp_nodelay on;
   default_type application/octet-stream;
   server {
-    listen 127.0.0.1:${port};
+    listen 127.0.0.1:${port}${
+    options.http2 === "tls" ? " ssl http2" : options.http2 === "h2c" ? " http2" : ""
+  };${
+    options.tls
+      ? `\n    ssl_certificate ${options.tls.certFile};\n    ssl_certificate_key ${options.tls.keyFile};`
+      : ""
+  }
     root ${root};
     location = /status/204 { return 204; }
     location = /close { keepalive_timeout 0; return 200 "closing\\n"; }
@@ -90,5 +103,9 @@ http {
     port,
     dir,
   );
-  return { ...peer, origin: `http://127.0.0.1:${port}` };
+  const scheme = options.http2 === "tls" ? "https" : "http";
+  return {
+    ...peer,
+    origin: `${scheme}://${scheme === "https" ? "localhost" : "127.0.0.1"}:${port}`,
+  };
 }

@@ -1,0 +1,209 @@
+/**
+ * HTTP/2 in the pool and the client: ALPN picks the protocol, one connection carries
+ * concurrent requests up to the server's stream limit, GOAWAY retries, h2c by prior
+ * knowledge, and the client's redirects, cookies and decoding over HTTP/2.
+ */
+
+import assert from "node:assert/strict";
+import { createServer as createHttpsServer } from "node:https";
+import type { Socket } from "node:net";
+import { gzipSync } from "node:zlib";
+import { test } from "./_harness.ts";
+import { answer, h2Server } from "./_h2_servers.ts";
+import { CA_CERT, SERVER_CERT, SERVER_KEY } from "./_tls_fixtures.ts";
+import { ConnectionPool } from "../src/pool.ts";
+import { Client } from "../src/client.ts";
+import { ConnectError, PoolTimeout, UnsupportedProtocol } from "../src/errors.ts";
+
+const tls = { caCerts: [CA_CERT] };
+
+function nextTick(): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, 5));
+}
+
+test("pool with http2: ALPN picks h2 and one connection carries concurrent requests", async () => {
+  await using server = await h2Server({ "/": answer("hello") }, { tls: true });
+  await using pool = new ConnectionPool({ http2: true, tls });
+  const responses = await Promise.all(
+    Array.from({ length: 10 }, () => pool.request("GET", `${server.origin}/`)),
+  );
+  for (const response of responses) {
+    assert.equal(response.httpVersion, "HTTP/2");
+    assert.equal(await response.text(), "hello");
+  }
+  assert.equal(server.sessions.length, 1);
+  assert.equal(pool.connections.length, 1);
+  assert.equal(String(pool.connections[0]), `<Connection "${server.origin}/" HTTP/2 IDLE>`);
+  assert.equal(String(pool), "<ConnectionPool [1 idle]>");
+  const again = await pool.request("GET", `${server.origin}/`);
+  assert.equal(again.extensions.streamId, 21);
+});
+
+test("pool with http2: a server that picks http/1.1 by ALPN gets HTTP/1.1", async () => {
+  const sockets = new Set<Socket>();
+  const server = createHttpsServer({ cert: SERVER_CERT, key: SERVER_KEY }, (_req, res) => {
+    res.end("one point one");
+  });
+  server.on("connection", (socket: Socket) => sockets.add(socket));
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", () => resolve()));
+  const origin = `https://localhost:${(server.address() as { port: number }).port}`;
+  try {
+    await using pool = new ConnectionPool({ http2: true, tls });
+    const [a, b] = await Promise.all([
+      pool.request("GET", `${origin}/`),
+      pool.request("GET", `${origin}/`),
+    ]);
+    assert.equal(a.httpVersion, "HTTP/1.1");
+    assert.equal(await a.text(), "one point one");
+    assert.equal(await b.text(), "one point one");
+    assert.match(String(pool.connections[0]), /^<Connection "https:\/\/localhost:\d+\/" IDLE>$/);
+    await using strict = new ConnectionPool({ http1: false, http2: true, tls });
+    // Either the handshake fails (the server insists on its ALPN list) or it completes
+    // without h2: both say so.
+    await assert.rejects(
+      strict.request("GET", `${origin}/`),
+      (error: Error) =>
+        (error instanceof UnsupportedProtocol &&
+          /did not agree to HTTP\/2 \(ALPN: (null|"http\/1.1")\)/.test(error.message)) ||
+        (error instanceof ConnectError && /ALPN|application protocol/i.test(error.message)),
+    );
+    assert.equal(strict.connections.length, 0);
+  } finally {
+    for (const socket of sockets) socket.destroy();
+    await new Promise<void>((resolve) => server.close(() => resolve()));
+  }
+});
+
+test("pool: http1 false and http2 true on http:// means h2c by prior knowledge", async () => {
+  await using server = await h2Server({ "/": answer("cleartext") });
+  await using pool = new ConnectionPool({ http1: false, http2: true });
+  const response = await pool.request("GET", `${server.origin}/`);
+  assert.equal(response.httpVersion, "HTTP/2");
+  assert.equal(await response.text(), "cleartext");
+  assert.throws(() => new ConnectionPool({ http1: false }), /http1 and http2 are both false/);
+});
+
+test("pool with http2: beyond the server's stream limit a second connection opens, within maxConnections", async () => {
+  let open = 0;
+  let most = 0;
+  const held: (() => void)[] = [];
+  await using server = await h2Server({
+    "/hold": (stream) => {
+      open++;
+      most = Math.max(most, open);
+      held.push(() => {
+        open--;
+        stream.respond({ ":status": 200 });
+        stream.end("ok");
+      });
+    },
+    "/": answer(),
+  }, { tls: true, settings: { maxConcurrentStreams: 2 } });
+  await using pool = new ConnectionPool({ http2: true, tls, maxConnections: 2 });
+  await pool.request("GET", `${server.origin}/`); // learn the server's SETTINGS
+  const pending = Array.from({ length: 6 }, () => pool.request("GET", `${server.origin}/hold`));
+  while (held.length < 4) await nextTick();
+  assert.equal(server.sessions.length, 2);
+  assert.equal(pool.connections.length, 2);
+  assert.match(String(pool.connections[0]), /HTTP\/2 ACTIVE, 2 streams>$/);
+  while (held.length > 0 || open > 0) {
+    if (held.length > 0) held.shift()!();
+    await nextTick();
+  }
+  for (const response of await Promise.all(pending)) assert.equal(await response.text(), "ok");
+  assert.equal(most, 4);
+  assert.equal(server.sessions.length, 2);
+});
+
+test("pool with http2: waiting for a stream slot ends with PoolTimeout", async () => {
+  const held: (() => void)[] = [];
+  await using server = await h2Server({
+    "/hold": (stream) =>
+      held.push(() => {
+        stream.respond({ ":status": 200 });
+        stream.end();
+      }),
+    "/": answer(),
+  }, { tls: true, settings: { maxConcurrentStreams: 1 } });
+  await using pool = new ConnectionPool({
+    http2: true,
+    tls,
+    maxConnections: 1,
+    timeout: { pool: 100 },
+  });
+  await pool.request("GET", `${server.origin}/`);
+  const first = pool.request("GET", `${server.origin}/hold`);
+  while (held.length < 1) await nextTick();
+  await assert.rejects(pool.request("GET", `${server.origin}/hold`), PoolTimeout);
+  held.shift()!();
+  assert.equal((await first).status, 200);
+});
+
+test("pool with http2: streams above GOAWAY's last stream id are retried on a new connection", async () => {
+  let sessions = 0;
+  await using server = await h2Server({
+    "/": (stream, _headers, session) => {
+      if (sessions === 0 && stream.id === 3) {
+        // The first connection processes stream 1 only.
+        sessions++;
+        session.goaway(0, 1);
+        return;
+      }
+      stream.respond({ ":status": 200 });
+      stream.end(`stream ${stream.id}`);
+    },
+  }, { tls: true });
+  await using pool = new ConnectionPool({ http2: true, tls });
+  await pool.request("GET", `${server.origin}/`); // stream 1
+  const retried = await pool.request("GET", `${server.origin}/`); // stream 3: GOAWAY
+  assert.equal(await retried.text(), "stream 1");
+  assert.equal(server.sessions.length, 2);
+  const body = await pool.request("POST", `${server.origin}/`, { content: "replayable" });
+  assert.equal(body.status, 200);
+});
+
+test("client with http2: redirects, cookies and decoding over HTTP/2", async () => {
+  await using server = await h2Server({
+    "/start": (stream) => {
+      stream.respond({ ":status": 302, location: "/gzip", "set-cookie": "session=abc; Path=/" });
+      stream.end();
+    },
+    "/gzip": (stream, headers) => {
+      stream.respond({
+        ":status": 200,
+        "content-encoding": "gzip",
+        "x-cookie": String(headers.cookie),
+      });
+      stream.end(gzipSync("decoded over h2"));
+    },
+  }, { tls: true });
+  await using client = new Client({ http2: true, verify: CA_CERT, followRedirects: true });
+  const response = await client.get(`${server.origin}/start`);
+  assert.equal(response.httpVersion, "HTTP/2");
+  assert.equal(response.history.length, 1);
+  assert.equal(response.headers.get("x-cookie"), "session=abc");
+  assert.equal(await response.text(), "decoded over h2");
+});
+
+test("pool with http2: trace events in httpcore's naming", async () => {
+  await using server = await h2Server({ "/": answer("traced") }, { tls: true });
+  await using pool = new ConnectionPool({ http2: true, tls });
+  const events: string[] = [];
+  const response = await pool.request("GET", `${server.origin}/`, {
+    extensions: { trace: (name) => void events.push(name) },
+  });
+  assert.equal(await response.text(), "traced");
+  for (
+    const name of [
+      "connection.connect_tcp.started",
+      "connection.start_tls.complete",
+      "http2.send_request_headers.started",
+      "http2.send_request_headers.complete",
+      "http2.receive_response_headers.started",
+      "http2.receive_response_headers.complete",
+      "http2.receive_response_body.started",
+      "http2.receive_response_body.complete",
+      "http2.response_closed.complete",
+    ]
+  ) assert.ok(events.includes(name), `${name} missing from ${events.join(", ")}`);
+});
