@@ -8,7 +8,7 @@
 import assert from "node:assert/strict";
 import { gzipSync } from "node:zlib";
 import { test } from "./_harness.ts";
-import { cannedServer, ok, type Reply } from "./_servers.ts";
+import { cannedServer, ok } from "./_servers.ts";
 import {
   Client,
   ConnectionPool,
@@ -87,7 +87,7 @@ test("a URL without a host is httpx's UnsupportedProtocol, and nothing is sent",
 });
 
 test("header values are decoded as httpx does: UTF-8 when valid, else Latin-1; raw bytes kept", async () => {
-  await using server = await served(() =>
+  await using server = await cannedServer(() =>
     new Uint8Array([
       ...latin1("HTTP/1.1 200 OK\r\nContent-Length: 0\r\nX-Name: Jos"),
       0xc3,
@@ -109,7 +109,7 @@ test("header values are decoded as httpx does: UTF-8 when valid, else Latin-1; r
 });
 
 test("a redirect to a raw UTF-8 Location lands on the right URL", async () => {
-  await using server = await served((head) =>
+  await using server = await cannedServer((head) =>
     head.startsWith("GET /start ")
       ? new Uint8Array([
         ...latin1("HTTP/1.1 302 Found\r\nContent-Length: 0\r\nLocation: /caf"),
@@ -127,7 +127,7 @@ test("a redirect to a raw UTF-8 Location lands on the right URL", async () => {
 });
 
 test("a Location without a host keeps the request's host (httpx)", async () => {
-  await using server = await served((head) =>
+  await using server = await cannedServer((head) =>
     head.startsWith("GET /start ")
       ? "HTTP/1.1 302 Found\r\nContent-Length: 0\r\nLocation: http:///next\\step\r\n\r\n"
       : ok("done")
@@ -274,7 +274,7 @@ test("a failed json() is a SyntaxError that names the response and its request",
 });
 
 test("every RequestError names the method and URL: a read timeout on a real socket", async () => {
-  await using server = await served(() => null); // never answers
+  await using server = await cannedServer(() => null); // never answers
   await using client = new Client({ timeout: { read: 50 } });
   const url = server.url.replace("http://", "http://user:secret@") + "/slow?q=1";
   await assert.rejects(client.post(url, { content: "x" }), (error) => {
@@ -354,14 +354,8 @@ test("send() given a web Request says what to do, and the advice works", async (
 
 // -- helpers --------------------------------------------------------------------------------
 
-/** A canned server that `await using` closes. */
-async function served(reply: Reply) {
-  const server = await cannedServer(reply);
-  return Object.assign(server, { [Symbol.asyncDispose]: () => server.close() });
-}
-
 function servedOk(body = "ok") {
-  return served(() => ok(body));
+  return cannedServer(() => ok(body));
 }
 
 function latin1(text: string): number[] {

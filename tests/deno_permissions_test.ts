@@ -50,7 +50,7 @@ test(
   "a plain request needs --allow-net (for its host) and nothing else",
   { denoOnly },
   async () => {
-    await using server = await served(() => ok("hi"));
+    await using server = await cannedServer(() => ok("hi"));
     const host = `127.0.0.1:${server.port}`;
     const program = `
     import { Client } from ${JSON.stringify(MOD)};
@@ -69,7 +69,7 @@ test(
 );
 
 test("uploading a file by path needs --allow-read for it", { denoOnly }, async () => {
-  await using server = await served(() => ok("stored"));
+  await using server = await cannedServer(() => ok("stored"));
   const host = `127.0.0.1:${server.port}`;
   const dir = mkdtempSync(join(tmpdir(), "ferry-perm-file-"));
   try {
@@ -97,8 +97,8 @@ test(
   "proxies from the environment need --allow-env (else they read as unset)",
   { denoOnly },
   async () => {
-    await using target = await served(() => ok("direct"));
-    await using proxy = await served(() => ok("proxied"));
+    await using target = await cannedServer(() => ok("direct"));
+    await using proxy = await cannedServer(() => ok("proxied"));
     const hosts = `127.0.0.1:${target.port},127.0.0.1:${proxy.port}`;
     const program = `
     import { Client } from ${JSON.stringify(MOD)};
@@ -124,7 +124,7 @@ test(
   "NetRCAuth needs --allow-env (NETRC, HOME) and --allow-read for the file",
   { denoOnly },
   async () => {
-    await using server = await served((head) =>
+    await using server = await cannedServer((head) =>
       ok(/\r\nAuthorization: Basic /i.test(head) ? "auth" : "none")
     );
     const host = `127.0.0.1:${server.port}`;
@@ -180,12 +180,6 @@ test("a CA bundle given by path (verify) needs --allow-read for it", { denoOnly 
   }
 });
 
-/** A canned server that `await using` closes. */
-async function served(reply: Parameters<typeof cannedServer>[0]) {
-  const server = await cannedServer(reply);
-  return Object.assign(server, { [Symbol.asyncDispose]: () => server.close() });
-}
-
 test(
   "SSL_CERT_FILE (with --allow-env) needs --allow-read only for https",
   { denoOnly },
@@ -194,7 +188,7 @@ test(
       { hostname: "127.0.0.1", port: 0, cert: SERVER_CERT, key: SERVER_KEY, onListen() {} },
       () => new Response("secure"),
     );
-    await using plain = await served(() => ok("plain"));
+    await using plain = await cannedServer(() => ok("plain"));
     const dir = mkdtempSync(join(tmpdir(), "ferry-perm-env-ca-"));
     try {
       const ca = join(dir, "ca.pem");
