@@ -16,6 +16,7 @@ import { startHttpTarget, startTinyproxy, tinyproxyPeer } from "./_peers/proxies
 import { httpbinPeer, startHttpbin } from "./_peers/httpbin.ts";
 import { makeTestCertificates, openssl } from "./_peers/tls_certs.ts";
 import { tlsServer } from "./_peers/net_servers.ts";
+import { createSecureServer } from "node:http2";
 
 async function withServer(fn: (server: CliServer, dir: string) => Promise<void>): Promise<void> {
   const server = await startCliServer();
@@ -328,3 +329,31 @@ peerTest(
     }
   },
 );
+
+peerTest("cli --http2: HTTP/2 by ALPN when asked, HTTP/1.1 otherwise", openssl, async () => {
+  const certs = await makeTestCertificates();
+  const server = createSecureServer(
+    { cert: certs.serverCertPem, key: certs.serverKeyPem, allowHTTP1: true },
+    (request, response) => {
+      response.setHeader("content-type", "text/plain");
+      response.end(`spoke ${request.httpVersion}`);
+    },
+  );
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  try {
+    const url = `https://127.0.0.1:${(server.address() as { port: number }).port}/h2`;
+    const ca = `--verify=${join(certs.dir, "ca.pem")}`;
+    const h2 = await ferry(["--http2", "-v", ca, url]);
+    assert.equal(h2.code, 0, h2.stderr);
+    assert.match(h2.stdout, /^GET \/h2 HTTP\/2\n/);
+    assert.match(h2.stdout, /\nHTTP\/2 200 OK\n/);
+    assert.match(h2.stdout, /\n\nspoke 2\.0\n/);
+    assert.match(h2.stdout, /\ntls handshake +[\d.]+ ms/);
+    const h1 = await ferry(["--print=hb", ca, url]);
+    assert.equal(h1.code, 0, h1.stderr);
+    assert.match(h1.stdout, /^HTTP\/1\.1 200 OK\n/);
+    assert.match(h1.stdout, /\n\nspoke 1\.1$/);
+  } finally {
+    await new Promise<void>((resolve) => server.close(() => resolve()));
+  }
+});

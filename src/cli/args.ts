@@ -173,7 +173,7 @@ Connection:
       --verify yes|no|PATH check certificates, not at all, or against a CA bundle
       --no-verify          --verify=no
       --cert FILE          client certificate (PEM), --cert-key FILE for its key
-      --http2              allow HTTP/2
+      --http2              offer HTTP/2 (ALPN, on https://)
       --offline            print the request without sending it
       --session NAME       keep cookies and auth in a session file (a NAME with a /
                            is a path); --session-read-only NAME does not update it

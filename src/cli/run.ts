@@ -13,35 +13,28 @@ import {
   type ClientOptions,
   DigestAuth,
   FileContent,
-  type Request,
   type RequestOptions,
   type Response,
 } from "../../mod.ts";
 import type { CliArgs, PrintParts } from "./args.ts";
-import { COLOURED, type Palette, PLAIN } from "./ansi.ts";
+import {
+  chooseLook,
+  type Exchange,
+  type Look,
+  printExchanges,
+  printRequest,
+  printResponseBody,
+} from "./print.ts";
 import { EXIT, statusExitCode, UsageError } from "./exit_codes.ts";
 import { describeError, errorExitCode } from "./report.ts";
 import { hasData, jsonBody, requestParts } from "./items.ts";
-import {
-  BINARY_NOTICE,
-  formatBody,
-  formatRequestHead,
-  formatResponseHead,
-  isBinary,
-} from "./output.ts";
+import { formatResponseHead } from "./output.ts";
 import { drawWaterfall, TraceRecorder } from "./waterfall.ts";
 import { alreadyComplete, saveBody } from "./download.ts";
 import { loadSession, saveSession, type SessionData, sessionPath } from "./session.ts";
 import type { Output, System } from "./_system.ts";
 
 const JSON_ACCEPT = "application/json, */*;q=0.5";
-
-/** How output is shaped: what to print, colours, JSON formatting. */
-interface Look {
-  print: PrintParts;
-  palette: Palette;
-  format: boolean;
-}
 
 /** Sends the request the arguments describe; returns the exit code. */
 export async function run(args: CliArgs, system: System): Promise<number> {
@@ -70,38 +63,6 @@ async function reportError(error: unknown, system: System): Promise<number> {
 
 function encode(data: string | Uint8Array): Uint8Array {
   return typeof data === "string" ? new TextEncoder().encode(data) : data;
-}
-
-function chooseLook(args: CliArgs, out: Output, system: System): Look {
-  const pretty = args.pretty ?? (out.isTTY ? "all" : "none");
-  const noColor = args.pretty === null &&
-    ((system.env("NO_COLOR") ?? "") !== "" || system.env("TERM") === "dumb");
-  const colours = (pretty === "all" || pretty === "colors") && !noColor;
-  let print = args.print;
-  if (print === null) {
-    const letters = args.offline ? "HB" : args.download ? "h" : out.isTTY ? "hb" : "b";
-    print = {
-      requestHead: letters.includes("H"),
-      requestBody: letters.includes("B"),
-      responseHead: letters.includes("h"),
-      responseBody: letters.includes("b"),
-      meta: false,
-    };
-  }
-  if (args.quiet) {
-    print = {
-      requestHead: false,
-      requestBody: false,
-      responseHead: false,
-      responseBody: false,
-      meta: false,
-    };
-  }
-  return {
-    print,
-    palette: colours ? COLOURED : PLAIN,
-    format: pretty === "all" || pretty === "format",
-  };
 }
 
 async function send(args: CliArgs, system: System, stdout: Output): Promise<number> {
@@ -152,7 +113,7 @@ async function send(args: CliArgs, system: System, stdout: Output): Promise<numb
   }
   headers.push(...parts.headers);
 
-  const exchanges: { request: Request; body: Uint8Array | null; response?: Response }[] = [];
+  const exchanges: Exchange[] = [];
   const recorder = look.print.meta ? new TraceRecorder(system.now) : null;
   const options = clientOptions(args, auth, exchanges, look.print, recorder);
   await using client = new Client(options);
@@ -301,11 +262,11 @@ function mergeHeaderPairs(pairs: [string, string][]): [string, string][] {
 function clientOptions(
   args: CliArgs,
   auth: SessionData["auth"],
-  exchanges: { request: Request; body: Uint8Array | null; response?: Response }[],
+  exchanges: Exchange[],
   print: PrintParts,
   recorder: TraceRecorder | null,
 ): ClientOptions {
-  const options: ClientOptions & { http2?: boolean } = {
+  const options: ClientOptions = {
     followRedirects: args.follow,
     eventHooks: {
       request: [async (request) => {
@@ -331,68 +292,6 @@ function clientOptions(
   if (args.cert !== null) {
     options.cert = args.certKey !== null ? { cert: args.cert, key: args.certKey } : args.cert;
   }
-  // HTTP/2 is issue 15's: the option is passed as soon as the Client has it.
   if (args.http2) options.http2 = true;
   return options;
-}
-
-async function printRequest(
-  out: Output,
-  exchange: { request: Request; body: Uint8Array | null; response?: Response },
-  look: Look,
-): Promise<void> {
-  let text = "";
-  if (look.print.requestHead) {
-    const version = exchange.response?.httpVersion;
-    text += formatRequestHead(exchange.request, look.palette, version) + "\n\n";
-  }
-  if (look.print.requestBody && exchange.body !== null && exchange.body.length > 0) {
-    text += bodyText(exchange.body, exchange.request.headers.get("content-type"), out, look);
-    text += "\n\n";
-  }
-  if (text !== "") await out.write(text);
-}
-
-/** The requests sent (and, with `--all`, the responses that led to the final one). */
-async function printExchanges(
-  out: Output,
-  exchanges: { request: Request; body: Uint8Array | null; response?: Response }[],
-  look: Look,
-  all: boolean,
-): Promise<void> {
-  if (!look.print.requestHead && !look.print.requestBody) return;
-  const shown = all ? exchanges : exchanges.slice(-1);
-  for (const [index, exchange] of shown.entries()) {
-    await printRequest(out, exchange, look);
-    const isLast = index === shown.length - 1;
-    if (!isLast && exchange.response && look.print.responseHead) {
-      await out.write(formatResponseHead(exchange.response, look.palette) + "\n\n");
-    }
-  }
-}
-
-function bodyText(bytes: Uint8Array, contentType: string | null, out: Output, look: Look): string {
-  if (out.isTTY && isBinary(bytes)) return BINARY_NOTICE;
-  const text = new TextDecoder().decode(bytes);
-  return formatBody(text, contentType, { format: look.format, palette: look.palette });
-}
-
-async function printResponseBody(response: Response, out: Output, look: Look): Promise<boolean> {
-  let last = 10;
-  if (!out.isTTY && !look.format && !look.palette.enabled) {
-    for await (const chunk of response.iterBytes()) {
-      if (chunk.length > 0) last = chunk[chunk.length - 1];
-      await out.write(chunk);
-    }
-    return last === 10;
-  }
-  const bytes = await response.bytes();
-  if (bytes.length === 0) return true;
-  if (out.isTTY && isBinary(bytes)) {
-    await out.write(BINARY_NOTICE + "\n");
-    return true;
-  }
-  const text = formatBody(await response.text(), response.headers.get("content-type"), look);
-  await out.write(text.endsWith("\n") ? text : text + "\n");
-  return true;
 }

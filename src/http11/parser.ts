@@ -103,6 +103,7 @@ import {
   valueKey,
 } from "./_cache.ts";
 import { inspectAsRepr } from "../_inspect.ts";
+import { concatBytes } from "../models/body.ts";
 
 /** The bounds that keep the parser's memory small whatever the peer sends. */
 export interface ParserLimits {
@@ -640,17 +641,7 @@ export class ResponseParser {
     this.#pos = 0;
     this.#queue = [];
     this.#queueHead = 0;
-    if (rest.length === 0) return EMPTY;
-    if (rest.length === 1) return rest[0];
-    let size = 0;
-    for (const chunk of rest) size += chunk.length;
-    const out = new Uint8Array(size);
-    let at = 0;
-    for (const chunk of rest) {
-      out.set(chunk, at);
-      at += chunk.length;
-    }
-    return out;
+    return rest.length === 0 ? EMPTY : concatBytes(rest);
   }
 
   /**
