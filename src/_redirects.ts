@@ -22,6 +22,7 @@ import { mergeHeaders } from "./merge.ts";
 import { RemoteProtocolError, StreamConsumed, UnsupportedProtocol } from "./errors.ts";
 
 const ABSOLUTE = /^[a-zA-Z][a-zA-Z0-9+.-]*:\/\//;
+const ABSOLUTE_PATH = /^\/(?![/\\])/;
 
 const BODYLESS_REDIRECT_HEADERS = ["content-length", "transfer-encoding", "content-type"];
 
@@ -43,10 +44,15 @@ export function buildRedirectRequest(
   if (hostless !== null) {
     location = hostless[1] + request.url.host + location.slice(hostless[1].length);
   }
-  // An absolute Location stays text, so its path is sent as the server wrote it.
+  // An absolute Location, or an absolute path on the same origin, stays text, so that
+  // its path is sent as the server wrote it.
   let target: string | URL;
   try {
-    target = ABSOLUTE.test(location) ? location : new URL(location, request.url);
+    target = ABSOLUTE.test(location)
+      ? location
+      : ABSOLUTE_PATH.test(location)
+      ? request.url.origin + location.replace(/\?(?=#|$)/, "") // httpx's join drops a bare "?"
+      : new URL(location, request.url);
     if (typeof target === "string") new URL(target);
   } catch (cause) {
     throw new RemoteProtocolError(

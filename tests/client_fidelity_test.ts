@@ -420,3 +420,17 @@ test("the pool and a connection refuse a URL without a host too", async () => {
     });
   }
 });
+
+test("a redirect to an absolute path is followed with the path as the server wrote it (httpx)", async () => {
+  await using server = await cannedServer((head) =>
+    head.startsWith("GET /start ")
+      ? "HTTP/1.1 302 Found\r\nContent-Length: 0\r\nLocation: /next\\step/%2e%2e/x?\r\n\r\n"
+      : ok("done")
+  );
+  await using client = new Client({ followRedirects: true });
+  const response = await client.get(server.url + "/start#frag");
+  assert.equal(await response.text(), "done");
+  // httpx 0.28.1 follows it to raw_path b"/next\\step/%2e%2e/x" (its join drops a bare "?").
+  assert.deepEqual(targets(server.heads), ["/start", "/next\\step/%2e%2e/x"]);
+  assert.equal(response.url?.hash, "#frag"); // the fragment carries over
+});

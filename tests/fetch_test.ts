@@ -537,3 +537,30 @@ test("a body cut short errors a reader too, and an abort ends text()", async () 
   await assert.rejects(text, (error) => error === reason);
   release();
 });
+
+test("client.fetch over HTTP/2 (h2c): one connection, streamed bodies, cancel resets the stream", async () => {
+  const { h2Server, answer } = await import("./_h2_servers.ts");
+  await using server = await h2Server({
+    "/": answer(),
+    "/endless": (stream) => {
+      stream.respond({ ":status": 200 });
+      stream.write("first");
+    },
+  });
+  await using client = new Client({ http1: false, http2: true });
+  const responses = await Promise.all(
+    ["/", "/", "/"].map((path) => client.fetch(`${server.origin}${path}`, { method: "PUT" })),
+  );
+  assert.deepEqual(await Promise.all(responses.map((r) => r.text())), [
+    "PUT /",
+    "PUT /",
+    "PUT /",
+  ]);
+  assert.equal(server.sessions.length, 1);
+  const endless = await client.fetch(`${server.origin}/endless`);
+  const reader = endless.body!.getReader();
+  assert.equal(decoder.decode((await reader.read()).value), "first");
+  const closed = server.streamClosed("/endless");
+  await reader.cancel();
+  assert.notEqual(await eventWithin(closed, "the server saw the stream end"), 0);
+});
