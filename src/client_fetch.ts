@@ -34,7 +34,17 @@ import type { RequestContent } from "./models/body.ts";
 import { utf8 } from "./models/body.ts";
 import { RemoteProtocolError, TooManyRedirects } from "./errors.ts";
 
-/** The second argument of a {@linkcode Fetch}: the standard `RequestInit`, with `duplex`. */
+/**
+ * The second argument of a {@linkcode Fetch}: the standard `RequestInit`, with `duplex`.
+ *
+ * @example Stream an upload
+ * ```ts ignore
+ * import { Client, type FetchInit } from "@ferry/ferry";
+ * await using client = new Client();
+ * const init: FetchInit = { method: "PUT", body: ReadableStream.from(["a", "b"]).pipeThrough(new TextEncoderStream()), duplex: "half" };
+ * await client.fetch("https://example.com/upload", init);
+ * ```
+ */
 export type FetchInit = RequestInit & {
   /** `"half"`: required with a stream body, as in the standard. */
   duplex?: "half";
