@@ -7,7 +7,7 @@
  * see the README's HTTP/2 section):
  * - 6.7/2 PING with ACK, 6.9.1/1 or /2 WINDOW_UPDATE overflow (all runtimes): the one-shot
  *   client has its response and closes within 500 ms, sometimes before the case's frames.
- * - 6.3/1 PRIORITY on stream 0 (Deno): its `node:http2` ignores PRIORITY frames.
+ * - 6.3/1 PRIORITY on stream 0 (Deno, Node 24): their engines ignore PRIORITY frames.
  * - 5.1/1, 5.1/3, 5.1.1/1 frames on idle streams (Bun): its engine does not treat them as
  *   connection errors.
  * - Timing: a case or two varies from run to run on a loaded machine, hence a floor, not
