@@ -699,6 +699,26 @@ test("CR, LF or TAB in a URL is an InvalidURL, not a silently different path", a
   assert.equal(seen.length, 0);
 });
 
+test("a URL error never repeats the credentials the URL carries", async () => {
+  const seen: Request[] = [];
+  await using client = recordingClient(seen);
+  for (
+    const [url, error] of [
+      ["http://user:pa@word@[::1/", InvalidURL],
+      ["http://user:pa@word@/path", UnsupportedProtocol],
+    ] as const
+  ) {
+    await assert.rejects(client.get(url), (thrown) => {
+      assert.ok(thrown instanceof error, String(thrown));
+      for (let at: unknown = thrown; at instanceof Error; at = at.cause) {
+        assert.doesNotMatch(at.message, /user|pa@|word/, at.message);
+      }
+      return true;
+    });
+  }
+  assert.equal(seen.length, 0);
+});
+
 test("request methods are upper-cased, so redirect rules and the wire see POST", async () => {
   const seen: Request[] = [];
   await using client = recordingClient(seen);
