@@ -141,6 +141,7 @@ export const LAYERS: readonly (readonly [string, readonly string[]])[] = [
     "src/models/",
     "src/decoding.ts",
     "src/_zlib_source.ts",
+    "src/_zstd_frames.ts",
     "src/cookies.ts",
     "src/_basic_auth.ts",
     "src/_public_suffix.ts",

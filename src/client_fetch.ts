@@ -34,7 +34,17 @@ import type { RequestContent } from "./models/body.ts";
 import { utf8 } from "./models/body.ts";
 import { RemoteProtocolError, TooManyRedirects } from "./errors.ts";
 
-/** The second argument of a {@linkcode Fetch}: the standard `RequestInit`, with `duplex`. */
+/**
+ * The second argument of a {@linkcode Fetch}: the standard `RequestInit`, with `duplex`.
+ *
+ * @example Stream an upload
+ * ```ts ignore
+ * import { Client, type FetchInit } from "@ferry/ferry";
+ * await using client = new Client();
+ * const init: FetchInit = { method: "PUT", body: ReadableStream.from(["a", "b"]).pipeThrough(new TextEncoderStream()), duplex: "half" };
+ * await client.fetch("https://example.com/upload", init);
+ * ```
+ */
 export type FetchInit = RequestInit & {
   /** `"half"`: required with a stream body, as in the standard. */
   duplex?: "half";
@@ -347,8 +357,24 @@ function toWebResponse(
     signal,
     used: false,
   };
+  if (body !== null) unread.register(web, { response, state: web[STATE], body: new WeakRef(body) });
   return web;
 }
+
+/**
+ * Closes the client's response of a web `Response` that was dropped with its body never
+ * read, as undici's fetch cancels such a body when its `Response` is collected: code that
+ * only looks at the status (`if (!response.ok) throw …`) would otherwise keep the
+ * connection busy for good, and the pool's connections run out where the runtime's fetch
+ * goes on. A body stream still locked by a live reader is left to it.
+ */
+const unread = new FinalizationRegistry<{
+  response: FerryResponse;
+  state: FetchState;
+  body: WeakRef<ReadableStream<Uint8Array>>;
+}>(({ response, state, body }) => {
+  if (!state.used && body.deref()?.locked !== true) void response.close().catch(() => {});
+});
 
 /** A response's URL as fetch shows it: without its fragment. */
 function withoutFragment(url: URL | null): string {

@@ -29,6 +29,7 @@ import type { Transform } from "node:stream";
 import type { BodySource } from "./models/body.ts";
 import { DecodingError, HTTPError } from "./errors.ts";
 import { zlibSource } from "./_zlib_source.ts";
+import { ZstdFrames } from "./_zstd_frames.ts";
 
 /** Turns a stream of encoded bytes into a stream of decoded bytes. */
 export type StreamDecoder = (input: ReadableStream<Uint8Array>) => ReadableStream<Uint8Array>;
@@ -106,7 +107,72 @@ decoders.set("deflate", deflateDecoder);
 decoders.set("br", viaZlib(() => zlib.createBrotliDecompress()));
 // deno-lint-ignore no-explicit-any
 const createZstd = (zlib as any).createZstdDecompress as (() => Transform) | undefined;
-if (works(createZstd)) decoders.set("zstd", viaZlib(createZstd));
+if (works(createZstd)) {
+  decoders.set("zstd", (input, encoding) => {
+    const checked = framed(input);
+    const inner = zlibSource(createZstd(), checked, encoding);
+    return {
+      async read(): Promise<Uint8Array | null> {
+        const chunk = await inner.read();
+        // The decompressor may stop before the input does (after the first frame): the
+        // rest is read through the frame check, which refuses what was not decoded.
+        if (chunk !== null) return chunk;
+        try {
+          while (await checked.read() !== null) { /* checked, not decoded */ }
+        } catch (error) {
+          await inner.close();
+          throw error;
+        }
+        return null;
+      },
+      close: () => inner.close(),
+    };
+  });
+}
+
+/**
+ * Whether this runtime's zstd decodes every frame of a stream (Bun's does; Node's and
+ * Deno's stop after the first, nodejs/node#64741).
+ */
+function decodesEveryZstdFrame(): boolean {
+  try {
+    // deno-lint-ignore no-explicit-any
+    const z = zlib as any;
+    const frame = z.zstdCompressSync(new Uint8Array([1]));
+    const both = new Uint8Array(frame.length * 2);
+    both.set(frame);
+    both.set(frame, frame.length);
+    return z.zstdDecompressSync(both).length === 2;
+  } catch {
+    return false;
+  }
+}
+
+let everyZstdFrame: boolean | null = null;
+
+/**
+ * Refuses a zstd stream that ends mid-frame, which some runtimes' zstd accepts, and one of
+ * several frames where the runtime would decode only the first: never a part as the whole.
+ */
+function framed(input: BodySource): BodySource {
+  const frames = new ZstdFrames();
+  everyZstdFrame ??= decodesEveryZstdFrame();
+  return {
+    async read(): Promise<Uint8Array | null> {
+      const chunk = await input.read();
+      if (chunk !== null) {
+        frames.push(chunk);
+        if (frames.started > 1 && !everyZstdFrame) {
+          throw new DecodingError(
+            'A "zstd" encoded body of several frames: this runtime decodes only the first',
+          );
+        }
+      } else if (!frames.complete) throw new DecodingError('Truncated "zstd" encoded body');
+      return chunk;
+    },
+    close: () => input.close(),
+  };
+}
 
 /** A {@linkcode SourceDecoder} over a web {@linkcode StreamDecoder}. */
 function viaStream(decoder: StreamDecoder): SourceDecoder {

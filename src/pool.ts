@@ -62,7 +62,7 @@ import {
   type StreamOptions,
 } from "./connection/mod.ts";
 import { type Origin, originOf, poolKey } from "./_origin.ts";
-import { withDeadline } from "./timeout.ts";
+import { Deadline } from "./timeout.ts";
 // HTTP/2 (issue 15): connections that negotiate their protocol and carry many requests.
 import type { Http2Connection } from "./http2/connection.ts";
 import {
@@ -136,14 +136,22 @@ export interface ConnectionPoolOptions extends OpenOptions {
  */
 export type PoolRequestInit = RequestInit;
 
+/**
+ * A request waiting in line for a connection. Its `deadline` (the `pool` limit, or an
+ * enclosing `timeout()` scope) and its signal end the wait; getting a connection stops
+ * both at once, so a waiter either gets a connection or gives up, never both.
+ */
 interface Waiter {
   key: string;
   url: URL;
+  request: Request;
   resolve: (connection: PoolConnection) => void;
   reject: (error: unknown) => void;
   /** Set once the waiter got a connection or gave up; it is then skipped. */
   done: boolean;
-  assigned: PoolConnection | null;
+  deadline: Deadline;
+  /** The listener on the request's signal, while waiting. */
+  onAbort: (() => void) | null;
 }
 
 /**
@@ -313,7 +321,7 @@ export class ConnectionPool implements Transport {
     this.#waitersHead = 0;
     for (const waiter of waiters) {
       if (waiter.done) continue;
-      waiter.done = true;
+      this.#leave(waiter);
       waiter.reject(new TransportError("The connection pool was closed"));
     }
     const connections = [...this.#keys.keys()];
@@ -443,36 +451,52 @@ export class ConnectionPool implements Transport {
 
   /** Waits in line for a connection, until the pool limit or the signal ends it. */
   #wait(key: string, url: URL, request: Request): Promise<PoolConnection> {
+    const extensions = request.extensions;
+    const signal = extensions.signal;
+    // A wait that ends before it starts (aborted signal, no time left) never joins the
+    // line: a waiter left there would take the next free connection and never use it.
+    if (signal?.aborted) return Promise.reject(signal.reason);
     let waiter!: Waiter;
     const promise = new Promise<PoolConnection>((resolve, reject) => {
-      waiter = { key, url, resolve, reject, done: false, assigned: null };
+      waiter = {
+        key,
+        url,
+        request,
+        resolve,
+        reject,
+        done: false,
+        deadline: new Deadline("pool", () => this.#giveUp(waiter, waiter.deadline.error)),
+        onAbort: null,
+      };
     });
-    const extensions = request.extensions;
-    const poolMs = phaseLimit(extensions.timeout, "pool", this.#poolMs);
-    // Join the line only once the wait really starts: withDeadline rejects at once, without
-    // calling back, when the signal is already aborted or no time is left, and a waiter
-    // left in line then would take the next free connection and never use it.
-    const join = (): Promise<PoolConnection> => {
-      this.#waiters.push(waiter);
-      return promise;
-    };
-    return withDeadline("pool", poolMs, join, () => {
-      // Gave up: leave the line, or hand back a connection that came too late.
-      waiter.done = true;
-      const assigned = waiter.assigned;
-      if (assigned !== null) this.#giveBack(assigned);
-    }, extensions.signal).catch((error) => {
-      if (error instanceof PoolTimeout && error.request === null) error.request = request;
-      throw error;
-    });
+    const refused = waiter.deadline.start(phaseLimit(extensions.timeout, "pool", this.#poolMs));
+    if (refused !== null) {
+      if (refused instanceof PoolTimeout) refused.request = request;
+      return Promise.reject(refused);
+    }
+    if (signal !== undefined) {
+      waiter.onAbort = () => this.#giveUp(waiter, signal.reason);
+      signal.addEventListener("abort", waiter.onAbort, { once: true });
+    }
+    this.#waiters.push(waiter);
+    return promise;
   }
 
-  /** A connection handed to a waiter that had already given up. */
-  #giveBack(connection: PoolConnection): void {
-    if (connection.state === "IDLE") this.#onIdle(connection);
-    else if (connection.state === "NEW") {
-      // Never opened: forget it (closing an unopened connection reports `closed`).
-      connection.close();
+  /** The waiter's deadline passed or its signal aborted: it leaves the line and fails. */
+  #giveUp(waiter: Waiter, reason: unknown): void {
+    if (waiter.done) return;
+    this.#leave(waiter);
+    if (reason instanceof PoolTimeout && reason.request === null) reason.request = waiter.request;
+    waiter.reject(reason);
+  }
+
+  /** Marks the waiter done and stops what could end its wait. */
+  #leave(waiter: Waiter): void {
+    waiter.done = true;
+    waiter.deadline.stop();
+    if (waiter.onAbort !== null) {
+      waiter.request.extensions.signal!.removeEventListener("abort", waiter.onAbort);
+      waiter.onAbort = null;
     }
   }
 
@@ -489,6 +513,13 @@ export class ConnectionPool implements Transport {
       }
       return null;
     }
+    if (this.#waitersHead >= 1024 && this.#waitersHead * 2 >= waiters.length) {
+      // A line that never empties (more requests than maxConnections, all the time) would
+      // keep every waiter that ever stood in it: drop the served front now and then.
+      this.#waiters = waiters.slice(this.#waitersHead);
+      this.#waitersHead = 0;
+      return this.#nextWaiter(key);
+    }
     if (key === null) return waiters[this.#waitersHead];
     for (let i = this.#waitersHead; i < waiters.length; i++) {
       const waiter = waiters[i];
@@ -498,8 +529,7 @@ export class ConnectionPool implements Transport {
   }
 
   #assign(waiter: Waiter, connection: PoolConnection): void {
-    waiter.done = true;
-    waiter.assigned = connection;
+    this.#leave(waiter);
     waiter.resolve(connection);
   }
 

@@ -25,7 +25,17 @@
 import { type BodySource, ReplayableBody, type RequestContent, utf8 } from "./models/body.ts";
 import { type Response, WRAP_SOURCE } from "./models/response.ts";
 
-/** Where a transfer stands. */
+/**
+ * Where a transfer stands.
+ *
+ * @example Show a percentage
+ * ```ts
+ * import type { Progress } from "@ferry/ferry";
+ * const show = ({ percent, transferredBytes }: Progress) =>
+ *   console.log(`${Math.round(percent * 100)}% (${transferredBytes} bytes)`);
+ * show({ percent: 0.5, transferredBytes: 512, totalBytes: 1024 }); // 50% (512 bytes)
+ * ```
+ */
 export interface Progress {
   /** From 0 to 1; 0 while the total is unknown; 1 only at the end. */
   percent: number;
@@ -35,7 +45,18 @@ export interface Progress {
   totalBytes: number;
 }
 
-/** A progress callback: the progress, and the latest chunk transferred. */
+/**
+ * A progress callback: the progress, and the latest chunk transferred.
+ *
+ * @example Count the chunks of a download
+ * ```ts ignore
+ * import { Client, type ProgressCallback } from "@ferry/ferry";
+ * let chunks = 0;
+ * const onDownloadProgress: ProgressCallback = (_progress, chunk) => void (chunks += chunk.length > 0 ? 1 : 0);
+ * await using client = new Client();
+ * await client.get("https://example.com/", { onDownloadProgress, progressInterval: 0 });
+ * ```
+ */
 export type ProgressCallback = (progress: Progress, chunk: Uint8Array) => void;
 
 /** The default of the `progressInterval` option, in milliseconds. */

@@ -40,7 +40,18 @@ import { ConnectError, ConnectTimeout, NetworkError, RemoteProtocolError } from 
 import { currentDeadline } from "./timeout.ts";
 import { failedBeforeResponse } from "./connection/pool_connection.ts";
 
-/** What a {@linkcode RetryEvent} was caused by: a response's status, or an error. */
+/**
+ * What `onRetry` is told before each retry: the attempt about to start, the wait, and the
+ * response's status or the error that caused it.
+ *
+ * @example Log each retry
+ * ```ts ignore
+ * import { Client, type RetryEvent } from "@ferry/ferry";
+ * const log = ({ attempt, delay, response, error }: RetryEvent) =>
+ *   console.log(`attempt ${attempt} in ${delay} ms:`, response?.status ?? error);
+ * await using client = new Client({ retry: { onRetry: log } });
+ * ```
+ */
 export interface RetryEvent {
   /** The request being retried. */
   request: Request;
@@ -54,7 +65,21 @@ export interface RetryEvent {
   error?: unknown;
 }
 
-/** The clock retries wait on: the real one by default; tests give their own. */
+/**
+ * The clock retries wait on: the real one by default; tests give their own.
+ *
+ * @example A clock that records the waits instead of sleeping
+ * ```ts
+ * import { Client, type RetryClock } from "@ferry/ferry";
+ * const waits: number[] = [];
+ * const clock: RetryClock = {
+ *   sleep: (ms) => (waits.push(ms), Promise.resolve()),
+ *   now: () => Date.now(),
+ *   random: () => 0.5,
+ * };
+ * await using client = new Client({ retry: { limit: 3, clock } });
+ * ```
+ */
 export interface RetryClock {
   /** Resolves after `ms`; rejects with `signal.reason` as soon as `signal` aborts. */
   sleep(ms: number, signal?: AbortSignal): Promise<void>;
@@ -64,7 +89,16 @@ export interface RetryClock {
   random(): number;
 }
 
-/** How requests are retried (every field optional). */
+/**
+ * How requests are retried (every field optional).
+ *
+ * @example Three retries, POST included, short waits
+ * ```ts
+ * import { Client, type RetryOptions } from "@ferry/ferry";
+ * const retry: RetryOptions = { limit: 3, methods: ["GET", "POST"], baseDelay: 100 };
+ * await using client = new Client({ retry });
+ * ```
+ */
 export interface RetryOptions {
   /** Retries after the first attempt. Default 2. */
   limit?: number;
@@ -87,6 +121,12 @@ export interface RetryOptions {
 /**
  * The `retry` option: a number of retries (with the defaults of {@linkcode RetryOptions}),
  * the options, or `0`/`false`/`null` for none.
+ *
+ * @example Two retries with the defaults
+ * ```ts
+ * import { Client } from "@ferry/ferry";
+ * await using client = new Client({ retry: 2 });
+ * ```
  */
 export type RetryInit = number | RetryOptions | false | null;
 

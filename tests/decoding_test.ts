@@ -361,3 +361,64 @@ test("every built-in coding decodes 1 MiB byte for byte, whatever the input chun
     }
   }
 });
+
+test("a truncated zstd body is a DecodingError on every runtime that decodes zstd", {
+  skip: supportedEncodings().includes("zstd") ? false : "no zstd in this runtime's node:zlib",
+}, async () => {
+  // deno-lint-ignore no-explicit-any
+  const zlib = await import("node:zlib") as any;
+  const checksum = { params: { [zlib.constants.ZSTD_c_checksumFlag]: 1 } };
+  const frame = u8(zlib.zstdCompressSync(bytes));
+  const withChecksum = u8(zlib.zstdCompressSync(bytes, checksum));
+  // A skippable frame (magic 0x184D2A5?, 4-byte size, content) between two frames.
+  const skippable = new Uint8Array([0x5a, 0x2a, 0x4d, 0x18, 3, 0, 0, 0, 1, 2, 3]);
+  const stream = new Uint8Array([...frame, ...skippable, ...withChecksum]);
+  for (const size of [stream.length, 7, 1]) {
+    for (const body of [frame, withChecksum]) {
+      const response = new Response(200, {
+        headers: { "Content-Encoding": "zstd" },
+        content: chunked(split(body, size)),
+      });
+      assert.equal(await response.text(), text, `in chunks of ${size}`);
+    }
+    // Several frames: all of them decoded (Bun), or a DecodingError (Node and Deno decode
+    // only the first frame): never a part handed up as the whole.
+    const response = new Response(200, {
+      headers: { "Content-Encoding": "zstd" },
+      content: chunked(split(stream, size)),
+    });
+    try {
+      assert.equal(await response.text(), text + text, `in chunks of ${size}`);
+    } catch (error) {
+      assert.ok(error instanceof DecodingError, String(error));
+      assert.match(error.message, /several frames: this runtime decodes only the first/);
+    }
+  }
+  for (const cut of [1, 4, 5, 6, frame.length - 1]) {
+    for (const body of [frame, withChecksum]) {
+      const source = chunked(split(body.subarray(0, cut), 5));
+      const response = new Response(200, {
+        headers: { "Content-Encoding": "zstd" },
+        content: source,
+      });
+      await assert.rejects(response.bytes(), (error) => {
+        assert.ok(error instanceof DecodingError, `cut at ${cut}: ${error}`);
+        return true;
+      });
+      assert.equal(source.closed, true);
+    }
+  }
+  // A stream cut in its second frame: refused either way.
+  for (const cut of [frame.length + 5, stream.length - 2]) {
+    const source = chunked(split(stream.subarray(0, cut), 5));
+    const response = new Response(200, {
+      headers: { "Content-Encoding": "zstd" },
+      content: source,
+    });
+    await assert.rejects(response.bytes(), (error) => {
+      assert.ok(error instanceof DecodingError, `cut at ${cut}: ${error}`);
+      return true;
+    });
+    assert.equal(source.closed, true);
+  }
+});

@@ -16,6 +16,7 @@ import {
   TooManyRedirects,
 } from "../mod.ts";
 import { closeDefaultFetchClient } from "../src/fetch.ts";
+import { modUrl, runScript } from "./_child.ts";
 
 const decoder = new TextDecoder();
 
@@ -563,4 +564,39 @@ test("client.fetch over HTTP/2 (h2c): one connection, streamed bodies, cancel re
   const closed = server.streamClosed("/endless");
   await reader.cancel();
   assert.notEqual(await eventWithin(closed, "the server saw the stream end"), 0);
+});
+
+test("a fetch Response dropped unread gives its connection back once collected", async () => {
+  // As undici does: `if (!response.ok) throw …` without reading the body must not keep
+  // the connection busy for good. One connection: each fetch after the first waits for
+  // the one before to be collected (the pool limit would fail it otherwise).
+  const script = `
+    import { createServer } from "node:http";
+    import { setFlagsFromString } from "node:v8";
+    import { runInNewContext } from "node:vm";
+    import { Client } from ${JSON.stringify(modUrl)};
+    setFlagsFromString("--expose-gc");
+    const gc = globalThis.Bun ? () => globalThis.Bun.gc(true) : runInNewContext("gc");
+    const server = createServer((_request, response) => response.end("never read"));
+    await new Promise((resolve) => server.listen(0, "127.0.0.1", resolve));
+    const url = "http://127.0.0.1:" + server.address().port + "/";
+    const client = new Client({ limits: { maxConnections: 1 }, timeout: { pool: 5000 } });
+    const statusOnly = async () => (await client.fetch(url)).status;
+    const statuses = [];
+    try {
+      for (let i = 0; i < 3; i++) {
+        const status = statusOnly();
+        statuses.push(await status);
+        gc();
+      }
+      console.log("statuses " + JSON.stringify(statuses));
+    } catch (error) {
+      console.log("failed " + error + " " + error.cause);
+    }
+    await client.close();
+    server.close();
+  `;
+  const { code, output } = await runScript(script);
+  assert.equal(code, 0, output);
+  assert.match(output, /statuses \[200,200,200\]/, output);
 });

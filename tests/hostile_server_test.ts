@@ -95,3 +95,79 @@ test("a transfer coding other than chunked is refused and its connection not reu
   await client.close();
   await Promise.all(backend.served);
 });
+
+for (const [method, status] of [["HEAD", 200], ["GET", 204], ["GET", 304]] as const) {
+  test(`a body sent late after a ${method} ${status} closes the connection, never answers the next request`, async () => {
+    // The server answers `method` with a head that frames no body, then (once the client
+    // has its response) sends a body anyway: a second response, ready before the next
+    // request is written. Read as that request's answer, it would desynchronise the
+    // connection for good.
+    let release!: () => void;
+    const released = new Promise<void>((resolve) => release = resolve);
+    let smuggled!: () => void;
+    const smuggledSent = new Promise<void>((resolve) => smuggled = resolve);
+    const backend = new MemoryNetworkBackend(async (stream) => {
+      const buffered = { text: "" };
+      try {
+        while (await readHead(stream, buffered)) {
+          if (backend.connections.length === 1) {
+            await stream.write(encoder.encode(`HTTP/1.1 ${status} X\r\nContent-Length: 8\r\n\r\n`));
+            await released;
+            await stream.write(
+              encoder.encode("HTTP/1.1 200 OK\r\nContent-Length: 8\r\n\r\nsmuggled"),
+            );
+            smuggled();
+          } else {
+            await stream.write(
+              encoder.encode("HTTP/1.1 200 OK\r\nContent-Length: 7\r\n\r\ngenuine"),
+            );
+          }
+        }
+      } catch {
+        // The client closed the connection.
+      }
+      await stream.close();
+    });
+    await using pool = new ConnectionPool({ backend });
+    const first = await pool.request(method, "http://late.test/");
+    assert.equal(first.status, status);
+    release();
+    await smuggledSent;
+    await new Promise((resolve) => setTimeout(resolve, 0)); // the client's reads settle
+    assert.equal(String(pool), "<ConnectionPool [0 active]>");
+    const second = await pool.request("GET", "http://late.test/");
+    assert.equal(decoder.decode(second.content), "genuine");
+    assert.equal(backend.connections.length, 2);
+  });
+}
+
+test("a 101 to a request that did not ask to switch protocols fails and frees the connection", async () => {
+  const backend = new MemoryNetworkBackend(async (stream) => {
+    const buffered = { text: "" };
+    try {
+      while (await readHead(stream, buffered)) {
+        await stream.write(
+          encoder.encode("HTTP/1.1 101 Switching Protocols\r\nUpgrade: x\r\n\r\n"),
+        );
+      }
+    } catch {
+      // The client closed the connection.
+    }
+    await stream.close();
+  });
+  // One connection: a switch taken for granted would keep it, and the second request
+  // would wait for the pool until it timed out.
+  await using pool = new ConnectionPool({ backend, maxConnections: 1 });
+  for (const path of ["/1", "/2"]) {
+    await assert.rejects(
+      pool.request("GET", `http://switch.test${path}`),
+      (error) =>
+        error instanceof RemoteProtocolError &&
+        error.message ===
+          `Unexpected "101 Switching Protocols": the request did not ask to switch protocols (GET http://switch.test${path})`,
+    );
+    assert.equal(String(pool), "<ConnectionPool [0 active]>");
+  }
+  assert.equal(backend.connections.length, 2);
+  assert.ok(backend.connections.every((stream) => stream.closed));
+});

@@ -421,3 +421,15 @@ test("HTTP/2 connection: a download larger than the windows completes; a reader 
   }
   assert.ok(sent < 12 * 1024 * 1024, `the server sent ${sent} bytes to a reader that stopped`);
 });
+
+test("HTTP/2 connection: an idle connection closes itself after keepaliveExpiry", async () => {
+  await using server = await h2Server({ "/": answer("ok") });
+  await using connection = await h2c(server.origin, { keepaliveExpiry: 50 });
+  await connection.request("GET", "/");
+  assert.equal(connection.state, "IDLE");
+  const closed = (): boolean => connection.isClosed;
+  for (let i = 0; i < 200 && !closed(); i++) {
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+  assert.equal(connection.state, "CLOSED");
+});

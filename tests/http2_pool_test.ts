@@ -183,6 +183,10 @@ test("client with http2: redirects, cookies and decoding over HTTP/2", async () 
   assert.equal(response.history.length, 1);
   assert.equal(response.headers.get("x-cookie"), "session=abc");
   assert.equal(await response.text(), "decoded over h2");
+  // The fetch adapter over the same HTTP/2 client.
+  const fetched = await client.fetch(`${server.origin}/start`);
+  assert.equal(fetched.redirected, true);
+  assert.equal(await fetched.text(), "decoded over h2");
 });
 
 test("pool with http2: trace events in httpcore's naming", async () => {

@@ -98,3 +98,22 @@ test("a surplus idle connection is reused by a request that arrives before the t
   assert.equal(backend.connections.length, 3, "connects");
   // Closing the pool also stops the pending trim (Deno's sanitizer would see its timer).
 });
+
+test("a line that never empties is served in order, however long it runs", async () => {
+  // One connection, eight workers: seven requests always wait. Past a thousand waits the
+  // pool drops the served front of its line; nobody may be skipped or served twice.
+  const backend = batchingBackend(1);
+  await using pool = new ConnectionPool({ backend, maxConnections: 1 });
+  const served: number[] = [];
+  let next = 0;
+  await Promise.all(Array.from({ length: 8 }, async () => {
+    for (let i = 0; i < 300; i++) {
+      const ticket = next++;
+      await pool.request("GET", "http://ferry.test/");
+      served.push(ticket);
+    }
+  }));
+  assert.equal(served.length, 2400);
+  assert.deepEqual(served, Array.from({ length: 2400 }, (_, i) => i), "first come, first served");
+  assert.equal(backend.connections.length, 1, "connects");
+});

@@ -243,7 +243,11 @@ export class ConnectionCore implements Probed {
     const keep = hintMs < this.keepaliveMs ? hintMs : this.keepaliveMs;
     this.expiresAt = keep === Infinity ? Infinity : Date.now() + keep;
     this.setState("IDLE");
-    scheduleProbe(this);
+    // A body sent after a bodiless response (a `HEAD` answered with its body, say) would
+    // be read as the next request's response: read at once, so that such bytes close the
+    // connection before it is reused. Other responses arm lazily (see `idle_probe.ts`).
+    if (this.x.bodiless) this.probe();
+    else scheduleProbe(this);
     this.release();
     return undefined;
   }

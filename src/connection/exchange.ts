@@ -24,6 +24,11 @@ export class Exchange {
   keepAlive = true;
   /** A `Keep-Alive: timeout=N` hint from the response, milliseconds. */
   hintMs = Infinity;
+  /**
+   * The response can have no body (`HEAD`, `204`, `304`): bytes after its head are a
+   * broken server's, so the idle connection reads at once to notice them (see `core.ts`).
+   */
+  bodiless = false;
   /** Whether `receive_response_body.started` was traced. */
   bodyStarted = false;
   /** Whether the parser reached the end of the body. */
@@ -49,6 +54,7 @@ export class Exchange {
     this.readMs = readMs;
     this.keepAlive = true;
     this.hintMs = Infinity;
+    this.bodiless = false;
     this.bodyStarted = false;
     this.bodyDone = false;
     this.remaining = null;

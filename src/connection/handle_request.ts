@@ -137,9 +137,18 @@ export async function handleRequest(
       networkStream: stream,
     };
     readKeepAliveHint(x, head.headers);
+    x.bodiless = method === "HEAD" || status === 204 || status === 304;
 
     // -- Upgrades: 101, or 2xx to CONNECT --
     if (status === 101 || (method === "CONNECT" && status >= 200 && status < 300)) {
+      if (status === 101 && !request.headers.has("upgrade")) {
+        // As h11 and undici: a switch nobody asked for would take the connection (and
+        // its pool slot) for good, with nobody to close it.
+        throw new RemoteProtocolError(
+          `Unexpected "101 ${head.reason}": the request did not ask to switch protocols`,
+          { request },
+        );
+      }
       const next = parser.next();
       const rest = next !== null && next.type === "upgrade" ? next.rest : parser.takeBuffered();
       extensionsOut.networkStream = upgrade(core, request, headers, rest);

@@ -273,6 +273,32 @@ function failureOf(exchange: Exchange, error: Http2EngineError): unknown {
   }
 }
 
+// Idle connections, looked at by one shared ticker (running only while there are some).
+const IDLE_TICK_MS = 100;
+const idleConnections = new Set<Http2Connection>();
+let idleTicker: ReturnType<typeof setInterval> | null = null;
+let idleTickOf: (connection: Http2Connection, now: number) => boolean;
+
+function idleTick(): void {
+  const now = Date.now();
+  for (const connection of idleConnections) {
+    if (idleTickOf(connection, now)) idleConnections.delete(connection);
+  }
+  if (idleConnections.size === 0 && idleTicker !== null) {
+    clearInterval(idleTicker);
+    idleTicker = null;
+  }
+}
+
+/** A closed connection leaves the ticker at once; the ticker stops when none is left. */
+function forgetIdle(connection: Http2Connection): void {
+  idleConnections.delete(connection);
+  if (idleConnections.size === 0 && idleTicker !== null) {
+    clearInterval(idleTicker);
+    idleTicker = null;
+  }
+}
+
 let readBody: (connection: Http2Connection, exchange: Exchange) => Promise<Uint8Array | null>;
 let finish: (connection: Http2Connection, exchange: Exchange, reset: boolean) => void;
 
@@ -298,7 +324,10 @@ export class Http2Connection {
   #session: Http2EngineSession | null = null;
   #state: Http2ConnectionState = "NEW";
   #hooks: ConnectionHooks | null = null;
-  #expiryTimer: ReturnType<typeof setTimeout> | null = null;
+  /** Whether the session may keep the process alive (it does while streams are open). */
+  #refd = false;
+  /** When the connection last turned idle (`Date.now()`). */
+  #idleSince = 0;
   #exchanges = new Set<Exchange>();
   #slotWaiters: (() => void)[] = [];
   #maxStreams = INITIAL_MAX_STREAMS;
@@ -320,6 +349,7 @@ export class Http2Connection {
   static {
     readBody = (connection, exchange) => connection.#readBody(exchange);
     finish = (connection, exchange, reset) => connection.#finish(exchange, reset);
+    idleTickOf = (connection, now) => connection.#onIdleTick(now);
     setHooks = (connection, hooks) => {
       connection.#hooks = hooks;
     };
@@ -465,10 +495,7 @@ export class Http2Connection {
   close(): Promise<void> {
     if (this.#closing !== null) return this.#closing;
     this.#draining = true;
-    if (this.#expiryTimer !== null) {
-      clearTimeout(this.#expiryTimer);
-      this.#expiryTimer = null;
-    }
+    forgetIdle(this);
     const session = this.#session;
     for (const exchange of this.#exchanges) {
       exchange.fail(
@@ -536,6 +563,7 @@ export class Http2Connection {
     });
     if (trace) void trace("http2.send_connection_init.complete", { return_value: null });
     this.#session.setRef(false);
+    this.#refd = false;
   }
 
   /** No new streams from now on; the pool forgets the connection for new requests. */
@@ -553,10 +581,7 @@ export class Http2Connection {
   #closed(error: Http2EngineError | null): Promise<void> {
     if (this.#state === "CLOSED") return this.#closing ?? Promise.resolve();
     this.#state = "CLOSED";
-    if (this.#expiryTimer !== null) {
-      clearTimeout(this.#expiryTimer);
-      this.#expiryTimer = null;
-    }
+    forgetIdle(this);
     const wasDraining = this.#draining;
     this.#draining = true;
     for (const exchange of this.#exchanges) {
@@ -577,19 +602,36 @@ export class Http2Connection {
     return stream === null ? Promise.resolve() : stream.close().catch(() => {});
   }
 
-  /** An idle connection closes itself once `keepaliveExpiry` passes with no new stream. */
-  #armExpiry(): void {
+  /**
+   * The connection turned idle: it joins the shared idle ticker, which lets it stop keeping
+   * the process alive after 100 to 200 ms, and closes it once `keepaliveExpiry` passes
+   * with no new stream. (Unref'ing at once would cost every request of a busy connection
+   * a ref and an unref of the session; so would a timer per idle period.)
+   */
+  #becameIdle(): void {
+    this.#idleSince = Date.now();
     const ms = this.#keepaliveMs;
-    if (ms === Infinity) return;
-    this.#expiresAt = Date.now() + ms;
-    if (this.#expiryTimer !== null) clearTimeout(this.#expiryTimer);
-    const timer = setTimeout(() => {
-      this.#expiryTimer = null;
-      if (this.#state === "IDLE") this.close();
-    }, ms);
-    // deno-lint-ignore no-explicit-any
-    (timer as any)?.unref?.();
-    this.#expiryTimer = timer;
+    this.#expiresAt = ms === Infinity ? Infinity : this.#idleSince + ms;
+    idleConnections.add(this);
+    if (idleTicker === null) {
+      idleTicker = setInterval(idleTick, IDLE_TICK_MS);
+      // deno-lint-ignore no-explicit-any
+      (idleTicker as any)?.unref?.();
+    }
+  }
+
+  /** Called by the idle ticker; returns whether the connection is done with the ticker. */
+  #onIdleTick(now: number): boolean {
+    if (this.#state !== "IDLE") return true;
+    if (now >= this.#expiresAt) {
+      this.close();
+      return true;
+    }
+    if (this.#refd && now - this.#idleSince >= IDLE_TICK_MS) {
+      this.#refd = false;
+      this.#session?.setRef(false);
+    }
+    return false;
   }
 
   /** Wakes requests waiting for a slot, as many as there are free slots. */
@@ -669,11 +711,10 @@ export class Http2Connection {
     if (this.#state !== "ACTIVE") {
       this.#state = "ACTIVE";
       this.#expiresAt = Infinity;
-      if (this.#expiryTimer !== null) {
-        clearTimeout(this.#expiryTimer);
-        this.#expiryTimer = null;
+      if (!this.#refd) {
+        this.#refd = true;
+        this.#session!.setRef(true);
       }
-      this.#session!.setRef(true);
     }
     const trace = exchange.trace;
     try {
@@ -862,12 +903,11 @@ export class Http2Connection {
     if (this.#state === "CLOSED") return;
     if (this.#exchanges.size === 0) {
       this.#state = "IDLE";
-      this.#session?.setRef(false);
       if (this.#draining) {
         this.close();
         return;
       }
-      this.#armExpiry();
+      this.#becameIdle();
     }
     if (this.#slotWaiters.length > 0) this.#slotWaiters.shift()!();
     else if (!this.#draining) this.#hooks?.idle(this);

@@ -103,7 +103,8 @@ export function parseRequestUrl(text: string, method = "GET"): RequestUrl {
   const parts = splitUrl(text);
   // httpx's sentences, then what was asked for (without credentials), as every
   // RequestError ends.
-  const context = ` (${method} ${text.replace(/^([^/?#]*\/\/)[^/?#@]*@/, "$1")})`;
+  const shown = withoutCredentials(text);
+  const context = ` (${method} ${shown})`;
   if (parts.scheme === undefined) {
     throw new UnsupportedProtocol(
       `Request URL is missing an 'http://' or 'https://' protocol.${context}`,
@@ -124,7 +125,8 @@ export function parseRequestUrl(text: string, method = "GET"): RequestUrl {
   try {
     url = new URL(text);
   } catch (cause) {
-    throw new InvalidURL(`Invalid URL '${text}'`, { cause });
+    // The parser's own error repeats the text: kept only when it carries no credentials.
+    throw new InvalidURL(`Invalid URL '${shown}'`, shown === text ? { cause } : {});
   }
   if (!special) return { url, target: null };
   const { path, query } = parts;
@@ -136,6 +138,14 @@ export function parseRequestUrl(text: string, method = "GET"): RequestUrl {
   }
   const target = targetOf(path, query);
   return { url, target: target === url.pathname + url.search ? null : target };
+}
+
+/**
+ * `text` without the `user:password@` of its authority (up to the last `@`, as the URL
+ * parser reads it: a password may hold an unescaped `@`), for error messages.
+ */
+export function withoutCredentials(text: string): string {
+  return text.replace(/^([^/?#]*\/\/)[^/?#]*@/, "$1");
 }
 
 /** httpx's `raw_path`: the normalised, quoted path (`/` when empty) and query. */

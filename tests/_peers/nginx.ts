@@ -91,7 +91,10 @@ http {
     location = /status/204 { return 204; }
     location = /close { keepalive_timeout 0; return 200 "closing\\n"; }
     location = /echo { return 200 "$request_method $request_uri $http_host\\n"; }
-    ${options.serverConfig ?? ""}
+    ${options.serverConfig ?? ""}${
+    // With HTTP/2, sendfile and TCP_NOPUSH hold small responses back until the client's
+    // delayed ACK (40 ms a request against nghttp2-based clients, measured here).
+    options.http2 ? "\n    sendfile off;\n    tcp_nopush off;" : ""}
   }
 }
 `;
