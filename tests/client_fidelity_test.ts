@@ -9,6 +9,8 @@ import assert from "node:assert/strict";
 import { gzipSync } from "node:zlib";
 import { test } from "./_harness.ts";
 import { cannedServer, ok } from "./_servers.ts";
+import { answer, h2Server } from "./_h2_servers.ts";
+import { CA_CERT } from "./_tls_fixtures.ts";
 import {
   Client,
   ConnectionPool,
@@ -433,4 +435,13 @@ test("a redirect to an absolute path is followed with the path as the server wro
   // httpx 0.28.1 follows it to raw_path b"/next\\step/%2e%2e/x" (its join drops a bare "?").
   assert.deepEqual(targets(server.heads), ["/start", "/next\\step/%2e%2e/x"]);
   assert.equal(response.url?.hash, "#frag"); // the fragment carries over
+});
+
+test("over HTTP/2 too, :path is the path and query as written", async () => {
+  // The route answers with the method and the :path it received.
+  await using server = await h2Server({ "/a\\b/%2e%2e/c": answer() }, { tls: true });
+  await using client = new Client({ http2: true, verify: CA_CERT });
+  const response = await client.get(`${server.origin}/a\\b/%2e%2e/c?x='y'`);
+  assert.equal(response.httpVersion, "HTTP/2");
+  assert.equal(await response.text(), "GET /a\\b/%2e%2e/c?x='y'");
 });

@@ -11,6 +11,7 @@ import {
   HTTPStatusError,
   InvalidURL,
   MockTransport,
+  Proxy,
   RemoteProtocolError,
   type Request,
   Response,
@@ -717,6 +718,16 @@ test("a URL error never repeats the credentials the URL carries", async () => {
     });
   }
   assert.equal(seen.length, 0);
+  // A proxy URL (from HTTP_PROXY, say) with a typo.
+  for (const url of ["http://user:pa@word@[::1", "http://user:pa@word@host:99999"]) {
+    assert.throws(() => new Proxy(url), (thrown) => {
+      assert.ok(thrown instanceof InvalidURL, String(thrown));
+      for (let at: unknown = thrown; at instanceof Error; at = at.cause) {
+        assert.doesNotMatch(at.message, /user|pa@|word/, at.message);
+      }
+      return true;
+    });
+  }
 });
 
 test("request methods are upper-cased, so redirect rules and the wire see POST", async () => {

@@ -10,7 +10,6 @@ import { LocalProtocolError, StreamConsumed } from "../errors.ts";
 import type { RequestContent } from "../models/body.ts";
 import type { Request } from "../models/request.ts";
 import { FIELD_VALUE, quote, TOKEN } from "../http11/_bytes.ts";
-import { requestTarget } from "../http11/writer.ts";
 
 /** Fields HTTP/2 forbids (`Host` becomes `:authority`). */
 const CONNECTION_SPECIFIC = new Set([
@@ -78,7 +77,7 @@ export function http2RequestHead(request: Request): Http2RequestHead {
       throw new LocalProtocolError(`Invalid method ${quote(method)}`);
     }
   }
-  const target = (request.extensions.target as string | undefined) ?? requestTarget(url);
+  const target = (request.extensions.target as string | undefined) ?? request.target;
   if (!/^[\x21-\x7e]+$/.test(target)) {
     throw new LocalProtocolError(`Invalid request target ${quote(target)}`);
   }

@@ -8,7 +8,7 @@ import { Headers, type HeadersInit } from "./headers.ts";
 import { concatBytes, ReplayableBody, type RequestContent, utf8 } from "./body.ts";
 import { InvalidURL, StreamConsumed, UnsupportedProtocol } from "../errors.ts";
 import { inspectAsRepr } from "../_inspect.ts";
-import { parseRequestUrl, urlTarget } from "./url.ts";
+import { parseRequestUrl, urlTarget, withoutCredentials } from "./url.ts";
 
 /** Per-phase limits in milliseconds; `null` means no limit for that phase. */
 export interface Timeouts {
@@ -102,15 +102,20 @@ const HOSTLESS = /^(?:https?|wss?):\/\/(?:[^/?#@]*@)?(?::\d*)?(?:[/?#]|$)/i;
 export function parseUrl(url: string | URL, base?: string | URL): URL {
   if (url instanceof URL && base === undefined) return url;
   // `http:///api` would reach a host named "api" through the URL parser: httpx refuses it.
+  // Messages never repeat credentials (a proxy URL from the environment, say).
+  const shown = withoutCredentials(String(url));
   if (typeof url === "string" && HOSTLESS.test(url)) {
     throw new UnsupportedProtocol(
-      `Request URL is missing an 'http://' or 'https://' protocol. (${url})`,
+      `Request URL is missing an 'http://' or 'https://' protocol. (${shown})`,
     );
   }
   try {
     return new URL(url, base);
   } catch (cause) {
-    throw new InvalidURL(`Invalid URL ${JSON.stringify(String(url))}`, { cause });
+    throw new InvalidURL(
+      `Invalid URL ${JSON.stringify(shown)}`,
+      shown === String(url) ? { cause } : {},
+    );
   }
 }
 

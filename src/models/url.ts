@@ -144,7 +144,7 @@ export function parseRequestUrl(text: string, method = "GET"): RequestUrl {
  * `text` without the `user:password@` of its authority (up to the last `@`, as the URL
  * parser reads it: a password may hold an unescaped `@`), for error messages.
  */
-function withoutCredentials(text: string): string {
+export function withoutCredentials(text: string): string {
   return text.replace(/^([^/?#]*\/\/)[^/?#]*@/, "$1");
 }
 
