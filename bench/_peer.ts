@@ -117,6 +117,9 @@ export async function startHttpPeer(options: HttpPeerOptions = {}): Promise<Http
     const fd = fs.openSync(join(dir, "large.bin"), "w");
     fs.ftruncateSync(fd, largeBytes);
     fs.closeSync(fd);
+    // The workers drop root for nobody: they must be able to read the file.
+    fs.chmodSync(dir, 0o755);
+    fs.chmodSync(join(dir, "large.bin"), 0o644);
   }
   const config = `
 daemon off;
