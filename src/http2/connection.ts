@@ -99,7 +99,7 @@ export type Http2ConnectionState = "NEW" | "ACTIVE" | "IDLE" | "CLOSED";
  *
  * @example Smaller windows, a shorter read limit
  * ```ts ignore
- * import { Http2Connection } from "@ferry/ferry";
+ * import { Http2Connection } from "@ferry/ferry/advanced";
  * const options = { timeout: { read: 1000 }, streamWindowSize: 1 << 20 };
  * console.log(options.timeout.read);
  * ```
@@ -309,7 +309,7 @@ let finish: (connection: Http2Connection, exchange: Exchange, reset: boolean) =>
  *
  * @example Three requests at once over one connection (h2c)
  * ```ts ignore
- * import { Http2Connection, NetworkBackend } from "@ferry/ferry";
+ * import { Http2Connection, NetworkBackend } from "@ferry/ferry/advanced";
  * const stream = await new NetworkBackend().connect("127.0.0.1", 8080);
  * await using connection = new Http2Connection(stream, "http://127.0.0.1:8080");
  * const responses = await Promise.all(["/a", "/b", "/c"].map((path) => connection.request("GET", path)));

@@ -104,8 +104,9 @@ type Waiter = {
  *
  * @example Send a request by hand
  * ```ts ignore
- * import { NodeNetworkBackend } from "@ferry/ferry/advanced";
- * const stream = await new NodeNetworkBackend().connect("example.com", 80);
+ * import { NetworkBackend } from "@ferry/ferry/advanced";
+ * // Under Node and Bun the default backend is this one.
+ * const stream = await new NetworkBackend().connect("example.com", 80);
  * await stream.write(new TextEncoder().encode("GET / HTTP/1.1\r\nHost: example.com\r\nConnection: close\r\n\r\n"));
  * console.log(new TextDecoder().decode(await stream.read()));
  * await stream.close();
@@ -519,8 +520,8 @@ function address(hostname: string | undefined, port: number | undefined): NetAdd
  *
  * @example Connect, then upgrade to TLS
  * ```ts ignore
- * import { NodeNetworkBackend } from "@ferry/ferry/advanced";
- * const backend = new NodeNetworkBackend();
+ * import { NetworkBackend } from "@ferry/ferry/advanced";
+ * const backend = new NetworkBackend(); // this backend, under Node and Bun
  * const plain = await backend.connect("example.com", 443, { timeoutMs: 5000 });
  * const stream = await plain.startTls({ hostname: "example.com", alpnProtocols: ["http/1.1"] });
  * console.log(String(stream)); // <NetworkStream ["93.184.215.14:443" TLS]>
