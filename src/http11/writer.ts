@@ -283,8 +283,12 @@ function isReadableStream(value: unknown): value is ReadableStream<Uint8Array> {
   return typeof ReadableStream !== "undefined" && value instanceof ReadableStream;
 }
 
-/** The chunks of a body of unknown size, read lazily. */
-async function* chunksOf(
+/**
+ * The chunks of a streamed request body, read lazily and checked (strings are encoded, other
+ * values refused with a `LocalProtocolError`; a locked stream is `StreamConsumed`). Shared by
+ * the HTTP/1.1 writer and the HTTP/2 request head.
+ */
+export async function* chunksOf(
   content: ReadableStream<Uint8Array> | AsyncIterable<Uint8Array> | Iterable<Uint8Array>,
 ): AsyncGenerator<Uint8Array> {
   if (isReadableStream(content)) {
@@ -338,7 +342,11 @@ async function* chunkedFraming(chunks: AsyncIterable<Uint8Array>): AsyncGenerato
   yield LAST_CHUNK.slice();
 }
 
-async function* counted(
+/**
+ * Passes `chunks` through, refusing a body longer or shorter than its declared
+ * `Content-Length` with a `LocalProtocolError`.
+ */
+export async function* counted(
   chunks: AsyncIterable<Uint8Array>,
   expected: number,
 ): AsyncGenerator<Uint8Array> {

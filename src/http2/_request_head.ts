@@ -6,10 +6,11 @@
  * @module
  */
 
-import { LocalProtocolError, StreamConsumed } from "../errors.ts";
+import { LocalProtocolError } from "../errors.ts";
 import type { RequestContent } from "../models/body.ts";
 import type { Request } from "../models/request.ts";
 import { FIELD_VALUE, quote, TOKEN } from "../http11/_bytes.ts";
+import { chunksOf, counted } from "../http11/writer.ts";
 
 /** Fields HTTP/2 forbids (`Host` becomes `:authority`). */
 const CONNECTION_SPECIFIC = new Set([
@@ -136,63 +137,4 @@ export function http2RequestHead(request: Request): Http2RequestHead {
     );
   }
   return { headers, bytes, chunks, contentLength };
-}
-
-/** The chunks of a streamed body, checked. */
-async function* chunksOf(
-  content: ReadableStream<Uint8Array> | AsyncIterable<Uint8Array> | Iterable<Uint8Array>,
-): AsyncGenerator<Uint8Array> {
-  if (typeof ReadableStream !== "undefined" && content instanceof ReadableStream) {
-    if (content.locked) {
-      throw new StreamConsumed("The request body stream is locked: it is being read elsewhere");
-    }
-    const reader = content.getReader();
-    let done = false;
-    try {
-      for (let next = await reader.read(); !next.done; next = await reader.read()) {
-        yield chunkOf(next.value);
-      }
-      done = true;
-    } finally {
-      if (!done) await reader.cancel().catch(() => {});
-      reader.releaseLock();
-    }
-    return;
-  }
-  if (Symbol.asyncIterator in content) {
-    for await (const chunk of content as AsyncIterable<Uint8Array>) yield chunkOf(chunk);
-    return;
-  }
-  for (const chunk of content as Iterable<Uint8Array>) yield chunkOf(chunk);
-}
-
-function chunkOf(chunk: unknown): Uint8Array {
-  if (chunk instanceof Uint8Array) return chunk;
-  if (typeof chunk === "string") return encoder.encode(chunk);
-  throw new LocalProtocolError(
-    `Request body chunks must be Uint8Array, got ${quote(Object.prototype.toString.call(chunk))}`,
-  );
-}
-
-async function* counted(
-  chunks: AsyncIterable<Uint8Array>,
-  expected: number,
-): AsyncGenerator<Uint8Array> {
-  let sent = 0;
-  for await (const chunk of chunks) {
-    sent += chunk.length;
-    if (sent > expected) {
-      throw new LocalProtocolError(
-        `Request body is longer than its Content-Length ${quote(String(expected))}`,
-      );
-    }
-    if (chunk.length > 0) yield chunk;
-  }
-  if (sent < expected) {
-    throw new LocalProtocolError(
-      `Request body ended after ${sent} bytes, before its Content-Length ${
-        quote(String(expected))
-      }`,
-    );
-  }
 }
