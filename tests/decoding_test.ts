@@ -394,23 +394,9 @@ test("a truncated zstd body is a DecodingError on every runtime that decodes zst
       assert.match(error.message, /several frames: this runtime decodes only the first/);
     }
   }
-  for (const cut of [1, 4, 5, 6, frame.length - 1]) {
-    for (const body of [frame, withChecksum]) {
-      const source = chunked(split(body.subarray(0, cut), 5));
-      const response = new Response(200, {
-        headers: { "Content-Encoding": "zstd" },
-        content: source,
-      });
-      await assert.rejects(response.bytes(), (error) => {
-        assert.ok(error instanceof DecodingError, `cut at ${cut}: ${error}`);
-        return true;
-      });
-      assert.equal(source.closed, true);
-    }
-  }
-  // A stream cut in its second frame: refused either way.
-  for (const cut of [frame.length + 5, stream.length - 2]) {
-    const source = chunked(split(stream.subarray(0, cut), 5));
+  // A body cut at `cut` is a DecodingError, and its source is closed.
+  async function assertCutRefused(body: Uint8Array, cut: number): Promise<void> {
+    const source = chunked(split(body.subarray(0, cut), 5));
     const response = new Response(200, {
       headers: { "Content-Encoding": "zstd" },
       content: source,
@@ -421,4 +407,9 @@ test("a truncated zstd body is a DecodingError on every runtime that decodes zst
     });
     assert.equal(source.closed, true);
   }
+  for (const cut of [1, 4, 5, 6, frame.length - 1]) {
+    for (const body of [frame, withChecksum]) await assertCutRefused(body, cut);
+  }
+  // A stream cut in its second frame: refused either way.
+  for (const cut of [frame.length + 5, stream.length - 2]) await assertCutRefused(stream, cut);
 });
