@@ -11,7 +11,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { inspect } from "node:util";
 import { runtime, test } from "./_harness.ts";
-import { NodeNetworkBackend, NodeNetworkStream } from "../src/network/node.ts";
+import { NodeNetworkBackend, NodeNetworkStream, SocketInbox } from "../src/network/node.ts";
 import { nodeFileAccess } from "../src/runtime/files_node.ts";
 import {
   ConnectError,
@@ -220,6 +220,78 @@ test("node backend: bytes that arrive while nobody reads wait for the next read"
     await new Promise((resolve) => setTimeout(resolve, 60));
     assert.equal(socket.isPaused(), true);
     assert.equal(await readAll(stream), "firstsecond");
+    await stream.close();
+  } finally {
+    await server.close();
+  }
+});
+
+test("node backend: views handed out by reads are never overwritten by later reads", async () => {
+  // Each answer is a run of one byte value, different from its neighbours', sized so that
+  // the answers go through several 64 KiB read slabs (and a read larger than a slab).
+  const sizes = [...Array.from({ length: 70 }, (_, i) => 1000 + i * 37), 150_000, 500, 20_000];
+  const fill = (i: number): number => 1 + (i % 250);
+  const server = await serve((socket) => {
+    let next = 0;
+    socket.on("data", () => {
+      if (next < sizes.length) socket.write(new Uint8Array(sizes[next]).fill(fill(next++)));
+      else socket.end();
+    });
+  });
+  try {
+    const stream = await backend.connect("127.0.0.1", server.port);
+    const socket = stream.getExtraInfo("socket") as net.Socket;
+    // Node reads into slabs (onread); Bun, and Deno's node:net, through 'data' events.
+    assert.equal(socket.listenerCount("data"), runtime === "node" ? 0 : 1);
+    const kept: { answer: number; bytes: Uint8Array }[] = [];
+    for (let answer = 0; answer < sizes.length; answer++) {
+      await stream.write(encoder.encode("?"));
+      for (let got = 0; got < sizes[answer];) {
+        const bytes = await stream.read();
+        assert.ok(bytes.length > 0, `end of input in answer ${answer}`);
+        kept.push({ answer, bytes });
+        got += bytes.length;
+      }
+    }
+    for (const { answer, bytes } of kept) {
+      assert.ok(bytes.every((byte) => byte === fill(answer)), `answer ${answer} was overwritten`);
+    }
+    await stream.close();
+  } finally {
+    await server.close();
+  }
+});
+
+test("node backend: bytes received before the stream takes over its socket are read first", {
+  skip: runtime === "deno" ? "Deno's node:net does not deliver to onread" : false,
+}, async () => {
+  let serverSocket: net.Socket | null = null;
+  const server = await serve((socket) => {
+    serverSocket = socket;
+    socket.write("early ");
+  });
+  try {
+    // What NodeNetworkBackend does, with a pause between connecting and the stream.
+    const inbox = new SocketInbox();
+    const callback = inbox.onread.callback;
+    const received = new Promise<void>((resolve) => {
+      inbox.onread.callback = (n, buf) => {
+        const more = callback(n, buf);
+        resolve();
+        return more;
+      };
+    });
+    const socket = net.connect({ host: "127.0.0.1", port: server.port, onread: inbox.onread });
+    socket.on("error", () => {});
+    await received;
+    assert.equal(inbox.early.length, 1);
+    // Reading stopped meanwhile; the stream's first read starts it again.
+    serverSocket!.end("late");
+    const stream = new NodeNetworkStream(socket, "early", { inbox });
+    assert.equal(inbox.early.length, 0);
+    assert.equal(decoder.decode(await stream.read(undefined, 5000)), "early ");
+    assert.equal(decoder.decode(await stream.read(undefined, 5000)), "late");
+    assert.equal((await stream.read(undefined, 5000)).length, 0);
     await stream.close();
   } finally {
     await server.close();
