@@ -416,6 +416,98 @@ test("node backend: read and write limits raise ReadTimeout and WriteTimeout", a
   }
 });
 
+/** A server that collects what each connection sends until it ends. */
+async function collect(): Promise<TestServer & { received: Promise<string> }> {
+  let done = (_text: string): void => {};
+  const received = new Promise<string>((resolve) => done = resolve);
+  const server = await serve((socket) => {
+    let text = "";
+    socket.setEncoding("latin1");
+    socket.on("data", (chunk) => text += chunk);
+    socket.on("close", () => done(text));
+  });
+  return { ...server, received };
+}
+
+test("node backend: small writes batched to the end of the turn keep their order", async () => {
+  const server = await collect();
+  try {
+    const stream = await backend.connect("127.0.0.1", server.port);
+    // Not awaited: the turn's first write goes at once, the small ones after it wait for
+    // the end of the turn; a large one (which would not wait) must not overtake them, nor
+    // one made under a deadline scope.
+    const large = "L".repeat(100_000);
+    const writes = [
+      stream.write(encoder.encode("a")),
+      stream.write(encoder.encode("b")),
+      stream.write(encoder.encode(large)),
+      stream.write(encoder.encode("c"), 5000),
+      timeout(5000, () => stream.write(encoder.encode("d"))),
+    ];
+    await Promise.all(writes);
+    await stream.write(encoder.encode("e"));
+    await stream.close();
+    assert.equal(await server.received, `ab${large}cde`);
+  } finally {
+    await server.close();
+  }
+});
+
+test("node backend: closing sends the writes still waiting in the batch", async () => {
+  const server = await collect();
+  try {
+    const stream = await backend.connect("127.0.0.1", server.port);
+    const first = stream.write(encoder.encode("good"));
+    const second = stream.write(encoder.encode("bye"));
+    await stream.close();
+    await Promise.all([first, second]);
+    assert.equal(await server.received, "goodbye");
+  } finally {
+    await server.close();
+  }
+});
+
+test("node backend: a batched write on a stream destroyed before it went out is a WriteError", async () => {
+  const server = await serve(() => {});
+  try {
+    const stream = await backend.connect("127.0.0.1", server.port);
+    const first = stream.write(encoder.encode("first")).catch(() => {});
+    const batched = stream.write(encoder.encode("never"));
+    (stream.getExtraInfo("socket") as net.Socket).destroy();
+    const error = await batched.catch((e) => e);
+    assert.ok(error instanceof WriteError, String(error));
+    assert.match(error.message, new RegExp(`"127\\.0\\.0\\.1:${server.port}"`));
+    await first;
+    await stream.close();
+  } finally {
+    await server.close();
+  }
+});
+
+test("node backend: a batched write that waits for the kernel still hits its write limit", async () => {
+  const server = await serve((socket) => socket.pause());
+  try {
+    const stream = await backend.connect("127.0.0.1", server.port);
+    const chunk = new Uint8Array(8192);
+    // The peer reads nothing. Each turn, one byte goes at once and a chunk joins the batch;
+    // once the kernel buffers are full, the chunk waits, and its limit (counted from when
+    // the batch sends it) ends it.
+    let error: unknown = null;
+    for (let i = 0; i < 100_000 && error === null; i++) {
+      const [first, second] = await Promise.all([
+        stream.write(chunk.subarray(0, 1), 50).then(() => null, (e) => e),
+        stream.write(chunk, 50).then(() => null, (e) => e),
+      ]);
+      error = second ?? first;
+    }
+    assert.ok(error instanceof WriteTimeout, String(error));
+    assert.equal(error.timeoutMs, 50);
+    await stream.close();
+  } finally {
+    await server.close();
+  }
+});
+
 test("node backend: bytes that arrive after a read timed out go to the next read", async () => {
   let serverSocket: net.Socket | null = null;
   const server = await serve((socket) => serverSocket = socket);
