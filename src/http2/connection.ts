@@ -65,7 +65,7 @@ import {
   type Http2StreamListener,
   REFUSED_STREAM,
 } from "./engine.ts";
-import { nodeHttp2Engine } from "./node_engine.ts";
+import { ferryHttp2Engine } from "./ferry_engine.ts";
 import {
   type ConnectionHooks,
   exchangeCount,
@@ -115,6 +115,25 @@ export interface Http2ConnectionOptions {
   connectionWindowSize?: number;
   /** Trace callback for the connection preface (requests bring their own). */
   trace?: TraceCallback;
+  /**
+   * The engine that speaks the protocol: Ferry's own (`ferryHttp2Engine`, the default) or
+   * `nodeHttp2Engine` (`node:http2` over the same network stream). Advanced: for
+   * comparing the two, or working around a fault of one.
+   */
+  engine?: Http2Engine;
+}
+
+let defaultEngine: Http2Engine = ferryHttp2Engine;
+
+/**
+ * Sets the engine connections use when their options name none (pools create connections
+ * with no engine option) and returns the previous one. Not public API: for tests and
+ * benchmarks that compare engines.
+ */
+export function setDefaultHttp2Engine(engine: Http2Engine): Http2Engine {
+  const previous = defaultEngine;
+  defaultEngine = engine;
+  return previous;
 }
 
 /**
@@ -367,7 +386,7 @@ export class Http2Connection {
     this.#origin = originOf(parseUrl(origin));
     this.#originText = originString(this.#origin);
     this.#stream = stream;
-    this.#engine = nodeHttp2Engine;
+    this.#engine = options.engine ?? defaultEngine;
     const timeouts = options.timeout ?? {};
     this.#readMs = timeouts.read === undefined ? DEFAULT_TIMEOUT_MS : timeouts.read;
     this.#writeMs = timeouts.write === undefined ? DEFAULT_TIMEOUT_MS : timeouts.write;
