@@ -273,13 +273,19 @@ export class FrameParser {
     if (payloadLength > this.#maxFrameSize) {
       throw new Http2ProtocolError(
         FRAME_SIZE_ERROR,
-        `${frameTypeName(type)} frame on stream ${this.#streamId} is ${payloadLength} bytes, over SETTINGS_MAX_FRAME_SIZE ${this.#maxFrameSize}`,
+        `${
+          frameTypeName(type)
+        } frame on stream ${this.#streamId} is ${payloadLength} bytes, over SETTINGS_MAX_FRAME_SIZE ${this.#maxFrameSize}`,
       );
     }
-    if (this.#blockStream !== 0 && (type !== CONTINUATION || this.#streamId !== this.#blockStream)) {
+    if (
+      this.#blockStream !== 0 && (type !== CONTINUATION || this.#streamId !== this.#blockStream)
+    ) {
       throw new Http2ProtocolError(
         PROTOCOL_ERROR,
-        `${frameTypeName(type)} frame on stream ${this.#streamId} inside the header block of stream ${this.#blockStream} (expected CONTINUATION)`,
+        `${
+          frameTypeName(type)
+        } frame on stream ${this.#streamId} inside the header block of stream ${this.#blockStream} (expected CONTINUATION)`,
       );
     }
   }
@@ -475,9 +481,7 @@ function unpad(payload: Uint8Array, flags: number, streamId: number, what: strin
       `${what} frame on stream ${streamId} has ${padding} bytes of padding in a ${payload.length}-byte payload`,
     );
   }
-  return payload.length - 1 - padding === 0
-    ? EMPTY
-    : payload.subarray(1, payload.length - padding);
+  return payload.length - 1 - padding === 0 ? EMPTY : payload.subarray(1, payload.length - padding);
 }
 
 function join(parts: Uint8Array[], size: number): Uint8Array {

@@ -30,6 +30,7 @@
 import type { NetworkStreamInterface } from "../network/types.ts";
 import { outsideScopes } from "../timeout.ts";
 import {
+  CONTINUATION,
   DATA,
   END_HEADERS,
   END_STREAM,
@@ -54,7 +55,6 @@ import {
   SETTINGS_MAX_HEADER_LIST_SIZE,
   type SettingsList,
   STREAM_CLOSED,
-  CONTINUATION,
   WINDOW_UPDATE,
   writeFrameHead,
   writeUint32,
@@ -283,15 +283,13 @@ class FerrySession implements Http2EngineSession {
       // Reported as the exchange expects failures: asynchronously, through its listener.
       const stream = new FerryStream(this, 0, listener, head, 0, 0);
       stream.closed = true;
-      const error: Http2EngineError = this.#closing && this.#error !== null
-        ? this.#error
-        : {
-          kind: "goaway",
-          code: this.#goaway?.code ?? NO_ERROR,
-          message: this.#goaway !== null
-            ? `the server sent GOAWAY with last stream id ${this.#goaway.lastStreamId}`
-            : "the connection takes no new streams",
-        };
+      const error: Http2EngineError = this.#closing && this.#error !== null ? this.#error : {
+        kind: "goaway",
+        code: this.#goaway?.code ?? NO_ERROR,
+        message: this.#goaway !== null
+          ? `the server sent GOAWAY with last stream id ${this.#goaway.lastStreamId}`
+          : "the connection takes no new streams",
+      };
       queueMicrotask(() => listener.onError(error));
       return stream;
     }
@@ -460,7 +458,9 @@ class FerrySession implements Http2EngineSession {
     stream.consumed += flowLength - data.length;
     stream.received += data.length;
     const expected = stream.expectedLength;
-    if (expected >= 0 && (stream.received > expected || (endStream && stream.received < expected))) {
+    if (
+      expected >= 0 && (stream.received > expected || (endStream && stream.received < expected))
+    ) {
       return this.#streamError(
         stream,
         PROTOCOL_ERROR,
@@ -516,7 +516,11 @@ class FerrySession implements Http2EngineSession {
       }
       const problem = checkFields(fields, 0);
       if (problem !== null) {
-        return this.#streamError(stream, PROTOCOL_ERROR, `trailers on stream ${streamId}: ${problem}`);
+        return this.#streamError(
+          stream,
+          PROTOCOL_ERROR,
+          `trailers on stream ${streamId}: ${problem}`,
+        );
       }
       const expected = stream.expectedLength;
       if (expected >= 0 && stream.received !== expected) {
@@ -569,7 +573,11 @@ class FerrySession implements Http2EngineSession {
       }
     }
     if (problem !== null) {
-      return this.#streamError(stream, PROTOCOL_ERROR, `response head on stream ${streamId}: ${problem}`);
+      return this.#streamError(
+        stream,
+        PROTOCOL_ERROR,
+        `response head on stream ${streamId}: ${problem}`,
+      );
     }
     if (status < 200) {
       if (endStream) {
@@ -1052,7 +1060,9 @@ function checkFields(fields: [string, string][], from: number): string | null {
   for (let i = from; i < fields.length; i++) {
     const [name, value] = fields[i];
     if (name.length === 0) return "an empty field name";
-    if (name.charCodeAt(0) === 58) return `pseudo-header field ${JSON.stringify(name)} after regular fields`;
+    if (name.charCodeAt(0) === 58) {
+      return `pseudo-header field ${JSON.stringify(name)} after regular fields`;
+    }
     for (let j = 0; j < name.length; j++) {
       const code = name.charCodeAt(j);
       if (code <= 0x20 || (code >= 0x41 && code <= 0x5a) || code >= 0x7f) {
