@@ -29,7 +29,7 @@
  */
 
 import type { Request as FerryRequest } from "./models/request.ts";
-import type { Response as FerryResponse } from "./models/response.ts";
+import { type Response as FerryResponse, TAKE_WHOLE } from "./models/response.ts";
 import type { RequestContent } from "./models/body.ts";
 import { utf8 } from "./models/body.ts";
 import { RemoteProtocolError, TooManyRedirects } from "./errors.ts";
@@ -262,7 +262,11 @@ async function fetchThrough(
       ),
     });
   }
-  return toWebResponse(response, method, signal);
+  // A body that came whole with its head goes to the web Response as bytes: no stream to
+  // build and pull, and the connection is back in the pool before the caller reads it.
+  const whole = method === "HEAD" ? null : response[TAKE_WHOLE]();
+  if (whole !== null) await response.close().catch(() => {});
+  return toWebResponse(response, method, signal, whole);
 }
 
 async function extractBody(body: unknown, duplex: string | undefined): Promise<ExtractedBody> {
@@ -318,6 +322,7 @@ function toWebResponse(
   response: FerryResponse,
   method: string,
   signal: AbortSignal | undefined,
+  whole: Uint8Array | null,
 ): Response {
   const status = response.status;
   if (status < 200 || status > 599) {
@@ -332,7 +337,7 @@ function toWebResponse(
   let body: ReadableStream<Uint8Array> | null = null;
   if (method === "HEAD" || NULL_BODY_STATUSES.has(status)) {
     void response.close().catch(() => {});
-  } else {
+  } else if (whole === null) {
     body = bodyStream(response, signal);
   }
   // Pairs, not a Headers built here: cheaper, and Set-Cookie values stay apart.
@@ -340,11 +345,11 @@ function toWebResponse(
   const statusText = response.extensions.reasonPhrase ?? "";
   let web: FetchResponse;
   try {
-    web = new FetchResponse(body, { status, statusText, headers });
+    web = new FetchResponse(body ?? wholeBody(whole, status), { status, statusText, headers });
   } catch {
     try {
       // A reason phrase the runtime refuses (it is only informative): leave it out.
-      web = new FetchResponse(body, { status, headers });
+      web = new FetchResponse(body ?? wholeBody(whole, status), { status, headers });
     } catch (error) {
       void response.close().catch(() => {});
       throw new TypeError("fetch failed", { cause: error });
@@ -359,6 +364,11 @@ function toWebResponse(
   };
   if (body !== null) unread.register(web, { response, state: web[STATE], body: new WeakRef(body) });
   return web;
+}
+
+/** The web body of a response that came whole: its bytes, `null` where none is allowed. */
+function wholeBody(whole: Uint8Array | null, status: number): BodyInit | null {
+  return whole === null || NULL_BODY_STATUSES.has(status) ? null : whole as Uint8Array<ArrayBuffer>;
 }
 
 /**
