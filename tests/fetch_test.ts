@@ -628,3 +628,38 @@ test("a fetch Response dropped unread gives its connection back once collected",
   assert.equal(code, 0, output);
   assert.match(output, /statuses \[200,200,200\]/, output);
 });
+
+test("a client.fetch Response returned from Deno.serve reaches its caller whole", {
+  denoOnly: "Deno.serve is Deno's",
+}, async () => {
+  // A proxy: what client.fetch answers is what Deno.serve sends on, status, headers and
+  // body, for a body that came whole (bytes) and one that did not (a stream).
+  const large = "y".repeat(300_000);
+  await using upstream = await serveHttp((request, response) => {
+    response.setHeader("x-upstream", "yes");
+    response.setHeader("set-cookie", ["a=1", "b=2"]);
+    response.writeHead(201, { "content-type": "text/x-ferry" });
+    response.end(request.url === "/large" ? large : "small body");
+  });
+  await using client = new Client();
+  // deno-lint-ignore no-explicit-any
+  const deno = (globalThis as any).Deno;
+  const controller = new AbortController();
+  const proxy = deno.serve(
+    { hostname: "127.0.0.1", port: 0, signal: controller.signal, onListen() {} },
+    (request: Request) => client.fetch(upstream.origin + new URL(request.url).pathname),
+  );
+  try {
+    for (const [path, body] of [["/small", "small body"], ["/large", large]]) {
+      const response = await fetch(`http://127.0.0.1:${proxy.addr.port}${path}`);
+      assert.equal(response.status, 201, path);
+      assert.equal(response.headers.get("x-upstream"), "yes", path);
+      assert.equal(response.headers.get("content-type"), "text/x-ferry", path);
+      assert.deepEqual(response.headers.getSetCookie(), ["a=1", "b=2"], path);
+      assert.equal(await response.text(), body, path);
+    }
+  } finally {
+    controller.abort();
+    await proxy.finished;
+  }
+});
