@@ -19,19 +19,14 @@
 //     --origin=https://127.0.0.1:8443 --ca-file=ca.pem [--seconds=2] [--rounds=3] [--c=1,10,100]
 
 import { readFileSync } from "node:fs";
-import { createRequire } from "node:module";
 import * as http2 from "node:http2";
-import { dirname, join, resolve } from "node:path";
+import { resolve } from "node:path";
 import { pathToFileURL } from "node:url";
+import { loadUndici, median, parseArgs, timedLoops } from "./_node_bench.mjs";
 
-const args = Object.fromEntries(
-  process.argv.slice(2).map((arg) => arg.replace(/^--/, "").split("=")).map((
-    [k, v],
-  ) => [k, v ?? "true"]),
-);
+const args = parseArgs();
 const SECONDS = Number(args.seconds ?? 2);
 const ROUNDS = Number(args.rounds ?? 3);
-const WARMUP_MS = 300;
 const CONCURRENCY = String(args.c ?? args.concurrency ?? "1,10,100").split(",").map(Number);
 const bun = globalThis.Bun;
 const runtime = bun ? `Bun ${bun.version}` : `Node ${process.version}`;
@@ -45,15 +40,7 @@ const URL_ = `${ORIGIN}/`;
 
 const ferryPath = process.env.FERRY_MODULE ?? "build/npm/mod.js";
 const ferry = await import(pathToFileURL(resolve(ferryPath)).href);
-let undici = null;
-try {
-  // By path: Bun answers a bare "undici" with a built-in stand-in.
-  const manifest = createRequire(import.meta.url).resolve("undici/package.json");
-  undici = await import(pathToFileURL(join(dirname(manifest), "index.js")).href);
-  undici = undici.Agent ? undici : undici.default;
-} catch {
-  console.log("(undici is not installed where this runs: its row is skipped)");
-}
+const undici = await loadUndici("Agent");
 
 /** The floor: node:http2's own client session, a stream per request, the body read whole. */
 const nodeH2 = {
@@ -129,31 +116,8 @@ const ferryH1 = {
 const CASES = [ferryH2, nodeH2, undiciH2, ferryH1].filter(Boolean);
 
 async function measure(concurrency, once) {
-  let count = 0;
-  let counting = false;
-  let stopAt = performance.now() + WARMUP_MS;
-  const loop = async () => {
-    while (performance.now() < stopAt) {
-      await once();
-      if (counting) count++;
-    }
-  };
-  await Promise.all(Array.from({ length: concurrency }, loop));
-  counting = true;
-  const start = performance.now();
-  const cpuStart = process.cpuUsage();
-  stopAt = start + SECONDS * 1000;
-  await Promise.all(Array.from({ length: concurrency }, loop));
-  const cpu = process.cpuUsage(cpuStart);
-  return {
-    rate: count / ((performance.now() - start) / 1000),
-    cpu: (cpu.user + cpu.system) / count,
-  };
-}
-
-function median(values) {
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.floor(sorted.length / 2)];
+  const { count, elapsedMs, cpuMicros } = await timedLoops(concurrency, once, { seconds: SECONDS });
+  return { rate: count / (elapsedMs / 1000), cpu: cpuMicros / count };
 }
 
 console.log(

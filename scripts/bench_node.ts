@@ -43,10 +43,9 @@ if (built.code !== 0) Deno.exit(built.code);
 
 mkdirSync(OUT, { recursive: true });
 copyFileSync(join(ROOT, "bench", "node_side_by_side.mjs"), join(OUT, "node_side_by_side.mjs"));
-copyFileSync(
-  join(ROOT, "bench", "h2_node_side_by_side.mjs"),
-  join(OUT, "h2_node_side_by_side.mjs"),
-);
+for (const file of ["h2_node_side_by_side.mjs", "_node_bench.mjs"]) {
+  copyFileSync(join(ROOT, "bench", file), join(OUT, file));
+}
 if (!existsSync(join(OUT, "node_modules"))) {
   symlinkSync(join(TOOLS, "node_modules"), join(OUT, "node_modules"), "dir");
 }
