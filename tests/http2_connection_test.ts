@@ -9,7 +9,14 @@ import { createServer, type Socket } from "node:net";
 import { test } from "./_harness.ts";
 import { answer, frame as h2frame, h2Server, HEADERS_200, rawH2Server } from "./_h2_servers.ts";
 import { CA_CERT } from "./_tls_fixtures.ts";
-import { Http2Connection } from "../src/http2/connection.ts";
+import {
+  Http2Connection,
+  type Http2ConnectionEngineOptions,
+  setDefaultHttp2Engine,
+} from "../src/http2/connection.ts";
+import { ferryHttp2Engine } from "../src/http2/ferry_engine.ts";
+import { nodeHttp2Engine } from "../src/http2/node_engine.ts";
+import type { Http2Engine } from "../src/http2/engine.ts";
 import { isRetryableError } from "../src/connection/mod.ts";
 import { NetworkBackend } from "../src/network/backend.ts";
 import {
@@ -432,4 +439,44 @@ test("HTTP/2 connection: an idle connection closes itself after keepaliveExpiry"
     await new Promise((resolve) => setTimeout(resolve, 10));
   }
   assert.equal(connection.state, "CLOSED");
+});
+
+test("HTTP/2 connection: the node:http2 engine stays selectable (engine option), and Ferry's is the default", async () => {
+  await using server = await h2Server({
+    "/hello": answer("hi there"),
+    "/echo": (stream) => {
+      let text = "";
+      stream.setEncoding("utf8");
+      stream.on("data", (chunk: string) => text += chunk);
+      stream.on("end", () => {
+        stream.respond({ ":status": 200 });
+        stream.end(text);
+      });
+    },
+  });
+  const url = new URL(server.origin);
+  let opened = 0;
+  const spy: Http2Engine = {
+    name: "spy",
+    open(...args) {
+      opened++;
+      return nodeHttp2Engine.open(...args);
+    },
+  };
+  const options: Http2ConnectionEngineOptions = { engine: spy };
+  await using connection = new Http2Connection(
+    await backend.connect(url.hostname, Number(url.port)),
+    server.origin,
+    options,
+  );
+  const responses = await Promise.all([
+    connection.request("GET", "/hello"),
+    connection.request("POST", "/echo", { content: "sent back" }),
+  ]);
+  assert.deepEqual(await Promise.all(responses.map((r) => r.text())), ["hi there", "sent back"]);
+  assert.deepEqual(responses.map((r) => r.extensions.streamId), [1, 3]);
+  assert.equal(opened, 1);
+  const previous = setDefaultHttp2Engine(nodeHttp2Engine);
+  assert.equal(previous, ferryHttp2Engine);
+  assert.equal(setDefaultHttp2Engine(previous), nodeHttp2Engine);
 });

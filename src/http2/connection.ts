@@ -115,11 +115,16 @@ export interface Http2ConnectionOptions {
   connectionWindowSize?: number;
   /** Trace callback for the connection preface (requests bring their own). */
   trace?: TraceCallback;
-  /**
-   * The engine that speaks the protocol: Ferry's own (`ferryHttp2Engine`, the default) or
-   * `nodeHttp2Engine` (`node:http2` over the same network stream). Advanced: for
-   * comparing the two, or working around a fault of one.
-   */
+}
+
+/**
+ * {@linkcode Http2ConnectionOptions} plus the engine that speaks the protocol: Ferry's own
+ * (`ferryHttp2Engine`, the default) or `nodeHttp2Engine` (`node:http2` over the same network
+ * stream). Not public API (yet): for tests and benchmarks that compare the engines, and a way
+ * back should one of them need replacing.
+ */
+export interface Http2ConnectionEngineOptions extends Http2ConnectionOptions {
+  /** The engine; the default is {@linkcode setDefaultHttp2Engine}'s (Ferry's own). */
   engine?: Http2Engine;
 }
 
@@ -386,7 +391,7 @@ export class Http2Connection {
     this.#origin = originOf(parseUrl(origin));
     this.#originText = originString(this.#origin);
     this.#stream = stream;
-    this.#engine = options.engine ?? defaultEngine;
+    this.#engine = (options as Http2ConnectionEngineOptions).engine ?? defaultEngine;
     const timeouts = options.timeout ?? {};
     this.#readMs = timeouts.read === undefined ? DEFAULT_TIMEOUT_MS : timeouts.read;
     this.#writeMs = timeouts.write === undefined ? DEFAULT_TIMEOUT_MS : timeouts.write;

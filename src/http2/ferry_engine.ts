@@ -94,8 +94,6 @@ const CONNECTION_SPECIFIC = new Set([
   "upgrade",
 ]);
 
-const EMPTY = new Uint8Array(0);
-
 interface PendingWrite {
   chunk: Uint8Array;
   offset: number;
