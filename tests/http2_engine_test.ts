@@ -360,11 +360,15 @@ test("HTTP/2 engine: WINDOW_UPDATEs are batched (per half window), not one per D
     await new Promise((resolve) => setTimeout(resolve, 5));
   }
   assert.equal(listener.bytes, 1 << 20);
+  // DATA frames that came in one read reach the listener as one chunk.
+  assert.ok(listener.data.length < 64, `${listener.data.length} chunks for 64 frames`);
+  // A WINDOW_UPDATE once half the window (512 KiB) was delivered, not one per frame.
   const first = await peer.takeType(WINDOW_UPDATE, 1);
-  const second = await peer.takeType(WINDOW_UPDATE, 1);
-  assert.deepEqual([u32(first.payload), u32(second.payload)], [1 << 19, 1 << 19]);
+  assert.ok(u32(first.payload) >= 1 << 19, String(u32(first.payload)));
   await new Promise((resolve) => setTimeout(resolve, 20));
-  assert.equal(peer.frames.filter((f) => f.type === WINDOW_UPDATE).length, 0);
+  const more = peer.frames.filter((f) => f.type === WINDOW_UPDATE);
+  assert.ok(more.length <= 1, JSON.stringify(more));
+  for (const update of more) assert.ok(u32(update.payload) >= 1 << 19);
   // The connection's window (4 MiB) is not yet half used: no connection update either.
   await cleanup(setup_);
 });

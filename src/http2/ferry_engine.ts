@@ -126,6 +126,9 @@ class FerryStream implements Http2EngineStream {
   received = 0;
   paused = false;
   held: Uint8Array[] = [];
+  /** DATA payloads of the current read, delivered together at its end. */
+  pending: Uint8Array[] = [];
+  pendingBytes = 0;
   /** END_STREAM arrived while paused: reported after the held data. */
   heldEnd = false;
   queue: PendingWrite[] = [];
@@ -195,6 +198,8 @@ class FerrySession implements Http2EngineSession {
   #sendConnWindow = DEFAULT_WINDOW;
   /** Streams with body bytes (or END_STREAM) waiting for window. */
   #sendReady = new Set<FerryStream>();
+  /** Streams with DATA of the current read not yet delivered. */
+  #pendingStreams: FerryStream[] = [];
 
   // What we allow the peer.
   #recvConnWindow: number;
@@ -470,16 +475,50 @@ class FerrySession implements Http2EngineSession {
     if (data.length > 0) {
       if (stream.paused) stream.held.push(data);
       else {
-        stream.consumed += data.length;
-        stream.listener.onData(data);
+        // Delivered at the end of this read, joined with the stream's other DATA frames in it.
+        if (stream.pending.length === 0) this.#pendingStreams.push(stream);
+        stream.pending.push(data);
+        stream.pendingBytes += data.length;
       }
     }
     if (endStream) {
       if (stream.paused) {
         stream.remoteEnded = true;
         stream.heldEnd = true;
-      } else this.#remoteEnd(stream);
-    } else if (!stream.paused) this.#grantStream(stream);
+      } else {
+        this.#deliver(stream);
+        this.#remoteEnd(stream);
+      }
+    }
+  }
+
+  /**
+   * Hands the DATA a read brought for `stream` to its listener: one chunk, a view of the
+   * read's bytes when one frame brought it all, else the frames' payloads joined (one copy,
+   * worth it: a chunk costs the layers above more than copying it).
+   */
+  #deliver(stream: FerryStream): void {
+    const pending = stream.pending;
+    if (pending.length === 0) return;
+    const chunk = pending.length === 1 ? pending[0] : join(pending, stream.pendingBytes);
+    stream.pending = [];
+    stream.pendingBytes = 0;
+    if (stream.closed && !stream.remoteEnded) return;
+    if (stream.paused) {
+      stream.held.push(chunk);
+      return;
+    }
+    stream.consumed += chunk.length;
+    stream.listener.onData(chunk);
+    if (!stream.paused) this.#grantStream(stream);
+  }
+
+  /** Delivers what this read brought for every stream. */
+  #deliverAll(): void {
+    const streams = this.#pendingStreams;
+    if (streams.length === 0) return;
+    this.#pendingStreams = [];
+    for (const stream of streams) this.#deliver(stream);
   }
 
   onHeaders(streamId: number, block: Uint8Array, endStream: boolean): void {
@@ -528,6 +567,7 @@ class FerrySession implements Http2EngineSession {
           `the body on stream ${streamId} does not match its content-length ${expected} (${stream.received} bytes)`,
         );
       }
+      this.#deliver(stream);
       stream.listener.onTrailers(fields);
       if (stream.paused) {
         stream.remoteEnded = true;
@@ -989,6 +1029,7 @@ class FerrySession implements Http2EngineSession {
       }
       try {
         this.#parser.push(chunk);
+        this.#deliverAll();
       } catch (error) {
         if (error instanceof Http2ProtocolError) return this.#connectionError(error);
         // A listener threw: the session cannot go on in a known state.
@@ -1086,6 +1127,16 @@ function checkFields(fields: [string, string][], from: number): string | null {
     if (name === "te" && value !== "trailers") return `field "te" with ${JSON.stringify(value)}`;
   }
   return null;
+}
+
+function join(parts: Uint8Array[], size: number): Uint8Array {
+  const out = new Uint8Array(size);
+  let at = 0;
+  for (const part of parts) {
+    out.set(part, at);
+    at += part.length;
+  }
+  return out;
 }
 
 function latin1(bytes: Uint8Array): string {
