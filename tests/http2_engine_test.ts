@@ -470,6 +470,34 @@ test("HTTP/2 engine: a body waits for the connection window; a reset rejects the
   await cleanup(setup_);
 });
 
+test("HTTP/2 engine: between requests the reader parks; a request or setRef(false) (idle) wakes it", async () => {
+  const setup_ = await setup();
+  const { session, peer } = setup_;
+  const first = new Recorder();
+  session.request(GET, true, first);
+  await peer.send(frame(HEADERS, END_HEADERS | END_STREAM, 1, head([[":status", "204"]])));
+  await first.until("end");
+  // No stream open: a PING waits until the connection says it is idle.
+  await peer.send(frame(PING, 0, 0, [1, 1, 1, 1, 1, 1, 1, 1]));
+  await new Promise((resolve) => setTimeout(resolve, 30));
+  assert.equal(peer.frames.filter((f) => f.type === PING).length, 0);
+  session.setRef(false);
+  assert.deepEqual([...(await peer.takeType(PING)).payload], [1, 1, 1, 1, 1, 1, 1, 1]);
+  // The reader keeps reading while idle now; a new request parks it again after its
+  // response, and a request wakes it: the response to it arrives.
+  const second = new Recorder();
+  session.request(GET, true, second);
+  await peer.send(frame(HEADERS, END_HEADERS | END_STREAM, 3, head([[":status", "204"]])));
+  await second.until("end");
+  await peer.send(frame(PING, 0, 0, [2, 2, 2, 2, 2, 2, 2, 2]));
+  const third = new Recorder();
+  session.request(GET, true, third);
+  assert.deepEqual([...(await peer.takeType(PING)).payload], [2, 2, 2, 2, 2, 2, 2, 2]);
+  await peer.send(frame(HEADERS, END_HEADERS | END_STREAM, 5, head([[":status", "204"]])));
+  await third.until("end");
+  await cleanup(setup_);
+});
+
 test("HTTP/2 engine: a malformed response head resets that stream only", async () => {
   const setup_ = await setup();
   const { session, peer } = setup_;
@@ -515,6 +543,7 @@ test("HTTP/2 engine: frames on a closed stream reset it (STREAM_CLOSED); on an i
   session.request(GET, true, done);
   await peer.send(frame(HEADERS, END_HEADERS | END_STREAM, 1, head([[":status", "204"]])));
   await done.until("end");
+  session.setRef(false); // idle: the reader reads again (see the parking test)
   await peer.send(frame(DATA, 0, 1, [1]));
   assert.equal(u32((await peer.takeType(RST_STREAM, 1)).payload), STREAM_CLOSED);
   // Still usable.
