@@ -18,8 +18,10 @@
  * (`pause()`) keeps what arrives (at most its window) and grants no window until resumed.
  * Sending respects the peer's connection and stream windows and its SETTINGS_MAX_FRAME_SIZE.
  *
- * Copies: a DATA payload that arrives whole in one read reaches the listener as a view of
- * the read's bytes (none); a frame split across reads is assembled once. Request heads are
+ * Copies: a stream's DATA that arrives in one frame of one read reaches the listener as a
+ * view of the read's bytes (none); the payloads of several DATA frames in one read are
+ * joined into one chunk (one copy: a chunk costs the layers above more); a frame split
+ * across reads is assembled once. Request heads are
  * encoded straight into the output buffer; request body chunks are copied into it (one
  * copy, as node:http2 makes) and each turn's output is copied once into the buffer handed
  * to the network (its size: the frames of that turn).
