@@ -11,8 +11,8 @@
  *
  * Encoding: fields of the static table are indexed, names of the static table are
  * referenced, everything else is sent as a literal without indexing, without Huffman
- * (measured: Huffman coding a small request head costs more CPU than the bytes it saves on
- * loopback; see the README). The encoder never inserts into the peer's dynamic table, so
+ * (measured on a 7-field head: 105 bytes in about 2 µs; Huffman-coding its values saves 22
+ * bytes for about 5 µs more with `encodeHuffman`'s bit-wise coder; see the README). The encoder never inserts into the peer's dynamic table, so
  * the peer's `SETTINGS_HEADER_TABLE_SIZE` does not concern it.
  *
  * @module
