@@ -32,7 +32,7 @@ import {
   WINDOW_UPDATE,
   writeFrameHead,
 } from "../src/http2/_frames.ts";
-import { HpackEncoder } from "../src/http2/_hpack.ts";
+import { HpackDecoder, HpackEncoder } from "../src/http2/_hpack.ts";
 
 interface Frame {
   type: number;
@@ -495,6 +495,31 @@ test("HTTP/2 engine: between requests the reader parks; a request or setRef(fals
   assert.deepEqual([...(await peer.takeType(PING)).payload], [2, 2, 2, 2, 2, 2, 2, 2]);
   await peer.send(frame(HEADERS, END_HEADERS | END_STREAM, 5, head([[":status", "204"]])));
   await third.until("end");
+  await cleanup(setup_);
+});
+
+test("HTTP/2 engine: a request head larger than a frame goes as HEADERS plus CONTINUATION", async () => {
+  const setup_ = await setup();
+  const { session, peer } = setup_;
+  const big = "v".repeat(40000);
+  session.request([...GET, ["x-big", big]], true, new Recorder());
+  const first = await peer.takeType(HEADERS, 1);
+  assert.equal(first.flags, END_STREAM); // no END_HEADERS yet
+  assert.equal(first.payload.length, 16384);
+  const parts = [first.payload];
+  let next: Frame;
+  do {
+    next = await peer.takeType(CONTINUATION, 1);
+    assert.ok(next.payload.length <= 16384);
+    parts.push(next.payload);
+  } while ((next.flags & END_HEADERS) === 0);
+  const block = new Uint8Array(parts.reduce((sum, part) => sum + part.length, 0));
+  let at = 0;
+  for (const part of parts) {
+    block.set(part, at);
+    at += part.length;
+  }
+  assert.deepEqual(new HpackDecoder().decode(block), [...GET, ["x-big", big]]);
   await cleanup(setup_);
 });
 
