@@ -665,3 +665,18 @@ test("HTTP/2 engine: the server closing the connection fails open streams (netwo
   await listener.until("error network null");
   assert.equal((await closed)?.kind, "network");
 });
+
+test("HTTP/2 engine: a body write whose connection closes before it goes out is let go, not left waiting", async () => {
+  const setup_ = await setup();
+  const { session, client } = setup_;
+  const listener = new Recorder();
+  const stream = session.request([[":method", "POST"], ...GET.slice(1)], false, listener);
+  let settled = false;
+  stream.write(new Uint8Array(10)).then(() => settled = true, () => settled = true);
+  // The network stream closes under the engine before its turn to write comes.
+  await client.close();
+  await listener.until(/^error network/);
+  // (Not awaited: before the fix the write never settled.)
+  assert.equal(settled, true);
+  session.destroy(0);
+});

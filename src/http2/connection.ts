@@ -71,6 +71,7 @@ import {
   exchangeCount,
   expiresAt,
   handleRequest,
+  IDEMPOTENT_METHODS,
   markRetryable,
 } from "../connection/pool_connection.ts";
 import { http2RequestHead } from "./_request_head.ts";
@@ -175,11 +176,19 @@ class Exchange implements Http2StreamListener, BodySource {
   wake: (() => void) | null = null;
   onAbort: (() => void) | null = null;
   extensions: ResponseExtensions | null = null;
+  /** The connection had served requests before this one (it may have gone stale). */
+  readonly reused: boolean;
 
-  constructor(connection: Http2Connection, request: Request, readMs: number | null) {
+  constructor(
+    connection: Http2Connection,
+    request: Request,
+    readMs: number | null,
+    reused: boolean,
+  ) {
     this.connection = connection;
     this.request = request;
     this.readMs = readMs;
+    this.reused = reused;
     this.signal = request.extensions.signal;
     this.trace = request.extensions.trace;
   }
@@ -285,14 +294,25 @@ function failureOf(exchange: Exchange, error: Http2EngineError): unknown {
       });
     default: {
       const cause = error.cause;
+      let failure: TransportError;
       if (cause instanceof TransportError) {
         if (cause.request === null) cause.request = request;
-        return cause;
+        failure = cause;
+      } else {
+        failure = new ReadError(`Connection to ${origin} was lost: ${error.message}`, {
+          request,
+          cause,
+        });
       }
-      return new ReadError(`Connection to ${origin} was lost: ${error.message}`, {
-        request,
-        cause,
-      });
+      // As on HTTP/1.1: a reused connection lost before any of the response came is most
+      // likely one the server had closed while it sat idle (the engine notices that only
+      // when it next reads): an idempotent request that can be sent again is retried once
+      // on a new connection by the pool.
+      if (
+        exchange.reused && exchange.status === 0 && IDEMPOTENT_METHODS.has(request.method) &&
+        request.isReplayable && !(exchange.signal?.aborted ?? false)
+      ) markRetryable(failure);
+      return failure;
     }
   }
 }
@@ -729,7 +749,7 @@ export class Http2Connection {
     const timeouts = extensions.timeout;
     const readMs = timeouts?.read !== undefined ? timeouts.read : this.#readMs;
     const writeMs = timeouts?.write !== undefined ? timeouts.write : this.#writeMs;
-    const exchange = new Exchange(this, request, readMs);
+    const exchange = new Exchange(this, request, readMs, this.#requests > 0);
     this.#exchanges.add(exchange);
     this.#requests++;
     if (this.#state !== "ACTIVE") {

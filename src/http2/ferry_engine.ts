@@ -995,7 +995,10 @@ class FerrySession implements Http2EngineSession {
       return;
     }
     if (this.#stream.closed) {
+      // Nothing more can be written: the writes waiting for this output are let go (their
+      // streams fail through their listeners), or a body write would wait for good.
       this.#outLength = 0;
+      this.#releaseFlushWaiters();
       return this.#flush();
     }
     const data = this.#out.slice(0, this.#outLength);
@@ -1011,6 +1014,8 @@ class FerrySession implements Http2EngineSession {
     }, (error) => {
       this.#writing = false;
       this.#outLength = 0;
+      for (const resolve of waiters) resolve();
+      this.#releaseFlushWaiters();
       this.#fail({
         kind: "network",
         code: null,
@@ -1019,6 +1024,12 @@ class FerrySession implements Http2EngineSession {
       });
       this.#flush();
     });
+  }
+
+  #releaseFlushWaiters(): void {
+    const waiters = this.#flushWaiters;
+    this.#flushWaiters = [];
+    for (const resolve of waiters) resolve();
   }
 
   /** Resolves once everything queued has been written (or could not be). */
