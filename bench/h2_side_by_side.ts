@@ -13,7 +13,7 @@
  * round by round (3 rounds, `--rounds=N`), each for a fixed time (2 s, `--seconds=S`) after a
  * short warm-up; the table shows medians of req/s, the ratio to Ferry's HTTP/2 row, and the
  * process's CPU time per request (user + system, all threads). Then a 100 MB download over
- * one HTTP/2 stream (`--download=BYTES`). Nothing is asserted: the machine is shared and
+ * one HTTP/2 stream (`--download=BYTES`, `0` skips it). Nothing is asserted: the machine is shared and
  * noisy, read the ratios.
  *
  * @module
@@ -287,7 +287,7 @@ try {
       );
     }
   }
-  await download(nginx.origin);
+  if (DOWNLOAD_BYTES > 0) await download(nginx.origin);
 } finally {
   await nginx.stop();
   rmSync(dir, { recursive: true, force: true });
