@@ -224,6 +224,34 @@ test("HTTP/2 connection: the write limit applies while the server's window is cl
   assert.equal(await server.streamClosed("/sink"), 8);
 });
 
+test("HTTP/2 connection: a whole response sent before the body was read stands (RST_STREAM NO_ERROR stops the upload)", async () => {
+  // RFC 9113 section 8.1: a server may answer before the request body is all sent, then ask
+  // the client to stop sending with RST_STREAM NO_ERROR; the client must not discard the
+  // response. node:http2 does just that when a handler answers without reading.
+  await using server = await h2Server({
+    "/up": (stream) => stream.respond({ ":status": 413 }, { endStream: true }),
+    "/ok": answer("ok"),
+  });
+  await using connection = await h2c(server.origin);
+  const body = new Uint8Array(1024 * 1024); // far over the server's 64 KiB window
+  const response = await connection.request("POST", "/up", { content: body });
+  assert.equal(response.status, 413);
+  assert.equal(await server.streamClosed("/up"), 0);
+  // A streamed body stops being pulled, too.
+  let pulled = 0;
+  async function* chunks(): AsyncGenerator<Uint8Array> {
+    for (let i = 0; i < 64; i++) {
+      pulled++;
+      yield new Uint8Array(64 * 1024);
+    }
+  }
+  const streamed = await connection.request("POST", "/up", { content: chunks() });
+  assert.equal(streamed.status, 413);
+  assert.ok(pulled < 64, `pulled ${pulled} chunks`);
+  assert.equal(await (await connection.request("GET", "/ok")).text(), "ok");
+  assert.equal(server.sessions.length, 1);
+});
+
 test("HTTP/2 connection: closing a response early resets its stream, the connection stays", async () => {
   await using server = await h2Server({
     "/big": (stream) => {

@@ -781,14 +781,16 @@ export class Http2Connection {
       } else open();
       if (hasBody) {
         const send = async (): Promise<null> => {
-          if (head.bytes !== null) await this.#write(exchange, head.bytes, writeMs);
+          let sending = true;
+          if (head.bytes !== null) sending = await this.#write(exchange, head.bytes, writeMs);
           else {
             for await (const chunk of head.chunks!) {
               if (exchange.error !== null || exchange.done) break;
-              await this.#write(exchange, chunk, writeMs);
+              sending = await this.#write(exchange, chunk, writeMs);
+              if (!sending) break;
             }
           }
-          if (exchange.error === null && !exchange.done) exchange.stream!.end();
+          if (sending && exchange.error === null && !exchange.done) exchange.stream!.end();
           return null;
         };
         if (trace) {
@@ -841,8 +843,13 @@ export class Http2Connection {
     }
   }
 
-  /** Writes one body chunk, waiting for the server's window under the `write` limit. */
-  async #write(exchange: Exchange, chunk: Uint8Array, writeMs: number | null): Promise<void> {
+  /**
+   * Writes one body chunk, waiting for the server's window under the `write` limit. Returns
+   * false when the server has already sent its whole response and then closed the stream
+   * (RST_STREAM, usually NO_ERROR: "stop sending", RFC 9113 section 8.1): the rest of the body
+   * is not sent and the response stands.
+   */
+  async #write(exchange: Exchange, chunk: Uint8Array, writeMs: number | null): Promise<boolean> {
     const stream = exchange.stream!;
     const written = stream.write(chunk);
     let settled = false;
@@ -856,6 +863,7 @@ export class Http2Connection {
     }, exchange.signal);
     if (exchange.error !== null) throw exchange.error;
     if (settled && failure !== null) {
+      if (exchange.ended && exchange.headers !== null) return false;
       throw new ReadError(
         `Stream ${exchange.id} to ${
           JSON.stringify(this.#originText)
@@ -863,6 +871,7 @@ export class Http2Connection {
         { request: exchange.request, cause: failure },
       );
     }
+    return true;
   }
 
   /** What the caller sees: the signal's reason when aborted, else the error, with its request. */
