@@ -252,6 +252,24 @@ test("HTTP/2 connection: a whole response sent before the body was read stands (
   assert.equal(server.sessions.length, 1);
 });
 
+test("HTTP/2 connection: a body write that times out after the response ended still resets the stream", async () => {
+  // The server answers at once (END_STREAM), never opens its window and never resets: the
+  // upload waits, the write limit passes, and the stream must be reset (RST_STREAM CANCEL),
+  // not left half open on both sides with its body still queued.
+  await using server = await rawH2Server((frame, socket) => {
+    // HEADERS, END_STREAM | END_HEADERS
+    if (frame.type === 1) socket.write(h2frame(1, 5, frame.streamId, HEADERS_200));
+  });
+  await using connection = await h2c(server.origin, { timeout: { write: 100 } });
+  const body = new Uint8Array(1024 * 1024);
+  await assert.rejects(connection.request("POST", "/up", { content: body }), WriteTimeout);
+  assert.equal((await connection.request("GET", "/next")).status, 200);
+  // Frames reach the server in order: the reset went before the next request's HEADERS.
+  const resets = server.frames.filter((frame) => frame.type === 3 && frame.streamId === 1);
+  assert.equal(resets.length, 1, "RST_STREAM on stream 1");
+  assert.equal(new DataView(resets[0].payload.buffer).getUint32(0), 8);
+});
+
 test("HTTP/2 connection: closing a response early resets its stream, the connection stays", async () => {
   await using server = await h2Server({
     "/big": (stream) => {

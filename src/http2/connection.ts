@@ -173,6 +173,8 @@ class Exchange implements Http2StreamListener, BodySource {
   /** The slot is given back (ended, failed, closed). */
   done = false;
   bodyStarted = false;
+  /** The request went out whole (END_STREAM sent or queued). */
+  sent = false;
   wake: (() => void) | null = null;
   onAbort: (() => void) | null = null;
   extensions: ResponseExtensions | null = null;
@@ -774,6 +776,7 @@ export class Http2Connection {
       const hasBody = head.bytes !== null || head.chunks !== null;
       const open = (): number => {
         exchange.stream = session.request(head.headers, !hasBody, exchange);
+        exchange.sent = !hasBody;
         return exchange.stream.id;
       };
       if (trace) {
@@ -790,7 +793,10 @@ export class Http2Connection {
               if (!sending) break;
             }
           }
-          if (sending && exchange.error === null && !exchange.done) exchange.stream!.end();
+          if (sending && exchange.error === null && !exchange.done) {
+            exchange.stream!.end();
+            exchange.sent = true;
+          }
           return null;
         };
         if (trace) {
@@ -948,7 +954,8 @@ export class Http2Connection {
       exchange.signal!.removeEventListener("abort", exchange.onAbort);
       exchange.onAbort = null;
     }
-    if (reset && !exchange.ended) exchange.stream?.reset(CANCEL);
+    // A stream whose response ended may still be sending its body: that stops, too.
+    if (reset && (!exchange.ended || !exchange.sent)) exchange.stream?.reset(CANCEL);
     exchange.chunks = [];
     exchange.head = 0;
     exchange.queued = 0;
