@@ -222,6 +222,29 @@ test("HTTP/2 connection: the write limit applies while the server's window is cl
   const body = new Uint8Array(1024 * 1024);
   await assert.rejects(connection.request("POST", "/sink", { content: body }), WriteTimeout);
   assert.equal(await server.streamClosed("/sink"), 8);
+  // Waiting for the server's window is that stream's business: the connection stays.
+  assert.equal(connection.state, "IDLE");
+});
+
+test("HTTP/2 connection: a write limit passing while the network write is stuck closes the connection", async () => {
+  // The server opens every window wide, then stops reading the socket: the body is framed
+  // at once and its network write never completes. Every later stream's frames would queue
+  // behind that write, so the connection closes instead of timing out each request after.
+  let opened = false;
+  await using server = await rawH2Server((frame, socket) => {
+    if (frame.type === 4 && !opened) {
+      opened = true;
+      socket.write(h2frame(4, 0, 0, new Uint8Array([0, 4, 0x7f, 0xff, 0xff, 0xff])));
+      socket.write(h2frame(8, 0, 0, new Uint8Array([0x7f, 0xff, 0, 0])));
+    }
+    if (frame.type === 1) socket.pause();
+  });
+  await using connection = await h2c(server.origin, { timeout: { write: 200 } });
+  const body = new Uint8Array(64 * 1024 * 1024); // more than loopback's socket buffers
+  await assert.rejects(connection.request("POST", "/up", { content: body }), WriteTimeout);
+  assert.equal(connection.state, "CLOSED");
+  const next = await connection.request("GET", "/next").then(() => null, (error) => error);
+  assert.ok(isRetryableError(next), String(next));
 });
 
 test("HTTP/2 connection: a whole response sent before the body was read stands (RST_STREAM NO_ERROR stops the upload)", async () => {

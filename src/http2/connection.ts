@@ -865,7 +865,12 @@ export class Http2Connection {
       failure = error;
     });
     await withDeadline("write", writeMs, () => written.catch(() => {}), () => {
+      // Framed but not yet written: the network write has taken longer than the write
+      // limit (the server stopped reading). Every stream's frames queue behind it, so the
+      // connection is closed rather than left to time out every request given to it.
+      const stuck = stream.waitingForWindow === false;
       this.#finish(exchange, true);
+      if (stuck) this.close();
     }, exchange.signal);
     if (exchange.error !== null) throw exchange.error;
     if (settled && failure !== null) {

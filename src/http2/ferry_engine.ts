@@ -158,6 +158,10 @@ class FerryStream implements Http2EngineStream {
     return this.session.write(this, chunk);
   }
 
+  get waitingForWindow(): boolean {
+    return this.queue.length > this.queueHead;
+  }
+
   end(): void {
     this.session.end(this);
   }
