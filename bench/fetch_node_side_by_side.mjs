@@ -16,18 +16,13 @@
 
 import { readFileSync } from "node:fs";
 import { request } from "node:http";
-import { createRequire } from "node:module";
-import { dirname, join, resolve } from "node:path";
+import { resolve } from "node:path";
 import { pathToFileURL } from "node:url";
+import { loadUndici, median, parseArgs, timedLoops } from "./_node_bench.mjs";
 
-const args = Object.fromEntries(
-  process.argv.slice(2).map((arg) => arg.replace(/^--/, "").split("=")).map((
-    [k, v],
-  ) => [k, v ?? "true"]),
-);
+const args = parseArgs();
 const SECONDS = Number(args.seconds ?? 2);
 const ROUNDS = Number(args.rounds ?? 3);
-const WARMUP_MS = 300;
 const CONCURRENCY = (args.concurrency ?? "1,10,100").split(",").map(Number);
 const ONLY = args.only ? args.only.split(",") : null;
 const runtime = globalThis.Bun ? `Bun ${globalThis.Bun.version}` : `Node ${process.version}`;
@@ -35,14 +30,7 @@ const runtime = globalThis.Bun ? `Bun ${globalThis.Bun.version}` : `Node ${proce
 const { Client } = await import(pathToFileURL(resolve(process.env.FERRY_MODULE)).href);
 const origin = process.env.FETCH_PEER_ORIGIN;
 const pid = Number(process.env.FETCH_PEER_PID);
-let undici = null;
-try {
-  const manifest = createRequire(import.meta.url).resolve("undici/package.json");
-  undici = await import(pathToFileURL(join(dirname(manifest), "index.js")).href);
-  undici = undici.fetch ? undici : undici.default;
-} catch {
-  console.log("(undici is not installed where this runs: its row is skipped)");
-}
+const undici = await loadUndici("fetch");
 
 let statusReads = 0;
 function accepted() {
@@ -111,28 +99,16 @@ async function measure(item, concurrency) {
   const before = await accepted();
   const runner = item.setup();
   const url = `${origin}/`;
-  let count = 0;
-  let counting = false;
-  let stopAt = performance.now() + WARMUP_MS;
-  const loop = async () => {
-    while (performance.now() < stopAt) {
-      await runner.once(url);
-      if (counting) count++;
-    }
-  };
   try {
-    await Promise.all(Array.from({ length: concurrency }, loop));
-    counting = true;
-    const start = performance.now();
-    const cpuStart = process.cpuUsage();
-    const serverStart = nginxCpuMicros();
-    stopAt = start + SECONDS * 1000;
-    await Promise.all(Array.from({ length: concurrency }, loop));
-    const elapsed = performance.now() - start;
-    const cpu = process.cpuUsage(cpuStart);
+    let serverStart = 0;
+    const { count, elapsedMs: elapsed, cpuMicros } = await timedLoops(
+      concurrency,
+      () => runner.once(url),
+      { seconds: SECONDS, onStart: () => serverStart = nginxCpuMicros() },
+    );
     return {
       rate: count / (elapsed / 1000),
-      cpu: (cpu.user + cpu.system) / count,
+      cpu: cpuMicros / count,
       serverCpu: (nginxCpuMicros() - serverStart) / (elapsed * 1000),
       connections: await accepted() - before,
     };
@@ -141,11 +117,6 @@ async function measure(item, concurrency) {
   }
 }
 
-const median = (values) => {
-  const sorted = [...values].sort((a, b) => a - b);
-  const middle = Math.floor(sorted.length / 2);
-  return sorted.length % 2 ? sorted[middle] : (sorted[middle - 1] + sorted[middle]) / 2;
-};
 const pad = (text, width, right = false) => right ? text.padStart(width) : text.padEnd(width);
 
 console.log(`fetch side by side under ${runtime}: small keep-alive GETs`);

@@ -2,7 +2,9 @@
  * HTTP/2 throughput side by side, in one run (`deno task bench:h2`), against nginx's http2
  * module over TLS (ALPN) on loopback:
  *
- *   Ferry pool, HTTP/2        new ConnectionPool({ http2: true }): one connection, streams
+ *   Ferry pool, HTTP/2        new ConnectionPool({ http2: true }): one connection, streams,
+ *                             Ferry's own engine (the default)
+ *   Ferry pool, node:http2    the same pool with the node:http2 engine (the one before)
  *   Deno fetch (h2)           fetch(url, { client }) with an HTTP/2 client
  *   undici (allowH2)          npm:undici Agent({ allowH2: true }) in Deno
  *   Ferry pool, HTTP/1.1      the default pool over TLS (connections up to the concurrency)
@@ -11,7 +13,7 @@
  * round by round (3 rounds, `--rounds=N`), each for a fixed time (2 s, `--seconds=S`) after a
  * short warm-up; the table shows medians of req/s, the ratio to Ferry's HTTP/2 row, and the
  * process's CPU time per request (user + system, all threads). Then a 100 MB download over
- * one HTTP/2 stream (`--download=BYTES`). Nothing is asserted: the machine is shared and
+ * one HTTP/2 stream (`--download=BYTES`, `0` skips it). Nothing is asserted: the machine is shared and
  * noisy, read the ratios.
  *
  * @module
@@ -23,6 +25,9 @@ import { join } from "node:path";
 import { tmpdir } from "node:os";
 import { Agent, request as undiciRequest } from "undici";
 import { ConnectionPool } from "../src/pool.ts";
+import { setDefaultHttp2Engine } from "../src/http2/connection.ts";
+import { ferryHttp2Engine } from "../src/http2/ferry_engine.ts";
+import { nodeHttp2Engine } from "../src/http2/node_engine.ts";
 import { NGINX, startNginx } from "../tests/_peers/nginx.ts";
 import { CA_CERT, SERVER_CERT, SERVER_KEY } from "../tests/_tls_fixtures.ts";
 
@@ -59,6 +64,22 @@ const ferryH2: Case = {
       close: () => pool.close(),
       note: () => `${pool.connections.length} connection(s)`,
     });
+  },
+};
+
+/** The pool with node:http2 as its engine (pools take the default engine: set while in use). */
+const ferryNodeH2: Case = {
+  name: "Ferry pool, node:http2",
+  async setup(origin, concurrency) {
+    setDefaultHttp2Engine(nodeHttp2Engine);
+    const run = await ferryH2.setup(origin, concurrency);
+    return {
+      ...run,
+      async close() {
+        await run.close();
+        setDefaultHttp2Engine(ferryHttp2Engine);
+      },
+    };
   },
 };
 
@@ -111,7 +132,7 @@ const ferryH1: Case = {
   },
 };
 
-const CASES: Case[] = [ferryH2, denoFetch, undiciH2, ferryH1];
+const CASES: Case[] = [ferryH2, ferryNodeH2, denoFetch, undiciH2, ferryH1];
 
 async function measure(
   concurrency: number,
@@ -153,6 +174,18 @@ async function download(origin: string): Promise<void> {
       let total = 0;
       for await (const chunk of response.iterRaw()) total += chunk.length;
       return total;
+    }],
+    ["Ferry pool, node:http2", async () => {
+      setDefaultHttp2Engine(nodeHttp2Engine);
+      try {
+        await using pool = new ConnectionPool({ http2: true, tls: { caCerts: [CA_CERT] } });
+        await using response = await pool.stream("GET", url);
+        let total = 0;
+        for await (const chunk of response.iterRaw()) total += chunk.length;
+        return total;
+      } finally {
+        setDefaultHttp2Engine(ferryHttp2Engine);
+      }
     }],
     ["Deno fetch (h2)", async () => {
       const client = Deno.createHttpClient({ caCerts: [CA_CERT], http2: true, http1: false });
@@ -254,7 +287,7 @@ try {
       );
     }
   }
-  await download(nginx.origin);
+  if (DOWNLOAD_BYTES > 0) await download(nginx.origin);
 } finally {
   await nginx.stop();
   rmSync(dir, { recursive: true, force: true });

@@ -9,7 +9,9 @@
  *   Deno fetch              fetch(url) + arrayBuffer()
  *   undici Pool.request     npm:undici in Deno, body.arrayBuffer()
  *
- * then a 100 MiB streamed download (raw, Ferry, fetch; `--download=0` skips it).
+ * then a 100 MiB streamed download (raw, Ferry, fetch; `--download=0` skips it), then the
+ * HTTP/2 tables of `bench/h2_side_by_side.ts` at the same concurrencies (`--no-h2` skips
+ * them).
  *
  * The server is nginx with `return 200` and a 12-byte body, one worker per core (see
  * `bench/_peer.ts`). Rounds are interleaved (3, `--rounds=N`), each cell runs 2 s
@@ -359,4 +361,26 @@ try {
   if (DOWNLOAD_BYTES > 0) await downloads(peer.origin);
 } finally {
   await peer.stop();
+}
+
+// HTTP/2: the same small GETs against nginx's http2 module over TLS, Ferry's HTTP/2 pool
+// beside Deno fetch (h2), undici allowH2 and Ferry's HTTP/1.1 pool (bench/h2_side_by_side.ts,
+// which starts its own server: nginx cannot serve h2c and HTTP/1.1 on one plain port).
+if (!args["no-h2"]) {
+  console.log();
+  const h2 = new Deno.Command(Deno.execPath(), {
+    args: [
+      "run",
+      "-A",
+      new URL("./h2_side_by_side.ts", import.meta.url).pathname,
+      `--concurrency=${CONCURRENCY.join(",")}`,
+      `--seconds=${SECONDS}`,
+      `--rounds=${ROUNDS}`,
+      "--download=0",
+    ],
+    stdout: "inherit",
+    stderr: "inherit",
+  });
+  const { code } = await h2.output();
+  if (code !== 0) Deno.exit(code);
 }

@@ -26,7 +26,9 @@ if (built.code !== 0) Deno.exit(built.code);
 
 mkdirSync(OUT, { recursive: true });
 const script = "fetch_node_side_by_side.mjs";
-copyFileSync(join(ROOT, "bench", script), join(OUT, script));
+for (const file of [script, "_node_bench.mjs"]) {
+  copyFileSync(join(ROOT, "bench", file), join(OUT, file));
+}
 if (!existsSync(join(OUT, "node_modules"))) {
   symlinkSync(join(TOOLS, "node_modules"), join(OUT, "node_modules"), "dir");
 }

@@ -1,5 +1,7 @@
 /**
- * Runs `bench/node_side_by_side.mjs` under Node 20 and Node 24 (and Bun with `--bun`):
+ * Runs `bench/node_side_by_side.mjs` under Node 20 and Node 24 (and Bun with `--bun`),
+ * then the HTTP/2 tables of `bench/h2_node_side_by_side.mjs` against nginx over TLS
+ * (`--no-h2` skips them):
  * builds the npm package, installs the npm tools (undici, Node 24, Bun) into `build/tools`,
  * copies the benchmark next to them so that `undici` resolves, starts nginx once (`return
  * 200`, a 12-byte body, one worker per core: `bench/_peer.ts`) and runs the benchmark once
@@ -14,14 +16,26 @@
  * @module
  */
 
-import { copyFileSync, existsSync, mkdirSync, symlinkSync } from "node:fs";
+import {
+  copyFileSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  rmSync,
+  symlinkSync,
+  writeFileSync,
+} from "node:fs";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { BUILD, ensureTools, ROOT, run, RUNTIMES, TOOLS } from "./_node_tools.ts";
 import { startHttpPeer } from "../bench/_peer.ts";
+import { NGINX, startNginx } from "../tests/_peers/nginx.ts";
+import { CA_CERT, SERVER_CERT, SERVER_KEY } from "../tests/_tls_fixtures.ts";
 
 const OUT = join(BUILD, "bench-node");
 const withBun = Deno.args.includes("--bun");
-const passThrough = Deno.args.filter((arg) => arg !== "--bun");
+const withH2 = !Deno.args.includes("--no-h2");
+const passThrough = Deno.args.filter((arg) => arg !== "--bun" && arg !== "--no-h2");
 
 await ensureTools();
 const built = await run(Deno.execPath(), ["run", "-A", "--no-lock", "scripts/build_npm.ts"]);
@@ -29,6 +43,9 @@ if (built.code !== 0) Deno.exit(built.code);
 
 mkdirSync(OUT, { recursive: true });
 copyFileSync(join(ROOT, "bench", "node_side_by_side.mjs"), join(OUT, "node_side_by_side.mjs"));
+for (const file of ["h2_node_side_by_side.mjs", "_node_bench.mjs"]) {
+  copyFileSync(join(ROOT, "bench", file), join(OUT, file));
+}
 if (!existsSync(join(OUT, "node_modules"))) {
   symlinkSync(join(TOOLS, "node_modules"), join(OUT, "node_modules"), "dir");
 }
@@ -55,5 +72,36 @@ try {
   }
 } finally {
   await peer.stop();
+}
+
+if (withH2 && NGINX !== null) {
+  // HTTP/2: nginx's http2 module over TLS (ALPN), one worker, the test fixtures' CA.
+  const dir = mkdtempSync(join(tmpdir(), "ferry-h2-node-bench-"));
+  writeFileSync(join(dir, "cert.pem"), SERVER_CERT);
+  writeFileSync(join(dir, "key.pem"), SERVER_KEY);
+  writeFileSync(join(dir, "ca.pem"), CA_CERT);
+  const nginx = await startNginx({
+    http2: "tls",
+    tls: { certFile: join(dir, "cert.pem"), keyFile: join(dir, "key.pem") },
+  });
+  const h2Args = passThrough.filter((arg) => /^--(seconds|rounds|c|concurrency)=/.test(arg));
+  try {
+    for (const name of runtimes) {
+      const { code } = await run(
+        RUNTIMES[name],
+        [
+          "h2_node_side_by_side.mjs",
+          `--origin=${nginx.origin}`,
+          `--ca-file=${join(dir, "ca.pem")}`,
+          ...h2Args,
+        ],
+        { cwd: OUT, env: { FERRY_MODULE: join(BUILD, "npm", "mod.js") } },
+      );
+      if (code !== 0) failed = true;
+    }
+  } finally {
+    await nginx.stop();
+    rmSync(dir, { recursive: true, force: true });
+  }
 }
 Deno.exit(failed ? 1 : 0);

@@ -135,8 +135,14 @@ export const LAYERS: readonly (readonly [string, readonly string[]])[] = [
   ]],
   ["runtime", ["src/runtime/"]],
   ["network", ["src/network/"]],
-  // The body types and byte helpers: the writer frames them, the models carry them.
-  ["protocol", ["src/http11/", "src/models/body.ts"]],
+  // The body types and byte helpers: the writer frames them, the models carry them. The
+  // HTTP/2 frame layer and HPACK are sans-IO protocol code too (their session is above).
+  ["protocol", [
+    "src/http11/",
+    "src/models/body.ts",
+    "src/http2/_frames.ts",
+    "src/http2/_hpack.ts",
+  ]],
   ["models", [
     "src/models/",
     "src/decoding.ts",

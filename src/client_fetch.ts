@@ -29,7 +29,7 @@
  */
 
 import type { Request as FerryRequest } from "./models/request.ts";
-import type { Response as FerryResponse } from "./models/response.ts";
+import { type Response as FerryResponse, TAKE_WHOLE } from "./models/response.ts";
 import type { RequestContent } from "./models/body.ts";
 import { utf8 } from "./models/body.ts";
 import { RemoteProtocolError, TooManyRedirects } from "./errors.ts";
@@ -262,7 +262,12 @@ async function fetchThrough(
       ),
     });
   }
-  return toWebResponse(response, method, signal);
+  // A body that came whole with its head goes to the web Response as bytes: no stream to
+  // build and pull, and the connection is back in the pool before the caller reads it.
+  const whole = method === "HEAD" ? null : response[TAKE_WHOLE]();
+  // Closing a body that came whole gives the connection back at once (before the promise).
+  if (whole !== null) response.close().catch(() => {});
+  return toWebResponse(response, method, signal, whole);
 }
 
 async function extractBody(body: unknown, duplex: string | undefined): Promise<ExtractedBody> {
@@ -318,6 +323,7 @@ function toWebResponse(
   response: FerryResponse,
   method: string,
   signal: AbortSignal | undefined,
+  whole: Uint8Array | null,
 ): Response {
   const status = response.status;
   if (status < 200 || status > 599) {
@@ -332,23 +338,33 @@ function toWebResponse(
   let body: ReadableStream<Uint8Array> | null = null;
   if (method === "HEAD" || NULL_BODY_STATUSES.has(status)) {
     void response.close().catch(() => {});
-  } else {
+  } else if (whole === null) {
     body = bodyStream(response, signal);
   }
-  // Pairs, not a Headers built here: cheaper, and Set-Cookie values stay apart.
-  const headers = response.headers.pairs();
+  const content = body ?? wholeBody(whole, status);
   const statusText = response.extensions.reasonPhrase ?? "";
   let web: FetchResponse;
   try {
-    web = new FetchResponse(body, { status, statusText, headers });
+    web = new FetchResponse(content, { status, statusText });
   } catch {
     try {
       // A reason phrase the runtime refuses (it is only informative): leave it out.
-      web = new FetchResponse(body, { status, headers });
+      web = new FetchResponse(content, { status });
     } catch (error) {
       void response.close().catch(() => {});
       throw new TypeError("fetch failed", { cause: error });
     }
+  }
+  // The headers are appended after construction, one pair at a time (Set-Cookie values stay
+  // apart): given to Deno's constructor with a body in memory, they make it prepare a native
+  // copy of the response for Deno.serve, which costs twice what the rest of this does.
+  try {
+    const target = web.headers;
+    const pairs = response.headers.pairs();
+    for (let i = 0; i < pairs.length; i++) target.append(pairs[i][0], pairs[i][1]);
+  } catch (error) {
+    void response.close().catch(() => {});
+    throw new TypeError("fetch failed", { cause: error });
   }
   web[STATE] = {
     url: withoutFragment(response.url),
@@ -359,6 +375,11 @@ function toWebResponse(
   };
   if (body !== null) unread.register(web, { response, state: web[STATE], body: new WeakRef(body) });
   return web;
+}
+
+/** The web body of a response that came whole: its bytes, `null` where none is allowed. */
+function wholeBody(whole: Uint8Array | null, status: number): BodyInit | null {
+  return whole === null || NULL_BODY_STATUSES.has(status) ? null : whole as Uint8Array<ArrayBuffer>;
 }
 
 /**
@@ -432,29 +453,39 @@ class FetchResponse extends WebResponse {
     return this[STATE].used || bodyUsedOf.call(this);
   }
 
-  override async arrayBuffer(): Promise<ArrayBuffer> {
-    const bytes = await readWhole(this);
-    if (bytes === null) return await super.arrayBuffer();
-    return bytes.byteOffset === 0 && bytes.byteLength === bytes.buffer.byteLength
-      ? bytes.buffer as ArrayBuffer
-      : bytes.slice().buffer as ArrayBuffer;
+  // Each reader goes straight to the runtime's own when the client's response is no longer
+  // behind the body (it came whole, or the stream took over): no extra promise per call.
+
+  override arrayBuffer(): Promise<ArrayBuffer> {
+    if (this[STATE].source === null) return super.arrayBuffer();
+    return readWhole(this).then((bytes) => {
+      if (bytes === null) return super.arrayBuffer();
+      return bytes.byteOffset === 0 && bytes.byteLength === bytes.buffer.byteLength
+        ? bytes.buffer as ArrayBuffer
+        : bytes.slice().buffer as ArrayBuffer;
+    });
   }
 
   /** The body's bytes (as `Response.bytes()` where the runtime has it). */
-  override async bytes(): Promise<Uint8Array<ArrayBuffer>> {
-    const bytes = await readWhole(this);
-    if (bytes !== null) return bytes as Uint8Array<ArrayBuffer>;
-    return new Uint8Array(await super.arrayBuffer());
+  override bytes(): Promise<Uint8Array<ArrayBuffer>> {
+    if (this[STATE].source === null) return super.arrayBuffer().then(toBytes);
+    return readWhole(this).then((bytes) =>
+      bytes === null ? super.arrayBuffer().then(toBytes) : bytes as Uint8Array<ArrayBuffer>
+    );
   }
 
-  override async text(): Promise<string> {
-    const bytes = await readWhole(this);
-    return bytes === null ? await super.text() : utf8Decoder.decode(bytes);
+  override text(): Promise<string> {
+    if (this[STATE].source === null) return super.text();
+    return readWhole(this).then((bytes) =>
+      bytes === null ? super.text() : utf8Decoder.decode(bytes)
+    );
   }
 
-  override async json(): Promise<unknown> {
-    const bytes = await readWhole(this);
-    return bytes === null ? await super.json() : JSON.parse(utf8Decoder.decode(bytes));
+  override json(): Promise<unknown> {
+    if (this[STATE].source === null) return super.json();
+    return readWhole(this).then((bytes) =>
+      bytes === null ? super.json() : JSON.parse(utf8Decoder.decode(bytes))
+    );
   }
 
   override clone(): Response {
@@ -465,6 +496,10 @@ class FetchResponse extends WebResponse {
     copy[STATE] = { ...this[STATE] };
     return copy;
   }
+}
+
+function toBytes(buffer: ArrayBuffer): Uint8Array<ArrayBuffer> {
+  return new Uint8Array(buffer);
 }
 
 /**

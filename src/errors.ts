@@ -59,6 +59,8 @@ export interface ErrorOptions {
   cause?: unknown;
 }
 
+const PLAIN_METHOD = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
+
 /**
  * Base class of every error that sending a request or checking a response can raise.
  *
@@ -101,7 +103,11 @@ export class HTTPError extends Error {
     // The stack's first line is written with the message of the moment it is first read:
     // read it now, then show the new message there too.
     const stack = this.stack;
-    this.message = `${before} (${request.method} ${hideCredentials(request.url)})`;
+    // A method changed by hand after the request was made may hold anything: shown quoted.
+    const method = PLAIN_METHOD.test(request.method)
+      ? request.method
+      : JSON.stringify(request.method);
+    this.message = `${before} (${method} ${hideCredentials(request.url)})`;
     if (typeof stack === "string" && stack.includes(before)) {
       this.stack = stack.replace(before, this.message);
     }

@@ -475,29 +475,56 @@ test("the root fetch leaves nothing that keeps the process alive", {
   assert.equal(runtime, "deno");
 });
 
-test("reading a body whole marks it used and locks its stream, as fetch does", async () => {
-  await using server = await serveHttp((_request, response) => response.end('{"n":1}'));
-  await using client = new Client();
-  for (const read of ["arrayBuffer", "bytes", "text", "json"] as const) {
-    const response = await client.fetch(server.origin);
-    assert.equal(response.bodyUsed, false);
-    const value = await response[read]();
-    const text = typeof value === "string"
-      ? value
-      : value instanceof ArrayBuffer || value instanceof Uint8Array
-      ? decoder.decode(value)
-      : JSON.stringify(value);
-    assert.equal(text, '{"n":1}', read);
-    assert.equal(response.bodyUsed, true, read);
-    assert.equal(response.body!.locked, true, read);
-    await assert.rejects(response.text(), TypeError);
-    assert.throws(() => response.clone(), TypeError);
-  }
-  // A body already being read through its stream is not read again past it.
-  const partly = await client.fetch(server.origin);
-  const reader = partly.body!.getReader();
-  await assert.rejects(partly.text(), TypeError);
-  assert.equal(decoder.decode((await reader.read()).value), '{"n":1}');
+/** A JSON body of about `size` bytes: small ones come whole with the head, large ones do not. */
+function jsonOfSize(size: number): string {
+  return JSON.stringify({ n: "x".repeat(Math.max(0, size - 8)) });
+}
+
+for (const [kind, size] of [["whole with its head", 7], ["streamed", 300_000]] as const) {
+  test(`reading a body whole marks it used and locks its stream, as fetch does (${kind})`, async () => {
+    const body = jsonOfSize(size);
+    await using server = await serveHttp((_request, response) => response.end(body));
+    await using client = new Client();
+    for (const read of ["arrayBuffer", "bytes", "text", "json"] as const) {
+      const response = await client.fetch(server.origin);
+      assert.equal(response.bodyUsed, false);
+      const value = await response[read]();
+      const text = typeof value === "string"
+        ? value
+        : value instanceof ArrayBuffer || value instanceof Uint8Array
+        ? decoder.decode(value)
+        : JSON.stringify(value);
+      assert.equal(text, body, read);
+      assert.equal(response.bodyUsed, true, read);
+      assert.equal(response.body!.locked, true, read);
+      await assert.rejects(response.text(), TypeError);
+      assert.throws(() => response.clone(), TypeError);
+    }
+    // A body already being read through its stream is not read again past it.
+    const partly = await client.fetch(server.origin);
+    const reader = partly.body!.getReader();
+    await assert.rejects(partly.text(), TypeError);
+    const chunks: Uint8Array[] = [];
+    for (let next = await reader.read(); !next.done; next = await reader.read()) {
+      chunks.push(next.value);
+    }
+    assert.equal(decoder.decode(await new Blob(chunks as BlobPart[]).arrayBuffer()), body);
+  });
+}
+
+test("a body that came whole frees its connection at once, read or not", async () => {
+  // One connection, no pool wait allowed: each fetch needs the one before to have given its
+  // connection back, with the body never read and nothing collected.
+  await using server = await serveHttp((_request, response) => response.end("small"));
+  await using client = new Client({ limits: { maxConnections: 1 }, timeout: { pool: 0 } });
+  const statuses: number[] = [];
+  for (let i = 0; i < 3; i++) statuses.push((await client.fetch(server.origin)).status);
+  assert.deepEqual(statuses, [200, 200, 200]);
+  // The bytes are the web Response's own: it reads, clones and tees as the runtime's does.
+  const response = await client.fetch(server.origin);
+  const copy = response.clone();
+  assert.deepEqual(await Promise.all([response.text(), copy.text()]), ["small", "small"]);
+  assert.equal(response.bodyUsed, true);
 });
 
 test("clone() tees the body: both copies read it whole and keep url and redirected", async () => {
@@ -577,7 +604,8 @@ test("a fetch Response dropped unread gives its connection back once collected",
     import { Client } from ${JSON.stringify(modUrl)};
     setFlagsFromString("--expose-gc");
     const gc = globalThis.Bun ? () => globalThis.Bun.gc(true) : runInNewContext("gc");
-    const server = createServer((_request, response) => response.end("never read"));
+    // Large enough not to come whole with the head (a whole body frees the connection at once).
+    const server = createServer((_request, response) => response.end("x".repeat(300000)));
     await new Promise((resolve) => server.listen(0, "127.0.0.1", resolve));
     const url = "http://127.0.0.1:" + server.address().port + "/";
     const client = new Client({ limits: { maxConnections: 1 }, timeout: { pool: 5000 } });
@@ -599,4 +627,39 @@ test("a fetch Response dropped unread gives its connection back once collected",
   const { code, output } = await runScript(script);
   assert.equal(code, 0, output);
   assert.match(output, /statuses \[200,200,200\]/, output);
+});
+
+test("a client.fetch Response returned from Deno.serve reaches its caller whole", {
+  denoOnly: "Deno.serve is Deno's",
+}, async () => {
+  // A proxy: what client.fetch answers is what Deno.serve sends on, status, headers and
+  // body, for a body that came whole (bytes) and one that did not (a stream).
+  const large = "y".repeat(300_000);
+  await using upstream = await serveHttp((request, response) => {
+    response.setHeader("x-upstream", "yes");
+    response.setHeader("set-cookie", ["a=1", "b=2"]);
+    response.writeHead(201, { "content-type": "text/x-ferry" });
+    response.end(request.url === "/large" ? large : "small body");
+  });
+  await using client = new Client();
+  // deno-lint-ignore no-explicit-any
+  const deno = (globalThis as any).Deno;
+  const controller = new AbortController();
+  const proxy = deno.serve(
+    { hostname: "127.0.0.1", port: 0, signal: controller.signal, onListen() {} },
+    (request: Request) => client.fetch(upstream.origin + new URL(request.url).pathname),
+  );
+  try {
+    for (const [path, body] of [["/small", "small body"], ["/large", large]]) {
+      const response = await fetch(`http://127.0.0.1:${proxy.addr.port}${path}`);
+      assert.equal(response.status, 201, path);
+      assert.equal(response.headers.get("x-upstream"), "yes", path);
+      assert.equal(response.headers.get("content-type"), "text/x-ferry", path);
+      assert.deepEqual(response.headers.getSetCookie(), ["a=1", "b=2"], path);
+      assert.equal(await response.text(), body, path);
+    }
+  } finally {
+    controller.abort();
+    await proxy.finished;
+  }
 });

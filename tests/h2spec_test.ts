@@ -1,17 +1,9 @@
 /**
  * h2spec's 57 generic HTTP/2 client cases (`h2specd`, kept in ../shared/tools/h2spec) run
  * against Ferry's HTTP/2 connection, one process of `_h2spec_client` per case, under the
- * runtime running this test. Asserts a pass count per runtime.
- *
- * Cases that fail, and why (measured: 54/57 on Deno, Node 20 and Node 24, 51/57 on Bun;
- * see the README's HTTP/2 section):
- * - 6.7/2 PING with ACK, 6.9.1/1 or /2 WINDOW_UPDATE overflow (all runtimes): the one-shot
- *   client has its response and closes within 500 ms, sometimes before the case's frames.
- * - 6.3/1 PRIORITY on stream 0 (Deno, Node 24): their engines ignore PRIORITY frames.
- * - 5.1/1, 5.1/3, 5.1.1/1 frames on idle streams (Bun): its engine does not treat them as
- *   connection errors.
- * - Timing: a case or two varies from run to run on a loaded machine, hence a floor, not
- *   an exact count.
+ * runtime running this test, with the default engine (Ferry's own, src/http2/ferry_engine.ts).
+ * Asserts that all 57 pass: measured 57/57 on Deno, Node 20, Node 24 and Bun (with the
+ * node:http2 engine it was 54/57, 51/57 on Bun; see the README's HTTP/2 section).
  */
 
 import assert from "node:assert/strict";
@@ -35,11 +27,8 @@ function findH2specd(): string | null {
 
 const H2SPECD = findH2specd();
 
-/** The least number of the 57 cases each runtime passes (measured: see the module doc). */
-const FLOOR: Record<typeof runtime, number> = { deno: 52, node: 52, bun: 50 };
-
 peerTest(
-  `h2spec: the HTTP/2 client cases pass (at least ${FLOOR[runtime]} of 57 on ${runtime})`,
+  `h2spec: all 57 HTTP/2 client cases pass (${runtime})`,
   { pkg: "h2spec (../shared/tools/h2spec/h2specd, or H2SPECD=path)", available: H2SPECD !== null },
   async () => {
     const client = join(here, `_h2spec_client${import.meta.url.endsWith(".ts") ? ".ts" : ".js"}`);
@@ -65,6 +54,6 @@ peerTest(
       .filter((line) => line.includes("×")).join("\n");
     if (failures) console.log(failures);
     assert.equal(total, 57);
-    assert.ok(passed >= FLOOR[runtime], `only ${passed} of 57 passed:\n${failures}`);
+    assert.equal(passed, 57, `only ${passed} of 57 passed:\n${failures}`);
   },
 );

@@ -9,7 +9,14 @@ import { createServer, type Socket } from "node:net";
 import { test } from "./_harness.ts";
 import { answer, frame as h2frame, h2Server, HEADERS_200, rawH2Server } from "./_h2_servers.ts";
 import { CA_CERT } from "./_tls_fixtures.ts";
-import { Http2Connection } from "../src/http2/connection.ts";
+import {
+  Http2Connection,
+  type Http2ConnectionEngineOptions,
+  setDefaultHttp2Engine,
+} from "../src/http2/connection.ts";
+import { ferryHttp2Engine } from "../src/http2/ferry_engine.ts";
+import { nodeHttp2Engine } from "../src/http2/node_engine.ts";
+import type { Http2Engine } from "../src/http2/engine.ts";
 import { isRetryableError } from "../src/connection/mod.ts";
 import { NetworkBackend } from "../src/network/backend.ts";
 import {
@@ -215,6 +222,75 @@ test("HTTP/2 connection: the write limit applies while the server's window is cl
   const body = new Uint8Array(1024 * 1024);
   await assert.rejects(connection.request("POST", "/sink", { content: body }), WriteTimeout);
   assert.equal(await server.streamClosed("/sink"), 8);
+  // Waiting for the server's window is that stream's business: the connection stays.
+  assert.equal(connection.state, "IDLE");
+});
+
+test("HTTP/2 connection: a write limit passing while the network write is stuck closes the connection", async () => {
+  // The server opens every window wide, then stops reading the socket: the body is framed
+  // at once and its network write never completes. Every later stream's frames would queue
+  // behind that write, so the connection closes instead of timing out each request after.
+  let opened = false;
+  await using server = await rawH2Server((frame, socket) => {
+    if (frame.type === 4 && !opened) {
+      opened = true;
+      socket.write(h2frame(4, 0, 0, new Uint8Array([0, 4, 0x7f, 0xff, 0xff, 0xff])));
+      socket.write(h2frame(8, 0, 0, new Uint8Array([0x7f, 0xff, 0, 0])));
+    }
+    if (frame.type === 1) socket.pause();
+  });
+  await using connection = await h2c(server.origin, { timeout: { write: 200 } });
+  const body = new Uint8Array(64 * 1024 * 1024); // more than loopback's socket buffers
+  await assert.rejects(connection.request("POST", "/up", { content: body }), WriteTimeout);
+  assert.equal(connection.state, "CLOSED");
+  const next = await connection.request("GET", "/next").then(() => null, (error) => error);
+  assert.ok(isRetryableError(next), String(next));
+});
+
+test("HTTP/2 connection: a whole response sent before the body was read stands (RST_STREAM NO_ERROR stops the upload)", async () => {
+  // RFC 9113 section 8.1: a server may answer before the request body is all sent, then ask
+  // the client to stop sending with RST_STREAM NO_ERROR; the client must not discard the
+  // response. node:http2 does just that when a handler answers without reading.
+  await using server = await h2Server({
+    "/up": (stream) => stream.respond({ ":status": 413 }, { endStream: true }),
+    "/ok": answer("ok"),
+  });
+  await using connection = await h2c(server.origin);
+  const body = new Uint8Array(1024 * 1024); // far over the server's 64 KiB window
+  const response = await connection.request("POST", "/up", { content: body });
+  assert.equal(response.status, 413);
+  assert.equal(await server.streamClosed("/up"), 0);
+  // A streamed body stops being pulled, too.
+  let pulled = 0;
+  async function* chunks(): AsyncGenerator<Uint8Array> {
+    for (let i = 0; i < 64; i++) {
+      pulled++;
+      yield new Uint8Array(64 * 1024);
+    }
+  }
+  const streamed = await connection.request("POST", "/up", { content: chunks() });
+  assert.equal(streamed.status, 413);
+  assert.ok(pulled < 64, `pulled ${pulled} chunks`);
+  assert.equal(await (await connection.request("GET", "/ok")).text(), "ok");
+  assert.equal(server.sessions.length, 1);
+});
+
+test("HTTP/2 connection: a body write that times out after the response ended still resets the stream", async () => {
+  // The server answers at once (END_STREAM), never opens its window and never resets: the
+  // upload waits, the write limit passes, and the stream must be reset (RST_STREAM CANCEL),
+  // not left half open on both sides with its body still queued.
+  await using server = await rawH2Server((frame, socket) => {
+    // HEADERS, END_STREAM | END_HEADERS
+    if (frame.type === 1) socket.write(h2frame(1, 5, frame.streamId, HEADERS_200));
+  });
+  await using connection = await h2c(server.origin, { timeout: { write: 100 } });
+  const body = new Uint8Array(1024 * 1024);
+  await assert.rejects(connection.request("POST", "/up", { content: body }), WriteTimeout);
+  assert.equal((await connection.request("GET", "/next")).status, 200);
+  // Frames reach the server in order: the reset went before the next request's HEADERS.
+  const resets = server.frames.filter((frame) => frame.type === 3 && frame.streamId === 1);
+  assert.equal(resets.length, 1, "RST_STREAM on stream 1");
+  assert.equal(new DataView(resets[0].payload.buffer).getUint32(0), 8);
 });
 
 test("HTTP/2 connection: closing a response early resets its stream, the connection stays", async () => {
@@ -432,4 +508,44 @@ test("HTTP/2 connection: an idle connection closes itself after keepaliveExpiry"
     await new Promise((resolve) => setTimeout(resolve, 10));
   }
   assert.equal(connection.state, "CLOSED");
+});
+
+test("HTTP/2 connection: the node:http2 engine stays selectable (engine option), and Ferry's is the default", async () => {
+  await using server = await h2Server({
+    "/hello": answer("hi there"),
+    "/echo": (stream) => {
+      let text = "";
+      stream.setEncoding("utf8");
+      stream.on("data", (chunk: string) => text += chunk);
+      stream.on("end", () => {
+        stream.respond({ ":status": 200 });
+        stream.end(text);
+      });
+    },
+  });
+  const url = new URL(server.origin);
+  let opened = 0;
+  const spy: Http2Engine = {
+    name: "spy",
+    open(...args) {
+      opened++;
+      return nodeHttp2Engine.open(...args);
+    },
+  };
+  const options: Http2ConnectionEngineOptions = { engine: spy };
+  await using connection = new Http2Connection(
+    await backend.connect(url.hostname, Number(url.port)),
+    server.origin,
+    options,
+  );
+  const responses = await Promise.all([
+    connection.request("GET", "/hello"),
+    connection.request("POST", "/echo", { content: "sent back" }),
+  ]);
+  assert.deepEqual(await Promise.all(responses.map((r) => r.text())), ["hi there", "sent back"]);
+  assert.deepEqual(responses.map((r) => r.extensions.streamId), [1, 3]);
+  assert.equal(opened, 1);
+  const previous = setDefaultHttp2Engine(nodeHttp2Engine);
+  assert.equal(previous, ferryHttp2Engine);
+  assert.equal(setDefaultHttp2Engine(previous), nodeHttp2Engine);
 });

@@ -211,3 +211,22 @@ test("pool with http2: trace events in httpcore's naming", async () => {
     ]
   ) assert.ok(events.includes(name), `${name} missing from ${events.join(", ")}`);
 });
+
+test("pool with http2: a reused connection the server closed while idle is retried once on a new one", async () => {
+  // The engine reads only when it has something to read for, so a connection the server
+  // dropped while it sat idle is found dead by the next request: a GET goes again on a
+  // new connection, as on HTTP/1.1; a POST (not idempotent) is not resent.
+  await using server = await h2Server({ "/": answer("fresh") });
+  await using pool = new ConnectionPool({ http1: false, http2: true });
+  assert.equal(await (await pool.request("GET", `${server.origin}/`)).text(), "fresh");
+  server.dropConnections();
+  const again = await pool.request("GET", `${server.origin}/`);
+  assert.equal(await again.text(), "fresh");
+  assert.equal(server.sessions.length, 2);
+  server.dropConnections();
+  await assert.rejects(
+    pool.request("POST", `${server.origin}/`, { content: "once" }),
+    (error: Error) => error.name === "ReadError" || error.name === "WriteError",
+  );
+  assert.equal(server.sessions.length, 2);
+});

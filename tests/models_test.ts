@@ -3,10 +3,12 @@ import { inspect } from "node:util";
 import { test } from "./_harness.ts";
 import {
   type BodySource,
+  Client,
   codes,
   Cookies,
   Headers,
   HTTPStatusError,
+  LocalProtocolError,
   QueryParams,
   Request,
   Response,
@@ -325,4 +327,32 @@ test("phaseLimit: the request's value when it sets one (null: no limit), else th
   assert.equal(phaseLimit({ read: 250 }, "connect", 1000), 1000);
   assert.equal(phaseLimit(undefined, "pool", null), null);
   assert.equal(phaseLimit(null, "write", 7), 7);
+});
+
+test("a method that is not a token is refused when the request is made, before any connection", async () => {
+  for (const method of ["GE\r\nT", "G T", "", "GET\0", "ΓET"]) {
+    assert.throws(
+      () => new Request(method, "http://example.com/"),
+      (error: Error) =>
+        error instanceof LocalProtocolError &&
+        error.message.startsWith(`Invalid method ${JSON.stringify(method)}`) &&
+        !/[\r\n\0]/.test(error.message),
+      JSON.stringify(method),
+    );
+  }
+  // Through a client: refused without opening a connection (the transport is never asked).
+  let sent = 0;
+  const client = new Client({
+    transport: { send: () => (sent++, Promise.reject(new Error("sent"))), close: async () => {} },
+  });
+  await assert.rejects(client.request("GE\r\nT", "http://example.com/"), LocalProtocolError);
+  assert.equal(sent, 0);
+  // Any token is a method (extension methods included), upper-cased as httpx does.
+  assert.equal(new Request("purge", "http://example.com/").method, "PURGE");
+  assert.equal(new Request("M-SEARCH", "http://example.com/").method, "M-SEARCH");
+  // A method changed by hand afterwards is shown quoted in an error's context.
+  const request = new Request("GET", "http://example.com/");
+  request.method = "BAD\r\nX";
+  const error = new LocalProtocolError("Refused", { request });
+  assert.equal(error.message, 'Refused ("BAD\\r\\nX" http://example.com/)');
 });

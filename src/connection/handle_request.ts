@@ -32,9 +32,7 @@ import type { ConnectionCore } from "./core.ts";
 import type { Exchange } from "./exchange.ts";
 import { BufferedBody, ConnectionBody } from "./body.ts";
 import { unscheduleProbe } from "./idle_probe.ts";
-import { markBeforeResponse, markRetryable } from "./pool_connection.ts";
-
-const IDEMPOTENT = new Set(["GET", "HEAD", "PUT", "DELETE", "OPTIONS", "TRACE"]);
+import { IDEMPOTENT_METHODS, markBeforeResponse, markRetryable } from "./pool_connection.ts";
 const EMPTY = new Uint8Array(0);
 
 /**
@@ -212,7 +210,7 @@ export async function handleRequest(
     // working on it), and never a body that cannot be sent again.
     if (
       reused && !gotBytes &&
-      (!headSent || (IDEMPOTENT.has(method) && request.isReplayable)) &&
+      (!headSent || (IDEMPOTENT_METHODS.has(method) && request.isReplayable)) &&
       !(failure instanceof LocalProtocolError) && !(failure instanceof TimeoutException) &&
       !signal?.aborted
     ) markRetryable(failure as object);

@@ -56,6 +56,19 @@ export interface PoolConnection {
   close(): Promise<void>;
 }
 
+/**
+ * Methods that may be sent twice (RFC 9110 §9.2.2): what a connection, HTTP/1.1 or HTTP/2,
+ * resends after finding a reused connection closed before any of the response came.
+ */
+export const IDEMPOTENT_METHODS: ReadonlySet<string> = new Set([
+  "GET",
+  "HEAD",
+  "PUT",
+  "DELETE",
+  "OPTIONS",
+  "TRACE",
+]);
+
 /** Errors after which a pool may retry the request on a fresh connection. */
 const retryable = new WeakSet<object>();
 

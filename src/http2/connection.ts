@@ -65,12 +65,13 @@ import {
   type Http2StreamListener,
   REFUSED_STREAM,
 } from "./engine.ts";
-import { nodeHttp2Engine } from "./node_engine.ts";
+import { ferryHttp2Engine } from "./ferry_engine.ts";
 import {
   type ConnectionHooks,
   exchangeCount,
   expiresAt,
   handleRequest,
+  IDEMPOTENT_METHODS,
   markRetryable,
 } from "../connection/pool_connection.ts";
 import { http2RequestHead } from "./_request_head.ts";
@@ -118,6 +119,30 @@ export interface Http2ConnectionOptions {
 }
 
 /**
+ * {@linkcode Http2ConnectionOptions} plus the engine that speaks the protocol: Ferry's own
+ * (`ferryHttp2Engine`, the default) or `nodeHttp2Engine` (`node:http2` over the same network
+ * stream). Not public API (yet): for tests and benchmarks that compare the engines, and a way
+ * back should one of them need replacing.
+ */
+export interface Http2ConnectionEngineOptions extends Http2ConnectionOptions {
+  /** The engine; the default is {@linkcode setDefaultHttp2Engine}'s (Ferry's own). */
+  engine?: Http2Engine;
+}
+
+let defaultEngine: Http2Engine = ferryHttp2Engine;
+
+/**
+ * Sets the engine connections use when their options name none (pools create connections
+ * with no engine option) and returns the previous one. Not public API: for tests and
+ * benchmarks that compare engines.
+ */
+export function setDefaultHttp2Engine(engine: Http2Engine): Http2Engine {
+  const previous = defaultEngine;
+  defaultEngine = engine;
+  return previous;
+}
+
+/**
  * Installs a pool's hooks on `connection`: `idle` when a stream slot frees (or the server
  * allows more streams), `closed` once, when the connection closes or takes no new streams
  * (GOAWAY). Not public API.
@@ -148,14 +173,24 @@ class Exchange implements Http2StreamListener, BodySource {
   /** The slot is given back (ended, failed, closed). */
   done = false;
   bodyStarted = false;
+  /** The request went out whole (END_STREAM sent or queued). */
+  sent = false;
   wake: (() => void) | null = null;
   onAbort: (() => void) | null = null;
   extensions: ResponseExtensions | null = null;
+  /** The connection had served requests before this one (it may have gone stale). */
+  readonly reused: boolean;
 
-  constructor(connection: Http2Connection, request: Request, readMs: number | null) {
+  constructor(
+    connection: Http2Connection,
+    request: Request,
+    readMs: number | null,
+    reused: boolean,
+  ) {
     this.connection = connection;
     this.request = request;
     this.readMs = readMs;
+    this.reused = reused;
     this.signal = request.extensions.signal;
     this.trace = request.extensions.trace;
   }
@@ -261,14 +296,25 @@ function failureOf(exchange: Exchange, error: Http2EngineError): unknown {
       });
     default: {
       const cause = error.cause;
+      let failure: TransportError;
       if (cause instanceof TransportError) {
         if (cause.request === null) cause.request = request;
-        return cause;
+        failure = cause;
+      } else {
+        failure = new ReadError(`Connection to ${origin} was lost: ${error.message}`, {
+          request,
+          cause,
+        });
       }
-      return new ReadError(`Connection to ${origin} was lost: ${error.message}`, {
-        request,
-        cause,
-      });
+      // As on HTTP/1.1: a reused connection lost before any of the response came is most
+      // likely one the server had closed while it sat idle (the engine notices that only
+      // when it next reads): an idempotent request that can be sent again is retried once
+      // on a new connection by the pool.
+      if (
+        exchange.reused && exchange.status === 0 && IDEMPOTENT_METHODS.has(request.method) &&
+        request.isReplayable && !(exchange.signal?.aborted ?? false)
+      ) markRetryable(failure);
+      return failure;
     }
   }
 }
@@ -367,7 +413,7 @@ export class Http2Connection {
     this.#origin = originOf(parseUrl(origin));
     this.#originText = originString(this.#origin);
     this.#stream = stream;
-    this.#engine = nodeHttp2Engine;
+    this.#engine = (options as Http2ConnectionEngineOptions).engine ?? defaultEngine;
     const timeouts = options.timeout ?? {};
     this.#readMs = timeouts.read === undefined ? DEFAULT_TIMEOUT_MS : timeouts.read;
     this.#writeMs = timeouts.write === undefined ? DEFAULT_TIMEOUT_MS : timeouts.write;
@@ -705,7 +751,7 @@ export class Http2Connection {
     const timeouts = extensions.timeout;
     const readMs = timeouts?.read !== undefined ? timeouts.read : this.#readMs;
     const writeMs = timeouts?.write !== undefined ? timeouts.write : this.#writeMs;
-    const exchange = new Exchange(this, request, readMs);
+    const exchange = new Exchange(this, request, readMs, this.#requests > 0);
     this.#exchanges.add(exchange);
     this.#requests++;
     if (this.#state !== "ACTIVE") {
@@ -730,6 +776,7 @@ export class Http2Connection {
       const hasBody = head.bytes !== null || head.chunks !== null;
       const open = (): number => {
         exchange.stream = session.request(head.headers, !hasBody, exchange);
+        exchange.sent = !hasBody;
         return exchange.stream.id;
       };
       if (trace) {
@@ -737,14 +784,19 @@ export class Http2Connection {
       } else open();
       if (hasBody) {
         const send = async (): Promise<null> => {
-          if (head.bytes !== null) await this.#write(exchange, head.bytes, writeMs);
+          let sending = true;
+          if (head.bytes !== null) sending = await this.#write(exchange, head.bytes, writeMs);
           else {
             for await (const chunk of head.chunks!) {
               if (exchange.error !== null || exchange.done) break;
-              await this.#write(exchange, chunk, writeMs);
+              sending = await this.#write(exchange, chunk, writeMs);
+              if (!sending) break;
             }
           }
-          if (exchange.error === null && !exchange.done) exchange.stream!.end();
+          if (sending && exchange.error === null && !exchange.done) {
+            exchange.stream!.end();
+            exchange.sent = true;
+          }
           return null;
         };
         if (trace) {
@@ -797,8 +849,13 @@ export class Http2Connection {
     }
   }
 
-  /** Writes one body chunk, waiting for the server's window under the `write` limit. */
-  async #write(exchange: Exchange, chunk: Uint8Array, writeMs: number | null): Promise<void> {
+  /**
+   * Writes one body chunk, waiting for the server's window under the `write` limit. Returns
+   * false when the server has already sent its whole response and then closed the stream
+   * (RST_STREAM, usually NO_ERROR: "stop sending", RFC 9113 section 8.1): the rest of the body
+   * is not sent and the response stands.
+   */
+  async #write(exchange: Exchange, chunk: Uint8Array, writeMs: number | null): Promise<boolean> {
     const stream = exchange.stream!;
     const written = stream.write(chunk);
     let settled = false;
@@ -808,10 +865,16 @@ export class Http2Connection {
       failure = error;
     });
     await withDeadline("write", writeMs, () => written.catch(() => {}), () => {
+      // Framed but not yet written: the network write has taken longer than the write
+      // limit (the server stopped reading). Every stream's frames queue behind it, so the
+      // connection is closed rather than left to time out every request given to it.
+      const stuck = stream.waitingForWindow === false;
       this.#finish(exchange, true);
+      if (stuck) this.close();
     }, exchange.signal);
     if (exchange.error !== null) throw exchange.error;
     if (settled && failure !== null) {
+      if (exchange.ended && exchange.headers !== null) return false;
       throw new ReadError(
         `Stream ${exchange.id} to ${
           JSON.stringify(this.#originText)
@@ -819,6 +882,7 @@ export class Http2Connection {
         { request: exchange.request, cause: failure },
       );
     }
+    return true;
   }
 
   /** What the caller sees: the signal's reason when aborted, else the error, with its request. */
@@ -895,7 +959,8 @@ export class Http2Connection {
       exchange.signal!.removeEventListener("abort", exchange.onAbort);
       exchange.onAbort = null;
     }
-    if (reset && !exchange.ended) exchange.stream?.reset(CANCEL);
+    // A stream whose response ended may still be sending its body: that stops, too.
+    if (reset && (!exchange.ended || !exchange.sent)) exchange.stream?.reset(CANCEL);
     exchange.chunks = [];
     exchange.head = 0;
     exchange.queued = 0;

@@ -83,6 +83,13 @@ export interface Http2EngineStream {
    * it waits while the peer's window is closed).
    */
   write(chunk: Uint8Array): Promise<void>;
+  /**
+   * Whether body bytes written wait for the peer's window (flow control) rather than for the
+   * network. A write still pending with this `false` waits for the network stream's write:
+   * the connection is stuck (the peer stopped reading). Optional: `undefined` when the engine
+   * cannot tell.
+   */
+  readonly waitingForWindow?: boolean;
   /** Ends the request body (END_STREAM). */
   end(): void;
   /** Stops delivering `onData` until {@linkcode Http2EngineStream.resume} (and stops granting window). */

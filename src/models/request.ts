@@ -6,7 +6,7 @@
 
 import { Headers, type HeadersInit } from "./headers.ts";
 import { concatBytes, ReplayableBody, type RequestContent, utf8 } from "./body.ts";
-import { InvalidURL, StreamConsumed, UnsupportedProtocol } from "../errors.ts";
+import { InvalidURL, LocalProtocolError, StreamConsumed, UnsupportedProtocol } from "../errors.ts";
 import { inspectAsRepr } from "../_inspect.ts";
 import { parseRequestUrl, urlTarget, withoutCredentials } from "./url.ts";
 
@@ -119,6 +119,9 @@ export function parseUrl(url: string | URL, base?: string | URL): URL {
   }
 }
 
+/** A method as RFC 9110 has it: a token. */
+const METHOD = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
+
 /**
  * An HTTP request.
  *
@@ -154,9 +157,17 @@ export class Request {
   /**
    * Creates a request for `method` and `url`. A URL given as text keeps its path and
    * query as written (see {@linkcode Request.target}); a URL without a host is
-   * `UnsupportedProtocol`, as in httpx.
+   * `UnsupportedProtocol`, as in httpx. A method that is not a token (RFC 9110: letters,
+   * digits and ``!#$%&'*+-.^_`|~``) is `LocalProtocolError`, before any connection is made.
    */
   constructor(method: string, url: string | URL, init: RequestInit = {}) {
+    if (!METHOD.test(method)) {
+      throw new LocalProtocolError(
+        `Invalid method ${
+          JSON.stringify(method)
+        }: a method is a token (letters, digits and !#$%&'*+-.^_\`|~)`,
+      );
+    }
     this.method = method.toUpperCase();
     if (typeof url === "string") {
       const parsed = parseRequestUrl(url, this.method);

@@ -109,6 +109,15 @@ export const STARTED_AT: unique symbol = Symbol("ferry.startedAt");
  */
 export const WRAP_SOURCE: unique symbol = Symbol("ferry.wrapSource");
 
+/**
+ * Internal: `response[TAKE_WHOLE]()` takes the whole body when it is already in memory, needs
+ * no decoding and nothing of it was read (a response that came whole with its head), as
+ * `bytes()` would take it: the caller then closes the response. `null` (and nothing changed)
+ * otherwise. The fetch adapter (src/client_fetch.ts) hands such a body to the runtime's
+ * `Response` as bytes instead of wrapping it in a stream.
+ */
+export const TAKE_WHOLE: unique symbol = Symbol("ferry.takeWhole");
+
 const now: () => number = typeof performance !== "undefined"
   ? () => performance.now()
   : () => Date.now();
@@ -471,6 +480,19 @@ export class Response {
     this.#downloaded = 0;
   }
 
+  /** Internal: see {@linkcode TAKE_WHOLE}. */
+  [TAKE_WHOLE](): Uint8Array | null {
+    if (this.#content !== null || this.#consumed || this.#closed) return null;
+    const raw = this.#raw;
+    if (raw.takeWhole === undefined || this.headers.has("content-encoding")) return null;
+    const whole = raw.takeWhole();
+    if (whole === null) return null;
+    this.#consumed = true;
+    this.#downloaded = whole.length;
+    this.#content = whole;
+    return whole;
+  }
+
   async #rawRead(): Promise<Uint8Array | null> {
     const chunk = await this.#raw.read();
     if (chunk !== null) this.#downloaded += chunk.length;
@@ -502,18 +524,13 @@ export class Response {
     }
     if (this.#consumed) throw new StreamConsumed();
     if (this.#closed) throw new StreamClosed();
-    this.#consumed = true;
     // A body that came whole (and needs no decoding) is handed over without the loop.
-    const raw = this.#raw;
-    if (raw.takeWhole !== undefined && !this.headers.has("content-encoding")) {
-      const whole = raw.takeWhole();
-      if (whole !== null) {
-        this.#downloaded = whole.length;
-        this.#content = whole;
-        await this.close();
-        return whole;
-      }
+    const whole = this[TAKE_WHOLE]();
+    if (whole !== null) {
+      await this.close();
+      return whole;
     }
+    this.#consumed = true;
     const source = this.#source();
     const borrowed = source.borrowed === true;
     const chunks: Uint8Array[] = [];
