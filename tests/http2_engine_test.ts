@@ -596,6 +596,12 @@ test("HTTP/2 engine: a bad header block is a COMPRESSION_ERROR for the connectio
   assert.equal(u32(goaway.payload, 4), 9);
   assert.equal((await closed)?.code, 9);
   await peer.waitEnded();
+  // A request made after that (its connection may not know yet) was never sent: it is "not
+  // processed" (retryable on a new connection), not the failed stream's COMPRESSION_ERROR.
+  const late = new Recorder();
+  session.request(GET, true, late);
+  await late.until("error goaway 9");
+  assert.match(late.error!.message, /closing \(HPACK: indexed field with index 0/);
 });
 
 test("HTTP/2 engine: RST_STREAM from the server fails the stream with its code (REFUSED_STREAM: not processed)", async () => {

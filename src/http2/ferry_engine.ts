@@ -296,14 +296,19 @@ class FerrySession implements Http2EngineSession {
     const unavailable = this.#closing || this.#goaway !== null || this.#goawaySent ||
       this.#nextId > MAX_WINDOW;
     if (unavailable) {
-      // Reported as the exchange expects failures: asynchronously, through its listener.
+      // Reported as the exchange expects failures: asynchronously, through its listener. The
+      // request was never sent, so it is "not processed" (retryable) even when the session
+      // is closing for an error: that error was another stream's, not this one's.
       const stream = new FerryStream(this, 0, listener, head, 0, 0);
       stream.closed = true;
-      const error: Http2EngineError = this.#closing && this.#error !== null ? this.#error : {
+      const failed = this.#closing ? this.#error : null;
+      const error: Http2EngineError = {
         kind: "goaway",
-        code: this.#goaway?.code ?? NO_ERROR,
+        code: this.#goaway?.code ?? failed?.code ?? NO_ERROR,
         message: this.#goaway !== null
           ? `the server sent GOAWAY with last stream id ${this.#goaway.lastStreamId}`
+          : failed !== null
+          ? `the connection is closing (${failed.message})`
           : "the connection takes no new streams",
       };
       queueMicrotask(() => listener.onError(error));
