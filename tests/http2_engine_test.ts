@@ -148,6 +148,11 @@ class Peer {
     return this.#stream.write(bytes);
   }
 
+  /** Closes the server's end (the client reads the end of the stream). */
+  close(): Promise<void> {
+    return this.#stream.close();
+  }
+
   async waitEnded(): Promise<void> {
     for (let i = 0; i < 200 && !this.ended; i++) {
       await new Promise((resolve) => setTimeout(resolve, 5));
@@ -418,6 +423,59 @@ test("HTTP/2 engine: a paused stream's END_STREAM comes after its held data", as
   await cleanup(setup_);
 });
 
+test("HTTP/2 engine: a whole response held for a paused reader survives the connection closing", async () => {
+  const setup_ = await setup();
+  const { session, peer, closed } = setup_;
+  const listener = new Recorder();
+  const stream = session.request(GET, true, listener);
+  await peer.takeType(HEADERS, 1);
+  await peer.send(frame(HEADERS, END_HEADERS, 1, OK));
+  await listener.until(/^headers/);
+  stream.pause();
+  // The whole body, then the server goes (as nginx does after its last request: GOAWAY and
+  // close; here just the close). The response is handed over before the session reports
+  // its close (whose listener fails whatever has not ended).
+  await peer.send(frame(DATA, 0, 1, [1]), frame(DATA, END_STREAM, 1, [2]));
+  await peer.close();
+  await closed;
+  assert.deepEqual(listener.events.slice(1), ["data", "data", "end"]);
+  assert.deepEqual(listener.data.map((data) => data[0]), [1, 2]);
+  stream.resume();
+  assert.equal(listener.events.length, 4);
+});
+
+test("HTTP/2 engine: a whole response held for a paused reader is handed over before GOAWAY closes the session", async () => {
+  const setup_ = await setup();
+  const { session, peer, closed } = setup_;
+  const listener = new Recorder();
+  const stream = session.request(GET, true, listener);
+  await peer.takeType(HEADERS, 1);
+  await peer.send(frame(HEADERS, END_HEADERS, 1, OK));
+  await listener.until(/^headers/);
+  stream.pause();
+  await peer.send(frame(DATA, END_STREAM, 1, [1]), frame(GOAWAY, 0, 0, [...be32(1), ...be32(0)]));
+  assert.equal(await closed, null);
+  assert.deepEqual(listener.events.slice(1), ["data", "end"]);
+  await peer.waitEnded();
+});
+
+test("HTTP/2 engine: a whole response held for a paused reader survives RST_STREAM after its END_STREAM", async () => {
+  const setup_ = await setup();
+  const { session, peer } = setup_;
+  const listener = new Recorder();
+  // A POST still sending its body: the server answers in full, then stops the upload.
+  const stream = session.request([[":method", "POST"], ...GET.slice(1)], false, listener);
+  await peer.takeType(HEADERS, 1);
+  await peer.send(frame(HEADERS, END_HEADERS, 1, OK));
+  await listener.until(/^headers/);
+  stream.pause();
+  await peer.send(frame(DATA, END_STREAM, 1, [7]), frame(RST_STREAM, 0, 1, be32(0)));
+  await listener.until("end");
+  stream.resume();
+  assert.deepEqual(listener.events.slice(1), ["data", "end"]);
+  await cleanup(setup_);
+});
+
 test("HTTP/2 engine: sending respects the peer's stream window and SETTINGS_MAX_FRAME_SIZE", async () => {
   const setup_ = await setup({}, [4, 100]); // INITIAL_WINDOW_SIZE 100
   const { session, peer } = setup_;
@@ -596,6 +654,12 @@ test("HTTP/2 engine: a bad header block is a COMPRESSION_ERROR for the connectio
   assert.equal(u32(goaway.payload, 4), 9);
   assert.equal((await closed)?.code, 9);
   await peer.waitEnded();
+  // A request made after that (its connection may not know yet) was never sent: it is "not
+  // processed" (retryable on a new connection), not the failed stream's COMPRESSION_ERROR.
+  const late = new Recorder();
+  session.request(GET, true, late);
+  await late.until("error goaway 9");
+  assert.match(late.error!.message, /closing \(HPACK: indexed field with index 0/);
 });
 
 test("HTTP/2 engine: RST_STREAM from the server fails the stream with its code (REFUSED_STREAM: not processed)", async () => {

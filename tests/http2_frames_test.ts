@@ -335,3 +335,39 @@ test("HTTP/2 frames: the first frame must be SETTINGS; a header block has a size
   );
   assert.equal(parser.inHeaderBlock, true);
 });
+
+test("HTTP/2 frames: a header block takes a bounded number of CONTINUATION frames (the empty-frame flood)", () => {
+  // Empty CONTINUATIONs add no bytes, so the size limit never trips: without a count a server
+  // could send them for ever (one held fragment each: ~150 MB a second measured here).
+  const parser = new FrameParser(recorder().handler, { maxContinuations: 3 });
+  parser.push(new Uint8Array([...SETTINGS_EMPTY, ...frame(HEADERS, 0, 1, [0x88])]));
+  parser.push(new Uint8Array([...frame(CONTINUATION, 0, 1), ...frame(CONTINUATION, 0, 1)]));
+  parser.push(new Uint8Array(frame(CONTINUATION, 0, 1)));
+  assert.throws(
+    () => parser.push(new Uint8Array(frame(CONTINUATION, 0, 1))),
+    (error: unknown) =>
+      error instanceof Http2ProtocolError && error.code === ENHANCE_YOUR_CALM &&
+      /more than 3 CONTINUATION frames/.test(error.message),
+  );
+  // The count is per block: a block within it parses (empty fragments add nothing), and the
+  // default allows 8 at least.
+  const { handler, events } = recorder();
+  const fresh = new FrameParser(handler);
+  const continued = (id: number): number[] => {
+    const frames: number[] = [];
+    for (let i = 0; i < 7; i++) frames.push(...frame(CONTINUATION, 0, id));
+    return frames;
+  };
+  fresh.push(
+    new Uint8Array([
+      ...SETTINGS_EMPTY,
+      ...frame(HEADERS, 0, 1, [0x88]),
+      ...continued(1),
+      ...frame(CONTINUATION, END_HEADERS, 1, [0x86]),
+      ...frame(HEADERS, 0, 3, [0x88]),
+      ...continued(3),
+      ...frame(CONTINUATION, END_HEADERS, 3),
+    ]),
+  );
+  assert.deepEqual(events.slice(1), ["HEADERS 1 [136,134] false", "HEADERS 3 [136] false"]);
+});

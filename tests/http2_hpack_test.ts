@@ -250,7 +250,8 @@ test("HPACK: the same examples split into one-byte CONTINUATION frames, fed one 
     const decoder = new HpackDecoder(tableSize);
     for (const example of examples) {
       const { handler, blocks } = blockCollector();
-      const parser = new FrameParser(handler);
+      // One frame a byte is far over the CONTINUATION count a session accepts: lifted here.
+      const parser = new FrameParser(handler, { maxContinuations: Infinity });
       const bytes = trickledFrames(hex(example.block));
       for (let i = 0; i < bytes.length; i++) parser.push(bytes.subarray(i, i + 1));
       assert.equal(blocks.length, 1, example.section);

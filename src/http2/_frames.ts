@@ -157,6 +157,12 @@ export interface FrameParserOptions {
   maxFrameSize?: number;
   /** The largest header block accepted (HEADERS plus CONTINUATION), in bytes. Default 256 KiB. */
   maxHeaderBlock?: number;
+  /**
+   * The most CONTINUATION frames one header block may take (more: ENHANCE_YOUR_CALM, the
+   * "CONTINUATION flood" of empty frames costs memory and CPU while adding no bytes). Default:
+   * what `maxHeaderBlock` needs in 16 KiB frames, at least 8 (nghttp2's limit).
+   */
+  maxContinuations?: number;
 }
 
 const EMPTY = new Uint8Array(0);
@@ -175,6 +181,7 @@ export class FrameParser {
   #handler: FrameHandler;
   #maxFrameSize: number;
   #maxHeaderBlock: number;
+  #maxContinuations: number;
   /** 9 header bytes collected across reads. */
   #head = new Uint8Array(9);
   #headFilled = 0;
@@ -191,12 +198,15 @@ export class FrameParser {
   #blockParts: Uint8Array[] = [];
   #blockSize = 0;
   #blockEnd = false;
+  #blockContinuations = 0;
 
   /** A parser reporting to `handler`. */
   constructor(handler: FrameHandler, options: FrameParserOptions = {}) {
     this.#handler = handler;
     this.#maxFrameSize = options.maxFrameSize ?? MIN_MAX_FRAME_SIZE;
     this.#maxHeaderBlock = options.maxHeaderBlock ?? 262144;
+    this.#maxContinuations = options.maxContinuations ??
+      Math.max(8, Math.ceil(this.#maxHeaderBlock / MIN_MAX_FRAME_SIZE));
   }
 
   /** Whether a header block is waiting for its CONTINUATION frames. */
@@ -327,9 +337,15 @@ export class FrameParser {
             `header block on stream ${streamId} exceeds ${this.#maxHeaderBlock} bytes`,
           );
         }
+        if (++this.#blockContinuations > this.#maxContinuations) {
+          throw new Http2ProtocolError(
+            ENHANCE_YOUR_CALM,
+            `header block on stream ${streamId} continued by more than ${this.#maxContinuations} CONTINUATION frames`,
+          );
+        }
         // A view into a read buffer may be overwritten by nothing (reads are fresh), so
         // fragments are kept as views and joined once.
-        this.#blockParts.push(payload);
+        if (payload.length > 0) this.#blockParts.push(payload);
         if ((flags & END_HEADERS) === 0) return;
         const block = join(this.#blockParts, this.#blockSize);
         const endStream = this.#blockEnd;
@@ -406,6 +422,7 @@ export class FrameParser {
     this.#blockParts = [fragment];
     this.#blockSize = fragment.length;
     this.#blockEnd = endStream;
+    this.#blockContinuations = 0;
   }
 
   #settings(flags: number, streamId: number, payload: Uint8Array): void {

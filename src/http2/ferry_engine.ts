@@ -296,14 +296,19 @@ class FerrySession implements Http2EngineSession {
     const unavailable = this.#closing || this.#goaway !== null || this.#goawaySent ||
       this.#nextId > MAX_WINDOW;
     if (unavailable) {
-      // Reported as the exchange expects failures: asynchronously, through its listener.
+      // Reported as the exchange expects failures: asynchronously, through its listener. The
+      // request was never sent, so it is "not processed" (retryable) even when the session
+      // is closing for an error: that error was another stream's, not this one's.
       const stream = new FerryStream(this, 0, listener, head, 0, 0);
       stream.closed = true;
-      const error: Http2EngineError = this.#closing && this.#error !== null ? this.#error : {
+      const failed = this.#closing ? this.#error : null;
+      const error: Http2EngineError = {
         kind: "goaway",
-        code: this.#goaway?.code ?? NO_ERROR,
+        code: this.#goaway?.code ?? failed?.code ?? NO_ERROR,
         message: this.#goaway !== null
           ? `the server sent GOAWAY with last stream id ${this.#goaway.lastStreamId}`
+          : failed !== null
+          ? `the connection is closing (${failed.message})`
           : "the connection takes no new streams",
       };
       queueMicrotask(() => listener.onError(error));
@@ -688,6 +693,9 @@ class FerrySession implements Http2EngineSession {
       }
       return;
     }
+    // A whole response held for a paused reader stands (the server may reset a stream it
+    // answered in full, to stop the upload): it is handed over now.
+    if (stream.heldEnd) this.#endHeld(stream);
     const done = stream.remoteEnded && !stream.heldEnd;
     this.#forget(stream, new Error(`Stream ${streamId} was reset by the server`));
     if (done) return;
@@ -885,10 +893,24 @@ class FerrySession implements Http2EngineSession {
 
   #failAll(error: Http2EngineError): void {
     for (const stream of [...this.#streams.values()]) {
+      // A whole response held for a paused reader is not lost with the connection.
+      if (stream.heldEnd) this.#endHeld(stream);
       const done = stream.remoteEnded && !stream.heldEnd;
       this.#forget(stream, new Error(error.message));
       if (!done) stream.listener.onError(error);
     }
+  }
+
+  /**
+   * Hands a paused stream's whole response (held data, then its end) to its listener at
+   * once: the stream is about to go, and what it holds is all there is (at most its window).
+   */
+  #endHeld(stream: FerryStream): void {
+    const held = stream.held;
+    stream.held = [];
+    stream.heldEnd = false;
+    for (const chunk of held) stream.listener.onData(chunk);
+    stream.listener.onEnd();
   }
 
   // -- Sending body bytes ----------------------------------------------------------------
@@ -1121,6 +1143,9 @@ class FerrySession implements Http2EngineSession {
     if (this.#closing) return;
     this.#closing = true;
     this.#unpark();
+    // Whole responses held for paused readers are handed over before the session closes
+    // (the connection fails whatever has not ended when it closes).
+    for (const stream of [...this.#streams.values()]) if (stream.heldEnd) this.#endHeld(stream);
     // A write the peer does not take (its TCP window closed) must not hold a destroy().
     const written = now && this.#writing ? Promise.resolve() : this.#flushed();
     written.then(() => {
