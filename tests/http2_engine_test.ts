@@ -766,6 +766,39 @@ test("HTTP/2 engine: the server closing the connection fails open streams (netwo
   assert.equal((await closed)?.kind, "network");
 });
 
+test("HTTP/2 engine: a server flooding PINGs while never reading the answers is cut off (ENHANCE_YOUR_CALM)", async () => {
+  const [clientEnd, serverEnd] = memoryStreamPair();
+  // After the preface, no write of the client's ever completes: the server reads nothing.
+  let writes = 0;
+  const stuck: NetworkStreamInterface = {
+    read: (max?: number) => clientEnd.read(max),
+    write: (data: Uint8Array) => writes++ === 0 ? clientEnd.write(data) : new Promise(() => {}),
+    startTls: () => Promise.reject(new Error("no TLS here")),
+    getExtraInfo: (key: string) => clientEnd.getExtraInfo(key),
+    close: () => clientEnd.close(),
+    get closed() {
+      return clientEnd.closed;
+    },
+  };
+  const session = ferryHttp2Engine.open(stuck, "http://test", {
+    streamWindowSize: 65536,
+    connectionWindowSize: 65536,
+    maxHeaderListSize: 65536,
+  }, { onRemoteSettings() {}, onGoaway() {}, onClose() {} });
+  const listener = new Recorder();
+  session.request(GET, true, listener);
+  // Each PING owes an ACK that piles up unwritten (memory grew ~2.5x what the server sent).
+  const ping = frame(PING, 0, 0, [1, 2, 3, 4, 5, 6, 7, 8]);
+  const pings = new Uint8Array(ping.length * 10001);
+  for (let i = 0; i < 10001; i++) pings.set(ping, i * ping.length);
+  await serverEnd.write(frame(SETTINGS, 0, 0));
+  await serverEnd.write(pings);
+  await listener.until(/^error protocol 11/);
+  assert.match(listener.error!.message, /over 10000 frames to answer \(last: PING\)/);
+  await serverEnd.close();
+  await clientEnd.close();
+});
+
 test("HTTP/2 engine: a body write whose connection closes before it goes out is let go, not left waiting", async () => {
   const setup_ = await setup();
   const { session, client } = setup_;
