@@ -2,8 +2,11 @@
 // 100 concurrent (`--c=1,10,100,1000` for others), then Ferry's HTTP/1.1 parser against
 // Node's own HTTPParser (llhttp) on the same bytes.
 //
-//   raw node:net loop            the floor: one socket per worker, a fixed request, a
-//                                fixed-size response (under Bun: a raw Bun.connect loop)
+//   raw node:net loop, onread    the floor: one socket per worker, a fixed request, a
+//                                fixed-size response read into one reused buffer (the
+//                                `onread` socket option; under Bun: a raw Bun.connect loop)
+//   raw node:net loop, 'data'    the same with 'data' events (the floor of earlier rounds:
+//                                3-6 us per request dearer on Node)
 //   raw loop on Ferry's NodeNetworkStream   what the network backend adds
 //   Ferry ConnectionPool / Client.get       the npm build (build/npm)
 //   undici Pool.request, fetch (global)     (under Bun: Bun's own fetch)
@@ -154,6 +157,51 @@ async function rawResponseSize(url) {
       return end + 4 + length;
     }
   }
+}
+
+/**
+ * The raw loop reading in `onread` mode: the kernel writes into one reused buffer, no
+ * Buffer per read and no readable stream machinery. The faster of the two raw loops on
+ * Node (Ferry's Node backend reads this way too), so it is the floor there.
+ */
+async function makeRawOnread(url, concurrency) {
+  const size = await rawResponseSize(url);
+  const request = rawRequest(url);
+  const sockets = await Promise.all(
+    Array.from({ length: concurrency }, async () => {
+      let got = 0;
+      let wake = null;
+      const s = net.connect({
+        port: Number(url.port),
+        host: url.hostname,
+        onread: {
+          buffer: Buffer.alloc(65536),
+          callback: (n) => {
+            got += n;
+            if (got >= size && wake) {
+              got -= size;
+              const w = wake;
+              wake = null;
+              w();
+            }
+          },
+        },
+      });
+      s.setNoDelay(true);
+      await new Promise((r) => s.once("connect", r));
+      const one = () =>
+        new Promise((r) => {
+          wake = r;
+          s.write(request);
+        });
+      return { s, one };
+    }),
+  );
+  return {
+    worker: (i) => sockets[i].one,
+    connects: () => concurrency,
+    close: () => Promise.resolve(sockets.forEach(({ s }) => s.destroy())),
+  };
 }
 
 async function makeRaw(url, concurrency) {
@@ -353,7 +401,8 @@ function makeNodeHttp(url, concurrency) {
 // [name, --only key, make, available]; the first available row is the floor.
 const ROWS = [
   ["raw Bun.connect loop (floor)", "raw", makeRawBun, Boolean(bun)],
-  ["raw node:net loop" + (bun ? "" : " (floor)"), "raw", makeRaw, true],
+  ["raw node:net loop, onread (floor)", "raw", makeRawOnread, !bun],
+  ["raw node:net loop, 'data' events", "raw", makeRaw, true],
   ["raw loop on Ferry's NodeNetworkStream", "ferry-stream", makeFerryStream, Boolean(nodeBackend)],
   ["Ferry ConnectionPool", "ferry-pool", makeFerryPool, Boolean(nodeBackend)],
   ["Ferry Client.get", "ferry-client", makeFerryClient, Boolean(nodeBackend)],

@@ -11,7 +11,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { inspect } from "node:util";
 import { runtime, test } from "./_harness.ts";
-import { NodeNetworkBackend, NodeNetworkStream } from "../src/network/node.ts";
+import { NodeNetworkBackend, NodeNetworkStream, SocketInbox } from "../src/network/node.ts";
 import { nodeFileAccess } from "../src/runtime/files_node.ts";
 import {
   ConnectError,
@@ -226,6 +226,78 @@ test("node backend: bytes that arrive while nobody reads wait for the next read"
   }
 });
 
+test("node backend: views handed out by reads are never overwritten by later reads", async () => {
+  // Each answer is a run of one byte value, different from its neighbours', sized so that
+  // the answers go through several 64 KiB read slabs (and a read larger than a slab).
+  const sizes = [...Array.from({ length: 70 }, (_, i) => 1000 + i * 37), 150_000, 500, 20_000];
+  const fill = (i: number): number => 1 + (i % 250);
+  const server = await serve((socket) => {
+    let next = 0;
+    socket.on("data", () => {
+      if (next < sizes.length) socket.write(new Uint8Array(sizes[next]).fill(fill(next++)));
+      else socket.end();
+    });
+  });
+  try {
+    const stream = await backend.connect("127.0.0.1", server.port);
+    const socket = stream.getExtraInfo("socket") as net.Socket;
+    // Node reads into slabs (onread); Bun, and Deno's node:net, through 'data' events.
+    assert.equal(socket.listenerCount("data"), runtime === "node" ? 0 : 1);
+    const kept: { answer: number; bytes: Uint8Array }[] = [];
+    for (let answer = 0; answer < sizes.length; answer++) {
+      await stream.write(encoder.encode("?"));
+      for (let got = 0; got < sizes[answer];) {
+        const bytes = await stream.read();
+        assert.ok(bytes.length > 0, `end of input in answer ${answer}`);
+        kept.push({ answer, bytes });
+        got += bytes.length;
+      }
+    }
+    for (const { answer, bytes } of kept) {
+      assert.ok(bytes.every((byte) => byte === fill(answer)), `answer ${answer} was overwritten`);
+    }
+    await stream.close();
+  } finally {
+    await server.close();
+  }
+});
+
+test("node backend: bytes received before the stream takes over its socket are read first", {
+  skip: runtime === "deno" ? "Deno's node:net does not deliver to onread" : false,
+}, async () => {
+  let serverSocket: net.Socket | null = null;
+  const server = await serve((socket) => {
+    serverSocket = socket;
+    socket.write("early ");
+  });
+  try {
+    // What NodeNetworkBackend does, with a pause between connecting and the stream.
+    const inbox = new SocketInbox();
+    const callback = inbox.onread.callback;
+    const received = new Promise<void>((resolve) => {
+      inbox.onread.callback = (n, buf) => {
+        const more = callback(n, buf);
+        resolve();
+        return more;
+      };
+    });
+    const socket = net.connect({ host: "127.0.0.1", port: server.port, onread: inbox.onread });
+    socket.on("error", () => {});
+    await received;
+    assert.equal(inbox.early.length, 1);
+    // Reading stopped meanwhile; the stream's first read starts it again.
+    serverSocket!.end("late");
+    const stream = new NodeNetworkStream(socket, "early", { inbox });
+    assert.equal(inbox.early.length, 0);
+    assert.equal(decoder.decode(await stream.read(undefined, 5000)), "early ");
+    assert.equal(decoder.decode(await stream.read(undefined, 5000)), "late");
+    assert.equal((await stream.read(undefined, 5000)).length, 0);
+    await stream.close();
+  } finally {
+    await server.close();
+  }
+});
+
 test("node backend: a refused connection fails fast with ConnectError naming host:port", async () => {
   const server = await serve(() => {});
   const port = server.port;
@@ -339,6 +411,98 @@ test("node backend: read and write limits raise ReadTimeout and WriteTimeout", a
     // A write cut short leaves the stream in an unknown state: it is closed.
     await stream.close();
     assert.equal(stream.closed, true);
+  } finally {
+    await server.close();
+  }
+});
+
+/** A server that collects what each connection sends until it ends. */
+async function collect(): Promise<TestServer & { received: Promise<string> }> {
+  let done = (_text: string): void => {};
+  const received = new Promise<string>((resolve) => done = resolve);
+  const server = await serve((socket) => {
+    let text = "";
+    socket.setEncoding("latin1");
+    socket.on("data", (chunk) => text += chunk);
+    socket.on("close", () => done(text));
+  });
+  return { ...server, received };
+}
+
+test("node backend: small writes batched to the end of the turn keep their order", async () => {
+  const server = await collect();
+  try {
+    const stream = await backend.connect("127.0.0.1", server.port);
+    // Not awaited: the turn's first write goes at once, the small ones after it wait for
+    // the end of the turn; a large one (which would not wait) must not overtake them, nor
+    // one made under a deadline scope.
+    const large = "L".repeat(100_000);
+    const writes = [
+      stream.write(encoder.encode("a")),
+      stream.write(encoder.encode("b")),
+      stream.write(encoder.encode(large)),
+      stream.write(encoder.encode("c"), 5000),
+      timeout(5000, () => stream.write(encoder.encode("d"))),
+    ];
+    await Promise.all(writes);
+    await stream.write(encoder.encode("e"));
+    await stream.close();
+    assert.equal(await server.received, `ab${large}cde`);
+  } finally {
+    await server.close();
+  }
+});
+
+test("node backend: closing sends the writes still waiting in the batch", async () => {
+  const server = await collect();
+  try {
+    const stream = await backend.connect("127.0.0.1", server.port);
+    const first = stream.write(encoder.encode("good"));
+    const second = stream.write(encoder.encode("bye"));
+    await stream.close();
+    await Promise.all([first, second]);
+    assert.equal(await server.received, "goodbye");
+  } finally {
+    await server.close();
+  }
+});
+
+test("node backend: a batched write on a stream destroyed before it went out is a WriteError", async () => {
+  const server = await serve(() => {});
+  try {
+    const stream = await backend.connect("127.0.0.1", server.port);
+    const first = stream.write(encoder.encode("first")).catch(() => {});
+    const batched = stream.write(encoder.encode("never"));
+    (stream.getExtraInfo("socket") as net.Socket).destroy();
+    const error = await batched.catch((e) => e);
+    assert.ok(error instanceof WriteError, String(error));
+    assert.match(error.message, new RegExp(`"127\\.0\\.0\\.1:${server.port}"`));
+    await first;
+    await stream.close();
+  } finally {
+    await server.close();
+  }
+});
+
+test("node backend: a batched write that waits for the kernel still hits its write limit", async () => {
+  const server = await serve((socket) => socket.pause());
+  try {
+    const stream = await backend.connect("127.0.0.1", server.port);
+    const chunk = new Uint8Array(8192);
+    // The peer reads nothing. Each turn, one byte goes at once and a chunk joins the batch;
+    // once the kernel buffers are full, the chunk waits, and its limit (counted from when
+    // the batch sends it) ends it.
+    let error: unknown = null;
+    for (let i = 0; i < 100_000 && error === null; i++) {
+      const [first, second] = await Promise.all([
+        stream.write(chunk.subarray(0, 1), 50).then(() => null, (e) => e),
+        stream.write(chunk, 50).then(() => null, (e) => e),
+      ]);
+      error = second ?? first;
+    }
+    assert.ok(error instanceof WriteTimeout, String(error));
+    assert.equal(error.timeoutMs, 50);
+    await stream.close();
   } finally {
     await server.close();
   }
