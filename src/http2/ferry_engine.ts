@@ -844,7 +844,7 @@ class FerrySession implements Http2EngineSession {
     this.#rstStream(stream.id, code);
     this.#rememberReset(stream.id);
     this.#forget(stream, new Error(message));
-    stream.listener.onError({ kind: "protocol", code, message });
+    stream.listener.onError({ kind: "protocol", code, message, stream: true });
     this.#scheduleFlush();
   }
 
