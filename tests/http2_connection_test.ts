@@ -293,6 +293,25 @@ test("HTTP/2 connection: a body write that times out after the response ended st
   assert.equal(new DataView(resets[0].payload.buffer).getUint32(0), 8);
 });
 
+test("HTTP/2 connection: a malformed response (content-length mismatch) fails that stream only, and says so", async () => {
+  await using server = await h2Server({
+    "/long": (stream) => {
+      stream.respond({ ":status": 200, "content-length": "2" });
+      stream.end("xyz");
+    },
+    "/ok": answer("ok"),
+  });
+  await using connection = await h2c(server.origin);
+  const error = await connection.request("GET", "/long").then(() => null, (error) => error);
+  assert.ok(error instanceof RemoteProtocolError, String(error));
+  assert.match(
+    error.message,
+    /^Stream 1 to "[^"]+" was reset: the body on stream 1 does not match its content-length 2 \(3 bytes\) \(PROTOCOL_ERROR/,
+  );
+  assert.equal(await (await connection.request("GET", "/ok")).text(), "ok");
+  assert.equal(server.sessions.length, 1);
+});
+
 test("HTTP/2 connection: closing a response early resets its stream, the connection stays", async () => {
   await using server = await h2Server({
     "/big": (stream) => {

@@ -284,9 +284,11 @@ function failureOf(exchange: Exchange, error: Http2EngineError): unknown {
     }
     case "protocol":
       return new RemoteProtocolError(
-        `HTTP/2 connection to ${origin} failed: ${error.message}${
-          error.code === null ? "" : ` (${errorCodeName(error.code)})`
-        }`,
+        `${
+          error.stream
+            ? `Stream ${id} to ${origin} was reset`
+            : `HTTP/2 connection to ${origin} failed`
+        }: ${error.message}${error.code === null ? "" : ` (${errorCodeName(error.code)})`}`,
         { request, cause: error.cause },
       );
     case "local":

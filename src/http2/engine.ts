@@ -61,7 +61,8 @@ export interface Http2EngineError {
   /**
    * - `"reset"`: the peer reset the stream (RST_STREAM).
    * - `"goaway"`: the stream was above the peer's GOAWAY last-stream-id: not processed.
-   * - `"protocol"`: the peer broke the protocol (the session is closed).
+   * - `"protocol"`: the peer broke the protocol (the session is closed; with `stream`, only
+   *   this stream was, reset by us).
    * - `"network"`: the network stream failed or closed.
    * - `"local"`: the request could not be sent (a header the engine refused).
    */
@@ -72,6 +73,8 @@ export interface Http2EngineError {
   message: string;
   /** The underlying error, if any. */
   cause?: unknown;
+  /** A `"protocol"` fault of this stream alone: it was reset, the session goes on. */
+  stream?: boolean;
 }
 
 /** One request/response stream on a session. */

@@ -36,6 +36,7 @@ import {
   DATA,
   END_HEADERS,
   END_STREAM,
+  ENHANCE_YOUR_CALM,
   FLOW_CONTROL_ERROR,
   FrameParser,
   GOAWAY,
@@ -84,6 +85,11 @@ const DEFAULT_WINDOW = 65535;
 const REMEMBER_RESETS = 1024;
 /** GOAWAY debug text sent, at most (bytes). */
 const MAX_DEBUG = 256;
+/**
+ * Answers the peer's frames oblige us to (PING and SETTINGS ACKs, RST_STREAM) that may wait
+ * unwritten: more, and the peer is flooding while not reading (nghttp2's bound too).
+ */
+const MAX_UNWRITTEN_ANSWERS = 10000;
 /** Output buffers larger than this are dropped after a flush (a large upload turn). */
 const KEEP_OUTPUT = 256 * 1024;
 
@@ -223,6 +229,8 @@ class FerrySession implements Http2EngineSession {
   #writing = false;
   #flushQueued = false;
   #flushWaiters: (() => void)[] = [];
+  /** Answers queued since the last network write completed. */
+  #answers = 0;
   #idleWaiters: (() => void)[] = [];
 
   // Life cycle.
@@ -513,22 +521,19 @@ class FerrySession implements Http2EngineSession {
       );
     }
     if (data.length > 0) {
-      if (stream.paused) stream.held.push(data);
-      else {
-        // Delivered at the end of this read, joined with the stream's other DATA frames in it.
-        if (stream.pending.length === 0) this.#pendingStreams.push(stream);
-        stream.pending.push(data);
-        stream.pendingBytes += data.length;
-      }
+      // Delivered (or, paused, held) at the end of this read, joined with the stream's other
+      // DATA frames in it: a paused stream holding one entry per frame cost ~110 bytes of
+      // heap per body byte when a server sent 1-byte frames.
+      if (stream.pending.length === 0) this.#pendingStreams.push(stream);
+      stream.pending.push(data);
+      stream.pendingBytes += data.length;
     }
     if (endStream) {
+      this.#deliver(stream);
       if (stream.paused) {
         stream.remoteEnded = true;
         stream.heldEnd = true;
-      } else {
-        this.#deliver(stream);
-        this.#remoteEnd(stream);
-      }
+      } else this.#remoteEnd(stream);
     }
   }
 
@@ -739,6 +744,7 @@ class FerrySession implements Http2EngineSession {
       this.#sawSettings = true;
       if (!hasSetting(settings)) this.#maxConcurrent = NO_LIMIT_STREAMS;
     }
+    this.#answer("SETTINGS");
     const at = this.#reserve(9);
     writeFrameHead(this.#out, at, 0, SETTINGS, 1, 0);
     if (grew) this.#pumpSend();
@@ -747,6 +753,7 @@ class FerrySession implements Http2EngineSession {
 
   onPing(ack: boolean, data: Uint8Array): void {
     if (ack) return;
+    this.#answer("PING");
     const at = this.#reserve(17);
     writeFrameHead(this.#out, at, 8, PING, 1, 0);
     this.#out.set(data, at + 9);
@@ -826,6 +833,7 @@ class FerrySession implements Http2EngineSession {
     }
     // Frames in flight when we reset the stream are expected; others are an error.
     if (this.#resetByUs.has(streamId)) return;
+    this.#answer(what);
     this.#rstStream(streamId, STREAM_CLOSED);
     this.#rememberReset(streamId);
     this.#scheduleFlush();
@@ -836,8 +844,18 @@ class FerrySession implements Http2EngineSession {
     this.#rstStream(stream.id, code);
     this.#rememberReset(stream.id);
     this.#forget(stream, new Error(message));
-    stream.listener.onError({ kind: "protocol", code, message });
+    stream.listener.onError({ kind: "protocol", code, message, stream: true });
     this.#scheduleFlush();
+  }
+
+  /** Counts an answer the peer's `what` frame obliges us to; too many unwritten ends it. */
+  #answer(what: string): void {
+    if (++this.#answers > MAX_UNWRITTEN_ANSWERS) {
+      throw new Http2ProtocolError(
+        ENHANCE_YOUR_CALM,
+        `the server sent over ${MAX_UNWRITTEN_ANSWERS} frames to answer (last: ${what}) without reading the answers`,
+      );
+    }
   }
 
   #rememberReset(streamId: number): void {
@@ -1035,6 +1053,7 @@ class FerrySession implements Http2EngineSession {
     this.#writing = true;
     outsideScopes(() => this.#stream.write(data)).then(() => {
       this.#writing = false;
+      this.#answers = 0;
       for (const resolve of waiters) resolve();
       this.#flush();
     }, (error) => {
