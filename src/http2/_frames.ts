@@ -15,6 +15,8 @@
  * @module
  */
 
+import { concatBytes } from "../models/body.ts";
+
 /** Frame types (RFC 9113 section 6). */
 export const DATA = 0x0;
 /** HEADERS frame type. */
@@ -347,7 +349,7 @@ export class FrameParser {
         // fragments are kept as views and joined once.
         if (payload.length > 0) this.#blockParts.push(payload);
         if ((flags & END_HEADERS) === 0) return;
-        const block = join(this.#blockParts, this.#blockSize);
+        const block = concatBytes(this.#blockParts, this.#blockSize);
         const endStream = this.#blockEnd;
         this.#blockStream = 0;
         this.#blockParts = [];
@@ -499,16 +501,6 @@ function unpad(payload: Uint8Array, flags: number, streamId: number, what: strin
     );
   }
   return payload.length - 1 - padding === 0 ? EMPTY : payload.subarray(1, payload.length - padding);
-}
-
-function join(parts: Uint8Array[], size: number): Uint8Array {
-  const out = new Uint8Array(size);
-  let at = 0;
-  for (const part of parts) {
-    out.set(part, at);
-    at += part.length;
-  }
-  return out;
 }
 
 // -----------------------------------------------------------------------------------------

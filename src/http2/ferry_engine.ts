@@ -31,6 +31,7 @@
 
 import type { NetworkStreamInterface } from "../network/types.ts";
 import { outsideScopes } from "../timeout.ts";
+import { concatBytes } from "../models/body.ts";
 import {
   CONTINUATION,
   DATA,
@@ -545,7 +546,7 @@ class FerrySession implements Http2EngineSession {
   #deliver(stream: FerryStream): void {
     const pending = stream.pending;
     if (pending.length === 0) return;
-    const chunk = pending.length === 1 ? pending[0] : join(pending, stream.pendingBytes);
+    const chunk = pending.length === 1 ? pending[0] : concatBytes(pending, stream.pendingBytes);
     stream.pending = [];
     stream.pendingBytes = 0;
     if (stream.closed && !stream.remoteEnded) return;
@@ -1222,16 +1223,6 @@ function checkFields(fields: [string, string][], from: number): string | null {
     if (name === "te" && value !== "trailers") return `field "te" with ${JSON.stringify(value)}`;
   }
   return null;
-}
-
-function join(parts: Uint8Array[], size: number): Uint8Array {
-  const out = new Uint8Array(size);
-  let at = 0;
-  for (const part of parts) {
-    out.set(part, at);
-    at += part.length;
-  }
-  return out;
 }
 
 function latin1(bytes: Uint8Array): string {
