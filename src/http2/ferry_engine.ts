@@ -75,6 +75,7 @@ import {
   type Http2StreamListener,
   REFUSED_STREAM,
 } from "./engine.ts";
+import { setRef as setSocketRef } from "../connection/idle_probe.ts";
 
 /** Streams assumed until the server's SETTINGS arrive. */
 const DEFAULT_MAX_CONCURRENT_STREAMS = 100;
@@ -428,16 +429,7 @@ class FerrySession implements Http2EngineSession {
       this.#mayPark = false;
       this.#unpark();
     }
-    try {
-      const socket = this.#stream.getExtraInfo("socket") as
-        | { ref?: () => void; unref?: () => void }
-        | null
-        | undefined;
-      if (ref) socket?.ref?.();
-      else socket?.unref?.();
-    } catch {
-      // A socket that cannot be (un)ref'd only changes when the process may exit.
-    }
+    setSocketRef(this.#stream, ref);
   }
 
   close(): Promise<void> {

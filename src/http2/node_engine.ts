@@ -33,6 +33,7 @@ import type {
   Http2SessionListener,
   Http2StreamListener,
 } from "./engine.ts";
+import { setRef as setSocketRef } from "../connection/idle_probe.ts";
 
 const NO_ERROR = 0;
 const REFUSED_STREAM = 7;
@@ -295,16 +296,7 @@ class NodeSession implements Http2EngineSession {
     } catch {
       // The network stream's socket below is what keeps the process alive anyway.
     }
-    try {
-      const socket = this.#stream.getExtraInfo("socket") as
-        | { ref?: () => void; unref?: () => void }
-        | null
-        | undefined;
-      if (ref) socket?.ref?.();
-      else socket?.unref?.();
-    } catch {
-      // A socket that cannot be (un)ref'd only changes when the process may exit.
-    }
+    setSocketRef(this.#stream, ref);
   }
 
   close(): Promise<void> {
