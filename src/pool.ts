@@ -136,22 +136,71 @@ export interface ConnectionPoolOptions extends OpenOptions {
  */
 export type PoolRequestInit = RequestInit;
 
+/** What a waiter's abort listener is added with (one object for all of them). */
+const ONCE = { once: true };
+
+/** `Deadline` cuts nothing short itself: the waiter's `expire()` does. */
+function nothing(): void {}
+
 /**
- * A request waiting in line for a connection. Its `deadline` (the `pool` limit, or an
- * enclosing `timeout()` scope) and its signal end the wait; getting a connection stops
- * both at once, so a waiter either gets a connection or gives up, never both.
+ * A request waiting in line for a connection. It is itself the `Deadline` that ends its wait
+ * (the `pool` limit, or an enclosing `timeout()` scope) and the listener on its request's
+ * signal: waiting costs this object and its promise, with no closure, so that a long line
+ * (1000 requests for 100 connections) stays cheap to make and to keep. Getting a connection
+ * stops both at once, so a waiter either gets a connection or gives up, never both.
  */
-interface Waiter {
-  key: string;
-  url: URL;
-  request: Request;
-  resolve: (connection: PoolConnection) => void;
-  reject: (error: unknown) => void;
+class Waiter extends Deadline {
+  readonly key: string;
+  readonly url: URL;
+  readonly request: Request;
+  resolve: (connection: PoolConnection) => void = nothing;
+  reject: (error: unknown) => void = nothing;
   /** Set once the waiter got a connection or gave up; it is then skipped. */
-  done: boolean;
-  deadline: Deadline;
-  /** The listener on the request's signal, while waiting. */
-  onAbort: (() => void) | null;
+  done = false;
+  /** Whether it listens to its request's signal. */
+  #listening = false;
+
+  constructor(key: string, url: URL, request: Request) {
+    super("pool", nothing);
+    this.key = key;
+    this.url = url;
+    this.request = request;
+  }
+
+  /** Listens to `signal` (the request's) until the wait ends. */
+  listen(signal: AbortSignal): void {
+    this.#listening = true;
+    signal.addEventListener("abort", this, ONCE);
+  }
+
+  /** The signal aborted. */
+  handleEvent(): void {
+    this.giveUp(this.request.extensions.signal!.reason);
+  }
+
+  /** The deadline passed. */
+  override expire(): void {
+    super.expire();
+    this.giveUp(this.error);
+  }
+
+  /** Leaves the line and fails with `reason` (once; nothing after it got a connection). */
+  giveUp(reason: unknown): void {
+    if (this.done) return;
+    this.leave();
+    if (reason instanceof PoolTimeout && reason.request === null) reason.request = this.request;
+    this.reject(reason);
+  }
+
+  /** Marks the waiter done and stops what could end its wait. */
+  leave(): void {
+    this.done = true;
+    this.stop();
+    if (this.#listening) {
+      this.#listening = false;
+      this.request.extensions.signal!.removeEventListener("abort", this);
+    }
+  }
 }
 
 /**
@@ -321,7 +370,7 @@ export class ConnectionPool implements Transport {
     this.#waitersHead = 0;
     for (const waiter of waiters) {
       if (waiter.done) continue;
-      this.#leave(waiter);
+      waiter.leave();
       waiter.reject(new TransportError("The connection pool was closed"));
     }
     const connections = [...this.#keys.keys()];
@@ -456,48 +505,19 @@ export class ConnectionPool implements Transport {
     // A wait that ends before it starts (aborted signal, no time left) never joins the
     // line: a waiter left there would take the next free connection and never use it.
     if (signal?.aborted) return Promise.reject(signal.reason);
-    let waiter!: Waiter;
-    const promise = new Promise<PoolConnection>((resolve, reject) => {
-      waiter = {
-        key,
-        url,
-        request,
-        resolve,
-        reject,
-        done: false,
-        deadline: new Deadline("pool", () => this.#giveUp(waiter, waiter.deadline.error)),
-        onAbort: null,
-      };
-    });
-    const refused = waiter.deadline.start(phaseLimit(extensions.timeout, "pool", this.#poolMs));
+    const waiter = new Waiter(key, url, request);
+    const refused = waiter.start(phaseLimit(extensions.timeout, "pool", this.#poolMs));
     if (refused !== null) {
       if (refused instanceof PoolTimeout) refused.request = request;
       return Promise.reject(refused);
     }
-    if (signal !== undefined) {
-      waiter.onAbort = () => this.#giveUp(waiter, signal.reason);
-      signal.addEventListener("abort", waiter.onAbort, { once: true });
-    }
+    const promise = new Promise<PoolConnection>((resolve, reject) => {
+      waiter.resolve = resolve;
+      waiter.reject = reject;
+    });
+    if (signal !== undefined) waiter.listen(signal);
     this.#waiters.push(waiter);
     return promise;
-  }
-
-  /** The waiter's deadline passed or its signal aborted: it leaves the line and fails. */
-  #giveUp(waiter: Waiter, reason: unknown): void {
-    if (waiter.done) return;
-    this.#leave(waiter);
-    if (reason instanceof PoolTimeout && reason.request === null) reason.request = waiter.request;
-    waiter.reject(reason);
-  }
-
-  /** Marks the waiter done and stops what could end its wait. */
-  #leave(waiter: Waiter): void {
-    waiter.done = true;
-    waiter.deadline.stop();
-    if (waiter.onAbort !== null) {
-      waiter.request.extensions.signal!.removeEventListener("abort", waiter.onAbort);
-      waiter.onAbort = null;
-    }
   }
 
   /** The first waiter still waiting, for `key` when given. */
@@ -529,7 +549,7 @@ export class ConnectionPool implements Transport {
   }
 
   #assign(waiter: Waiter, connection: PoolConnection): void {
-    this.#leave(waiter);
+    waiter.leave();
     waiter.resolve(connection);
   }
 
