@@ -152,19 +152,37 @@ function nothing(): void {}
 class Waiter extends Deadline {
   readonly key: string;
   readonly url: URL;
+  /** The caller's request, and what is sent (a proxy's copy of it, or the same). */
   readonly request: Request;
-  resolve: (connection: PoolConnection) => void = nothing;
+  readonly sent: Request;
+  readonly readAll: boolean;
+  /** 0, or 1 for a retry (see {@linkcode MAX_RETRIES}). */
+  readonly attempt: number;
+  /** Settle the caller's promise (of the response). */
+  resolve: (response: Response | Promise<Response>) => void = nothing;
   reject: (error: unknown) => void = nothing;
   /** Set once the waiter got a connection or gave up; it is then skipped. */
   done = false;
+  /** The connection it got, until its exchange starts. */
+  connection: PoolConnection | null = null;
   /** Whether it listens to its request's signal. */
   #listening = false;
 
-  constructor(key: string, url: URL, request: Request) {
+  constructor(
+    key: string,
+    url: URL,
+    request: Request,
+    sent: Request,
+    readAll: boolean,
+    attempt: number,
+  ) {
     super("pool", nothing);
     this.key = key;
     this.url = url;
     this.request = request;
+    this.sent = sent;
+    this.readAll = readAll;
+    this.attempt = attempt;
   }
 
   /** Listens to `signal` (the request's) until the wait ends. */
@@ -399,34 +417,118 @@ export class ConnectionPool implements Transport {
 
   // ---------------------------------------------------------------------------------------
 
-  async #send(request: Request, readAll: boolean): Promise<Response> {
-    if (this.#closed) throw new TransportError("The connection pool is closed", { request });
-    const url = request.url;
-    const protocol = url.protocol;
-    if (protocol !== "http:" && protocol !== "https:") {
-      throw new UnsupportedProtocol(
-        `Request URL has an unsupported protocol '${protocol}//'.`,
-        { request },
-      );
+  /**
+   * Sends `request`. Not an async function: a request that must wait for a connection keeps
+   * no suspended frame while it waits, only its waiter (see {@linkcode Waiter}).
+   */
+  #send(request: Request, readAll: boolean): Promise<Response> {
+    if (this.#closed) {
+      return Promise.reject(new TransportError("The connection pool is closed", { request }));
     }
-    // Proxy seam: key by proxy + target; a forwarded request is sent as a copy in
-    // absolute form with the proxy's headers.
+    const url = request.url;
+    try {
+      const key = this.#keyOf(url);
+      if (key === null) {
+        throw new UnsupportedProtocol(
+          `Request URL has an unsupported protocol '${url.protocol}//'.`,
+          { request },
+        );
+      }
+      // Proxy seam: a forwarded request is sent as a copy in absolute form with the
+      // proxy's headers.
+      const proxy = this.#proxy;
+      const sent = proxy === null ? request : forwardedRequest(proxy, request);
+      return this.#start(key, url, request, sent, readAll, 0);
+    } catch (error) {
+      return Promise.reject(error);
+    }
+  }
+
+  #keyUrl: URL | null = null;
+  #keyHref = "";
+  #key = "";
+
+  /**
+   * The pool key of `url` (proxy seam: by proxy and target), or `null` for a scheme other
+   * than http and https. The last one is kept for the same URL object with the same `href`
+   * (a pool polling one URL string gets the same object back from `#parse`): building it
+   * reads `protocol` and `host`, new strings on every read under Node.
+   */
+  #keyOf(url: URL): string | null {
+    if (url === this.#keyUrl && url.href === this.#keyHref) return this.#key;
+    const protocol = url.protocol;
+    if (protocol !== "http:" && protocol !== "https:") return null;
     const proxy = this.#proxy;
     const key = proxy === null ? poolKey(url) : proxyPoolKey(proxy, url);
-    const sent = proxy === null ? request : forwardedRequest(proxy, request);
-    for (let attempt = 0;; attempt++) {
-      // A retry takes a fresh connection: the other idle ones may be just as stale.
-      const connection = this.#acquire(key, url, attempt > 0) ??
-        await this.#wait(key, url, request);
-      try {
-        const response = await connection[handleRequest](sent, readAll);
-        // Proxy seam: the caller's request back on the response; a forwarded 407 throws.
-        return sent === request ? response : await finishForwarded(proxy!, request, response);
-      } catch (error) {
-        if (attempt < MAX_RETRIES && isRetryableError(error) && !this.#closed) continue;
-        throw error;
-      }
+    this.#keyUrl = url;
+    this.#keyHref = url.href;
+    this.#key = key;
+    return key;
+  }
+
+  /**
+   * Takes a connection and sends, or joins the line. `attempt` 1 is the retry after a stale
+   * connection: it takes a fresh connection, as the other idle ones may be just as stale.
+   */
+  #start(
+    key: string,
+    url: URL,
+    request: Request,
+    sent: Request,
+    readAll: boolean,
+    attempt: number,
+  ): Promise<Response> {
+    const connection = this.#acquire(key, url, attempt > 0);
+    if (connection === null) return this.#wait(key, url, request, sent, readAll, attempt);
+    return this.#exchange(connection, key, url, request, sent, readAll, attempt);
+  }
+
+  async #exchange(
+    connection: PoolConnection,
+    key: string,
+    url: URL,
+    request: Request,
+    sent: Request,
+    readAll: boolean,
+    attempt: number,
+  ): Promise<Response> {
+    try {
+      const response = await connection[handleRequest](sent, readAll);
+      // Proxy seam: the caller's request back on the response; a forwarded 407 throws.
+      return sent === request ? response : await finishForwarded(this.#proxy!, request, response);
+    } catch (error) {
+      if (!this.#mayRetry(error, attempt)) throw error;
     }
+    return await this.#start(key, url, request, sent, readAll, attempt + 1);
+  }
+
+  /**
+   * The exchange of a waiter that got a connection: `#exchange` settling the waiter's
+   * promise itself, so that the caller's promise settles as soon as the response is there.
+   */
+  async #serve(waiter: Waiter, connection: PoolConnection): Promise<void> {
+    const { request, sent } = waiter;
+    try {
+      const response = await connection[handleRequest](sent, waiter.readAll);
+      waiter.resolve(
+        sent === request ? response : await finishForwarded(this.#proxy!, request, response),
+      );
+      return;
+    } catch (error) {
+      if (!this.#mayRetry(error, waiter.attempt)) return waiter.reject(error);
+    }
+    try {
+      waiter.resolve(
+        this.#start(waiter.key, waiter.url, request, sent, waiter.readAll, waiter.attempt + 1),
+      );
+    } catch (error) {
+      waiter.reject(error);
+    }
+  }
+
+  /** Whether a request that failed with `error` on attempt `attempt` is sent again. */
+  #mayRetry(error: unknown, attempt: number): boolean {
+    return attempt < MAX_RETRIES && isRetryableError(error) && !this.#closed;
   }
 
   /** Opens the stream of a new connection: the seam where proxies plug in. */
@@ -498,20 +600,30 @@ export class ConnectionPool implements Transport {
     return connection;
   }
 
-  /** Waits in line for a connection, until the pool limit or the signal ends it. */
-  #wait(key: string, url: URL, request: Request): Promise<PoolConnection> {
+  /**
+   * Waits in line for a connection, until the pool limit or the signal ends it; the
+   * request is sent once a connection is assigned (`#assign`).
+   */
+  #wait(
+    key: string,
+    url: URL,
+    request: Request,
+    sent: Request,
+    readAll: boolean,
+    attempt: number,
+  ): Promise<Response> {
     const extensions = request.extensions;
     const signal = extensions.signal;
     // A wait that ends before it starts (aborted signal, no time left) never joins the
     // line: a waiter left there would take the next free connection and never use it.
     if (signal?.aborted) return Promise.reject(signal.reason);
-    const waiter = new Waiter(key, url, request);
+    const waiter = new Waiter(key, url, request, sent, readAll, attempt);
     const refused = waiter.start(phaseLimit(extensions.timeout, "pool", this.#poolMs));
     if (refused !== null) {
       if (refused instanceof PoolTimeout) refused.request = request;
       return Promise.reject(refused);
     }
-    const promise = new Promise<PoolConnection>((resolve, reject) => {
+    const promise = new Promise<Response>((resolve, reject) => {
       waiter.resolve = resolve;
       waiter.reject = reject;
     });
@@ -548,10 +660,30 @@ export class ConnectionPool implements Transport {
     return null;
   }
 
+  /**
+   * Gives `connection` to `waiter`. Its exchange starts in a microtask (as an awaited
+   * promise would resume), not inside the call that freed the connection; the waiters
+   * served in one go start in the same microtask, in the order they were served.
+   */
   #assign(waiter: Waiter, connection: PoolConnection): void {
     waiter.leave();
-    waiter.resolve(connection);
+    waiter.connection = connection;
+    this.#ready.push(waiter);
+    if (this.#ready.length === 1) queueMicrotask(this.#startReady);
   }
+
+  /** Waiters given a connection whose exchange has not started. */
+  #ready: Waiter[] = [];
+
+  #startReady = (): void => {
+    const ready = this.#ready;
+    this.#ready = [];
+    for (const waiter of ready) {
+      const connection = waiter.connection!;
+      waiter.connection = null;
+      this.#serve(waiter, connection);
+    }
+  };
 
   #onIdle(connection: PoolConnection): void {
     const key = this.#keys.get(connection);
