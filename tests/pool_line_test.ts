@@ -9,7 +9,12 @@ import assert from "node:assert/strict";
 import { test } from "./_harness.ts";
 import { ConnectionPool } from "../src/pool.ts";
 import { Request } from "../src/models/request.ts";
-import { PoolTimeout, TimeoutException, UnsupportedProtocol } from "../src/errors.ts";
+import {
+  PoolTimeout,
+  RemoteProtocolError,
+  TimeoutException,
+  UnsupportedProtocol,
+} from "../src/errors.ts";
 import { timeout } from "../src/timeout.ts";
 import { MemoryNetworkBackend } from "../src/testing/mod.ts";
 
@@ -143,4 +148,28 @@ test("a URL object changed between two requests is sent to its new origin", asyn
   ]);
   url.protocol = "ftp:";
   await assert.rejects(pool.request("GET", url), UnsupportedProtocol);
+});
+
+test("a waiter handed a stale connection is sent again once, not twice", async () => {
+  // Every connection answers its first request and drops when a second one arrives on it.
+  const backend = new MemoryNetworkBackend(async (stream) => {
+    const index = backend.connections.length - 1;
+    for (let served = 0;; served++) {
+      const bytes = await stream.read().catch(() => new Uint8Array(0));
+      if (bytes.length === 0 || served === 1) break;
+      await stream.write(encoder.encode(`HTTP/1.1 200 OK\r\nContent-Length: 1\r\n\r\n${index}`));
+    }
+    await stream.close();
+  });
+  await using pool = new ConnectionPool({ backend, maxConnections: 1 });
+  const held = await pool.stream("GET", "http://a.test/held");
+  // d and e wait. d is handed the used connection (stale); its resend waits behind e, which
+  // got a new one, and is handed that one once e is done: stale again. A third send of d
+  // would open a third connection.
+  const d = pool.request("GET", "http://a.test/d");
+  const e = pool.request("GET", "http://a.test/e");
+  await held.close();
+  await assert.rejects(d, RemoteProtocolError);
+  assert.equal(await (await e).text(), "1");
+  assert.equal(backend.connections.length, 2);
 });
