@@ -24,7 +24,9 @@
  *   connection goes to the first waiter for its key; failing that, when the pool is full,
  *   an idle connection of another origin is closed to make room for the first waiter.
  *   Waiting ends with `PoolTimeout` when the `pool` limit (or an enclosing `timeout()`
- *   scope) runs out.
+ *   scope) runs out. A waiting request is one small object (its own deadline and signal
+ *   listener) and its promise, with no suspended async frame: at 1000 requests for 100
+ *   connections, what 900 waiters keep alive is what the garbage collector pays for.
  * - A request whose reused connection turns out to be closed before any byte of the
  *   response came is sent again once (never twice), on a fresh connection, when it can be
  *   sent again: see {@linkcode MAX_RETRIES}.
