@@ -12,11 +12,12 @@
 //   undici Pool.request, fetch (global)     (under Bun: Bun's own fetch)
 //   node:http with a keep-alive Agent
 //
-// Per row and concurrency: median req/s of interleaved rounds, the ratio to the raw loop,
-// the spread (min-max) of the rounds, CPU microseconds per request (process.cpuUsage() /
-// requests: the figure that noise disturbs least) and the connections the row opened
-// (Ferry through a counting network backend, undici from its `connect` events, node:http
-// from its agent; n/a for fetch). Ferry's pool defaults to 100 connections, so at c=1000
+// Rows run in interleaved rounds (in reverse order every other round), each on a collected
+// heap when the runtime allows (`node --expose-gc`, Bun). Per row and concurrency: median
+// req/s of those rounds, the ratio to the raw loop, the spread (min-max) of the rounds, CPU
+// microseconds per request (process.cpuUsage() / requests: the figure that noise disturbs
+// least) and the connections the row opened (Ferry through a counting network backend,
+// undici from its `connect` events, node:http from its agent; n/a for fetch). Ferry's pool defaults to 100 connections, so at c=1000
 // requests wait for one; undici and node:http get the same budget. Never asserts a time.
 //
 // Run it through `deno task bench:node` (Node 20 and 24; `--bun` adds Bun), which builds the
@@ -24,7 +25,7 @@
 // body, one worker per core, see bench/_peer.ts) once for all runtimes, and passes
 // `--origin`, `--server-pids` and `--server-workers`. By hand:
 //
-//   FERRY_MODULE=build/npm/mod.js node bench/node_side_by_side.mjs --origin=http://127.0.0.1:8080
+//   FERRY_MODULE=build/npm/mod.js node --expose-gc bench/node_side_by_side.mjs --origin=http://127.0.0.1:8080
 //     [--seconds=2] [--rounds=3] [--requests=N] [--c=1,10,100]
 //     [--only=raw,ferry-stream,ferry-pool,ferry-client,undici,fetch,node-http,parser]
 //
@@ -425,7 +426,15 @@ const ROWS = [
 
 // ---------------------------------------------------------------------------------------
 
+/**
+ * A full garbage collection, where the runtime offers one (`node --expose-gc`, which
+ * `bench:node` passes; Bun always): each row starts on a collected heap, instead of paying
+ * for the garbage of the row before it (1000 closed sockets after a raw loop at c=1000).
+ */
+const collect = globalThis.gc ?? (bun ? () => bun.gc(true) : null);
+
 async function measure(make, url, concurrency, pids) {
+  collect?.();
   const row = await make(url, concurrency);
   try {
     let count = 0;
@@ -485,7 +494,9 @@ const samples = new Map();
 try {
   for (let round = 0; round < ROUNDS; round++) {
     for (const concurrency of CONCURRENCY) {
-      for (const [name, , make] of ROWS) {
+      // Every other round runs the rows in reverse order: a row's place in the round (what
+      // ran before it, how warm the machine is) then weighs on every row alike.
+      for (const [name, , make] of round % 2 === 0 ? ROWS : [...ROWS].reverse()) {
         try {
           const sample = await measure(make, url, concurrency, server.pids);
           const cell = `${name}@${concurrency}`;

@@ -24,7 +24,9 @@
  *   connection goes to the first waiter for its key; failing that, when the pool is full,
  *   an idle connection of another origin is closed to make room for the first waiter.
  *   Waiting ends with `PoolTimeout` when the `pool` limit (or an enclosing `timeout()`
- *   scope) runs out.
+ *   scope) runs out. A waiting request is one small object (its own deadline and signal
+ *   listener) and its promise, with no suspended async frame: at 1000 requests for 100
+ *   connections, what 900 waiters keep alive is what the garbage collector pays for.
  * - A request whose reused connection turns out to be closed before any byte of the
  *   response came is sent again once (never twice), on a fresh connection, when it can be
  *   sent again: see {@linkcode MAX_RETRIES}.
@@ -136,22 +138,89 @@ export interface ConnectionPoolOptions extends OpenOptions {
  */
 export type PoolRequestInit = RequestInit;
 
+/** What a waiter's abort listener is added with (one object for all of them). */
+const ONCE = { once: true };
+
+/** `Deadline` cuts nothing short itself: the waiter's `expire()` does. */
+function nothing(): void {}
+
 /**
- * A request waiting in line for a connection. Its `deadline` (the `pool` limit, or an
- * enclosing `timeout()` scope) and its signal end the wait; getting a connection stops
- * both at once, so a waiter either gets a connection or gives up, never both.
+ * A request waiting in line for a connection. It is itself the `Deadline` that ends its wait
+ * (the `pool` limit, or an enclosing `timeout()` scope) and the listener on its request's
+ * signal: waiting costs this object and its promise, with no closure, so that a long line
+ * (1000 requests for 100 connections) stays cheap to make and to keep. Getting a connection
+ * stops both at once, so a waiter either gets a connection or gives up, never both.
  */
-interface Waiter {
-  key: string;
-  url: URL;
-  request: Request;
-  resolve: (connection: PoolConnection) => void;
-  reject: (error: unknown) => void;
+class Waiter extends Deadline {
+  readonly key: string;
+  readonly url: URL;
+  /** The caller's request, and what is sent (a proxy's copy of it, or the same). */
+  readonly request: Request;
+  readonly sent: Request;
+  readonly readAll: boolean;
+  /** 0, or 1 for a retry (see {@linkcode MAX_RETRIES}). */
+  readonly attempt: number;
+  /** Settle the caller's promise (of the response). */
+  resolve: (response: Response | Promise<Response>) => void = nothing;
+  reject: (error: unknown) => void = nothing;
   /** Set once the waiter got a connection or gave up; it is then skipped. */
-  done: boolean;
-  deadline: Deadline;
-  /** The listener on the request's signal, while waiting. */
-  onAbort: (() => void) | null;
+  done = false;
+  /** The connection it got, until its exchange starts. */
+  connection: PoolConnection | null = null;
+  /** Whether it listens to its request's signal. */
+  #listening = false;
+
+  constructor(
+    key: string,
+    url: URL,
+    request: Request,
+    sent: Request,
+    readAll: boolean,
+    attempt: number,
+  ) {
+    super("pool", nothing);
+    this.key = key;
+    this.url = url;
+    this.request = request;
+    this.sent = sent;
+    this.readAll = readAll;
+    this.attempt = attempt;
+  }
+
+  /** Listens to `signal` (the request's) until the wait ends. */
+  listen(signal: AbortSignal): void {
+    this.#listening = true;
+    signal.addEventListener("abort", this, ONCE);
+  }
+
+  /** The signal aborted. */
+  handleEvent(): void {
+    this.giveUp(this.request.extensions.signal!.reason);
+  }
+
+  /** The deadline passed. */
+  override expire(): void {
+    super.expire();
+    this.giveUp(this.error);
+  }
+
+  /** Leaves the line and fails with `reason` (once; nothing after it got a connection). */
+  giveUp(reason: unknown): void {
+    if (this.done) return;
+    this.leave();
+    if (reason instanceof PoolTimeout && reason.request === null) reason.request = this.request;
+    this.reject(reason);
+  }
+
+  /** Marks the waiter done and stops what could end its wait. */
+  leave(): void {
+    this.done = true;
+    this.stop();
+    if (this.#listening) {
+      this.#listening = false;
+      this.request.extensions.signal!.removeEventListener("abort", this);
+    }
+  }
 }
 
 /**
@@ -326,7 +395,7 @@ export class ConnectionPool implements Transport {
     this.#waitersHead = 0;
     for (const waiter of waiters) {
       if (waiter.done) continue;
-      this.#leave(waiter);
+      waiter.leave();
       waiter.reject(new TransportError("The connection pool was closed"));
     }
     const connections = [...this.#keys.keys()];
@@ -356,75 +425,140 @@ export class ConnectionPool implements Transport {
   // ---------------------------------------------------------------------------------------
 
   /**
-   * Sends `request` on a connection of the pool. The common case (no proxy, a connection
-   * free at once) is not an async function: one promise and its reaction per request
-   * instead of a generator frame and its await closures (a quarter of a small GET's
-   * allocations at the client layer); waiting, proxies and retries go through
-   * {@linkcode ConnectionPool.#sendWaiting}.
+   * Sends `request`. Not an async function: a request that must wait for a connection keeps
+   * no suspended frame while it waits, only its waiter (see {@linkcode Waiter}).
    */
   #send(request: Request, readAll: boolean): Promise<Response> {
     if (this.#closed) {
       return Promise.reject(new TransportError("The connection pool is closed", { request }));
     }
     const url = request.url;
-    const protocol = url.protocol;
-    if (protocol !== "http:" && protocol !== "https:") {
-      return Promise.reject(
-        new UnsupportedProtocol(
-          `Request URL has an unsupported protocol '${protocol}//'.`,
-          { request },
-        ),
-      );
-    }
-    if (this.#proxy !== null) return this.#sendWaiting(request, readAll, null);
-    const key = poolKey(url);
-    let sending: Promise<Response>;
     try {
-      const connection = this.#acquire(key, url);
-      if (connection === null) return this.#sendWaiting(request, readAll, key);
-      sending = connection[handleRequest](request, readAll);
+      const key = this.#keyOf(url);
+      if (key === null) {
+        throw new UnsupportedProtocol(
+          `Request URL has an unsupported protocol '${url.protocol}//'.`,
+          { request },
+        );
+      }
+      // Proxy seam: a forwarded request is sent as a copy in absolute form with the
+      // proxy's headers.
+      const proxy = this.#proxy;
+      const sent = proxy === null ? request : forwardedRequest(proxy, request);
+      return this.#start(key, url, request, sent, readAll, 0);
     } catch (error) {
-      // Not expected; but a promise-returning method must not throw synchronously.
       return Promise.reject(error);
     }
-    return sending.then(undefined, (error) => {
-      if (isRetryableError(error) && !this.#closed) {
-        return this.#sendWaiting(request, readAll, key, 1);
-      }
-      throw error;
-    });
+  }
+
+  #keyUrl: URL | null = null;
+  #keyHref = "";
+  #key = "";
+
+  /**
+   * The pool key of `url` (proxy seam: by proxy and target), or `null` for a scheme other
+   * than http and https. The last one is kept for the same URL object with the same `href`
+   * (a pool polling one URL string gets the same object back from `#parse`): building it
+   * reads `protocol` and `host`, new strings on every read under Node.
+   */
+  #keyOf(url: URL): string | null {
+    if (url === this.#keyUrl && url.href === this.#keyHref) return this.#key;
+    const protocol = url.protocol;
+    if (protocol !== "http:" && protocol !== "https:") return null;
+    const proxy = this.#proxy;
+    const key = proxy === null ? poolKey(url) : proxyPoolKey(proxy, url);
+    this.#keyUrl = url;
+    this.#keyHref = url.href;
+    this.#key = key;
+    return key;
   }
 
   /**
-   * The general case of {@linkcode ConnectionPool.#send}: waits in line when the pool is
-   * full, goes through the proxy, and sends again (once, on a fresh connection) what a
-   * stale connection failed. `attempt` 1 is that retry.
+   * Takes a connection and sends, or joins the line. `attempt` 1 is the retry after a stale
+   * connection: it takes a fresh connection, as the other idle ones may be just as stale.
    */
-  async #sendWaiting(
+  #start(
+    key: string,
+    url: URL,
     request: Request,
+    sent: Request,
     readAll: boolean,
-    key: string | null,
-    attempt = 0,
+    attempt: number,
   ): Promise<Response> {
-    const url = request.url;
-    // Proxy seam: key by proxy + target; a forwarded request is sent as a copy in
-    // absolute form with the proxy's headers.
-    const proxy = this.#proxy;
-    key ??= proxy === null ? poolKey(url) : proxyPoolKey(proxy, url);
-    const sent = proxy === null ? request : forwardedRequest(proxy, request);
-    for (;; attempt++) {
-      // A retry takes a fresh connection: the other idle ones may be just as stale.
-      const connection = this.#acquire(key, url, attempt > 0) ??
-        await this.#wait(key, url, request);
-      try {
-        const response = await connection[handleRequest](sent, readAll);
-        // Proxy seam: the caller's request back on the response; a forwarded 407 throws.
-        return sent === request ? response : await finishForwarded(proxy!, request, response);
-      } catch (error) {
-        if (attempt < MAX_RETRIES && isRetryableError(error) && !this.#closed) continue;
-        throw error;
-      }
+    const connection = this.#acquire(key, url, attempt > 0);
+    if (connection === null) return this.#wait(key, url, request, sent, readAll, attempt);
+    return this.#exchange(connection, key, url, request, sent, readAll, attempt);
+  }
+
+  /**
+   * Sends on `connection`. Without a proxy not an async function: a `.then` for the retry
+   * instead of a generator frame and its await closures per request.
+   */
+  #exchange(
+    connection: PoolConnection,
+    key: string,
+    url: URL,
+    request: Request,
+    sent: Request,
+    readAll: boolean,
+    attempt: number,
+  ): Promise<Response> {
+    if (sent !== request) {
+      return this.#exchangeForwarded(connection, key, url, request, sent, readAll, attempt);
     }
+    return connection[handleRequest](sent, readAll).then(undefined, (error) => {
+      if (!this.#mayRetry(error, attempt)) throw error;
+      return this.#start(key, url, request, sent, readAll, attempt + 1);
+    });
+  }
+
+  /** {@linkcode ConnectionPool.#exchange} through a forward proxy. */
+  async #exchangeForwarded(
+    connection: PoolConnection,
+    key: string,
+    url: URL,
+    request: Request,
+    sent: Request,
+    readAll: boolean,
+    attempt: number,
+  ): Promise<Response> {
+    try {
+      const response = await connection[handleRequest](sent, readAll);
+      // Proxy seam: the caller's request back on the response; a forwarded 407 throws.
+      return await finishForwarded(this.#proxy!, request, response);
+    } catch (error) {
+      if (!this.#mayRetry(error, attempt)) throw error;
+    }
+    return await this.#start(key, url, request, sent, readAll, attempt + 1);
+  }
+
+  /**
+   * The exchange of a waiter that got a connection: `#exchange` settling the waiter's
+   * promise itself, so that the caller's promise settles as soon as the response is there.
+   */
+  async #serve(waiter: Waiter, connection: PoolConnection): Promise<void> {
+    const { request, sent } = waiter;
+    try {
+      const response = await connection[handleRequest](sent, waiter.readAll);
+      waiter.resolve(
+        sent === request ? response : await finishForwarded(this.#proxy!, request, response),
+      );
+      return;
+    } catch (error) {
+      if (!this.#mayRetry(error, waiter.attempt)) return waiter.reject(error);
+    }
+    try {
+      waiter.resolve(
+        this.#start(waiter.key, waiter.url, request, sent, waiter.readAll, waiter.attempt + 1),
+      );
+    } catch (error) {
+      waiter.reject(error);
+    }
+  }
+
+  /** Whether a request that failed with `error` on attempt `attempt` is sent again. */
+  #mayRetry(error: unknown, attempt: number): boolean {
+    return attempt < MAX_RETRIES && isRetryableError(error) && !this.#closed;
   }
 
   /** Opens the stream of a new connection: the seam where proxies plug in. */
@@ -496,55 +630,36 @@ export class ConnectionPool implements Transport {
     return connection;
   }
 
-  /** Waits in line for a connection, until the pool limit or the signal ends it. */
-  #wait(key: string, url: URL, request: Request): Promise<PoolConnection> {
+  /**
+   * Waits in line for a connection, until the pool limit or the signal ends it; the
+   * request is sent once a connection is assigned (`#assign`).
+   */
+  #wait(
+    key: string,
+    url: URL,
+    request: Request,
+    sent: Request,
+    readAll: boolean,
+    attempt: number,
+  ): Promise<Response> {
     const extensions = request.extensions;
     const signal = extensions.signal;
     // A wait that ends before it starts (aborted signal, no time left) never joins the
     // line: a waiter left there would take the next free connection and never use it.
     if (signal?.aborted) return Promise.reject(signal.reason);
-    let waiter!: Waiter;
-    const promise = new Promise<PoolConnection>((resolve, reject) => {
-      waiter = {
-        key,
-        url,
-        request,
-        resolve,
-        reject,
-        done: false,
-        deadline: new Deadline("pool", () => this.#giveUp(waiter, waiter.deadline.error)),
-        onAbort: null,
-      };
-    });
-    const refused = waiter.deadline.start(phaseLimit(extensions.timeout, "pool", this.#poolMs));
+    const waiter = new Waiter(key, url, request, sent, readAll, attempt);
+    const refused = waiter.start(phaseLimit(extensions.timeout, "pool", this.#poolMs));
     if (refused !== null) {
       if (refused instanceof PoolTimeout) refused.request = request;
       return Promise.reject(refused);
     }
-    if (signal !== undefined) {
-      waiter.onAbort = () => this.#giveUp(waiter, signal.reason);
-      signal.addEventListener("abort", waiter.onAbort, { once: true });
-    }
+    const promise = new Promise<Response>((resolve, reject) => {
+      waiter.resolve = resolve;
+      waiter.reject = reject;
+    });
+    if (signal !== undefined) waiter.listen(signal);
     this.#waiters.push(waiter);
     return promise;
-  }
-
-  /** The waiter's deadline passed or its signal aborted: it leaves the line and fails. */
-  #giveUp(waiter: Waiter, reason: unknown): void {
-    if (waiter.done) return;
-    this.#leave(waiter);
-    if (reason instanceof PoolTimeout && reason.request === null) reason.request = waiter.request;
-    waiter.reject(reason);
-  }
-
-  /** Marks the waiter done and stops what could end its wait. */
-  #leave(waiter: Waiter): void {
-    waiter.done = true;
-    waiter.deadline.stop();
-    if (waiter.onAbort !== null) {
-      waiter.request.extensions.signal!.removeEventListener("abort", waiter.onAbort);
-      waiter.onAbort = null;
-    }
   }
 
   /** The first waiter still waiting, for `key` when given. */
@@ -575,10 +690,30 @@ export class ConnectionPool implements Transport {
     return null;
   }
 
+  /**
+   * Gives `connection` to `waiter`. Its exchange starts in a microtask (as an awaited
+   * promise would resume), not inside the call that freed the connection; the waiters
+   * served in one go start in the same microtask, in the order they were served.
+   */
   #assign(waiter: Waiter, connection: PoolConnection): void {
-    this.#leave(waiter);
-    waiter.resolve(connection);
+    waiter.leave();
+    waiter.connection = connection;
+    this.#ready.push(waiter);
+    if (this.#ready.length === 1) queueMicrotask(this.#startReady);
   }
+
+  /** Waiters given a connection whose exchange has not started. */
+  #ready: Waiter[] = [];
+
+  #startReady = (): void => {
+    const ready = this.#ready;
+    this.#ready = [];
+    for (const waiter of ready) {
+      const connection = waiter.connection!;
+      waiter.connection = null;
+      this.#serve(waiter, connection);
+    }
+  };
 
   #onIdle(connection: PoolConnection): void {
     const key = this.#keys.get(connection);
