@@ -368,9 +368,7 @@ export class Client {
   buildRequest(method: string, url: string | URL, options: RequestOptions = {}): Request {
     // The URL stays text until the Request reads it, so the path and query are sent as
     // the caller wrote them (httpx's normalisation only; see models/url.ts).
-    let target: string | URL = typeof url === "string"
-      ? mergeUrl(this.#baseUrl, url, method.toUpperCase())
-      : url;
+    let target: string | URL = typeof url === "string" ? mergeUrl(this.#baseUrl, url, method) : url;
     if (this.#params !== null || options.params !== undefined) {
       const params = this.#params === null
         ? new QueryParams(options.params)

@@ -102,7 +102,7 @@ export function mergeUrl(baseUrl: URL | null, url: string, method = "GET"): stri
   if (ABSOLUTE.test(url)) return url;
   if (baseUrl === null) {
     throw new UnsupportedProtocol(
-      `Request URL is missing an 'http://' or 'https://' protocol. (${method} ${url})`,
+      `Request URL is missing an 'http://' or 'https://' protocol. (${method.toUpperCase()} ${url})`,
     );
   }
   return baseUrl.href + url.replace(/^\/+/, "");

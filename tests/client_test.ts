@@ -120,6 +120,15 @@ test("a relative URL without baseUrl is httpx's UnsupportedProtocol", async () =
     );
     return true;
   });
+  // The method is named as sent (upper case), whatever case it was given in.
+  await assert.rejects(client.request("delete", "/gone"), (error) => {
+    assert.ok(error instanceof UnsupportedProtocol);
+    assert.match(error.message, /\(DELETE \/gone\)$/);
+    return true;
+  });
+  // A lower-case method is sent in upper case, as httpx does.
+  const sent = await (await client.request("patch", "http://x/p")).json<Echo>();
+  assert.equal(sent.method, "PATCH");
 });
 
 test("timeout: default 5000 ms per phase, number, object and null", async () => {
