@@ -491,8 +491,8 @@ export class ConnectionPool implements Transport {
   }
 
   /**
-   * Sends on `connection`. Without a proxy not an async function: a `.then` for the retry
-   * instead of a generator frame and its await closures per request.
+   * Sends on `connection`. Not an async function: a `.then` for the retry instead of a
+   * generator frame and its await closures per request.
    */
   #exchange(
     connection: PoolConnection,
@@ -503,33 +503,15 @@ export class ConnectionPool implements Transport {
     readAll: boolean,
     attempt: number,
   ): Promise<Response> {
-    if (sent !== request) {
-      return this.#exchangeForwarded(connection, key, url, request, sent, readAll, attempt);
-    }
-    return connection[handleRequest](sent, readAll).then(undefined, (error) => {
+    const sending = connection[handleRequest](sent, readAll);
+    // Proxy seam: the caller's request back on the response; a forwarded 407 throws.
+    const answered = sent === request
+      ? sending
+      : sending.then((response) => finishForwarded(this.#proxy!, request, response));
+    return answered.then(undefined, (error) => {
       if (!this.#mayRetry(error, attempt)) throw error;
       return this.#start(key, url, request, sent, readAll, attempt + 1);
     });
-  }
-
-  /** {@linkcode ConnectionPool.#exchange} through a forward proxy. */
-  async #exchangeForwarded(
-    connection: PoolConnection,
-    key: string,
-    url: URL,
-    request: Request,
-    sent: Request,
-    readAll: boolean,
-    attempt: number,
-  ): Promise<Response> {
-    try {
-      const response = await connection[handleRequest](sent, readAll);
-      // Proxy seam: the caller's request back on the response; a forwarded 407 throws.
-      return await finishForwarded(this.#proxy!, request, response);
-    } catch (error) {
-      if (!this.#mayRetry(error, attempt)) throw error;
-    }
-    return await this.#start(key, url, request, sent, readAll, attempt + 1);
   }
 
   /**

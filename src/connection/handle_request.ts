@@ -94,6 +94,11 @@ export async function handleRequest(
       }
       throw error;
     }
+    if (x.trace) {
+      await x.trace("http11.receive_response_headers.complete", {
+        return_value: [event.version, event.status, event.reason, event.headers],
+      });
+    }
     const response = respond(core, request, event, readAll, exchange);
     return response instanceof Response ? response : await response;
   } catch (error) {
@@ -157,38 +162,16 @@ function respond(
   exchange: number,
 ): Response | Promise<Response> {
   const x = core.x;
-  const stream = core.stream!;
-  const method = request.method;
+  const parser = core.parser;
   const status = head.status;
   const headers = Headers.fromWire(head.headers);
   const extensions: ResponseExtensions = {
     httpVersion: head.version,
     reasonPhrase: head.reason,
-    networkStream: stream,
+    networkStream: core.stream!,
   };
   readKeepAliveHint(x, head.headers);
-  x.bodiless = method === "HEAD" || status === 204 || status === 304;
-  const trace = x.trace;
-  if (trace) {
-    return Promise.resolve(trace("http11.receive_response_headers.complete", {
-      return_value: [head.version, status, head.reason, head.headers],
-    })).then(() => respondWithBody(core, request, head, headers, extensions, readAll, exchange));
-  }
-  return respondWithBody(core, request, head, headers, extensions, readAll, exchange);
-}
-
-function respondWithBody(
-  core: ConnectionCore,
-  request: Request,
-  head: HeadEvent,
-  headers: Headers,
-  extensions: ResponseExtensions,
-  readAll: boolean,
-  exchange: number,
-): Response | Promise<Response> {
-  const x = core.x;
-  const parser = core.parser;
-  const status = head.status;
+  x.bodiless = request.method === "HEAD" || status === 204 || status === 304;
 
   // -- Upgrades: 101, or 2xx to CONNECT --
   if (status === 101 || (request.method === "CONNECT" && status >= 200 && status < 300)) {
