@@ -6,7 +6,7 @@
  * @module
  */
 
-import { Headers, type HeadersInit } from "./models/headers.ts";
+import { Headers, type HeadersInit, pairsOf } from "./models/headers.ts";
 import { phaseLimit, type Timeouts } from "./models/request.ts";
 import { InvalidURL, UnsupportedProtocol } from "./errors.ts";
 import { DEFAULT_TIMEOUT_MS } from "./connection/mod.ts";
@@ -53,10 +53,14 @@ export function mergeHeaders(
     : override instanceof Headers
     ? override
     : new Headers(override);
-  const pairs = base.pairs();
+  // A new array over the same pairs: Headers replaces a pair it changes, never edits one
+  // in place, so sharing them with `base` is safe (and saves a copy of each per request).
+  const shared = pairsOf(base) as [string, string][];
+  let pairs: [string, string][];
   if (host !== undefined && !base.has("host") && !(incoming?.has("host"))) {
-    pairs.unshift(["Host", host]);
-  }
+    pairs = [["Host", host]];
+    for (let i = 0; i < shared.length; i++) pairs.push(shared[i]);
+  } else pairs = shared.slice();
   const merged = Headers.fromPairs(pairs);
   if (incoming === null || incoming.size === 0) return merged;
   for (const name of incoming.keys()) merged.delete(name);

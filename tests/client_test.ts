@@ -131,6 +131,24 @@ test("a relative URL without baseUrl is httpx's UnsupportedProtocol", async () =
   assert.equal(sent.method, "PATCH");
 });
 
+test("a request's headers and the client's are separate: changing one leaves the other", async () => {
+  await using client = new Client({ transport: echo(), headers: { "X-Team": "a" } });
+  const first = client.buildRequest("GET", "http://x/");
+  first.headers.set("X-Team", "changed on the request");
+  first.headers.set("Accept", "text/plain");
+  first.headers.delete("User-Agent");
+  assert.equal(client.headers.get("x-team"), "a");
+  assert.equal(client.headers.get("accept"), "*/*");
+  assert.ok(client.headers.has("user-agent"));
+  client.headers.set("X-Team", "b");
+  client.headers.delete("Accept");
+  assert.equal(first.headers.get("x-team"), "changed on the request");
+  assert.equal(first.headers.get("accept"), "text/plain");
+  const echoed = await (await client.get("http://x/")).json<Echo>();
+  assert.equal(header(echoed, "x-team"), "b");
+  assert.equal(header(echoed, "accept"), undefined);
+});
+
 test("timeout: default 5000 ms per phase, number, object and null", async () => {
   await using client = new Client({ transport: echo() });
   const defaults = (await (await client.get("http://x/")).json<Echo>()).timeout;
