@@ -557,8 +557,12 @@ export class Client {
     return this.#sendFull(request, options);
   }
 
-  /** {@linkcode Client.send}'s plain lane; see there. */
-  async #sendPlain(
+  /**
+   * {@linkcode Client.send}'s plain lane; see there. Not an async function either: the
+   * transport's promise is continued, and the rest ({@linkcode Client.#plainReceived}) is
+   * plain unless cookies, a redirect or a body still to read make it wait.
+   */
+  #sendPlain(
     transport: Transport,
     request: Request,
     follow: boolean,
@@ -566,17 +570,47 @@ export class Client {
   ): Promise<Response> {
     const started = now();
     const whole = !stream && SEND_WHOLE in transport;
-    let response: Response;
+    let sending: Promise<Response>;
     try {
-      response = await (whole
+      sending = whole
         ? (transport as WholeTransport)[SEND_WHOLE](request)
-        : transport.send(request));
+        : transport.send(request);
     } catch (error) {
-      throw attachRequest(error, request);
+      return Promise.reject(attachRequest(error, request));
     }
+    return sending.then(
+      (response) => this.#plainReceived(request, response, started, whole, follow, stream),
+      (error) => {
+        throw attachRequest(error, request);
+      },
+    );
+  }
+
+  #plainReceived(
+    request: Request,
+    response: Response,
+    started: number,
+    whole: boolean,
+    follow: boolean,
+    stream: boolean,
+  ): Response | Promise<Response> {
     // The body is in: the time until now is the exchange's.
     if (whole) response.elapsed = now() - started;
     const cookies = this.#received(request, response, started);
+    if (cookies === undefined && !response.hasRedirectLocation) {
+      if (stream || response[SETTLE_WHOLE]()) return response;
+    }
+    return this.#plainFinish(request, response, cookies, follow, stream);
+  }
+
+  /** The waiting part of {@linkcode Client.#plainReceived}. */
+  async #plainFinish(
+    request: Request,
+    response: Response,
+    cookies: Promise<void> | undefined,
+    follow: boolean,
+    stream: boolean,
+  ): Promise<Response> {
     if (cookies !== undefined) await cookies;
     if (response.hasRedirectLocation) {
       response = await this.#sendHandlingRedirects(request, follow, [], response);
