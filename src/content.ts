@@ -688,7 +688,8 @@ export function encodeRequestContent(
 ): EncodedContent | null {
   const { content, json, data, files } = options;
   if (content != null) return encodeBody(content, boundary);
-  const form = typeof FormData !== "undefined" && data instanceof FormData
+  // `data` first: naming the `FormData` global loads it lazily, on Deno on every read.
+  const form = data != null && typeof FormData !== "undefined" && data instanceof FormData
     ? MultiPart.fromFormData(data)
     : null;
   if (files != null && !isEmptyFiles(files)) {

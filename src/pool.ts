@@ -47,7 +47,7 @@ import {
 } from "./models/request.ts";
 import type { Response } from "./models/response.ts";
 import type { NetworkStreamInterface } from "./network/types.ts";
-import type { Transport } from "./models/transport.ts";
+import { SEND_WHOLE, type Transport } from "./models/transport.ts";
 import {
   Connection,
   DEFAULT_KEEPALIVE_EXPIRY_MS,
@@ -383,6 +383,11 @@ export class ConnectionPool implements Transport {
     return this.#send(request, false);
   }
 
+  /** Internal: sends `request` and reads the body before resolving; see `SEND_WHOLE`. */
+  [SEND_WHOLE](request: Request): Promise<Response> {
+    return this.#send(request, true);
+  }
+
   /** Closes every connection and fails the requests waiting for one. */
   async close(): Promise<void> {
     this.#closed = true;
@@ -491,7 +496,11 @@ export class ConnectionPool implements Transport {
     return this.#exchange(connection, key, url, request, sent, readAll, attempt);
   }
 
-  async #exchange(
+  /**
+   * Sends on `connection`. Not an async function: a `.then` for the retry instead of a
+   * generator frame and its await closures per request.
+   */
+  #exchange(
     connection: PoolConnection,
     key: string,
     url: URL,
@@ -500,14 +509,15 @@ export class ConnectionPool implements Transport {
     readAll: boolean,
     attempt: number,
   ): Promise<Response> {
-    try {
-      const response = await connection[handleRequest](sent, readAll);
-      // Proxy seam: the caller's request back on the response; a forwarded 407 throws.
-      return sent === request ? response : await finishForwarded(this.#proxy!, request, response);
-    } catch (error) {
+    const sending = connection[handleRequest](sent, readAll);
+    // Proxy seam: the caller's request back on the response; a forwarded 407 throws.
+    const answered = sent === request
+      ? sending
+      : sending.then((response) => finishForwarded(this.#proxy!, request, response));
+    return answered.then(undefined, (error) => {
       if (!this.#mayRetry(error, attempt)) throw error;
-    }
-    return await this.#start(key, url, request, sent, readAll, attempt + 1);
+      return this.#start(key, url, request, sent, readAll, attempt + 1);
+    });
   }
 
   /**

@@ -4,7 +4,8 @@ import assert from "node:assert/strict";
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import { test } from "./_harness.ts";
-import { Client, ReadTimeout } from "../mod.ts";
+import { gzipSync } from "node:zlib";
+import { Client, ConnectionPool, ReadTimeout, RemoteProtocolError } from "../mod.ts";
 
 async function serve(
   handler: (request: IncomingMessage, response: ServerResponse) => void,
@@ -83,5 +84,81 @@ test("ten concurrent requests share the pool; elapsed is measured", async () => 
       assert.ok(response.elapsed > 0);
       assert.equal(response.httpVersion, "HTTP/1.1");
     }
+  });
+});
+
+/** Paths of the plain-lane tests: small, large (many reads), gzip'd, a redirect, a cut body. */
+function lanes(request: IncomingMessage, response: ServerResponse): void {
+  const path = request.url ?? "/";
+  if (path === "/small") response.end("x");
+  else if (path === "/large") response.end("L".repeat(300_000));
+  else if (path === "/gzip") {
+    response.writeHead(200, { "Content-Encoding": "gzip" });
+    response.end(gzipSync("unzipped"));
+  } else if (path === "/redirect") {
+    response.writeHead(302, { Location: "/small" });
+    response.end("moved");
+  } else if (path === "/cut") {
+    response.writeHead(200, { "Content-Length": "100" });
+    response.write("ten bytes!");
+    setImmediate(() => response.socket?.destroy());
+  } else {
+    response.writeHead(404);
+    response.end();
+  }
+}
+
+test("a client's requests over its pool: bodies whole, decoded and followed; elapsed stops at the end; the connection is back on return", async () => {
+  await serve(lanes, async (origin) => {
+    const pool = new ConnectionPool();
+    await using client = new Client({ baseUrl: origin, transport: pool });
+    assert.equal(await (await client.get("/small")).text(), "x");
+    const large = await client.get("/large");
+    assert.equal(String(pool), "<ConnectionPool [1 idle]>");
+    assert.equal(large.isRead, true);
+    assert.equal(large.isClosed, true);
+    assert.equal(large.content.length, 300_000);
+    const elapsed = large.elapsed;
+    assert.ok(elapsed > 0);
+    // Reading is over: elapsed no longer grows (it used to be "until now" while unset).
+    await new Promise((resolve) => setTimeout(resolve, 30));
+    assert.equal(large.elapsed, elapsed);
+    const small = await client.get("/small");
+    assert.equal(small.isRead, true);
+    assert.equal(small.isClosed, true);
+    const smallElapsed = small.elapsed;
+    await new Promise((resolve) => setTimeout(resolve, 30));
+    assert.equal(small.elapsed, smallElapsed);
+    assert.equal(await (await client.get("/gzip")).text(), "unzipped");
+    const followed = await client.get("/redirect", { followRedirects: true });
+    assert.equal(followed.url?.pathname, "/small");
+    assert.equal(followed.history.length, 1);
+    assert.equal(followed.history[0].status, 302);
+    assert.equal(await followed.text(), "x");
+    const notFollowed = await client.get("/redirect");
+    assert.equal(notFollowed.status, 302);
+    assert.equal(await notFollowed.text(), "moved");
+    assert.equal(notFollowed.nextRequest?.url.pathname, "/small");
+    // stream: the body is left for the caller, and holds the connection until read.
+    const streamed = await client.send(client.buildRequest("GET", "/large"), { stream: true });
+    assert.equal(streamed.isStreamConsumed, false);
+    assert.equal(String(pool), "<ConnectionPool [1 active]>");
+    assert.equal((await streamed.bytes()).length, 300_000);
+    assert.equal(String(pool), "<ConnectionPool [1 idle]>");
+  });
+});
+
+test("a client's request whose body is cut short fails naming the request, and the connection is dropped", async () => {
+  await serve(lanes, async (origin) => {
+    const pool = new ConnectionPool();
+    await using client = new Client({ baseUrl: origin, transport: pool });
+    assert.equal(await (await client.get("/small")).text(), "x");
+    await assert.rejects(client.get("/cut"), (error) => {
+      assert.ok(error instanceof RemoteProtocolError, String(error));
+      assert.equal(error.request?.url.href, `${origin}/cut`);
+      return true;
+    });
+    assert.equal(String(pool), "<ConnectionPool [0 active]>");
+    assert.equal(await (await client.get("/small")).text(), "x");
   });
 });

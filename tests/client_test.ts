@@ -120,6 +120,33 @@ test("a relative URL without baseUrl is httpx's UnsupportedProtocol", async () =
     );
     return true;
   });
+  // The method is named as sent (upper case), whatever case it was given in.
+  await assert.rejects(client.request("delete", "/gone"), (error) => {
+    assert.ok(error instanceof UnsupportedProtocol);
+    assert.match(error.message, /\(DELETE \/gone\)$/);
+    return true;
+  });
+  // A lower-case method is sent in upper case, as httpx does.
+  const sent = await (await client.request("patch", "http://x/p")).json<Echo>();
+  assert.equal(sent.method, "PATCH");
+});
+
+test("a request's headers and the client's are separate: changing one leaves the other", async () => {
+  await using client = new Client({ transport: echo(), headers: { "X-Team": "a" } });
+  const first = client.buildRequest("GET", "http://x/");
+  first.headers.set("X-Team", "changed on the request");
+  first.headers.set("Accept", "text/plain");
+  first.headers.delete("User-Agent");
+  assert.equal(client.headers.get("x-team"), "a");
+  assert.equal(client.headers.get("accept"), "*/*");
+  assert.ok(client.headers.has("user-agent"));
+  client.headers.set("X-Team", "b");
+  client.headers.delete("Accept");
+  assert.equal(first.headers.get("x-team"), "changed on the request");
+  assert.equal(first.headers.get("accept"), "text/plain");
+  const echoed = await (await client.get("http://x/")).json<Echo>();
+  assert.equal(header(echoed, "x-team"), "b");
+  assert.equal(header(echoed, "accept"), undefined);
 });
 
 test("timeout: default 5000 ms per phase, number, object and null", async () => {

@@ -178,6 +178,32 @@ test("large writes are written whole", async () => {
   assert.equal(received, total);
 });
 
+test("overlapping writes are each written whole", async () => {
+  let received = 0;
+  const counts = new Map<number, number>();
+  let finished = () => {};
+  const done = new Promise<void>((resolve) => finished = resolve);
+  const size = 4 * 1024 * 1024;
+  await using server = await tcpServer((socket) => {
+    socket.on("data", (chunk: Uint8Array) => {
+      received += chunk.length;
+      for (const byte of chunk) counts.set(byte, (counts.get(byte) ?? 0) + 1);
+      if (received >= 3 * size) finished();
+    });
+  });
+  await using stream = await new NetworkBackend().connect("127.0.0.1", server.port);
+  // Large enough that the kernel takes each in parts, so they are in progress together;
+  // one watched by a limit, the others not.
+  await Promise.all([
+    stream.write(new Uint8Array(size).fill(1)),
+    stream.write(new Uint8Array(size).fill(2), 10_000),
+    stream.write(new Uint8Array(size).fill(3)),
+  ]);
+  await done;
+  assert.equal(received, 3 * size);
+  assert.deepEqual([...counts].sort(), [[1, size], [2, size], [3, size]]);
+});
+
 test("a refused connection is a ConnectError naming host and port", async () => {
   const port = await freePort();
   await assert.rejects(new NetworkBackend().connect("127.0.0.1", port), (error) => {

@@ -587,6 +587,23 @@ test("a connection opened for a request refused locally expires and, gone stale,
   assert.equal(await (await pool.request("GET", `${server.url}/`)).text(), "hi");
 });
 
+test("a trace callback that throws as a whole body ends fails that request only: not sent again, and the connection serves the next", async () => {
+  await using server = await cannedServer((_head, index) => ok(`answer ${index}`));
+  await using pool = new ConnectionPool({ maxConnections: 1 });
+  const trace = (name: string): void => {
+    if (name === "http11.response_closed.started") throw new Error("trace boom");
+  };
+  // The second request waits for the only connection; it gets it as the first one's
+  // exchange ends, before the first one's trace failure is reported.
+  const first = pool.request("GET", `${server.url}/`, { extensions: { trace } });
+  const second = pool.request("GET", `${server.url}/`);
+  await assert.rejects(first, /trace boom/);
+  assert.equal(await (await second).text(), "answer 1");
+  assert.equal(server.heads.length, 2, "the failed request was not sent again");
+  assert.equal(server.accepted, 1, "one connection served both");
+  assert.equal(String(pool), "<ConnectionPool [1 idle]>");
+});
+
 test("a trace callback that throws as a streamed body ends does not keep the connection busy", async () => {
   const body = "x".repeat(200_000); // more than one read, so the body ends while streaming
   await using server = await cannedServer(() => ok(body));

@@ -52,6 +52,9 @@ export class ConnectionCore implements Probed {
   exchangeId = 0;
   /** The idle probe's read, until a response takes it. */
   armed: Promise<Uint8Array> | null = null;
+  /** For `idle_probe.ts`: when the connection turned idle, and whether it is listed. */
+  probeStamp = 0;
+  probeListed = false;
   keepaliveMs: number;
   expiresAt = Infinity;
   closing: Promise<void> | null = null;

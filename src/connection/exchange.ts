@@ -39,6 +39,14 @@ export class Exchange {
   borrow = false;
   /** Body chunks that came with the head, handed out before reading on. */
   pending: Uint8Array[] | null = null;
+  /** The stream was open before this request (it may have gone stale meanwhile). */
+  reused = false;
+  /** Whether writing the request head began. */
+  headSent = false;
+  /** Whether any byte of the response came. */
+  gotBytes = false;
+  /** A failed write of the request body, reported if no response can be read. */
+  writeFailure: unknown = null;
 
   /** Resets the record for `request`. */
   start(
@@ -60,5 +68,9 @@ export class Exchange {
     this.remaining = null;
     this.borrow = false;
     this.pending = null;
+    this.reused = false;
+    this.headSent = false;
+    this.gotBytes = false;
+    this.writeFailure = null;
   }
 }

@@ -25,7 +25,7 @@ import { Response, type ResponseExtensions } from "../models/response.ts";
 import { concatBytes } from "../models/body.ts";
 import type { NetworkStreamInterface } from "../network/types.ts";
 import { PrefixedStream } from "../network/prefixed_stream.ts";
-import type { ResponseEvent } from "../http11/parser.ts";
+import type { HeadEvent, ResponseEvent } from "../http11/parser.ts";
 import { traced } from "../_trace.ts";
 import { defaultPort } from "../_origin.ts";
 import type { ConnectionCore } from "./core.ts";
@@ -38,6 +38,11 @@ const EMPTY = new Uint8Array(0);
 /**
  * Sends `request` on the connection of `core` and returns the response, its body read
  * whole (`readAll`) or left to read.
+ *
+ * Only the steps that wait are in this async function (the turn, opening, writing,
+ * reading the head); what comes before and after is in plain functions. An async
+ * function's frame holds every local of its body for as long as it runs, and is allocated
+ * per call: kept small, it is a few hundred bytes fewer per request.
  */
 export async function handleRequest(
   core: ConnectionCore,
@@ -45,55 +50,23 @@ export async function handleRequest(
   readAll: boolean,
 ): Promise<Response> {
   if (core.busy) await core.takeTurn();
-  core.busy = true;
-  const extensions = request.extensions;
-  const signal = extensions.signal;
-  if (core.state === "CLOSED" || core.state === "UPGRADED" || signal?.aborted) {
-    throw refuse(core, request);
-  }
-  const trace = extensions.trace;
-  const timeouts = extensions.timeout;
-  const method = request.method;
-  // Reused: the stream was open before this request (it may have gone stale meanwhile).
-  const reused = core.exchanges > 0 || core.stream !== null;
-  if (core.state === "IDLE" && core.armed === null) unscheduleProbe(core);
-  core.setState("ACTIVE");
+  const exchange = begin(core, request);
   const x = core.x;
-  x.start(request, trace, signal, phaseLimit(timeouts, "read", core.readMs));
-  const exchange = ++core.exchangeId;
-  let headSent = false;
-  let gotBytes = false;
   try {
-    if (signal !== undefined) core.listen(signal);
     if (core.stream === null) await core.open(request);
     const stream = core.stream!;
-    const writeMs = phaseLimit(timeouts, "write", core.writeMs);
-
-    // -- Request head (and a body given as bytes) --
-    const url = request.url;
-    const target = (extensions.target as string | undefined) ?? request.target;
-    const heads = core.heads;
-    const pairs = heads.pairs(request.headers, url);
-    if (heads.closeAsked) x.keepAlive = false;
-    const wire = heads.serialize(method, target, pairs, request.content);
-    const body = heads.body;
-    headSent = true;
-    if (trace) {
-      await traced(
-        trace,
-        "http11.send_request_headers",
-        { request },
-        () => stream.write(wire, writeMs).then(() => null),
-      );
-    } else {
-      await stream.write(wire, writeMs);
-    }
-    const writeFailure = body !== null || trace ? await sendBody(x, stream, body, writeMs) : null;
+    const writeMs = phaseLimit(request.extensions.timeout, "write", core.writeMs);
+    const wire = serializeHead(core, request);
+    x.headSent = true;
+    if (x.trace) await sendHeadTraced(x, stream, wire, writeMs);
+    else await stream.write(wire, writeMs);
+    const body = core.heads.body;
+    if (body !== null || x.trace) x.writeFailure = await sendBody(x, stream, body, writeMs);
 
     // -- Response head --
     const parser = core.parser;
-    parser.startResponse(method);
-    if (trace) await trace("http11.receive_response_headers.started", { request });
+    parser.startResponse(request.method);
+    if (x.trace) await x.trace("http11.receive_response_headers.started", { request });
     let event: ResponseEvent | null;
     try {
       try {
@@ -103,123 +76,238 @@ export async function handleRequest(
             const bytes = await core.readChunk(stream);
             if (bytes.length === 0) parser.feedEnd();
             else {
-              gotBytes = true;
+              x.gotBytes = true;
               parser.feed(bytes);
             }
           }
           event = parser.next();
         }
       } catch (error) {
-        throw writeFailure ?? error;
+        throw x.writeFailure ?? error;
       }
       if (event.type !== "head") {
         throw new RemoteProtocolError(`Unexpected ${JSON.stringify(event.type)} before the head`);
       }
     } catch (error) {
-      if (trace) {
-        await traceFailed(trace, "http11.receive_response_headers", core.failure(error, request));
+      if (x.trace) {
+        await traceFailed(x.trace, "http11.receive_response_headers", core.failure(error, request));
       }
       throw error;
     }
-    const head = event;
-    const status = head.status;
-    if (trace) {
-      await trace("http11.receive_response_headers.complete", {
-        return_value: [head.version, status, head.reason, head.headers],
+    if (x.trace) {
+      await x.trace("http11.receive_response_headers.complete", {
+        return_value: [event.version, event.status, event.reason, event.headers],
       });
     }
-    const headers = Headers.fromWire(head.headers);
-    const extensionsOut: ResponseExtensions = {
-      httpVersion: head.version,
-      reasonPhrase: head.reason,
-      networkStream: stream,
-    };
-    readKeepAliveHint(x, head.headers);
-    x.bodiless = method === "HEAD" || status === 204 || status === 304;
+    const response = respond(core, request, event, readAll, exchange);
+    return response instanceof Response ? response : await response;
+  } catch (error) {
+    throw await failExchange(core, request, error);
+  }
+}
 
-    // -- Upgrades: 101, or 2xx to CONNECT --
-    if (status === 101 || (method === "CONNECT" && status >= 200 && status < 300)) {
-      if (status === 101 && !request.headers.has("upgrade")) {
-        // As h11 and undici: a switch nobody asked for would take the connection (and
-        // its pool slot) for good, with nobody to close it.
-        throw new RemoteProtocolError(
-          `Unexpected "101 ${head.reason}": the request did not ask to switch protocols`,
-          { request },
-        );
-      }
-      const next = parser.next();
-      const rest = next !== null && next.type === "upgrade" ? next.rest : parser.takeBuffered();
-      extensionsOut.networkStream = upgrade(core, request, headers, rest);
-      return new Response(status, { headers, extensions: extensionsOut, request });
-    }
+/** Takes the connection for `request` (or refuses it) and starts the exchange's record. */
+function begin(core: ConnectionCore, request: Request): number {
+  core.busy = true;
+  const extensions = request.extensions;
+  const signal = extensions.signal;
+  if (core.state === "CLOSED" || core.state === "UPGRADED" || signal?.aborted) {
+    throw refuse(core, request);
+  }
+  // Reused: the stream was open before this request (it may have gone stale meanwhile).
+  const reused = core.exchanges > 0 || core.stream !== null;
+  if (core.state === "IDLE" && core.armed === null) unscheduleProbe(core);
+  core.setState("ACTIVE");
+  const x = core.x;
+  x.start(request, extensions.trace, signal, phaseLimit(extensions.timeout, "read", core.readMs));
+  x.reused = reused;
+  if (signal !== undefined) core.listen(signal);
+  return ++core.exchangeId;
+}
 
-    // -- Body: whole already, or pulled on demand --
-    let first: Uint8Array | null = null;
-    let more: Uint8Array[] | null = null;
-    let size = 0;
-    for (event = parser.next(); event !== null && event.type === "data"; event = parser.next()) {
-      if (first === null) first = event.data;
-      else (more ??= [first]).push(event.data);
-      size += event.data.length;
+/** The request head's bytes (with a body given as bytes); a streamed body is left in `heads.body`. */
+function serializeHead(core: ConnectionCore, request: Request): Uint8Array {
+  const url = request.url;
+  const target = (request.extensions.target as string | undefined) ?? request.target;
+  const heads = core.heads;
+  const pairs = heads.pairs(request.headers, url);
+  if (heads.closeAsked) core.x.keepAlive = false;
+  return heads.serialize(request.method, target, pairs, request.content);
+}
+
+function sendHeadTraced(
+  x: Exchange,
+  stream: NetworkStreamInterface,
+  wire: Uint8Array,
+  writeMs: number | null,
+): Promise<unknown> {
+  return traced(
+    x.trace!,
+    "http11.send_request_headers",
+    { request: x.request },
+    () => stream.write(wire, writeMs).then(() => null),
+  );
+}
+
+/**
+ * The response to `request` from its head: an upgrade hands the stream over; a body that
+ * came whole is handed up as bytes; anything else is read on demand (or whole, with
+ * `readAll`). A promise only when something must be waited for (tracing, reading).
+ */
+function respond(
+  core: ConnectionCore,
+  request: Request,
+  head: HeadEvent,
+  readAll: boolean,
+  exchange: number,
+): Response | Promise<Response> {
+  const x = core.x;
+  const parser = core.parser;
+  const status = head.status;
+  const headers = Headers.fromWire(head.headers);
+  const extensions: ResponseExtensions = {
+    httpVersion: head.version,
+    reasonPhrase: head.reason,
+    networkStream: core.stream!,
+  };
+  readKeepAliveHint(x, head.headers);
+  x.bodiless = request.method === "HEAD" || status === 204 || status === 304;
+
+  // -- Upgrades: 101, or 2xx to CONNECT --
+  if (status === 101 || (request.method === "CONNECT" && status >= 200 && status < 300)) {
+    if (status === 101 && !request.headers.has("upgrade")) {
+      // As h11 and undici: a switch nobody asked for would take the connection (and
+      // its pool slot) for good, with nobody to close it.
+      throw new RemoteProtocolError(
+        `Unexpected "101 ${head.reason}": the request did not ask to switch protocols`,
+        { request },
+      );
     }
-    if (event !== null && event.type === "end") {
-      const content = more !== null ? concatBytes(more, size) : first ?? EMPTY;
-      x.keepAlive &&= event.keepAlive;
-      if (trace) {
-        await trace("http11.receive_response_body.started", { request });
-        await trace("http11.receive_response_body.complete", { return_value: null });
-      }
-      x.bodyDone = true;
-      if (readAll) {
-        const ending = core.endExchange(exchange);
-        if (ending !== undefined) await ending;
-        return new Response(status, { headers, content, extensions: extensionsOut, request });
-      }
-      return new Response(status, {
-        headers,
-        content: new BufferedBody(core, exchange, content),
-        extensions: extensionsOut,
+    const next = parser.next();
+    const rest = next !== null && next.type === "upgrade" ? next.rest : parser.takeBuffered();
+    extensions.networkStream = upgrade(core, request, headers, rest);
+    return new Response(status, { headers, extensions, request });
+  }
+
+  // -- Body: whole already, or pulled on demand --
+  let first: Uint8Array | null = null;
+  let more: Uint8Array[] | null = null;
+  let size = 0;
+  let event = parser.next();
+  for (; event !== null && event.type === "data"; event = parser.next()) {
+    if (first === null) first = event.data;
+    else (more ??= [first]).push(event.data);
+    size += event.data.length;
+  }
+  if (event !== null && event.type === "end") {
+    const content = more !== null ? concatBytes(more, size) : first ?? EMPTY;
+    x.keepAlive &&= event.keepAlive;
+    x.bodyDone = true;
+    if (x.trace) {
+      return respondWholeTraced(
+        core,
         request,
-      });
+        status,
+        headers,
+        extensions,
+        content,
+        readAll,
+        exchange,
+      );
     }
-    if (event !== null) {
-      throw new RemoteProtocolError(`Unexpected ${JSON.stringify(event.type)} in the body`);
+    if (readAll) {
+      const ending = core.endExchange(exchange);
+      const response = new Response(status, { headers, content, extensions, request });
+      return ending === undefined ? response : ending.then(() => response);
     }
-    x.borrow = extensions.borrowBodyChunks === true && stream.readInto !== undefined;
-    const source = new ConnectionBody(core, exchange, x.borrow);
-    if (first !== null) x.pending = more ?? [first];
-    x.remaining = head.bodyLength === null ? null : head.bodyLength - size;
-    const response = new Response(status, {
+    return new Response(status, {
       headers,
-      content: source,
-      extensions: extensionsOut,
+      content: new BufferedBody(core, exchange, content),
+      extensions,
       request,
     });
-    if (readAll) {
-      try {
-        await response.bytes();
-      } catch (error) {
-        throw core.failure(error, request);
-      }
-    }
-    return response;
-  } catch (error) {
-    const failure = core.failure(error, request);
-    // Retry on a fresh connection only what a stale keep-alive connection explains: the
-    // peer closed or reset it before any response byte. Not a timeout (the server may be
-    // working on it), and never a body that cannot be sent again.
-    if (
-      reused && !gotBytes &&
-      (!headSent || (IDEMPOTENT_METHODS.has(method) && request.isReplayable)) &&
-      !(failure instanceof LocalProtocolError) && !(failure instanceof TimeoutException) &&
-      !signal?.aborted
-    ) markRetryable(failure as object);
-    // For a client's retries (src/retry.ts): nothing of the response was received.
-    if (!gotBytes && typeof failure === "object" && failure !== null) markBeforeResponse(failure);
-    if (failure instanceof LocalProtocolError && !headSent) core.unwind();
-    else await core.close();
-    throw failure;
   }
+  if (event !== null) {
+    throw new RemoteProtocolError(`Unexpected ${JSON.stringify(event.type)} in the body`);
+  }
+  const stream = core.stream!;
+  x.borrow = request.extensions.borrowBodyChunks === true && stream.readInto !== undefined;
+  const source = new ConnectionBody(core, exchange, x.borrow);
+  if (first !== null) x.pending = more ?? [first];
+  x.remaining = head.bodyLength === null ? null : head.bodyLength - size;
+  const response = new Response(status, { headers, content: source, extensions, request });
+  return readAll ? readWhole(core, request, response) : response;
+}
+
+async function respondWholeTraced(
+  core: ConnectionCore,
+  request: Request,
+  status: number,
+  headers: Headers,
+  extensions: ResponseExtensions,
+  content: Uint8Array,
+  readAll: boolean,
+  exchange: number,
+): Promise<Response> {
+  const trace = core.x.trace!;
+  await trace("http11.receive_response_body.started", { request });
+  await trace("http11.receive_response_body.complete", { return_value: null });
+  if (readAll) {
+    const ending = core.endExchange(exchange);
+    if (ending !== undefined) await ending;
+    return new Response(status, { headers, content, extensions, request });
+  }
+  return new Response(status, {
+    headers,
+    content: new BufferedBody(core, exchange, content),
+    extensions,
+    request,
+  });
+}
+
+async function readWhole(
+  core: ConnectionCore,
+  request: Request,
+  response: Response,
+): Promise<Response> {
+  try {
+    await response.bytes();
+  } catch (error) {
+    throw core.failure(error, request);
+  }
+  return response;
+}
+
+/**
+ * The exchange failed: the error to report, after marking what may be retried and closing
+ * (or, for a request refused before a byte was written, keeping) the connection.
+ */
+async function failExchange(
+  core: ConnectionCore,
+  request: Request,
+  error: unknown,
+): Promise<unknown> {
+  const x = core.x;
+  const failure = core.failure(error, request);
+  // The exchange ended before this failure (a trace callback that throws as it ends): the
+  // connection went back whole, and may serve the next request already.
+  if (x.request !== request) return failure;
+  // Retry on a fresh connection only what a stale keep-alive connection explains: the
+  // peer closed or reset it before any response byte. Not a timeout (the server may be
+  // working on it), and never a body that cannot be sent again.
+  const gotBytes = x.gotBytes;
+  const headSent = x.headSent;
+  if (
+    x.reused && !gotBytes &&
+    (!headSent || (IDEMPOTENT_METHODS.has(request.method) && request.isReplayable)) &&
+    !(failure instanceof LocalProtocolError) && !(failure instanceof TimeoutException) &&
+    !request.extensions.signal?.aborted
+  ) markRetryable(failure as object);
+  // For a client's retries (src/retry.ts): nothing of the response was received.
+  if (!gotBytes && typeof failure === "object" && failure !== null) markBeforeResponse(failure);
+  if (failure instanceof LocalProtocolError && !headSent) core.unwind();
+  else await core.close();
+  return failure;
 }
 
 /**

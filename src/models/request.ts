@@ -161,14 +161,17 @@ export class Request {
    * digits and ``!#$%&'*+-.^_`|~``) is `LocalProtocolError`, before any connection is made.
    */
   constructor(method: string, url: string | URL, init: RequestInit = {}) {
-    if (!METHOD.test(method)) {
-      throw new LocalProtocolError(
-        `Invalid method ${
-          JSON.stringify(method)
-        }: a method is a token (letters, digits and !#$%&'*+-.^_\`|~)`,
-      );
+    if (method !== "GET" && method !== "POST") {
+      if (!METHOD.test(method)) {
+        throw new LocalProtocolError(
+          `Invalid method ${
+            JSON.stringify(method)
+          }: a method is a token (letters, digits and !#$%&'*+-.^_\`|~)`,
+        );
+      }
+      method = method.toUpperCase();
     }
-    this.method = method.toUpperCase();
+    this.method = method;
     if (typeof url === "string") {
       const parsed = parseRequestUrl(url, this.method);
       this.url = parsed.url;

@@ -118,6 +118,13 @@ export const WRAP_SOURCE: unique symbol = Symbol("ferry.wrapSource");
  */
 export const TAKE_WHOLE: unique symbol = Symbol("ferry.takeWhole");
 
+/**
+ * Internal: `response[SETTLE_WHOLE]()` marks a body given in memory that needs no decoding
+ * as read and closed at once, as `bytes()` would, without a promise; `false` (and nothing
+ * changed) otherwise. The client calls it on a response its transport read whole.
+ */
+export const SETTLE_WHOLE: unique symbol = Symbol("ferry.settleWhole");
+
 const now: () => number = typeof performance !== "undefined"
   ? () => performance.now()
   : () => Date.now();
@@ -265,6 +272,8 @@ export class Response {
   #downloaded = 0;
   #stream: ReadableStream<Uint8Array> | null = null;
   #encoding: string | null = null;
+  /** The body was given as bytes: its source holds nothing to release. */
+  #inMemory = false;
 
   /** Creates a response with `status`. */
   constructor(status: number, init: ResponseInit = {}) {
@@ -286,6 +295,7 @@ export class Response {
       this.#raw = content as BodySource;
     } else {
       this.#raw = bytesSource(bytes);
+      this.#inMemory = true;
       // In-memory bodies without a coding are already what the reader gets.
       if (!this.headers.has("content-encoding")) {
         this.#content = bytes;
@@ -475,9 +485,20 @@ export class Response {
   [WRAP_SOURCE](wrap: (source: BodySource) => BodySource): void {
     if (this.#consumed) throw new StreamConsumed();
     this.#raw = wrap(this.#raw);
+    this.#inMemory = false;
     // An in-memory body is read through the wrapper too.
     this.#content = null;
     this.#downloaded = 0;
+  }
+
+  /** Internal: see {@linkcode SETTLE_WHOLE}. */
+  [SETTLE_WHOLE](): boolean {
+    if (this.#content === null || !this.#inMemory || this.#consumed || this.#closed) return false;
+    this.#consumed = true;
+    this.#closed = true;
+    const started = this[STARTED_AT];
+    if (started !== null && this.#elapsed === null) this.#elapsed = now() - started;
+    return true;
   }
 
   /** Internal: see {@linkcode TAKE_WHOLE}. */

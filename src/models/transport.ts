@@ -28,3 +28,16 @@ export interface Transport {
   /** Releases every connection. */
   close(): Promise<void>;
 }
+
+/**
+ * Internal: a transport that can read the body before it resolves implements
+ * `[SEND_WHOLE](request)` (`ConnectionPool` does). The client uses it when it would read
+ * the body anyway: the connection is free as soon as the body is in, and no body stream
+ * is set up and pulled.
+ */
+export const SEND_WHOLE: unique symbol = Symbol("ferry.sendWhole");
+
+/** A transport with {@linkcode SEND_WHOLE}. Not public API. */
+export interface WholeTransport extends Transport {
+  [SEND_WHOLE](request: Request): Promise<Response>;
+}

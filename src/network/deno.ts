@@ -51,6 +51,7 @@ if (typeof deno?.unrefTimer === "function") {
 
 /** Bytes per read slab. */
 const SLAB_SIZE = 65536;
+const EMPTY = new Uint8Array(0);
 /** A slab with less than this left (and less than asked for) is replaced. */
 const MIN_TAIL = 16384;
 
@@ -144,7 +145,13 @@ export class DenoNetworkStream implements NetworkStreamInterface {
     return this.#read(maxBytes);
   }
 
-  async #read(maxBytes: number): Promise<Uint8Array> {
+  /**
+   * Starts the read for {@linkcode DenoNetworkStream.read}. Not an async function: the
+   * slab part being filled is kept on the stream (reads never overlap) and the runtime's
+   * promise is continued with two handlers made once per stream, which allocates a few
+   * hundred bytes fewer per read than a generator frame and its await closures.
+   */
+  #read(maxBytes: number): Promise<Uint8Array> {
     let slab = this.#slab;
     let offset = this.#offset;
     let room = slab.length - offset;
@@ -158,26 +165,44 @@ export class DenoNetworkStream implements NetworkStreamInterface {
       room = SLAB_SIZE;
     }
     const view = slab.subarray(offset, offset + (room < maxBytes ? room : maxBytes));
-    const deadline = this.#readDeadline;
+    this.#readSlab = slab;
+    this.#readOffset = offset;
+    this.#readView = view;
     this.#reading = true;
-    try {
-      for (;;) {
-        let count: number | null;
-        try {
-          count = await this.#conn.read(view);
-        } catch (error) {
-          throw deadline.error ?? this.#failure(error, "read from", ReadError);
-        }
-        if (deadline.error !== null) throw deadline.error;
-        if (count === null) return new Uint8Array(0);
-        if (count === 0) continue;
-        if (slab === this.#slab) this.#offset = offset + count;
-        return slab.subarray(offset, offset + count);
-      }
-    } finally {
-      this.#reading = false;
-      deadline.stop();
+    return this.#conn.read(view).then(this.#onRead, this.#onReadError);
+  }
+
+  /** The slab, offset and view of the read in progress. */
+  #readSlab: Uint8Array = EMPTY;
+  #readOffset = 0;
+  #readView: Uint8Array = EMPTY;
+
+  #onRead = (count: number | null): Uint8Array | Promise<Uint8Array> => {
+    const deadline = this.#readDeadline;
+    if (deadline.error !== null) {
+      this.#endRead();
+      throw deadline.error;
     }
+    // Nothing read yet (not the end): read again into the same place.
+    if (count === 0) return this.#conn.read(this.#readView).then(this.#onRead, this.#onReadError);
+    const slab = this.#readSlab;
+    const offset = this.#readOffset;
+    this.#endRead();
+    if (count === null) return new Uint8Array(0);
+    if (slab === this.#slab) this.#offset = offset + count;
+    return slab.subarray(offset, offset + count);
+  };
+
+  #onReadError = (error: unknown): never => {
+    const deadline = this.#readDeadline;
+    this.#endRead();
+    throw deadline.error ?? this.#failure(error, "read from", ReadError);
+  };
+
+  #endRead(): void {
+    this.#reading = false;
+    this.#readSlab = this.#readView = EMPTY;
+    this.#readDeadline.stop();
   }
 
   /**
@@ -227,30 +252,53 @@ export class DenoNetworkStream implements NetworkStreamInterface {
     if (data.length === 0) return Promise.resolve();
     this.#fresh = false;
     const deadline = this.#writeDeadline;
-    // Writes may overlap (reads may not): a second one while the first is watched gets a
-    // wait of its own.
-    if (deadline.listed) {
-      return withDeadline("write", timeoutMs, () => this.#write(data, null), this.#closeConn);
+    // Writes may overlap (reads may not): a second one while the first is in progress
+    // gets a wait of its own and keeps its state in its own frame.
+    if (this.#writing !== null || deadline.listed) {
+      return withDeadline("write", timeoutMs, () => this.#writeAll(data), this.#closeConn);
     }
     const refused = deadline.start(timeoutMs);
     if (refused !== null) return Promise.reject(refused);
-    return this.#write(data, deadline);
+    // As #read: the rest to write is kept on the stream, the handlers are made once.
+    this.#writing = data;
+    return this.#conn.write(data).then(this.#onWrite, this.#onWriteError);
   }
 
-  async #write(data: Uint8Array, deadline: Deadline | null): Promise<void> {
+  /** What is left of the write in progress (not counting overlapping ones), or `null`. */
+  #writing: Uint8Array | null = null;
+
+  #onWrite = (count: number): void | Promise<void> => {
+    const deadline = this.#writeDeadline;
+    const rest = this.#writing!;
+    if (deadline.error === null && count < rest.length) {
+      // The kernel took part of it: write the rest.
+      const next = this.#writing = rest.subarray(count);
+      return this.#conn.write(next).then(this.#onWrite, this.#onWriteError);
+    }
+    this.#writing = null;
+    deadline.stop();
+    if (deadline.error !== null) throw deadline.error;
+  };
+
+  #onWriteError = (error: unknown): never => {
+    const deadline = this.#writeDeadline;
+    this.#writing = null;
+    deadline.stop();
+    throw deadline.error ?? this.#failure(error, "write to", WriteError);
+  };
+
+  /** An overlapping write: all of `data`, its limit watched by the caller. */
+  async #writeAll(data: Uint8Array): Promise<void> {
     const conn = this.#conn;
     let rest = data;
     try {
       for (;;) {
         const count = await conn.write(rest);
-        if (deadline?.error) throw deadline.error;
         if (count >= rest.length) return;
         rest = rest.subarray(count);
       }
     } catch (error) {
-      throw deadline?.error ?? this.#failure(error, "write to", WriteError);
-    } finally {
-      deadline?.stop();
+      throw this.#failure(error, "write to", WriteError);
     }
   }
 
