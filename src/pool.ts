@@ -523,25 +523,31 @@ export class ConnectionPool implements Transport {
   /**
    * The exchange of a waiter that got a connection: `#exchange` settling the waiter's
    * promise itself, so that the caller's promise settles as soon as the response is there.
+   * Not an async function either (its frame and awaits were a third of what a served waiter
+   * allocated): the response goes straight to the waiter's `resolve`.
    */
-  async #serve(waiter: Waiter, connection: PoolConnection): Promise<void> {
+  #serve(waiter: Waiter, connection: PoolConnection): void {
     const { request, sent } = waiter;
+    let sending: Promise<Response>;
     try {
-      const response = await connection[handleRequest](sent, waiter.readAll);
-      waiter.resolve(
-        sent === request ? response : await finishForwarded(this.#proxy!, request, response),
-      );
-      return;
+      sending = connection[handleRequest](sent, waiter.readAll);
     } catch (error) {
+      return waiter.reject(error);
+    }
+    // Proxy seam: the caller's request back on the response; a forwarded 407 throws.
+    const answered = sent === request
+      ? sending
+      : sending.then((response) => finishForwarded(this.#proxy!, request, response));
+    answered.then(waiter.resolve, (error) => {
       if (!this.#mayRetry(error, waiter.attempt)) return waiter.reject(error);
-    }
-    try {
-      waiter.resolve(
-        this.#start(waiter.key, waiter.url, request, sent, waiter.readAll, waiter.attempt + 1),
-      );
-    } catch (error) {
-      waiter.reject(error);
-    }
+      try {
+        waiter.resolve(
+          this.#start(waiter.key, waiter.url, request, sent, waiter.readAll, waiter.attempt + 1),
+        );
+      } catch (error) {
+        waiter.reject(error);
+      }
+    });
   }
 
   /** Whether a request that failed with `error` on attempt `attempt` is sent again. */

@@ -150,8 +150,8 @@ test("a URL object changed between two requests is sent to its new origin", asyn
   await assert.rejects(pool.request("GET", url), UnsupportedProtocol);
 });
 
-test("a waiter handed a stale connection is sent again once, not twice", async () => {
-  // Every connection answers its first request and drops when a second one arrives on it.
+/** Every connection answers its first request (with its index) and drops on a second one. */
+function oneShotBackend(): MemoryNetworkBackend {
   const backend = new MemoryNetworkBackend(async (stream) => {
     const index = backend.connections.length - 1;
     for (let served = 0;; served++) {
@@ -161,6 +161,21 @@ test("a waiter handed a stale connection is sent again once, not twice", async (
     }
     await stream.close();
   });
+  return backend;
+}
+
+test("a waiter handed a stale connection is sent again on a fresh one", async () => {
+  const backend = oneShotBackend();
+  await using pool = new ConnectionPool({ backend, maxConnections: 1 });
+  const held = await pool.stream("GET", "http://a.test/held");
+  const waiting = pool.request("GET", "http://a.test/d");
+  await held.close(); // the used connection goes to the waiter: stale
+  assert.equal(await (await waiting).text(), "1");
+  assert.equal(backend.connections.length, 2);
+});
+
+test("a waiter handed a stale connection is sent again once, not twice", async () => {
+  const backend = oneShotBackend();
   await using pool = new ConnectionPool({ backend, maxConnections: 1 });
   const held = await pool.stream("GET", "http://a.test/held");
   // d and e wait. d is handed the used connection (stale); its resend waits behind e, which
