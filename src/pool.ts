@@ -451,23 +451,21 @@ export class ConnectionPool implements Transport {
     }
   }
 
-  #keyUrl: URL | null = null;
   #keyHref = "";
   #key = "";
 
   /**
    * The pool key of `url` (proxy seam: by proxy and target), or `null` for a scheme other
-   * than http and https. The last one is kept for the same URL object with the same `href`
-   * (a pool polling one URL string gets the same object back from `#parse`): building it
-   * reads `protocol` and `host`, new strings on every read under Node.
+   * than http and https. The last one is kept for the same `href`, which decides scheme,
+   * host and port (a pool polling one URL, or a client sending to one URL again with a new
+   * `URL` each time): building it reads `protocol` and `host`, new strings on every read.
    */
   #keyOf(url: URL): string | null {
-    if (url === this.#keyUrl && url.href === this.#keyHref) return this.#key;
+    if (url.href === this.#keyHref) return this.#key;
     const protocol = url.protocol;
     if (protocol !== "http:" && protocol !== "https:") return null;
     const proxy = this.#proxy;
     const key = proxy === null ? poolKey(url) : proxyPoolKey(proxy, url);
-    this.#keyUrl = url;
     this.#keyHref = url.href;
     this.#key = key;
     return key;
