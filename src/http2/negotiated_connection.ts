@@ -22,6 +22,7 @@ import {
   exchangeCount,
   expiresAt,
   handleRequest,
+  type ReadMode,
 } from "../connection/pool_connection.ts";
 import { Connection, forPool } from "../connection/connection.ts";
 import type { ConnectionState } from "../connection/state.ts";
@@ -138,7 +139,7 @@ export class NegotiatedConnection {
   }
 
   /** The pool's entry point. Not public API. */
-  async [handleRequest](request: Request, readAll: boolean): Promise<Response> {
+  async [handleRequest](request: Request, readAll: ReadMode): Promise<Response> {
     let inner = this.#inner;
     if (inner === null) {
       this.#pending++;
