@@ -58,13 +58,13 @@ import {
   getDefaultBackend,
   handleRequest,
   isRetryableError,
+  type OpenOptions,
+  openStream,
+  type PoolConnection,
   READ_ALL,
   READ_NONE,
   READ_READY,
   type ReadMode,
-  type OpenOptions,
-  openStream,
-  type PoolConnection,
   type StreamOptions,
 } from "./connection/mod.ts";
 import { type Origin, originOf, poolKey } from "./_origin.ts";

@@ -34,7 +34,6 @@ import {
   handleRequest as handleRequestKey,
   READ_ALL,
   READ_NONE,
-  type ReadMode,
 } from "./pool_connection.ts";
 import type { ConnectionState } from "./state.ts";
 import { inspectAsRepr } from "../_inspect.ts";
@@ -192,8 +191,8 @@ export class Connection {
     return this.close();
   }
 
-  /** Pool plumbing, not public API: sends `request`, reading as much of the body as `readAll` says. */
-  [handleRequestKey](request: Request, readAll: ReadMode): Promise<Response> {
+  /** Pool plumbing, not public API: sends `request`, reading as much of the body as `readAll` (a `ReadMode`) says. */
+  [handleRequestKey](request: Request, readAll: 0 | 1 | 2): Promise<Response> {
     return handleRequest(this.#core, request, readAll);
   }
 

@@ -35,15 +35,15 @@ export interface ConnectionHooks {
  */
 export type ReadMode = 0 | 1 | 2;
 /** The body is left unread: the caller reads it (`pool.stream`, `pool.send`). */
-export const READ_NONE: 0 = 0;
+export const READ_NONE = 0 as const;
 /** The body is read whole before the response is handed over (`pool.request`). */
-export const READ_ALL: 1 = 1;
+export const READ_ALL = 1 as const;
 /**
  * A body that came whole with the head is handed over in memory (its connection free at
  * once); any other is left unread. For a client, which reads the body itself after it
  * kept the response's cookies, with its own decoding limits, outside the pool's retries.
  */
-export const READ_READY: 2 = 2;
+export const READ_READY = 2 as const;
 
 /**
  * A connection as its pool sees it.

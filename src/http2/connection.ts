@@ -496,7 +496,7 @@ export class Http2Connection {
   }
 
   /** The pool's entry point. Not public API. */
-  [handleRequest](request: Request, readAll: ReadMode): Promise<Response> {
+  [handleRequest](request: Request, readAll: 0 | 1 | 2): Promise<Response> {
     return this.#handle(request, readAll);
   }
 

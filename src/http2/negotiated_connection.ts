@@ -22,7 +22,6 @@ import {
   exchangeCount,
   expiresAt,
   handleRequest,
-  type ReadMode,
 } from "../connection/pool_connection.ts";
 import { Connection, forPool } from "../connection/connection.ts";
 import type { ConnectionState } from "../connection/state.ts";
@@ -139,7 +138,7 @@ export class NegotiatedConnection {
   }
 
   /** The pool's entry point. Not public API. */
-  async [handleRequest](request: Request, readAll: ReadMode): Promise<Response> {
+  async [handleRequest](request: Request, readAll: 0 | 1 | 2): Promise<Response> {
     let inner = this.#inner;
     if (inner === null) {
       this.#pending++;
