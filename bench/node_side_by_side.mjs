@@ -27,7 +27,10 @@
 //
 //   FERRY_MODULE=build/npm/mod.js node --expose-gc bench/node_side_by_side.mjs --origin=http://127.0.0.1:8080
 //     [--seconds=2] [--rounds=3] [--requests=N] [--c=1,10,100]
-//     [--only=raw,ferry-stream,ferry-pool,ferry-client,undici,fetch,node-http,parser]
+//     [--only=raw,ferry-stream,ferry-pool,ferry-client,undici,fetch,node-http,parser,memory]
+//
+// `--only=memory` adds Ferry's pool over streams that answer at once (no network, not in
+// the default rows): its own CPU per request, the figure least disturbed by a loaded machine.
 //
 // `--baseline-module=DIR/build/npm/mod.js` adds the Ferry rows of another build, marked
 // "(baseline)": before and after in the same run, on the same noise.
@@ -344,6 +347,69 @@ function makeFerryClient(url, _concurrency, build = { ferry, nodeBackend }) {
   };
 }
 
+/** An nginx-like response to every request (as bench/pool_bench.ts's). */
+const INSTANT_RESPONSE = new TextEncoder().encode(
+  "HTTP/1.1 200 OK\r\nServer: nginx/1.22.1\r\nDate: Sat, 21 Nov 2026 23:00:00 GMT\r\n" +
+    "Content-Type: text/plain\r\nContent-Length: 12\r\nConnection: keep-alive\r\n\r\n" +
+    "Hello Ferry\n",
+);
+
+/** A network stream that answers each write with one response at once: no network. */
+class InstantStream {
+  #pending = 0;
+  #waiter = null;
+  read() {
+    if (this.#pending > 0) {
+      this.#pending--;
+      return Promise.resolve(INSTANT_RESPONSE.slice());
+    }
+    return new Promise((resolve) => this.#waiter = resolve);
+  }
+  write() {
+    const waiter = this.#waiter;
+    if (waiter !== null) {
+      this.#waiter = null;
+      waiter(INSTANT_RESPONSE.slice());
+    } else this.#pending++;
+    return Promise.resolve();
+  }
+  startTls() {
+    return Promise.resolve(this);
+  }
+  getExtraInfo() {
+    return undefined;
+  }
+  close() {
+    this.#waiter?.(new Uint8Array(0));
+    return Promise.resolve();
+  }
+}
+
+/**
+ * Ferry's pool over streams that answer at once (`--only=memory`): its own CPU per request
+ * without system calls, the figure least disturbed by a loaded machine. Not a client of the
+ * server: its "vs raw" is not a finding.
+ */
+function makeFerryMemory(url, _concurrency, build = { ferry }) {
+  let connects = 0;
+  const backend = {
+    connect: () => {
+      connects++;
+      return Promise.resolve(new InstantStream());
+    },
+  };
+  const pool = new build.ferry.ConnectionPool({ backend });
+  const target = `${url.origin}/`;
+  return {
+    worker: () => async () => {
+      const response = await pool.request("GET", target);
+      if (response.status !== 200) throw new Error(`Unexpected ${response.status}`);
+    },
+    connects: () => connects,
+    close: () => pool.close(),
+  };
+}
+
 function makeUndiciPool(url, concurrency) {
   const pool = new undici.Pool(url.origin, {
     connections: Math.min(concurrency, MAX_CONNECTIONS),
@@ -422,6 +488,14 @@ const ROWS = [
   ["undici Pool.request", "undici", makeUndiciPool, Boolean(undici)],
   [bun ? "Bun fetch" : "fetch (undici inside Node)", "fetch", makeFetch, true],
   ["node:http keep-alive Agent", "node-http", makeNodeHttp, true],
+  // Only when asked for (--only=memory): no network.
+  ["Ferry ConnectionPool, in memory", "memory", makeFerryMemory, Boolean(ONLY?.has("memory"))],
+  [
+    "Ferry ConnectionPool, in memory (baseline)",
+    "memory",
+    (url, c) => makeFerryMemory(url, c, baseline),
+    Boolean(baseline && ONLY?.has("memory")),
+  ],
 ].filter(([, key, , available]) => available && (!ONLY || ONLY.has(key) || key === "raw"));
 
 // ---------------------------------------------------------------------------------------
@@ -530,7 +604,7 @@ for (const concurrency of CONCURRENCY) {
     }
     const rates = cell.map((s) => s.rate);
     const rate = median(rates);
-    if (key !== "raw" && key !== "ferry-stream") best = Math.max(best, rate);
+    if (key !== "raw" && key !== "ferry-stream" && key !== "memory") best = Math.max(best, rate);
     const connects = cell[0].connects === null
       ? "n/a"
       : String(Math.max(...cell.map((s) => s.connects)));
