@@ -532,27 +532,33 @@ export class Client {
   send(request: Request, options: SendOptions = {}): Promise<Response> {
     // Not an async function: a request with nothing to do between sending and reading
     // (no auth, hooks, retries, progress, mounts) takes the plain lane, with two async
-    // frames fewer and, on a pool, the body read before the connection is handed back.
+    // frames fewer and, on a pool, a small body handed over in memory.
     if (this.#closed) {
       return Promise.reject(new TypeError("Cannot send a request, as the client has been closed"));
     }
     if (!(request instanceof Request)) return Promise.reject(notAFerryRequest(request));
-    const transport = this.#transport;
-    if (
-      transport !== null && this.#mounts === null && this.#auth === null &&
-      options.auth === undefined && this.#retry === null && this.#requestHooks.length === 0 &&
-      this.#responseHooks.length === 0 && request.extensions.retry === undefined &&
-      request.extensions.downloadProgress === undefined && !PENDING_LENGTH.has(request)
-    ) {
-      const url = request.url;
-      if (url.username === "" && url.password === "") {
-        return this.#sendPlain(
-          transport,
-          request,
-          options.followRedirects ?? this.#followRedirects,
-          options.stream === true,
-        );
+    try {
+      const transport = this.#transport;
+      if (
+        transport !== null && this.#mounts === null && this.#auth === null &&
+        options.auth === undefined && this.#retry === null &&
+        this.#requestHooks.length === 0 && this.#responseHooks.length === 0 &&
+        request.extensions.retry === undefined &&
+        request.extensions.downloadProgress === undefined && !PENDING_LENGTH.has(request)
+      ) {
+        const url = request.url;
+        if (url.username === "" && url.password === "") {
+          return this.#sendPlain(
+            transport,
+            request,
+            options.followRedirects ?? this.#followRedirects,
+            options.stream === true,
+          );
+        }
       }
+    } catch (error) {
+      // Bad options (`null`, say): a rejection, as from an async function.
+      return Promise.reject(error);
     }
     return this.#sendFull(request, options);
   }
@@ -579,7 +585,7 @@ export class Client {
       return Promise.reject(attachRequest(error, request));
     }
     return sending.then(
-      (response) => this.#plainReceived(request, response, started, whole, follow, stream),
+      (response) => this.#plainReceived(request, response, started, follow, stream),
       (error) => {
         throw attachRequest(error, request);
       },
@@ -590,12 +596,11 @@ export class Client {
     request: Request,
     response: Response,
     started: number,
-    whole: boolean,
     follow: boolean,
     stream: boolean,
   ): Response | Promise<Response> {
-    // The body is in: the time until now is the exchange's.
-    if (whole) response.elapsed = now() - started;
+    // Cookies first (as httpx, before the body is read: a body that fails keeps them).
+    // A body that came in memory is then marked read, its elapsed time stamped.
     const cookies = this.#received(request, response, started);
     if (cookies === undefined && !response.hasRedirectLocation) {
       if (stream || response[SETTLE_WHOLE]()) return response;

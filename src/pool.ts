@@ -61,10 +61,14 @@ import {
   type OpenOptions,
   openStream,
   type PoolConnection,
+  READ_ALL,
+  READ_NONE,
+  READ_READY,
+  type ReadMode,
   type StreamOptions,
 } from "./connection/mod.ts";
 import { type Origin, originOf, poolKey } from "./_origin.ts";
-import { Deadline } from "./timeout.ts";
+import { Deadline, inScope } from "./timeout.ts";
 // HTTP/2 (issue 15): connections that negotiate their protocol and carry many requests.
 import type { Http2Connection } from "./http2/connection.ts";
 import {
@@ -163,7 +167,7 @@ class Waiter extends Deadline {
   /** The caller's request, and what is sent (a proxy's copy of it, or the same). */
   readonly request: Request;
   readonly sent: Request;
-  readonly readAll: boolean;
+  readonly readAll: ReadMode;
   /** 0, or 1 for a retry (see {@linkcode MAX_RETRIES}). */
   readonly attempt: number;
   /** Settle the caller's promise (of the response). */
@@ -173,6 +177,11 @@ class Waiter extends Deadline {
   done = false;
   /** The connection it got, until its exchange starts. */
   connection: PoolConnection | null = null;
+  /**
+   * The deadline scope it waited in (a `timeout()` around the request), kept when it got a
+   * connection: its exchange runs in it, not in the scope of the request that freed it.
+   */
+  servedScope: unknown = undefined;
   /** Whether it listens to its request's signal. */
   #listening = false;
 
@@ -181,7 +190,7 @@ class Waiter extends Deadline {
     url: URL,
     request: Request,
     sent: Request,
-    readAll: boolean,
+    readAll: ReadMode,
     attempt: number,
   ) {
     super("pool", nothing);
@@ -345,7 +354,7 @@ export class ConnectionPool implements Transport {
     } catch (error) {
       return Promise.reject(error);
     }
-    return this.#send(request, true);
+    return this.#send(request, READ_ALL);
   }
 
   #lastUrl: URL | null = null;
@@ -375,17 +384,20 @@ export class ConnectionPool implements Transport {
     } catch (error) {
       return Promise.reject(error);
     }
-    return this.#send(request, false);
+    return this.#send(request, READ_NONE);
   }
 
   /** Sends `request`; the response's body is unread (read it or close it). */
   send(request: Request): Promise<Response> {
-    return this.#send(request, false);
+    return this.#send(request, READ_NONE);
   }
 
-  /** Internal: sends `request` and reads the body before resolving; see `SEND_WHOLE`. */
+  /**
+   * Internal (see `SEND_WHOLE`): sends `request`; a body that came whole with the head is
+   * handed over in memory and its connection freed, any other is left unread.
+   */
   [SEND_WHOLE](request: Request): Promise<Response> {
-    return this.#send(request, true);
+    return this.#send(request, READ_READY);
   }
 
   /** Closes every connection and fails the requests waiting for one. */
@@ -434,7 +446,7 @@ export class ConnectionPool implements Transport {
    * Sends `request`. Not an async function: a request that must wait for a connection keeps
    * no suspended frame while it waits, only its waiter (see {@linkcode Waiter}).
    */
-  #send(request: Request, readAll: boolean): Promise<Response> {
+  #send(request: Request, readAll: ReadMode): Promise<Response> {
     if (this.#closed) {
       return Promise.reject(new TransportError("The connection pool is closed", { request }));
     }
@@ -457,23 +469,21 @@ export class ConnectionPool implements Transport {
     }
   }
 
-  #keyUrl: URL | null = null;
   #keyHref = "";
   #key = "";
 
   /**
    * The pool key of `url` (proxy seam: by proxy and target), or `null` for a scheme other
-   * than http and https. The last one is kept for the same URL object with the same `href`
-   * (a pool polling one URL string gets the same object back from `#parse`): building it
-   * reads `protocol` and `host`, new strings on every read under Node.
+   * than http and https. The last one is kept for the same `href`, which decides scheme,
+   * host and port (a pool polling one URL, or a client sending to one URL again with a new
+   * `URL` each time): building it reads `protocol` and `host`, new strings on every read.
    */
   #keyOf(url: URL): string | null {
-    if (url === this.#keyUrl && url.href === this.#keyHref) return this.#key;
+    if (url.href === this.#keyHref) return this.#key;
     const protocol = url.protocol;
     if (protocol !== "http:" && protocol !== "https:") return null;
     const proxy = this.#proxy;
     const key = proxy === null ? poolKey(url) : proxyPoolKey(proxy, url);
-    this.#keyUrl = url;
     this.#keyHref = url.href;
     this.#key = key;
     return key;
@@ -488,7 +498,7 @@ export class ConnectionPool implements Transport {
     url: URL,
     request: Request,
     sent: Request,
-    readAll: boolean,
+    readAll: ReadMode,
     attempt: number,
   ): Promise<Response> {
     const connection = this.#acquire(key, url, attempt > 0);
@@ -506,7 +516,7 @@ export class ConnectionPool implements Transport {
     url: URL,
     request: Request,
     sent: Request,
-    readAll: boolean,
+    readAll: ReadMode,
     attempt: number,
   ): Promise<Response> {
     const sending = connection[handleRequest](sent, readAll);
@@ -633,7 +643,7 @@ export class ConnectionPool implements Transport {
     url: URL,
     request: Request,
     sent: Request,
-    readAll: boolean,
+    readAll: ReadMode,
     attempt: number,
   ): Promise<Response> {
     const extensions = request.extensions;
@@ -690,6 +700,7 @@ export class ConnectionPool implements Transport {
    * served in one go start in the same microtask, in the order they were served.
    */
   #assign(waiter: Waiter, connection: PoolConnection): void {
+    waiter.servedScope = waiter.scope;
     waiter.leave();
     waiter.connection = connection;
     this.#ready.push(waiter);
@@ -705,9 +716,12 @@ export class ConnectionPool implements Transport {
     for (const waiter of ready) {
       const connection = waiter.connection!;
       waiter.connection = null;
-      this.#serve(waiter, connection);
+      inScope(waiter.servedScope, this.#serveReady, waiter, connection);
     }
   };
+
+  #serveReady = (waiter: Waiter, connection: PoolConnection): Promise<void> =>
+    this.#serve(waiter, connection);
 
   #onIdle(connection: PoolConnection): void {
     const key = this.#keys.get(connection);

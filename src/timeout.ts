@@ -271,6 +271,23 @@ export function outsideScopes<T>(fn: () => T): T {
   return scope === undefined ? fn() : storage!.exit(fn);
 }
 
+/**
+ * Runs `fn(a, b)` in the deadline scope `scope` (an entry's `scope`, captured where the
+ * work was asked for; `undefined`: outside every scope), whatever scope the caller is in:
+ * for work that one caller's event starts on behalf of another (a pool's waiting request,
+ * served when some other request frees a connection). Not public API.
+ */
+export function inScope<A, B, R>(
+  scope: unknown,
+  fn: (a: A, b: B) => R,
+  a: A,
+  b: B,
+): R {
+  if (storage === undefined || storage.getStore() === scope) return fn(a, b);
+  if (scope === undefined) return storage.exit(() => fn(a, b));
+  return storage.run(scope as Scope, fn, a, b);
+}
+
 // ---------------------------------------------------------------------------------------
 // The shared deadline queue.
 

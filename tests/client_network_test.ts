@@ -5,7 +5,7 @@ import { createServer, type IncomingMessage, type ServerResponse } from "node:ht
 import type { AddressInfo } from "node:net";
 import { test } from "./_harness.ts";
 import { gzipSync } from "node:zlib";
-import { Client, ConnectionPool, ReadTimeout, RemoteProtocolError } from "../mod.ts";
+import { Client, ConnectionPool, ReadTimeout, RemoteProtocolError, timeout } from "../mod.ts";
 
 async function serve(
   handler: (request: IncomingMessage, response: ServerResponse) => void,
@@ -161,4 +161,34 @@ test("a client's request whose body is cut short fails naming the request, and t
     assert.equal(String(pool), "<ConnectionPool [0 active]>");
     assert.equal(await (await client.get("/small")).text(), "x");
   });
+});
+
+test("a request that waited in the pool's line keeps its timeout() scope, not the one of the request that freed the connection", async () => {
+  const held: ServerResponse[] = [];
+  let arrived = () => {};
+  const first = new Promise<void>((resolve) => arrived = resolve);
+  const server = createServer((request, response) => {
+    if (request.url === "/warm") return void response.end("ok");
+    held.push(response); // answered only when the test says so
+    arrived();
+  });
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  const origin = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  try {
+    await using client = new Client({ limits: { maxConnections: 1 }, timeout: { read: 2000 } });
+    await client.get(`${origin}/warm`);
+    const a = client.get(`${origin}/a`); // holds the only connection
+    await first;
+    // Joins the line at once (the pool is full); its scope must follow it to its exchange.
+    const b = timeout(300, () => client.get(`${origin}/b`));
+    held[0].end("a");
+    await a;
+    await assert.rejects(b, (error: Error) => {
+      assert.match(error.message, /timeout scope/, String(error));
+      return true;
+    });
+  } finally {
+    server.closeAllConnections();
+    await new Promise((resolve) => server.close(resolve));
+  }
 });

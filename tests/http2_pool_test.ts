@@ -9,7 +9,7 @@ import { createServer as createHttpsServer } from "node:https";
 import type { Socket } from "node:net";
 import { gzipSync } from "node:zlib";
 import { test } from "./_harness.ts";
-import { answer, h2Server } from "./_h2_servers.ts";
+import { answer, frame, h2Server, HEADERS_200, rawH2Server } from "./_h2_servers.ts";
 import { CA_CERT, SERVER_CERT, SERVER_KEY } from "./_tls_fixtures.ts";
 import { ConnectionPool } from "../src/pool.ts";
 import { Client } from "../src/client.ts";
@@ -229,4 +229,41 @@ test("pool with http2: a reused connection the server closed while idle is retri
     (error: Error) => error.name === "ReadError" || error.name === "WriteError",
   );
   assert.equal(server.sessions.length, 2);
+});
+
+test("pool with http2: a response whose body is cut by GOAWAY is not sent again (plain lane)", async () => {
+  let headersSeen = 0;
+  await using server = await rawH2Server((f, socket) => {
+    if (f.type !== 1) return; // HEADERS
+    headersSeen++;
+    if (headersSeen === 1) {
+      socket.write(frame(1, 0x5, f.streamId, HEADERS_200)); // warm-up: 200, empty body
+      return;
+    }
+    socket.write(frame(1, 0x4, f.streamId, HEADERS_200)); // 200, END_HEADERS, body follows
+    socket.write(frame(0, 0, f.streamId, new TextEncoder().encode("abc")));
+    const goaway = new Uint8Array(8); // last stream id 0, NO_ERROR
+    socket.write(frame(7, 0, 0, goaway));
+  });
+  await using client = new Client({ http1: false, http2: true });
+  await client.get(`${server.origin}/warm`); // makes the pool: the next request takes the plain lane
+  const outcome = await client.get(`${server.origin}/cut`).then(
+    (response) => `status ${response.status}`,
+    (error) => `${error.constructor.name}: ${error.message}`,
+  );
+  assert.equal(headersSeen, 2, `the request was sent ${headersSeen - 1} times (${outcome})`);
+});
+
+test("pool with http2: pool.request whose body is cut by GOAWAY after the head is not sent again", async () => {
+  let headersSeen = 0;
+  await using server = await rawH2Server((f, socket) => {
+    if (f.type !== 1) return; // HEADERS
+    headersSeen++;
+    socket.write(frame(1, 0x4, f.streamId, HEADERS_200)); // 200, END_HEADERS, body follows
+    socket.write(frame(0, 0, f.streamId, new TextEncoder().encode("abc")));
+    socket.write(frame(7, 0, 0, new Uint8Array(8))); // GOAWAY, last stream 0, NO_ERROR
+  });
+  await using pool = new ConnectionPool({ http1: false, http2: true });
+  await assert.rejects(pool.request("GET", `${server.origin}/cut`));
+  assert.equal(headersSeen, 1, `the request was sent ${headersSeen} times`);
 });

@@ -32,6 +32,8 @@ import {
   exchangeCount,
   expiresAt,
   handleRequest as handleRequestKey,
+  READ_ALL,
+  READ_NONE,
 } from "./pool_connection.ts";
 import type { ConnectionState } from "./state.ts";
 import { inspectAsRepr } from "../_inspect.ts";
@@ -122,7 +124,7 @@ export class Connection {
     init: ConnectionRequestInit = {},
   ): Promise<Response> {
     const request = new Request(method, parseUrl(url, this.#core.originText + "/"), init);
-    return await handleRequest(this.#core, request, true);
+    return await handleRequest(this.#core, request, READ_ALL);
   }
 
   /**
@@ -136,12 +138,12 @@ export class Connection {
     } catch (error) {
       return Promise.reject(error);
     }
-    return handleRequest(this.#core, request, false);
+    return handleRequest(this.#core, request, READ_NONE);
   }
 
   /** Sends `request` and returns the response with its body unread. */
   send(request: Request): Promise<Response> {
-    return handleRequest(this.#core, request, false);
+    return handleRequest(this.#core, request, READ_NONE);
   }
 
   /**
@@ -167,7 +169,7 @@ export class Connection {
       headers,
       extensions: { target: isConnect ? target : undefined },
     });
-    const response = await handleRequest(core, request, false);
+    const response = await handleRequest(core, request, READ_NONE);
     const stream = response.extensions.networkStream;
     if (core.state === "UPGRADED" && stream !== undefined) return stream;
     await response.close();
@@ -189,8 +191,8 @@ export class Connection {
     return this.close();
   }
 
-  /** Pool plumbing, not public API: sends `request`, reading the body whole if `readAll`. */
-  [handleRequestKey](request: Request, readAll: boolean): Promise<Response> {
+  /** Pool plumbing, not public API: sends `request`, reading as much of the body as `readAll` (a `ReadMode`) says. */
+  [handleRequestKey](request: Request, readAll: 0 | 1 | 2): Promise<Response> {
     return handleRequest(this.#core, request, readAll);
   }
 

@@ -32,12 +32,19 @@ import type { ConnectionCore } from "./core.ts";
 import type { Exchange } from "./exchange.ts";
 import { BufferedBody, ConnectionBody } from "./body.ts";
 import { unscheduleProbe } from "./idle_probe.ts";
-import { IDEMPOTENT_METHODS, markBeforeResponse, markRetryable } from "./pool_connection.ts";
+import {
+  IDEMPOTENT_METHODS,
+  markBeforeResponse,
+  markRetryable,
+  READ_ALL,
+  READ_NONE,
+  type ReadMode,
+} from "./pool_connection.ts";
 const EMPTY = new Uint8Array(0);
 
 /**
- * Sends `request` on the connection of `core` and returns the response, its body read
- * whole (`readAll`) or left to read.
+ * Sends `request` on the connection of `core` and returns the response, with as much of
+ * its body read as `readAll` says (see {@linkcode ReadMode}).
  *
  * Only the steps that wait are in this async function (the turn, opening, writing,
  * reading the head); what comes before and after is in plain functions. An async
@@ -47,7 +54,7 @@ const EMPTY = new Uint8Array(0);
 export async function handleRequest(
   core: ConnectionCore,
   request: Request,
-  readAll: boolean,
+  readAll: ReadMode,
 ): Promise<Response> {
   if (core.busy) await core.takeTurn();
   const exchange = begin(core, request);
@@ -151,14 +158,15 @@ function sendHeadTraced(
 
 /**
  * The response to `request` from its head: an upgrade hands the stream over; a body that
- * came whole is handed up as bytes; anything else is read on demand (or whole, with
- * `readAll`). A promise only when something must be waited for (tracing, reading).
+ * came whole is handed up as bytes (in memory unless `readAll` is {@linkcode READ_NONE});
+ * anything else is read on demand (or whole first, with {@linkcode READ_ALL}). A promise
+ * only when something must be waited for (tracing, reading).
  */
 function respond(
   core: ConnectionCore,
   request: Request,
   head: HeadEvent,
-  readAll: boolean,
+  readAll: ReadMode,
   exchange: number,
 ): Response | Promise<Response> {
   const x = core.x;
@@ -215,7 +223,7 @@ function respond(
         exchange,
       );
     }
-    if (readAll) {
+    if (readAll !== READ_NONE) {
       const ending = core.endExchange(exchange);
       const response = new Response(status, { headers, content, extensions, request });
       return ending === undefined ? response : ending.then(() => response);
@@ -236,7 +244,7 @@ function respond(
   if (first !== null) x.pending = more ?? [first];
   x.remaining = head.bodyLength === null ? null : head.bodyLength - size;
   const response = new Response(status, { headers, content: source, extensions, request });
-  return readAll ? readWhole(core, request, response) : response;
+  return readAll === READ_ALL ? readWhole(core, request, response) : response;
 }
 
 async function respondWholeTraced(
@@ -246,13 +254,13 @@ async function respondWholeTraced(
   headers: Headers,
   extensions: ResponseExtensions,
   content: Uint8Array,
-  readAll: boolean,
+  readAll: ReadMode,
   exchange: number,
 ): Promise<Response> {
   const trace = core.x.trace!;
   await trace("http11.receive_response_body.started", { request });
   await trace("http11.receive_response_body.complete", { return_value: null });
-  if (readAll) {
+  if (readAll !== READ_NONE) {
     const ending = core.endExchange(exchange);
     if (ending !== undefined) await ending;
     return new Response(status, { headers, content, extensions, request });

@@ -29,4 +29,8 @@ export {
   handleRequest,
   isRetryableError,
   type PoolConnection,
+  READ_ALL,
+  READ_NONE,
+  READ_READY,
+  type ReadMode,
 } from "./pool_connection.ts";

@@ -30,6 +30,22 @@ export interface ConnectionHooks {
 }
 
 /**
+ * How much of the body a request reads before its response is handed over:
+ * {@linkcode READ_NONE}, {@linkcode READ_ALL} or {@linkcode READ_READY}. Not public API.
+ */
+export type ReadMode = 0 | 1 | 2;
+/** The body is left unread: the caller reads it (`pool.stream`, `pool.send`). */
+export const READ_NONE = 0 as const;
+/** The body is read whole before the response is handed over (`pool.request`). */
+export const READ_ALL = 1 as const;
+/**
+ * A body that came whole with the head is handed over in memory (its connection free at
+ * once); any other is left unread. For a client, which reads the body itself after it
+ * kept the response's cookies, with its own decoding limits, outside the pool's retries.
+ */
+export const READ_READY = 2 as const;
+
+/**
  * A connection as its pool sees it.
  *
  * - `state` is the connection's {@linkcode ConnectionState}; a pool treats `NEW` (never
@@ -39,9 +55,10 @@ export interface ConnectionHooks {
  * - `[exchangeCount]` counts the exchanges finished (requests answered): a pool that sees
  *   the same count twice knows the connection stayed idle in between.
  * - `[handleRequest](request, readAll)` sends the request, waiting for the connection's
- *   turn if need be, and returns the response with its body read whole (`readAll`) or
- *   unread. A failure that {@linkcode isRetryableError} says is safe to retry leaves the
- *   request unanswered; the pool may send it again on another connection.
+ *   turn if need be, and returns the response with as much of its body read as
+ *   {@linkcode ReadMode} `readAll` says. A failure that {@linkcode isRetryableError} says
+ *   is safe to retry leaves the request unanswered; the pool may send it again on another
+ *   connection.
  */
 export interface PoolConnection {
   /** The connection's state. */
@@ -51,7 +68,7 @@ export interface PoolConnection {
   /** How many exchanges the connection finished. */
   readonly [exchangeCount]: number;
   /** Sends a request; see the interface's documentation. */
-  [handleRequest](request: Request, readAll: boolean): Promise<Response>;
+  [handleRequest](request: Request, readAll: ReadMode): Promise<Response>;
   /** Closes the connection (and any response being read on it). */
   close(): Promise<void>;
 }

@@ -73,6 +73,9 @@ import {
   handleRequest,
   IDEMPOTENT_METHODS,
   markRetryable,
+  READ_ALL,
+  READ_NONE,
+  type ReadMode,
 } from "../connection/pool_connection.ts";
 import { http2RequestHead } from "./_request_head.ts";
 
@@ -279,7 +282,9 @@ function failureOf(exchange: Exchange, error: Http2EngineError): unknown {
           })`,
         { request },
       );
-      if (request.isReplayable) markRetryable(failure);
+      // Not processed, the server says; but a stream whose response head came was (a server
+      // that says otherwise is wrong): only one without a response is sent again.
+      if (request.isReplayable && exchange.status === 0) markRetryable(failure);
       return failure;
     }
     case "protocol":
@@ -491,7 +496,7 @@ export class Http2Connection {
   }
 
   /** The pool's entry point. Not public API. */
-  [handleRequest](request: Request, readAll: boolean): Promise<Response> {
+  [handleRequest](request: Request, readAll: 0 | 1 | 2): Promise<Response> {
     return this.#handle(request, readAll);
   }
 
@@ -503,7 +508,7 @@ export class Http2Connection {
     } catch (error) {
       return Promise.reject(error);
     }
-    return this.#handle(request, true);
+    return this.#handle(request, READ_ALL);
   }
 
   /** Sends a request and returns the response with its body unread (read it or close it). */
@@ -514,12 +519,12 @@ export class Http2Connection {
     } catch (error) {
       return Promise.reject(error);
     }
-    return this.#handle(request, false);
+    return this.#handle(request, READ_NONE);
   }
 
   /** Sends `request` and returns the response with its body unread. */
   send(request: Request): Promise<Response> {
-    return this.#handle(request, false);
+    return this.#handle(request, READ_NONE);
   }
 
   /**
@@ -734,7 +739,7 @@ export class Http2Connection {
     }, exchange.signal);
   }
 
-  async #handle(request: Request, readAll: boolean): Promise<Response> {
+  async #handle(request: Request, readAll: ReadMode): Promise<Response> {
     const extensions = request.extensions;
     const signal = extensions.signal;
     if (signal?.aborted) throw signal.reason;
@@ -843,7 +848,8 @@ export class Http2Connection {
         extensions: extensionsOut,
         request,
       });
-      if (readAll) await response.bytes();
+      // READ_READY reads nothing here: the caller reads the body after the pool's retries.
+      if (readAll === READ_ALL) await response.bytes();
       return response;
     } catch (error) {
       this.#finish(exchange, true);

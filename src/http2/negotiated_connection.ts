@@ -138,7 +138,7 @@ export class NegotiatedConnection {
   }
 
   /** The pool's entry point. Not public API. */
-  async [handleRequest](request: Request, readAll: boolean): Promise<Response> {
+  async [handleRequest](request: Request, readAll: 0 | 1 | 2): Promise<Response> {
     let inner = this.#inner;
     if (inner === null) {
       this.#pending++;

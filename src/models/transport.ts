@@ -30,10 +30,11 @@ export interface Transport {
 }
 
 /**
- * Internal: a transport that can read the body before it resolves implements
- * `[SEND_WHOLE](request)` (`ConnectionPool` does). The client uses it when it would read
- * the body anyway: the connection is free as soon as the body is in, and no body stream
- * is set up and pulled.
+ * Internal: a transport that can hand over a small body in memory implements
+ * `[SEND_WHOLE](request)` (`ConnectionPool` does): a body that came whole with the
+ * response head is in memory (needing no stream, its connection free at once), any other
+ * is left unread as by `send`. The client uses it when it will read the body anyway; it
+ * keeps the cookies and reads the rest itself, with its own decoding limits.
  */
 export const SEND_WHOLE: unique symbol = Symbol("ferry.sendWhole");
 

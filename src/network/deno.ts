@@ -246,25 +246,42 @@ export class DenoNetworkStream implements NetworkStreamInterface {
     }
   }
 
-  /** Writes all of `data`, waiting while the kernel's buffer is full. */
+  /**
+   * Writes all of `data`, waiting while the kernel's buffer is full. Writes may overlap:
+   * each goes out after the ones before it, whole (never interleaved with another).
+   */
   write(data: Uint8Array, timeoutMs?: number | null): Promise<void> {
     if (this.#closed || this.#upgraded) return Promise.reject(this.#unusable("write to"));
     if (data.length === 0) return Promise.resolve();
     this.#fresh = false;
-    const deadline = this.#writeDeadline;
-    // Writes may overlap (reads may not): a second one while the first is in progress
-    // gets a wait of its own and keeps its state in its own frame.
-    if (this.#writing !== null || deadline.listed) {
-      return withDeadline("write", timeoutMs, () => this.#writeAll(data), this.#closeConn);
+    this.#writesPending++;
+    if (this.#writesPending > 1) {
+      // Another write is in progress: this one follows it, with a wait of its own that
+      // counts from now, and its state in its own frame.
+      const after = this.#writeTail!;
+      const run = () => this.#writeAll(data);
+      const written = withDeadline("write", timeoutMs, () => after.then(run, run), this.#closeConn);
+      this.#writeTail = written;
+      return written;
     }
+    const deadline = this.#writeDeadline;
     const refused = deadline.start(timeoutMs);
-    if (refused !== null) return Promise.reject(refused);
+    if (refused !== null) {
+      this.#writesPending--;
+      return Promise.reject(refused);
+    }
     // As #read: the rest to write is kept on the stream, the handlers are made once.
     this.#writing = data;
-    return this.#conn.write(data).then(this.#onWrite, this.#onWriteError);
+    const written = this.#conn.write(data).then(this.#onWrite, this.#onWriteError);
+    this.#writeTail = written;
+    return written;
   }
 
-  /** What is left of the write in progress (not counting overlapping ones), or `null`. */
+  /** Writes started and not yet settled (the first one on the fast path). */
+  #writesPending = 0;
+  /** The last write started: the next overlapping one goes after it. */
+  #writeTail: Promise<void> | null = null;
+  /** What is left of the first write in progress, or `null`. */
   #writing: Uint8Array | null = null;
 
   #onWrite = (count: number): void | Promise<void> => {
@@ -276,6 +293,7 @@ export class DenoNetworkStream implements NetworkStreamInterface {
       return this.#conn.write(next).then(this.#onWrite, this.#onWriteError);
     }
     this.#writing = null;
+    this.#writesPending--;
     deadline.stop();
     if (deadline.error !== null) throw deadline.error;
   };
@@ -283,15 +301,17 @@ export class DenoNetworkStream implements NetworkStreamInterface {
   #onWriteError = (error: unknown): never => {
     const deadline = this.#writeDeadline;
     this.#writing = null;
+    this.#writesPending--;
     deadline.stop();
     throw deadline.error ?? this.#failure(error, "write to", WriteError);
   };
 
-  /** An overlapping write: all of `data`, its limit watched by the caller. */
+  /** An overlapping write, once the ones before it settled: all of `data`. */
   async #writeAll(data: Uint8Array): Promise<void> {
     const conn = this.#conn;
     let rest = data;
     try {
+      if (this.#closed) throw this.#unusable("write to");
       for (;;) {
         const count = await conn.write(rest);
         if (count >= rest.length) return;
@@ -299,6 +319,8 @@ export class DenoNetworkStream implements NetworkStreamInterface {
       }
     } catch (error) {
       throw this.#failure(error, "write to", WriteError);
+    } finally {
+      this.#writesPending--;
     }
   }
 
