@@ -720,7 +720,7 @@ export class ConnectionPool implements Transport {
     }
   };
 
-  #serveReady = (waiter: Waiter, connection: PoolConnection): Promise<void> =>
+  #serveReady = (waiter: Waiter, connection: PoolConnection): void =>
     this.#serve(waiter, connection);
 
   #onIdle(connection: PoolConnection): void {
