@@ -6,6 +6,7 @@
  */
 
 import assert from "node:assert/strict";
+import { AsyncLocalStorage } from "node:async_hooks";
 import { test } from "./_harness.ts";
 import { ConnectionPool } from "../src/pool.ts";
 import { Request } from "../src/models/request.ts";
@@ -187,4 +188,50 @@ test("a waiter handed a stale connection is sent again once, not twice", async (
   await assert.rejects(d, RemoteProtocolError);
   assert.equal(await (await e).text(), "1");
   assert.equal(backend.connections.length, 2);
+});
+
+test("a request that waited runs its exchange in its caller's async context", async () => {
+  // Code that runs inside the exchange (a trace callback, a streamed body) sees the
+  // AsyncLocalStorage stores of the request it works for, not those of the request that
+  // happened to free the connection.
+  const storage = new AsyncLocalStorage<string>();
+  // Answers each request once its head, and its chunked body if any, are in.
+  const backend = new MemoryNetworkBackend(async (stream) => {
+    let text = "";
+    for (;;) {
+      const bytes = await stream.read().catch(() => new Uint8Array(0));
+      if (bytes.length === 0) break;
+      text += decoder.decode(bytes);
+      const end = text.indexOf("\r\n\r\n");
+      if (end === -1) continue;
+      const chunked = /transfer-encoding: chunked/i.test(text.slice(0, end));
+      const last = chunked ? text.indexOf("0\r\n\r\n", end) : end;
+      if (last === -1) continue;
+      text = text.slice(last + (chunked ? 5 : 4));
+      await stream.write(encoder.encode("HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok"));
+    }
+    await stream.close();
+  });
+  await using pool = new ConnectionPool({ backend, maxConnections: 1 });
+  const traced: (string | undefined)[] = [];
+  const trace = (name: string) => {
+    if (name === "http11.send_request_headers.started") traced.push(storage.getStore());
+  };
+  await Promise.all(
+    ["a", "b", "c"].map((id) =>
+      storage.run(id, () => pool.request("GET", `http://a.test/${id}`, { extensions: { trace } }))
+    ),
+  );
+  assert.deepEqual(traced, ["a", "b", "c"]);
+  const streamed: (string | undefined)[] = [];
+  async function* body() {
+    streamed.push(storage.getStore());
+    yield encoder.encode("x");
+  }
+  await Promise.all(
+    ["d", "e", "f"].map((id) =>
+      storage.run(id, () => pool.request("POST", `http://a.test/${id}`, { content: body() }))
+    ),
+  );
+  assert.deepEqual(streamed, ["d", "e", "f"]);
 });
