@@ -347,17 +347,14 @@ export async function measure(
 }
 
 /**
- * A full garbage collection where the runtime offers one (`--v8-flags=--expose-gc`, which
- * the bench tasks pass): each cell starts on a collected heap, instead of paying for the
- * garbage of the row before it (an HTTP client that allocates more leaves more to collect
- * during the next row's cell).
+ * What the tables' footnote says of how cells were run. The heap is not collected between
+ * cells: on Deno a full collection before each cell made Ferry's rows 10-25% dearer per
+ * request (the young generation starts small again and grows back during the cell), which
+ * a long-running program never pays; alternating the order spreads the garbage one row
+ * leaves to the next.
  */
-const collect = (globalThis as { gc?: () => void }).gc ?? null;
-
-/** What the tables' footnote says of how cells were run. */
 export function fairnessNote(): string {
-  return (collect !== null ? "each cell starts on a collected heap; " : "") +
-    "every other round runs the rows in reverse order.";
+  return "every other round runs the rows in reverse order.";
 }
 
 /** Options of {@linkcode runSideBySide}. */
@@ -393,7 +390,6 @@ export async function runSideBySide(options: SideBySideOptions): Promise<Results
       // Every other round runs the rows in reverse: no row always comes after the same one.
       const rows = round % 2 === 0 ? options.rows : [...options.rows].reverse();
       for (const row of rows) {
-        collect?.();
         const runner = await row.setup(options.peer.origin, concurrency);
         try {
           const sample = await measure(runner, concurrency, options, options.peer.pids);
