@@ -212,28 +212,14 @@ function respond(
     x.keepAlive &&= event.keepAlive;
     x.bodyDone = true;
     if (x.trace) {
-      return respondWholeTraced(
-        core,
-        request,
-        status,
-        headers,
-        extensions,
-        content,
-        readAll,
-        exchange,
-      );
+      const trace = x.trace;
+      return Promise.resolve(trace("http11.receive_response_body.started", { request }))
+        .then(() => trace("http11.receive_response_body.complete", { return_value: null }))
+        .then(() =>
+          wholeResponse(core, request, status, headers, extensions, content, readAll, exchange)
+        );
     }
-    if (readAll !== READ_NONE) {
-      const ending = core.endExchange(exchange);
-      const response = new Response(status, { headers, content, extensions, request });
-      return ending === undefined ? response : ending.then(() => response);
-    }
-    return new Response(status, {
-      headers,
-      content: new BufferedBody(core, exchange, content),
-      extensions,
-      request,
-    });
+    return wholeResponse(core, request, status, headers, extensions, content, readAll, exchange);
   }
   if (event !== null) {
     throw new RemoteProtocolError(`Unexpected ${JSON.stringify(event.type)} in the body`);
@@ -247,7 +233,11 @@ function respond(
   return readAll === READ_ALL ? readWhole(core, request, response) : response;
 }
 
-async function respondWholeTraced(
+/**
+ * The response for a body that came whole: in memory with its connection freed (unless
+ * `readAll` is {@linkcode READ_NONE}), else a buffered body that frees it when read.
+ */
+function wholeResponse(
   core: ConnectionCore,
   request: Request,
   status: number,
@@ -256,14 +246,11 @@ async function respondWholeTraced(
   content: Uint8Array,
   readAll: ReadMode,
   exchange: number,
-): Promise<Response> {
-  const trace = core.x.trace!;
-  await trace("http11.receive_response_body.started", { request });
-  await trace("http11.receive_response_body.complete", { return_value: null });
+): Response | Promise<Response> {
   if (readAll !== READ_NONE) {
     const ending = core.endExchange(exchange);
-    if (ending !== undefined) await ending;
-    return new Response(status, { headers, content, extensions, request });
+    const response = new Response(status, { headers, content, extensions, request });
+    return ending === undefined ? response : ending.then(() => response);
   }
   return new Response(status, {
     headers,
