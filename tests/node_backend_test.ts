@@ -10,6 +10,7 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { inspect } from "node:util";
+import { setImmediate } from "node:timers";
 import { runtime, test } from "./_harness.ts";
 import { NodeNetworkBackend, NodeNetworkStream, SocketInbox } from "../src/network/node.ts";
 import { nodeFileAccess } from "../src/runtime/files_node.ts";
@@ -109,7 +110,12 @@ test("node backend: connects, writes and reads back, with reprs and addresses", 
     assert.equal(inspect(backend), "<NetworkBackend [node]>");
     await stream.write(encoder.encode("hello"));
     let received = "";
-    while (received.length < 5) received += decoder.decode(await stream.read());
+    while (received.length < 5) {
+      const bytes = await stream.read();
+      // A plain Uint8Array (never a Buffer, whose slice() does not copy).
+      assert.equal(Object.getPrototypeOf(bytes), Uint8Array.prototype);
+      received += decoder.decode(bytes);
+    }
     assert.equal(received, "hello");
     assert.deepEqual(stream.getExtraInfo("server_addr"), {
       hostname: "127.0.0.1",
@@ -397,6 +403,81 @@ test("node backend: write waits while the peer does not read (backpressure)", as
   }
 });
 
+test("node backend: writes that Node buffers settle one by one, each once its own bytes left", async () => {
+  const first = new Uint8Array(4 * 1024 * 1024);
+  const second = new Uint8Array(32 * 1024 * 1024);
+  let serverSocket: net.Socket | null = null;
+  let received = 0;
+  let paused = false;
+  let gotFirst = (): void => {};
+  const firstArrived = new Promise<void>((resolve) => gotFirst = resolve);
+  let gotSocket = (): void => {};
+  const accepted = new Promise<void>((resolve) => gotSocket = resolve);
+  const server = await serve((socket) => {
+    serverSocket = socket;
+    socket.on("data", (chunk) => {
+      received += chunk.length;
+      // The first write's bytes are in: read nothing more until the test resumes.
+      if (received >= first.length && !paused) {
+        paused = true;
+        socket.pause();
+        gotFirst();
+      }
+    });
+    gotSocket();
+  });
+  try {
+    const stream = await backend.connect("127.0.0.1", server.port);
+    await accepted;
+    const settled: string[] = [];
+    const writing = [
+      stream.write(first).then(() => settled.push("first")),
+      stream.write(second).then(() => settled.push("second")),
+    ];
+    await firstArrived;
+    await writing[0];
+    // Far more than the kernel buffers is left of the second write while nobody reads.
+    for (let i = 0; i < 20; i++) await new Promise((resolve) => setTimeout(resolve, 1));
+    assert.deepEqual(settled, ["first"]);
+    serverSocket!.resume();
+    await writing[1];
+    assert.deepEqual(settled, ["first", "second"]);
+    await stream.close();
+  } finally {
+    await server.close();
+  }
+});
+
+test("node backend: a reset leaves no write that Node buffered waiting", async () => {
+  const server = await serve((socket) => {
+    socket.once("data", () => socket.resetAndDestroy());
+  });
+  try {
+    const stream = await backend.connect("127.0.0.1", server.port);
+    const results: unknown[] = [null, null];
+    const writes = [32, 16].map((mib, i) =>
+      stream.write(new Uint8Array(mib * 1024 * 1024)).then(
+        () => results[i] = "written",
+        (error) => results[i] = error,
+      )
+    );
+    await Promise.race(writes);
+    // The other settles in the same turn. (Node reports a write that was under way when
+    // the socket was destroyed as done; the reads then fail.)
+    await new Promise((resolve) => setImmediate(resolve));
+    assert.ok(results.every((result) => result !== null), String(results));
+    assert.ok(results.some((result) => result instanceof WriteError), String(results));
+    for (const result of results) {
+      if (result === "written") continue;
+      assert.ok(result instanceof WriteError, String(result));
+      assert.match(result.message, new RegExp(`"127\\.0\\.0\\.1:${server.port}"`));
+    }
+    await stream.close();
+  } finally {
+    await server.close();
+  }
+});
+
 test("node backend: read and write limits raise ReadTimeout and WriteTimeout", async () => {
   const server = await serve((socket) => socket.pause());
   try {
@@ -583,7 +664,11 @@ test("node backend: startTls verifies against extra CA certificates and negotiat
     assert.equal(info.authorized, true);
     await stream.write(encoder.encode("over tls"));
     let text = "";
-    while (text.length < 8) text += decoder.decode(await stream.read());
+    while (text.length < 8) {
+      const bytes = await stream.read();
+      assert.equal(Object.getPrototypeOf(bytes), Uint8Array.prototype);
+      text += decoder.decode(bytes);
+    }
     assert.equal(text, "over tls");
     await stream.close();
     assert.equal(String(stream), `<NetworkStream ["127.0.0.1:${server.port}" TLS CLOSED]>`);

@@ -139,7 +139,7 @@ const USE_ONREAD: boolean = (() => {
  * the streams it opens.
  */
 export class SocketInbox {
-  #slab = new Uint8Array(SLAB_SIZE);
+  #slab = new ArrayBuffer(SLAB_SIZE);
   #offset = 0;
   /** Bytes received before a stream took over. */
   early: Uint8Array[] = [];
@@ -154,14 +154,15 @@ export class SocketInbox {
     // Node calls `buffer` once for the first read and again after every `callback`.
     buffer: (): Uint8Array => {
       if (SLAB_SIZE - this.#offset < MIN_TAIL) {
-        this.#slab = new Uint8Array(SLAB_SIZE);
+        this.#slab = new ArrayBuffer(SLAB_SIZE);
         this.#offset = 0;
       }
-      return this.#slab.subarray(this.#offset);
+      return new Uint8Array(this.#slab, this.#offset, SLAB_SIZE - this.#offset);
     },
-    callback: (n: number, buf: Uint8Array): boolean => {
+    // Node reads into the buffer `buffer` returned last: the slab at `#offset`.
+    callback: (n: number): boolean => {
+      const bytes = new Uint8Array(this.#slab, this.#offset, n);
       this.#offset += n;
-      const bytes = new Uint8Array(buf.buffer, buf.byteOffset, n);
       const deliver = this.deliver;
       if (deliver !== null) {
         deliver(bytes);
@@ -188,16 +189,34 @@ interface BatchedWrite {
   reject: (error: unknown) => void;
 }
 
+/** Something settled through its own `resolve` and `reject`. */
+interface Settles {
+  resolve: () => void;
+  reject: (error: unknown) => void;
+}
+
+/** The record {@linkcode takeSettlers} gives its promise's settle functions to. */
+let settling: Settles | null = null;
+
+function takeSettlers(resolve: () => void, reject: (error: unknown) => void): void {
+  settling!.resolve = resolve;
+  settling!.reject = reject;
+}
+
+/** A promise settled through `record.resolve` and `record.reject` (no closure per call). */
+function promiseOf(record: Settles): Promise<void> {
+  settling = record;
+  const promise = new Promise<void>(takeSettlers);
+  settling = null;
+  return promise;
+}
+
 /** The writes of this turn, oldest first (every stream's). */
 let batch: BatchedWrite[] = [];
 /** Whether a write went out in this event loop turn (`setImmediate` ends the turn). */
 let turnStarted = false;
 
-type Waiter = {
-  resolve: (bytes: Uint8Array) => void;
-  reject: (error: unknown) => void;
-  maxBytes: number;
-};
+function nothing(): void {}
 
 /**
  * A byte stream over a `net.Socket` or `tls.TLSSocket`. Made by
@@ -227,64 +246,95 @@ export class NodeNetworkStream implements NetworkStreamInterface {
   #closed = false;
   #closedByUser = false;
   #upgraded = false;
-  #waiter: Waiter | null = null;
+  /** The waiting read's resolve, or `null` when no read waits (reads never overlap). */
+  #resolveRead: ((bytes: Uint8Array) => void) | null = null;
+  #rejectRead: (error: unknown) => void = nothing;
+  #readMax = 0;
+  /** Takes the waiting read's resolve and reject: one function per stream, not per read. */
+  #holdRead = (resolve: (bytes: Uint8Array) => void, reject: (error: unknown) => void): void => {
+    this.#resolveRead = resolve;
+    this.#rejectRead = reject;
+  };
+  /** Whether reading was paused (by this stream): only then does a read resume it. */
+  #paused = true;
   #closing: Promise<void> | null = null;
   /** The read deadline, reused read after read (reads never overlap). */
   #readDeadline = new Deadline("read", () => {
     // The read gave up: fail it, keep the bytes that come for a later read.
-    const waiter = this.#waiter;
-    this.#waiter = null;
-    if (waiter) waiter.reject(this.#readDeadline.error);
-    if (!this.#socket.destroyed) this.#socket.pause();
+    if (this.#resolveRead !== null) this.#failRead(this.#readDeadline.error);
+    if (!this.#socket.destroyed) this.#pause();
   });
   /**
    * Received bytes: to the waiting read, or into the queue. Returns `false` when reading
    * must pause until somebody waits for bytes again (nobody waits, or bytes are left over).
    */
   #onBytes = (chunk: Uint8Array): boolean => {
-    const waiter = this.#waiter;
-    if (waiter) {
-      this.#waiter = null;
+    if (this.#resolveRead !== null) {
       this.#readDeadline.stop();
-      const more = chunk.length <= waiter.maxBytes;
-      if (!more) this.#queue.push(chunk.subarray(waiter.maxBytes));
-      waiter.resolve(view(chunk, waiter.maxBytes));
-      return more;
+      const maxBytes = this.#readMax;
+      if (chunk.length <= maxBytes) {
+        this.#settleRead(chunk);
+        return true;
+      }
+      this.#queue.push(chunk.subarray(maxBytes));
+      this.#settleRead(view(chunk, maxBytes));
+      return false;
     }
     this.#queue.push(chunk);
     return false;
   };
+  /** Bytes from the `onread` slab (plain `Uint8Array` views already). */
   #onData = (chunk: Uint8Array): void => {
-    if (!this.#onBytes(chunk)) this.#socket.pause();
+    if (!this.#onBytes(chunk)) this.#pause();
+  };
+  /** A 'data' event's `Buffer`: reads hand out plain `Uint8Array`s (a Buffer's `slice` does not copy). */
+  #onDataEvent = (chunk: Uint8Array): void => {
+    if (!this.#onBytes(view(chunk, chunk.length))) this.#pause();
   };
   #onEnd = (): void => {
     this.#eof = true;
-    const waiter = this.#waiter;
-    if (waiter) {
-      this.#waiter = null;
+    if (this.#resolveRead !== null) {
       this.#readDeadline.stop();
-      waiter.resolve(EMPTY);
+      this.#settleRead(EMPTY);
     }
   };
   #onError = (error: unknown): void => {
     if (this.#error === null) this.#error = error;
-    const waiter = this.#waiter;
-    if (waiter) {
-      this.#waiter = null;
+    if (this.#resolveRead !== null) {
       this.#readDeadline.stop();
-      waiter.reject(this.#readError(error));
+      this.#failRead(this.#readError(error));
     }
   };
   #onClose = (): void => {
     this.#closed = true;
-    const waiter = this.#waiter;
-    if (waiter) {
-      this.#waiter = null;
+    if (this.#resolveRead !== null) {
       this.#readDeadline.stop();
-      if (this.#error !== null) waiter.reject(this.#readError(this.#error));
-      else waiter.resolve(EMPTY);
+      if (this.#error !== null) this.#failRead(this.#readError(this.#error));
+      else this.#settleRead(EMPTY);
     }
   };
+
+  /** Resolves the waiting read (there is one) with `bytes`. */
+  #settleRead(bytes: Uint8Array): void {
+    const resolve = this.#resolveRead!;
+    this.#resolveRead = null;
+    this.#rejectRead = nothing;
+    resolve(bytes);
+  }
+
+  /** Fails the waiting read (there is one) with `error`. */
+  #failRead(error: unknown): void {
+    const reject = this.#rejectRead;
+    this.#resolveRead = null;
+    this.#rejectRead = nothing;
+    reject(error);
+  }
+
+  /** Stops reading until a read waits again. */
+  #pause(): void {
+    this.#paused = true;
+    this.#socket.pause();
+  }
 
   /**
    * Wraps a connected socket; `label` names the peer in reprs and messages. `inbox` is the
@@ -310,8 +360,9 @@ export class NodeNetworkStream implements NetworkStreamInterface {
       inbox.deliver = this.#onData;
     } else {
       socket.pause();
-      socket.on("data", this.#onData);
+      socket.on("data", this.#onDataEvent);
     }
+    // Paused, or reading in `onread` mode: the first read resumes it either way.
     socket.on("end", this.#onEnd);
     socket.on("error", this.#onError);
     socket.on("close", this.#onClose);
@@ -351,7 +402,7 @@ export class NodeNetworkStream implements NetworkStreamInterface {
         new ReadError(`Cannot read from "${this.#label}": the stream is closed`),
       );
     }
-    if (this.#waiter) {
+    if (this.#resolveRead !== null) {
       return Promise.reject(
         new ReadError(`Cannot read from "${this.#label}": a read is already waiting`),
       );
@@ -387,10 +438,13 @@ export class NodeNetworkStream implements NetworkStreamInterface {
   }
 
   #wait(maxBytes: number): Promise<Uint8Array> {
-    return new Promise<Uint8Array>((resolve, reject) => {
-      this.#waiter = { resolve, reject, maxBytes };
+    const read = new Promise<Uint8Array>(this.#holdRead);
+    this.#readMax = maxBytes;
+    if (this.#paused) {
+      this.#paused = false;
       this.#socket.resume();
-    });
+    }
+    return read;
   }
 
   #take(maxBytes: number): Uint8Array {
@@ -422,10 +476,16 @@ export class NodeNetworkStream implements NetworkStreamInterface {
           const refused = deadlineError("write", timeoutMs);
           if (refused !== null) return Promise.reject(refused);
         }
-        return new Promise<void>((resolve, reject) => {
-          this.#queued++;
-          batch.push({ stream: this, data, timeoutMs, resolve, reject });
-        });
+        const write: BatchedWrite = {
+          stream: this,
+          data,
+          timeoutMs,
+          resolve: nothing,
+          reject: nothing,
+        };
+        this.#queued++;
+        batch.push(write);
+        return promiseOf(write);
       }
       // Under a deadline scope the write goes now (the batch runs outside every scope), after
       // this stream's queued writes.
@@ -567,7 +627,7 @@ export class NodeNetworkStream implements NetworkStreamInterface {
     if (this.#queued > 0) NodeNetworkStream.#flushBatch();
     const socket = this.#socket;
     if (this.#inbox !== null) this.#inbox.deliver = null;
-    else socket.off("data", this.#onData);
+    else socket.off("data", this.#onDataEvent);
     socket.off("end", this.#onEnd);
     socket.off("error", this.#onError);
     socket.off("close", this.#onClose);
@@ -624,10 +684,8 @@ export class NodeNetworkStream implements NetworkStreamInterface {
     const socket = this.#socket;
     this.#closed = true;
     this.#closedByUser = true;
-    const waiter = this.#waiter;
-    if (waiter) {
-      this.#waiter = null;
-      waiter.reject(new ReadError(`Cannot read from "${this.#label}": the stream was closed`));
+    if (this.#resolveRead !== null) {
+      this.#failRead(new ReadError(`Cannot read from "${this.#label}": the stream was closed`));
     }
     this.#queue = [];
     if (socket.destroyed && (socket as { closed?: boolean }).closed !== false) {
