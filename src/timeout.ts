@@ -485,6 +485,11 @@ function onTimer(): void {
   timerAt = Infinity;
   const now = performance.now();
   placeLazy(now);
+  if (ticker !== null) {
+    // Every lazy limit is on the clock now: the tick has nothing left to do.
+    clearTimeout(ticker as number);
+    ticker = null;
+  }
   let next = Infinity;
   let due: [number, Entry][] | null = null;
   for (let entry = head; entry !== null; entry = entry.next) {

@@ -674,3 +674,24 @@ test("parser bounds informational responses per request (103 forever)", () => {
   const twice = ten + OK + "Content-Length: 0\r\n\r\n";
   assert.equal(parse(twice + twice, { methods: ["GET", "GET"] }).error, null);
 });
+
+test("parser events handed out stay as they were while the parser reads on", () => {
+  // The parser hands its field arrays out without copying: what follows (trailers, the
+  // next response on the connection) must go into new ones.
+  const parser = new ResponseParser();
+  const wire = OK + "Transfer-Encoding: chunked\r\nX-A: 1\r\n\r\n1\r\nx\r\n0\r\nX-T: t\r\n\r\n" +
+    OK + "Content-Length: 1\r\nX-B: 2\r\n\r\ny";
+  parser.startResponse("GET");
+  parser.feed(bytes(wire));
+  const events = [];
+  for (let event = parser.next(); event; event = parser.next()) events.push(event);
+  parser.startResponse("GET");
+  for (let event = parser.next(); event; event = parser.next()) events.push(event);
+  const [head1, , end1, head2, , end2] = events;
+  assert.ok(head1.type === "head" && end1.type === "end");
+  assert.ok(head2.type === "head" && end2.type === "end");
+  assert.deepEqual(head1.headers, [["Transfer-Encoding", "chunked"], ["X-A", "1"]]);
+  assert.deepEqual(end1.trailers, [["X-T", "t"]]);
+  assert.deepEqual(head2.headers, [["Content-Length", "1"], ["X-B", "2"]]);
+  assert.deepEqual(end2.trailers, []);
+});

@@ -600,8 +600,8 @@ export class ResponseParser {
   }
 
   #end(trailers: [string, string][]): EndEvent {
+    // `#headers` is not pushed to again before the next `#beginHead` makes a new one.
     this.#phase = P_DONE;
-    this.#headers = [];
     return { type: "end", trailers, keepAlive: this.#keepAlive };
   }
 
@@ -631,6 +631,13 @@ export class ResponseParser {
   }
 
   #takeAll(): Uint8Array {
+    if (this.#pos >= this.#cur.length && this.#queueHead === this.#queue.length) {
+      // Nothing buffered (every response that ends its input): nothing to allocate.
+      this.#base += this.#cur.length;
+      this.#cur = EMPTY;
+      this.#pos = 0;
+      return EMPTY;
+    }
     const rest: Uint8Array[] = [];
     if (this.#pos < this.#cur.length) rest.push(this.#cur.subarray(this.#pos));
     const queued = this.#queue.slice(this.#queueHead);
@@ -1083,7 +1090,7 @@ export class ResponseParser {
         this.#keepAlive = false;
       }
     }
-    this.#headers = [];
+    // The head's fields are handed out: trailers gather in a new array (`#parseChunkSize`).
     return {
       type: "head",
       version: this.#version,
