@@ -22,6 +22,8 @@ import {
   exchangeCount,
   expiresAt,
   handleRequest,
+  handOverRetry,
+  type RetryTarget,
 } from "../connection/pool_connection.ts";
 import { Connection, forPool } from "../connection/connection.ts";
 import type { ConnectionState } from "../connection/state.ts";
@@ -138,7 +140,15 @@ export class NegotiatedConnection {
   }
 
   /** The pool's entry point. Not public API. */
-  async [handleRequest](request: Request, readAll: 0 | 1 | 2): Promise<Response> {
+  [handleRequest](
+    request: Request,
+    readAll: 0 | 1 | 2,
+    retry?: RetryTarget | null,
+  ): Promise<Response> {
+    return handOverRetry(this.#send(request, readAll), retry, request, readAll);
+  }
+
+  async #send(request: Request, readAll: 0 | 1 | 2): Promise<Response> {
     let inner = this.#inner;
     if (inner === null) {
       this.#pending++;
