@@ -54,6 +54,23 @@ export function pairsOf(headers: Headers): readonly (readonly [string, string])[
 let readPairs: (headers: Headers) => [string, string][];
 
 /**
+ * Whether `name` is `lower` (lower-cased, of the same length) but for the case of ASCII
+ * letters, as HTTP compares field names; without lower-casing `name` (a new string).
+ */
+function sameName(name: string, lower: string): boolean {
+  if (name === lower) return true;
+  for (let i = 0; i < name.length; i++) {
+    const c = name.charCodeAt(i);
+    const l = lower.charCodeAt(i);
+    if (c !== l && !(l >= 0x61 && l <= 0x7a && c === l - 0x20)) {
+      // Outside ASCII, as toLowerCase() would (the lookup lower-cased the name that way).
+      return c > 0x7f && name.toLowerCase() === lower;
+    }
+  }
+  return true;
+}
+
+/**
  * Ordered, multi-valued HTTP headers. Lookup ignores case; the wire keeps the case and
  * order given.
  *
@@ -160,7 +177,7 @@ export class Headers implements Iterable<[string, string]> {
     const lower = name.toLowerCase();
     let found: string | null = null;
     for (const pair of this.#pairs) {
-      if (pair[0].length === lower.length && pair[0].toLowerCase() === lower) {
+      if (pair[0].length === lower.length && sameName(pair[0], lower)) {
         found = found === null ? pair[1] : `${found}, ${pair[1]}`;
       }
     }
@@ -172,7 +189,7 @@ export class Headers implements Iterable<[string, string]> {
     const lower = name.toLowerCase();
     const values: string[] = [];
     for (const pair of this.#pairs) {
-      if (pair[0].length === lower.length && pair[0].toLowerCase() === lower) values.push(pair[1]);
+      if (pair[0].length === lower.length && sameName(pair[0], lower)) values.push(pair[1]);
     }
     return values;
   }
@@ -182,7 +199,7 @@ export class Headers implements Iterable<[string, string]> {
     const lower = name.toLowerCase();
     // Comparing lengths first skips lower-casing nearly every other name.
     for (const pair of this.#pairs) {
-      if (pair[0].length === lower.length && pair[0].toLowerCase() === lower) return true;
+      if (pair[0].length === lower.length && sameName(pair[0], lower)) return true;
     }
     return false;
   }
@@ -195,7 +212,7 @@ export class Headers implements Iterable<[string, string]> {
     let duplicates = false;
     for (let i = 0; i < pairs.length; i++) {
       const key = pairs[i][0];
-      if (key.length === lower.length && key.toLowerCase() === lower) {
+      if (key.length === lower.length && sameName(key, lower)) {
         if (index === -1) index = i;
         else duplicates = true;
       }
@@ -207,7 +224,7 @@ export class Headers implements Iterable<[string, string]> {
     pairs[index] = [name, String(value)];
     if (duplicates) {
       this.#pairs = pairs.filter((pair, i) =>
-        i <= index || pair[0].length !== lower.length || pair[0].toLowerCase() !== lower
+        i <= index || pair[0].length !== lower.length || !sameName(pair[0], lower)
       );
     }
   }
@@ -221,7 +238,7 @@ export class Headers implements Iterable<[string, string]> {
   delete(name: string): void {
     const lower = name.toLowerCase();
     const matches = (pair: [string, string]) =>
-      pair[0].length === lower.length && pair[0].toLowerCase() === lower;
+      pair[0].length === lower.length && sameName(pair[0], lower);
     if (this.#pairs.some(matches)) this.#pairs = this.#pairs.filter((pair) => !matches(pair));
   }
 
