@@ -52,6 +52,8 @@ export function pairsOf(headers: Headers): readonly (readonly [string, string])[
 }
 
 let readPairs: (headers: Headers) => [string, string][];
+/** Pairs the next `new Headers()` adopts instead of starting empty (`fromPairs`). */
+let adopt: [string, string][] | null = null;
 
 /**
  * Whether `name` is `lower` (lower-cased, of the same length) but for the case of ASCII
@@ -93,6 +95,11 @@ export class Headers implements Iterable<[string, string]> {
 
   /** Creates headers from pairs, a record, another `Headers`, or a web `Headers`. */
   constructor(init?: HeadersInit | null) {
+    if (adopt !== null) {
+      this.#pairs = adopt;
+      adopt = null;
+      return;
+    }
     this.#pairs = [];
     if (init == null) return;
     if (init instanceof Headers) {
@@ -116,9 +123,8 @@ export class Headers implements Iterable<[string, string]> {
    * hand them over.
    */
   static fromPairs(pairs: [string, string][]): Headers {
-    const headers = new Headers();
-    headers.#pairs = pairs;
-    return headers;
+    adopt = pairs;
+    return new Headers();
   }
 
   /**
@@ -136,8 +142,8 @@ export class Headers implements Iterable<[string, string]> {
    * ```
    */
   static fromWire(pairs: [string, string][]): Headers {
+    adopt = pairs;
     const headers = new Headers();
-    headers.#pairs = pairs;
     for (let i = 0; i < pairs.length; i++) {
       const value = pairs[i][1];
       if (!NON_ASCII.test(value)) continue;
