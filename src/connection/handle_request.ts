@@ -25,7 +25,7 @@ import { Response, type ResponseExtensions } from "../models/response.ts";
 import { concatBytes } from "../models/body.ts";
 import type { NetworkStreamInterface } from "../network/types.ts";
 import { PrefixedStream } from "../network/prefixed_stream.ts";
-import type { HeadEvent, ResponseEvent } from "../http11/parser.ts";
+import { asciiHead, type HeadEvent, type ResponseEvent } from "../http11/parser.ts";
 import { traced } from "../_trace.ts";
 import { defaultPort } from "../_origin.ts";
 import type { ConnectionCore } from "./core.ts";
@@ -181,7 +181,10 @@ function respond(
   const x = core.x;
   const parser = core.parser;
   const status = head.status;
-  const headers = Headers.fromWire(head.headers);
+  // Fields known to be ASCII (a head like the last one) have nothing to decode.
+  const headers = asciiHead(parser)
+    ? Headers.fromPairs(head.headers)
+    : Headers.fromWire(head.headers);
   const extensions: ResponseExtensions = {
     httpVersion: head.version,
     reasonPhrase: head.reason,

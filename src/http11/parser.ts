@@ -301,7 +301,19 @@ interface HeadTemplate {
   transferEncoding: string[] | null;
   close: boolean;
   sectionBytes: number;
+  /** Whether every field value is ASCII (nothing for `Headers.fromWire` to decode). */
+  ascii: boolean;
 }
+
+/** Bytes outside ASCII, in a field value read as Latin-1. */
+const NON_ASCII = /[^\x00-\x7f]/;
+
+/**
+ * Whether the last head `parser` gave is known to have only ASCII field values (it
+ * matched a template that has): a connection then wraps its fields without looking for
+ * bytes to decode. `false` means unknown. Not public API.
+ */
+export let asciiHead: (parser: ResponseParser) => boolean;
 
 /** Heads longer than this are not kept as templates. */
 const TEMPLATE_MAX = 2048;
@@ -390,6 +402,11 @@ export class ResponseParser {
   #templatePause = 0;
   #headPos = 0; // where the head being read began in #cur
   #headBase = -1; // #base then: the head came whole from #cur if #base is still this
+  #ascii = false; // the last head matched a template whose values are all ASCII
+
+  static {
+    asciiHead = (parser) => parser.#ascii;
+  }
 
   /** Creates a parser; `limits` overrides some of {@linkcode DEFAULT_PARSER_LIMITS}. */
   constructor(limits?: Partial<ParserLimits>) {
@@ -518,6 +535,7 @@ export class ResponseParser {
     while (true) {
       switch (this.#phase) {
         case P_STATUS: {
+          this.#ascii = false;
           if (this.#partial === 0) {
             if (this.#template !== null && this.#emptyLines === 0 && this.#informational === 0) {
               const event = this.#matchTemplate(this.#template);
@@ -665,6 +683,7 @@ export class ResponseParser {
     const codings = template.transferEncoding;
     this.#transferEncoding = codings === null ? null : codings.slice();
     this.#close = template.close;
+    this.#ascii = template.ascii;
     return this.#finishHead();
   }
 
@@ -682,7 +701,11 @@ export class ResponseParser {
     ) return;
     const pairs = event.headers;
     const own: [string, string][] = new Array(pairs.length);
-    for (let i = 0; i < pairs.length; i++) own[i] = [pairs[i][0], pairs[i][1]];
+    let ascii = true;
+    for (let i = 0; i < pairs.length; i++) {
+      own[i] = [pairs[i][0], pairs[i][1]];
+      if (ascii && NON_ASCII.test(pairs[i][1])) ascii = false;
+    }
     const codings = this.#transferEncoding;
     this.#template = {
       bytes: this.#cur.slice(start, end),
@@ -694,6 +717,7 @@ export class ResponseParser {
       transferEncoding: codings === null ? null : codings.slice(),
       close: this.#close,
       sectionBytes: this.#sectionBytes,
+      ascii,
     };
   }
 
