@@ -306,6 +306,7 @@ interface HeadTemplate {
 }
 
 /** Bytes outside ASCII, in a field value read as Latin-1. */
+// deno-lint-ignore no-control-regex
 const NON_ASCII = /[^\x00-\x7f]/;
 
 /**
