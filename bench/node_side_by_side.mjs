@@ -12,8 +12,10 @@
 //   undici Pool.request, fetch (global)     (under Bun: Bun's own fetch)
 //   node:http with a keep-alive Agent
 //
-// Rows run in interleaved rounds (in reverse order every other round), each on a collected
-// heap when the runtime allows (`node --expose-gc`, Bun). Per row and concurrency: median
+// Rows run in interleaved rounds (in reverse order every other round, so that what ran
+// before a row weighs on every row alike). No row starts with a forced collection: measured
+// on Node 20 and 24 (same process, rows with and without it interleaved), one made the
+// clients' rows dearer per request and not the raw loop's. Per row and concurrency: median
 // req/s of those rounds, the ratio to the raw loop, the spread (min-max) of the rounds, CPU
 // microseconds per request (process.cpuUsage() / requests: the figure that noise disturbs
 // least) and the connections the row opened (Ferry through a counting network backend,
@@ -25,7 +27,7 @@
 // body, one worker per core, see bench/_peer.ts) once for all runtimes, and passes
 // `--origin`, `--server-pids` and `--server-workers`. By hand:
 //
-//   FERRY_MODULE=build/npm/mod.js node --expose-gc bench/node_side_by_side.mjs --origin=http://127.0.0.1:8080
+//   FERRY_MODULE=build/npm/mod.js node bench/node_side_by_side.mjs --origin=http://127.0.0.1:8080
 //     [--seconds=2] [--rounds=3] [--requests=N] [--c=1,10,100]
 //     [--only=raw,ferry-stream,ferry-pool,ferry-client,undici,fetch,node-http,parser,memory]
 //
@@ -500,15 +502,7 @@ const ROWS = [
 
 // ---------------------------------------------------------------------------------------
 
-/**
- * A full garbage collection, where the runtime offers one (`node --expose-gc`, which
- * `bench:node` passes; Bun always): each row starts on a collected heap, instead of paying
- * for the garbage of the row before it (1000 closed sockets after a raw loop at c=1000).
- */
-const collect = globalThis.gc ?? (bun ? () => bun.gc(true) : null);
-
 async function measure(make, url, concurrency, pids) {
-  collect?.();
   const row = await make(url, concurrency);
   try {
     let count = 0;

@@ -63,11 +63,9 @@ try {
   ];
   for (const name of runtimes) {
     console.log("");
-    // --expose-gc: the benchmark collects the heap before each row (Bun needs no flag).
-    const flags = name === "bun" ? [] : ["--expose-gc"];
     const { code } = await run(
       RUNTIMES[name],
-      [...flags, "node_side_by_side.mjs", ...serverArgs, ...passThrough],
+      ["node_side_by_side.mjs", ...serverArgs, ...passThrough],
       { cwd: OUT, env: { FERRY_MODULE: join(BUILD, "npm", "mod.js") } },
     );
     if (code !== 0) failed = true;
