@@ -66,7 +66,6 @@ import {
   READ_READY,
   type ReadMode,
   retryRequest,
-  type RetryTarget,
   type StreamOptions,
 } from "./connection/mod.ts";
 import { type Origin, originOf, poolKey } from "./_origin.ts";
@@ -578,7 +577,7 @@ export class ConnectionPool implements Transport {
    * again on a fresh connection (attempt 1), unless the pool was closed meanwhile. Not
    * public API (see {@linkcode RetryTarget}).
    */
-  [retryRequest](error: unknown, request: Request, readAll: ReadMode): Promise<Response> {
+  [retryRequest](error: unknown, request: Request, readAll: 0 | 1 | 2): Promise<Response> {
     const key = this.#closed ? null : this.#keyOf(request.url);
     if (key === null || MAX_RETRIES < 1) return Promise.reject(error);
     return this.#start(key, request.url, request, request, readAll, 1);

@@ -196,9 +196,10 @@ export class Connection {
   [handleRequestKey](
     request: Request,
     readAll: 0 | 1 | 2,
-    retry?: RetryTarget | null,
+    retry?: object | null,
   ): Promise<Response> {
-    return handleRequest(this.#core, request, readAll, retry ?? null);
+    // A RetryTarget (not public API, hence the loose type).
+    return handleRequest(this.#core, request, readAll, (retry ?? null) as RetryTarget | null);
   }
 
   /** Pool plumbing, not public API: when the idle connection expires (`Date.now()` scale). */

@@ -501,9 +501,11 @@ export class Http2Connection {
   [handleRequest](
     request: Request,
     readAll: 0 | 1 | 2,
-    retry?: RetryTarget | null,
+    retry?: object | null,
   ): Promise<Response> {
-    return handOverRetry(this.#handle(request, readAll), retry, request, readAll);
+    // A RetryTarget (not public API, hence the loose type).
+    const target = retry as RetryTarget | null | undefined;
+    return handOverRetry(this.#handle(request, readAll), target, request, readAll);
   }
 
   /** Sends a request and reads the whole response body; `url` may be a path. */

@@ -143,9 +143,11 @@ export class NegotiatedConnection {
   [handleRequest](
     request: Request,
     readAll: 0 | 1 | 2,
-    retry?: RetryTarget | null,
+    retry?: object | null,
   ): Promise<Response> {
-    return handOverRetry(this.#send(request, readAll), retry, request, readAll);
+    // A RetryTarget (not public API, hence the loose type).
+    const target = retry as RetryTarget | null | undefined;
+    return handOverRetry(this.#send(request, readAll), target, request, readAll);
   }
 
   async #send(request: Request, readAll: 0 | 1 | 2): Promise<Response> {
