@@ -58,8 +58,10 @@ export function mergeHeaders(
   const shared = pairsOf(base) as [string, string][];
   let pairs: [string, string][];
   if (host !== undefined && !base.has("host") && !(incoming?.has("host"))) {
-    pairs = [["Host", host]];
-    for (let i = 0; i < shared.length; i++) pairs.push(shared[i]);
+    // Made at its size (pushing onto a one-pair array grew it to 17 slots).
+    pairs = new Array(shared.length + 1);
+    pairs[0] = ["Host", host];
+    for (let i = 0; i < shared.length; i++) pairs[i + 1] = shared[i];
   } else pairs = shared.slice();
   const merged = Headers.fromPairs(pairs);
   if (incoming === null || incoming.size === 0) return merged;

@@ -65,6 +65,7 @@ import {
   READ_NONE,
   READ_READY,
   type ReadMode,
+  retryRequest,
   type StreamOptions,
 } from "./connection/mod.ts";
 import { type Origin, originOf, poolKey } from "./_origin.ts";
@@ -516,8 +517,9 @@ export class ConnectionPool implements Transport {
   }
 
   /**
-   * Sends on `connection`. Not an async function: a `.then` for the retry instead of a
-   * generator frame and its await closures per request.
+   * Sends on `connection`. Not an async function. A first attempt hands a retryable
+   * failure back to the pool itself (`[retryRequest]`), so the connection's promise is the
+   * caller's: no promise reaction of the pool's per request.
    */
   #exchange(
     connection: PoolConnection,
@@ -528,6 +530,7 @@ export class ConnectionPool implements Transport {
     readAll: ReadMode,
     attempt: number,
   ): Promise<Response> {
+    if (sent === request && attempt === 0) return connection[handleRequest](sent, readAll, this);
     const sending = connection[handleRequest](sent, readAll);
     // Proxy seam: the caller's request back on the response; a forwarded 407 throws.
     const answered = sent === request
@@ -567,6 +570,17 @@ export class ConnectionPool implements Transport {
         waiter.reject(error);
       }
     });
+  }
+
+  /**
+   * A connection's first attempt at `request` failed with a retryable `error`: send it
+   * again on a fresh connection (attempt 1), unless the pool was closed meanwhile. Not
+   * public API (see {@linkcode RetryTarget}).
+   */
+  [retryRequest](error: unknown, request: Request, readAll: 0 | 1 | 2): Promise<Response> {
+    const key = this.#closed ? null : this.#keyOf(request.url);
+    if (key === null || MAX_RETRIES < 1) return Promise.reject(error);
+    return this.#start(key, request.url, request, request, readAll, 1);
   }
 
   /** Whether a request that failed with `error` on attempt `attempt` is sent again. */

@@ -23,6 +23,11 @@
  * never fire early: an entry expires only when `performance.now()` has reached its
  * deadline; a timer that wakes too soon re-arms for the rest.
  *
+ * Limits of a second or more outside every scope (the defaults are 5 s) are lazy: the
+ * entry goes into the set without a clock read, and a tick armed 100 ms after the first
+ * such entry places every lazy entry then pending on the clock. A limit counts from that
+ * tick, so it may pass up to 100 ms late, never early.
+ *
  * Timers never keep the process alive: they are unref'd through `timer.unref()` (Node and
  * Deno 2.9 return timer objects with it); a backend may register another way with
  * {@linkcode setTimerUnrefHook} for runtimes that return plain numbers.
@@ -303,6 +308,11 @@ abstract class Entry {
   prev: Entry | null = null;
   next: Entry | null = null;
   listed = false;
+  /**
+   * A limit not placed on the clock yet: its milliseconds, to count from the queue's next
+   * tick (see {@linkcode LAZY_MIN_MS}); `0`: `limit` is absolute already.
+   */
+  lazyMs = 0;
 
   constructor(limit: number, scope: Scope | undefined) {
     this.limit = limit;
@@ -354,8 +364,57 @@ function addEntry(entry: Entry): void {
   if (head !== null) head.prev = entry;
   head = entry;
   pendingCount++;
+  if (entry.lazyMs !== 0) {
+    // Placed on the clock by the next tick (or an earlier timer): no clock read now.
+    if (ticker === null) armTick();
+    return;
+  }
   const deadline = entry.deadline();
   if (deadline < timerAt) arm(deadline);
+}
+
+// -- Lazy limits ---------------------------------------------------------------------
+
+/**
+ * Per-phase limits of at least this many milliseconds, outside every scope, are not
+ * placed on the clock when the operation starts (a clock read per read and per write is
+ * a tenth of a microsecond or more, on the per-request path): the next tick of the queue
+ * places them, counting from then. Such a limit may so pass up to {@linkcode TICK_MS}
+ * late, never early. Shorter limits, and any operation under a `timeout()` scope, read
+ * the clock at once.
+ */
+const LAZY_MIN_MS = 1000;
+/** How long after a lazy limit's operation started the queue places it on the clock, at most. */
+const TICK_MS = 100;
+/** The tick's timer: armed when a lazy limit is added and none is armed. */
+let ticker: unknown = null;
+
+function armTick(): void {
+  const handle: unknown = setTimeout(onTick, TICK_MS);
+  ticker = handle;
+  // deno-lint-ignore no-explicit-any
+  if (typeof (handle as any)?.unref === "function") (handle as any).unref();
+  else unrefHook?.(handle);
+}
+
+function onTick(): void {
+  ticker = null;
+  const now = performance.now();
+  const earliest = placeLazy(now);
+  if (earliest < timerAt) arm(earliest);
+}
+
+/** Places every lazy limit on the clock at `now`; returns the earliest deadline placed. */
+function placeLazy(now: number): number {
+  let earliest = Infinity;
+  for (let entry = head; entry !== null; entry = entry.next) {
+    if (entry.lazyMs === 0) continue;
+    entry.limit = now + entry.lazyMs;
+    entry.lazyMs = 0;
+    const deadline = entry.deadline();
+    if (deadline < earliest) earliest = deadline;
+  }
+  return earliest;
 }
 
 function unlink(entry: Entry): boolean {
@@ -371,7 +430,9 @@ function unlink(entry: Entry): boolean {
 }
 
 function removeEntry(entry: Entry): void {
-  if (unlink(entry) && pendingCount === 0 && timer !== null) queueIdleCheck();
+  if (unlink(entry) && pendingCount === 0 && (timer !== null || ticker !== null)) {
+    queueIdleCheck();
+  }
 }
 
 /**
@@ -392,7 +453,7 @@ function queueIdleCheck(): void {
 }
 
 function idleCheck(): void {
-  if (pendingCount !== 0 || timer === null) {
+  if (pendingCount !== 0 || (timer === null && ticker === null)) {
     idleCheckQueued = false;
     return;
   }
@@ -401,9 +462,11 @@ function idleCheck(): void {
     return;
   }
   idleCheckQueued = false;
-  clearTimeout(timer as number);
+  if (timer !== null) clearTimeout(timer as number);
   timer = null;
   timerAt = Infinity;
+  if (ticker !== null) clearTimeout(ticker as number);
+  ticker = null;
 }
 
 function arm(deadline: number): void {
@@ -421,6 +484,12 @@ function onTimer(): void {
   timer = null;
   timerAt = Infinity;
   const now = performance.now();
+  placeLazy(now);
+  if (ticker !== null) {
+    // Every lazy limit is on the clock now: the tick has nothing left to do.
+    clearTimeout(ticker as number);
+    ticker = null;
+  }
   let next = Infinity;
   let due: [number, Entry][] | null = null;
   for (let entry = head; entry !== null; entry = entry.next) {
@@ -599,6 +668,16 @@ export class Deadline extends Entry {
       );
     }
     if (!hasLimit && scope === undefined) return null;
+    if (scope === undefined && (limitMs as number) >= LAZY_MIN_MS) {
+      // Placed on the clock by the queue's next tick (see LAZY_MIN_MS).
+      this.lazyMs = limitMs as number;
+      this.limit = Infinity;
+      this.scope = undefined;
+      this.#limitMs = limitMs;
+      addEntry(this);
+      return null;
+    }
+    this.lazyMs = 0;
     const now = performance.now();
     const limit = hasLimit ? now + (limitMs as number) : Infinity;
     const scoped = effectiveDeadline(scope);
@@ -617,6 +696,7 @@ export class Deadline extends Entry {
   stop(): void {
     removeEntry(this);
     this.scope = undefined;
+    this.lazyMs = 0;
   }
 
   expire(): void {

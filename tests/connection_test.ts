@@ -37,6 +37,20 @@ test("connection sends requests one after another over one socket, adding Host",
   assert.match(server.heads[1], /^GET \/b HTTP\/1.1\r\n/);
 });
 
+test("a UTF-8 header value is decoded on every response, the same head again too", async () => {
+  // The second head equals the first byte for byte (the parser matches it against the
+  // first): its value must still be decoded, and its bytes kept for raw().
+  const utf8 = "Jos\xc3\xa9"; // "José" as UTF-8, one character per byte
+  await using server = await cannedServer(() => ok("x", `X-Name: ${utf8}\r\nX-Plain: a\r\n`));
+  await using connection = await openConnection(server.url);
+  for (let i = 0; i < 3; i++) {
+    const response = await connection.request("GET", "/");
+    assert.equal(response.headers.get("x-name"), "José", `response ${i}`);
+    assert.deepEqual([...response.headers.raw()[1][1]], [74, 111, 115, 195, 169]);
+    assert.equal(response.headers.get("x-plain"), "a");
+  }
+});
+
 test("connection keeps a Host header that was given", async () => {
   await using server = await cannedServer(() => ok("x"));
   await using connection = await openConnection(server.url);

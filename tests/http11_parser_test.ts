@@ -10,6 +10,7 @@ import { LocalProtocolError, RemoteProtocolError } from "../src/errors.ts";
 import {
   DEFAULT_PARSER_LIMITS,
   MAX_EMPTY_LINES_BEFORE_STATUS,
+  type ResponseEvent,
   ResponseParser,
 } from "../src/http11/parser.ts";
 
@@ -673,4 +674,61 @@ test("parser bounds informational responses per request (103 forever)", () => {
   // The count is per request: ten hints before each of two responses pass.
   const twice = ten + OK + "Content-Length: 0\r\n\r\n";
   assert.equal(parse(twice + twice, { methods: ["GET", "GET"] }).error, null);
+});
+
+test("parser events handed out stay as they were while the parser reads on", () => {
+  // The parser hands its field arrays out without copying: what follows (trailers, the
+  // next response on the connection) must go into new ones.
+  const parser = new ResponseParser();
+  const wire = OK + "Transfer-Encoding: chunked\r\nX-A: 1\r\n\r\n1\r\nx\r\n0\r\nX-T: t\r\n\r\n" +
+    OK + "Content-Length: 1\r\nX-B: 2\r\n\r\ny";
+  parser.startResponse("GET");
+  parser.feed(bytes(wire));
+  const events = [];
+  for (let event = parser.next(); event; event = parser.next()) events.push(event);
+  parser.startResponse("GET");
+  for (let event = parser.next(); event; event = parser.next()) events.push(event);
+  const [head1, , end1, head2, , end2] = events;
+  assert.ok(head1.type === "head" && end1.type === "end");
+  assert.ok(head2.type === "head" && end2.type === "end");
+  assert.deepEqual(head1.headers, [["Transfer-Encoding", "chunked"], ["X-A", "1"]]);
+  assert.deepEqual(end1.trailers, [["X-T", "t"]]);
+  assert.deepEqual(head2.headers, [["Content-Length", "1"], ["X-B", "2"]]);
+  assert.deepEqual(end2.trailers, []);
+});
+
+test("parser: a head repeated on the connection parses as the first did, one byte apart afresh", () => {
+  // Heads read whole from one buffer are kept to match the next against (bytes equal to
+  // the last head's skip the field-by-field parse). The method still decides the framing,
+  // a head one byte apart is parsed anew, and what was handed out is not shared.
+  const head = (id: string) => OK + `Content-Length: 5\r\nX-Id: ${id}\r\n\r\n`;
+  const parser = new ResponseParser();
+  const events: ResponseEvent[] = [];
+  const exchange = (method: string, wire: string) => {
+    parser.startResponse(method);
+    parser.feed(bytes(wire));
+    for (let event = parser.next(); event; event = parser.next()) events.push(event);
+  };
+  exchange("GET", head("1") + "hello");
+  const first = events[0];
+  assert.ok(first.type === "head");
+  first.headers[1][1] = "changed by its reader";
+  first.headers.push(["X-Added", "by its reader"]);
+  exchange("GET", head("1") + "again");
+  exchange("HEAD", head("1"));
+  exchange("GET", head("2") + "world");
+  exchange("GET", head("2") + "fifth");
+  const heads = events.filter((event) => event.type === "head");
+  assert.equal(heads.length, 5);
+  for (const [i, event] of heads.entries()) {
+    assert.ok(event.type === "head");
+    if (i === 0) continue;
+    assert.deepEqual(event.headers, [["Content-Length", "5"], ["X-Id", i < 3 ? "1" : "2"]]);
+    assert.equal(event.bodyLength, i === 2 ? 0 : 5);
+  }
+  const bodies = events.flatMap((event) =>
+    event.type === "data" ? [new TextDecoder().decode(event.data)] : []
+  );
+  assert.deepEqual(bodies, ["hello", "again", "world", "fifth"]);
+  assert.equal(parser.state, "done");
 });

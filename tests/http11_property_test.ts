@@ -36,6 +36,33 @@ test("property: every split of valid responses gives the written events", () => 
   );
 });
 
+test("property: heads repeated on one connection (the template path) give the written events", () => {
+  // A parser keeps the last head it read whole from one buffer and matches the next one
+  // against it: fed whole, repeated heads take that path; trickled, none can. Both must
+  // give the events written, whatever the method asked (HEAD changes the framing).
+  const stream = fc.tuple(
+    fc.array(response, { minLength: 1, maxLength: 2 }),
+    fc.array(fc.tuple(fc.nat(1), fc.constantFrom("GET", "POST", "HEAD")), {
+      minLength: 2,
+      maxLength: 8,
+    }),
+  ).map(([pool, picks]) =>
+    picks.map(([index, method]) => ({ ...pool[index % pool.length], method }))
+  );
+  fc.assert(
+    fc.property(stream, (models) => {
+      const { data, events } = renderAll(models);
+      const methods = models.map((model) => model.method);
+      const whole = drive([data], { methods });
+      assert.equal(whole.error, null);
+      assert.deepEqual(whole.events, events);
+      const trickled = drive(splitAt(data, Array.from(data, (_, i) => i)), { methods });
+      assert.deepEqual(trickled, whole);
+    }),
+    { numRuns: RUNS },
+  );
+});
+
 test("property: random bytes end in events or a RemoteProtocolError, however split", () => {
   const alphabet = fc.constantFrom(
     ..."HTTP/1.1 200 OK\r\n:;0123456789abcdef \t\x00\x7f\xffContent-Length: Transfer-Encoding: chunked\r\n",

@@ -356,3 +356,21 @@ test("a method that is not a token is refused when the request is made, before a
   const error = new LocalProtocolError("Refused", { request });
   assert.equal(error.message, 'Refused ("BAD\\r\\nX" http://example.com/)');
 });
+
+test("header lookups ignore the case of letters only, as toLowerCase() would", () => {
+  // Pairs that must not match: characters one bit (0x20) apart that are not letters.
+  const headers = new Headers([["A^B", "1"], ["X-Y", "2"], ["@z", "3"], ["Ä-Name", "4"]]);
+  assert.equal(headers.get("a^b"), "1");
+  assert.equal(headers.has("a~b"), false);
+  assert.equal(headers.get("x-y"), "2");
+  assert.equal(headers.has("x\ry"), false);
+  assert.equal(headers.has("`z"), false);
+  assert.equal(headers.get("@Z"), "3");
+  assert.equal(headers.get("ä-name"), "4");
+  assert.deepEqual(headers.getAll("X-y"), ["2"]);
+  headers.set("a~b", "5");
+  assert.deepEqual([...headers].map(([name]) => name), ["A^B", "X-Y", "@z", "Ä-Name", "a~b"]);
+  headers.delete("A~B");
+  headers.delete("x-Y");
+  assert.deepEqual([...headers].map(([name]) => name), ["A^B", "@z", "Ä-Name"]);
+});

@@ -8,7 +8,7 @@ import {
   TimeoutException,
   WriteTimeout,
 } from "../src/errors.ts";
-import { currentDeadline, timeout, withDeadline } from "../src/timeout.ts";
+import { currentDeadline, Deadline, timeout, withDeadline } from "../src/timeout.ts";
 
 /**
  * An operation that settles only when cut short; records whether it was. Like a socket
@@ -270,11 +270,13 @@ test(
   async () => {
     const module = new URL("../src/timeout.ts", import.meta.url).href;
     const script = `
-      import { timeout, withDeadline } from ${JSON.stringify(module)};
+      import { Deadline, timeout, withDeadline } from ${JSON.stringify(module)};
       await withDeadline("read", 60_000, () => Promise.resolve(1), () => {});
       await timeout(60_000, async (scope) => { scope.signal; await Promise.resolve(); });
       // An operation that only our timer could end: the process still exits.
       withDeadline("read", 60_000, () => new Promise(() => {}), () => {});
+      // A stream's lazy limit (placed on the clock by a tick, whose timer is unref'd too).
+      new Deadline("read", () => {}).start(60_000);
       console.log("done");
     `;
     const start = performance.now();
@@ -355,4 +357,51 @@ test("waits found due together by a late timer expire in deadline order", async 
   while (performance.now() < until) { /* busy: the timer cannot run */ }
   await Promise.all(waits);
   assert.deepEqual(order, [20, 200]);
+});
+
+test("a stream's limit of a second or more, placed lazily, still passes, and never early", async () => {
+  // Limits >= 1 s outside scopes go on the clock at the queue's next tick (no clock read per
+  // operation). One that runs out, one stopped before its tick, and one restarted with a
+  // short limit after a lazy one (which must read the clock again).
+  const fired: string[] = [];
+  let done = () => {};
+  const finished = new Promise<void>((resolve) => done = resolve);
+  const lazy = new Deadline("read", () => {
+    fired.push("lazy");
+    done();
+  });
+  const stopped = new Deadline("write", () => fired.push("stopped"));
+  const restarted = new Deadline("read", () => fired.push("restarted"));
+  const keepAlive = setTimeout(() => {}, 5000); // deadline timers are unref'd
+  const start = performance.now();
+  assert.equal(restarted.start(1000), null);
+  restarted.stop();
+  assert.equal(restarted.start(30), null);
+  assert.equal(lazy.start(1000), null);
+  assert.equal(stopped.start(1000), null);
+  stopped.stop();
+  await finished;
+  clearTimeout(keepAlive);
+  const elapsed = performance.now() - start;
+  assert.ok(elapsed >= 1000, `the 1000 ms limit passed after ${elapsed} ms`);
+  assert.deepEqual(fired, ["restarted", "lazy"]);
+  assert.ok(lazy.error instanceof ReadTimeout);
+  assert.equal(lazy.error.message, "Read timed out after 1000 ms");
+  assert.equal(lazy.error.timeoutMs, 1000);
+  assert.equal(restarted.error?.message, "Read timed out after 30 ms");
+  assert.equal(stopped.error, null);
+});
+
+test("a lazy limit under a timeout() scope is the scope's, read at once", async () => {
+  await timeout(20, async () => {
+    const expired = new Promise<Deadline>((resolve) => {
+      const deadline: Deadline = new Deadline("read", () => resolve(deadline));
+      assert.equal(deadline.start(5000), null);
+    });
+    const keepAlive = setTimeout(() => {}, 5000);
+    const deadline = await expired;
+    clearTimeout(keepAlive);
+    assert.ok(deadline.error instanceof ReadTimeout);
+    assert.match(deadline.error.message, /Read timed out after 20 ms \(timeout scope\)/);
+  });
 });

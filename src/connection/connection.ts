@@ -34,6 +34,7 @@ import {
   handleRequest as handleRequestKey,
   READ_ALL,
   READ_NONE,
+  type RetryTarget,
 } from "./pool_connection.ts";
 import type { ConnectionState } from "./state.ts";
 import { inspectAsRepr } from "../_inspect.ts";
@@ -192,8 +193,13 @@ export class Connection {
   }
 
   /** Pool plumbing, not public API: sends `request`, reading as much of the body as `readAll` (a `ReadMode`) says. */
-  [handleRequestKey](request: Request, readAll: 0 | 1 | 2): Promise<Response> {
-    return handleRequest(this.#core, request, readAll);
+  [handleRequestKey](
+    request: Request,
+    readAll: 0 | 1 | 2,
+    retry?: object | null,
+  ): Promise<Response> {
+    // A RetryTarget (not public API, hence the loose type).
+    return handleRequest(this.#core, request, readAll, (retry ?? null) as RetryTarget | null);
   }
 
   /** Pool plumbing, not public API: when the idle connection expires (`Date.now()` scale). */

@@ -25,7 +25,7 @@ import { Response, type ResponseExtensions } from "../models/response.ts";
 import { concatBytes } from "../models/body.ts";
 import type { NetworkStreamInterface } from "../network/types.ts";
 import { PrefixedStream } from "../network/prefixed_stream.ts";
-import type { HeadEvent, ResponseEvent } from "../http11/parser.ts";
+import { asciiHead, type HeadEvent, type ResponseEvent } from "../http11/parser.ts";
 import { traced } from "../_trace.ts";
 import { defaultPort } from "../_origin.ts";
 import type { ConnectionCore } from "./core.ts";
@@ -34,17 +34,21 @@ import { BufferedBody, ConnectionBody } from "./body.ts";
 import { unscheduleProbe } from "./idle_probe.ts";
 import {
   IDEMPOTENT_METHODS,
+  isRetryableError,
   markBeforeResponse,
   markRetryable,
   READ_ALL,
   READ_NONE,
   type ReadMode,
+  retryRequest,
+  type RetryTarget,
 } from "./pool_connection.ts";
 const EMPTY = new Uint8Array(0);
 
 /**
  * Sends `request` on the connection of `core` and returns the response, with as much of
- * its body read as `readAll` says (see {@linkcode ReadMode}).
+ * its body read as `readAll` says (see {@linkcode ReadMode}). A failure that is safe to
+ * retry goes to `retry` when given (see {@linkcode RetryTarget}).
  *
  * Only the steps that wait are in this async function (the turn, opening, writing,
  * reading the head); what comes before and after is in plain functions. An async
@@ -55,6 +59,7 @@ export async function handleRequest(
   core: ConnectionCore,
   request: Request,
   readAll: ReadMode,
+  retry: RetryTarget | null = null,
 ): Promise<Response> {
   if (core.busy) await core.takeTurn();
   const exchange = begin(core, request);
@@ -109,7 +114,11 @@ export async function handleRequest(
     const response = respond(core, request, event, readAll, exchange);
     return response instanceof Response ? response : await response;
   } catch (error) {
-    throw await failExchange(core, request, error);
+    const failure = await failExchange(core, request, error);
+    if (retry !== null && isRetryableError(failure)) {
+      return retry[retryRequest](failure, request, readAll);
+    }
+    throw failure;
   }
 }
 
@@ -172,7 +181,10 @@ function respond(
   const x = core.x;
   const parser = core.parser;
   const status = head.status;
-  const headers = Headers.fromWire(head.headers);
+  // Fields known to be ASCII (a head like the last one) have nothing to decode.
+  const headers = asciiHead(parser)
+    ? Headers.fromPairs(head.headers)
+    : Headers.fromWire(head.headers);
   const extensions: ResponseExtensions = {
     httpVersion: head.version,
     reasonPhrase: head.reason,

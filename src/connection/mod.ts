@@ -33,4 +33,6 @@ export {
   READ_NONE,
   READ_READY,
   type ReadMode,
+  retryRequest,
+  type RetryTarget,
 } from "./pool_connection.ts";

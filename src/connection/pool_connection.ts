@@ -16,6 +16,8 @@ import type { ConnectionState } from "./state.ts";
 
 /** Key of {@linkcode PoolConnection}'s request entry point. Not public API. */
 export const handleRequest: unique symbol = Symbol("ferry.handleRequest");
+/** Key of {@linkcode RetryTarget}'s entry point. Not public API. */
+export const retryRequest: unique symbol = Symbol("ferry.retryRequest");
 /** Key of {@linkcode PoolConnection}'s expiry. Not public API. */
 export const expiresAt: unique symbol = Symbol("ferry.expiresAt");
 /** Key of {@linkcode PoolConnection}'s count of finished exchanges. Not public API. */
@@ -54,11 +56,12 @@ export const READ_READY = 2 as const;
  *   `Infinity` for never); only meaningful while idle.
  * - `[exchangeCount]` counts the exchanges finished (requests answered): a pool that sees
  *   the same count twice knows the connection stayed idle in between.
- * - `[handleRequest](request, readAll)` sends the request, waiting for the connection's
- *   turn if need be, and returns the response with as much of its body read as
- *   {@linkcode ReadMode} `readAll` says. A failure that {@linkcode isRetryableError} says
- *   is safe to retry leaves the request unanswered; the pool may send it again on another
- *   connection.
+ * - `[handleRequest](request, readAll, retry)` sends the request, waiting for the
+ *   connection's turn if need be, and returns the response with as much of its body read
+ *   as {@linkcode ReadMode} `readAll` says. A failure that {@linkcode isRetryableError}
+ *   says is safe to retry leaves the request unanswered: with a `retry` target, the
+ *   connection hands the failure to it (the pool sends the request again on another
+ *   connection) and settles as that attempt does; without one it rejects with it.
  */
 export interface PoolConnection {
   /** The connection's state. */
@@ -68,9 +71,41 @@ export interface PoolConnection {
   /** How many exchanges the connection finished. */
   readonly [exchangeCount]: number;
   /** Sends a request; see the interface's documentation. */
-  [handleRequest](request: Request, readAll: ReadMode): Promise<Response>;
+  [handleRequest](
+    request: Request,
+    readAll: ReadMode,
+    retry?: RetryTarget | null,
+  ): Promise<Response>;
   /** Closes the connection (and any response being read on it). */
   close(): Promise<void>;
+}
+
+/**
+ * Where a connection hands a request that failed in a way that is safe to retry (see
+ * {@linkcode isRetryableError}): a pool, which sends it again on another connection. The
+ * connection's promise for the request then settles as the new attempt does, without a
+ * promise reaction of the pool's on every request that did not fail.
+ */
+export interface RetryTarget {
+  /** Sends `request` again after `error`; see the interface's documentation. */
+  [retryRequest](error: unknown, request: Request, readAll: ReadMode): Promise<Response>;
+}
+
+/**
+ * `sending`, with a retryable failure handed to `retry` (for connections that do not
+ * hand it over themselves, off the HTTP/1.1 path).
+ */
+export function handOverRetry(
+  sending: Promise<Response>,
+  retry: RetryTarget | null | undefined,
+  request: Request,
+  readAll: ReadMode,
+): Promise<Response> {
+  if (retry == null) return sending;
+  return sending.then(undefined, (error) => {
+    if (!isRetryableError(error)) throw error;
+    return retry[retryRequest](error, request, readAll);
+  });
 }
 
 /**

@@ -283,6 +283,46 @@ function framingField(bytes: Uint8Array, start: number, length: number): number 
   return F_NONE;
 }
 
+/**
+ * The last final head a parser read whole from one buffer, kept to recognise the next
+ * one: a server on a kept-alive connection sends the same head again and again (bar the
+ * `Date` line, once a second). Bytes equal to the template's, under the same limits and
+ * for the same method, parse to the same result, so a match skips the field-by-field
+ * parse; the first differing byte falls back to it.
+ */
+interface HeadTemplate {
+  bytes: Uint8Array;
+  version: "HTTP/1.1" | "HTTP/1.0";
+  status: number;
+  reason: string;
+  /** The parser's own copy: pairs are copied out to each head that matches. */
+  pairs: [string, string][];
+  contentLength: number;
+  transferEncoding: string[] | null;
+  close: boolean;
+  sectionBytes: number;
+  /** Whether every field value is ASCII (nothing for `Headers.fromWire` to decode). */
+  ascii: boolean;
+}
+
+/** Bytes outside ASCII, in a field value read as Latin-1. */
+// deno-lint-ignore no-control-regex
+const NON_ASCII = /[^\x00-\x7f]/;
+
+/**
+ * Whether the last head `parser` gave is known to have only ASCII field values (it
+ * matched a template that has): a connection then wraps its fields without looking for
+ * bytes to decode. `false` means unknown. Not public API.
+ */
+export let asciiHead: (parser: ResponseParser) => boolean;
+
+/** Heads longer than this are not kept as templates. */
+const TEMPLATE_MAX = 2048;
+/** Misses in a row after which a parser stops keeping templates for a while. */
+const TEMPLATE_MISSES = 4;
+/** How many heads a parser then parses without keeping or trying a template. */
+const TEMPLATE_PAUSE = 64;
+
 const STATE_NAMES: ParserState[] = [
   "idle",
   "done",
@@ -356,6 +396,18 @@ export class ResponseParser {
   #emptyLines = 0; // empty lines skipped before the current status line
   #remaining = 0; // body bytes (or chunk bytes) still to come
   #keepAlive = true;
+
+  // Head templates (see HeadTemplate).
+  #template: HeadTemplate | null = null;
+  #templateMisses = 0;
+  #templatePause = 0;
+  #headPos = 0; // where the head being read began in #cur
+  #headBase = -1; // #base then: the head came whole from #cur if #base is still this
+  #ascii = false; // the last head matched a template whose values are all ASCII
+
+  static {
+    asciiHead = (parser) => parser.#ascii;
+  }
 
   /** Creates a parser; `limits` overrides some of {@linkcode DEFAULT_PARSER_LIMITS}. */
   constructor(limits?: Partial<ParserLimits>) {
@@ -484,6 +536,15 @@ export class ResponseParser {
     while (true) {
       switch (this.#phase) {
         case P_STATUS: {
+          this.#ascii = false;
+          if (this.#partial === 0) {
+            if (this.#template !== null && this.#emptyLines === 0 && this.#informational === 0) {
+              const event = this.#matchTemplate(this.#template);
+              if (event !== null) return event;
+            }
+            this.#headPos = this.#pos;
+            this.#headBase = this.#base;
+          }
           const limits = this.#limits;
           const start = limits.maxStartLineSize + 2 <= limits.maxHeaderSize;
           const budget = start ? limits.maxStartLineSize + 2 : limits.maxHeaderSize;
@@ -511,8 +572,9 @@ export class ResponseParser {
           if (!this.#readLine(budget, L_HEAD)) return this.#needMore("head");
           if (this.#lineEnd === this.#lineStart) {
             const event = this.#finishHead();
-            if (event) return event;
-            continue;
+            if (event === null) continue;
+            if (event.type === "head") this.#keepTemplate(event);
+            return event;
           }
           this.#parseFieldLine(this.#limits.maxHeaders);
           continue;
@@ -588,6 +650,78 @@ export class ResponseParser {
     }
   }
 
+  /**
+   * The head at `#pos` if its bytes are `template`'s (whole in `#cur`), else `null` with
+   * nothing consumed.
+   */
+  #matchTemplate(template: HeadTemplate): ResponseEvent | null {
+    const t = template.bytes;
+    const n = t.length;
+    const cur = this.#cur;
+    const pos = this.#pos;
+    if (cur.length - pos < n) return null;
+    for (let i = 0; i < n; i++) {
+      if (t[i] !== cur[pos + i]) {
+        if (++this.#templateMisses >= TEMPLATE_MISSES) {
+          // Heads that change every time: stop paying for the comparison for a while.
+          this.#template = null;
+          this.#templatePause = TEMPLATE_PAUSE;
+        }
+        return null;
+      }
+    }
+    this.#templateMisses = 0;
+    this.#pos = pos + n;
+    this.#sectionBytes = template.sectionBytes;
+    this.#version = template.version;
+    this.#status = template.status;
+    this.#reason = template.reason;
+    const pairs = template.pairs;
+    const headers: [string, string][] = new Array(pairs.length);
+    for (let i = 0; i < pairs.length; i++) headers[i] = [pairs[i][0], pairs[i][1]];
+    this.#headers = headers;
+    this.#contentLength = template.contentLength;
+    const codings = template.transferEncoding;
+    this.#transferEncoding = codings === null ? null : codings.slice();
+    this.#close = template.close;
+    this.#ascii = template.ascii;
+    return this.#finishHead();
+  }
+
+  /** Keeps the final head just read as the template, if it came whole from one buffer. */
+  #keepTemplate(event: HeadEvent): void {
+    if (this.#templatePause > 0) {
+      this.#templatePause--;
+      return;
+    }
+    const start = this.#headPos;
+    const end = this.#pos;
+    if (
+      this.#headBase !== this.#base || this.#emptyLines !== 0 || this.#informational !== 0 ||
+      end - start > TEMPLATE_MAX
+    ) return;
+    const pairs = event.headers;
+    const own: [string, string][] = new Array(pairs.length);
+    let ascii = true;
+    for (let i = 0; i < pairs.length; i++) {
+      own[i] = [pairs[i][0], pairs[i][1]];
+      if (ascii && NON_ASCII.test(pairs[i][1])) ascii = false;
+    }
+    const codings = this.#transferEncoding;
+    this.#template = {
+      bytes: this.#cur.slice(start, end),
+      version: event.version,
+      status: event.status,
+      reason: event.reason,
+      pairs: own,
+      contentLength: this.#contentLength,
+      transferEncoding: codings === null ? null : codings.slice(),
+      close: this.#close,
+      sectionBytes: this.#sectionBytes,
+      ascii,
+    };
+  }
+
   /** No complete line or byte available: `null`, or an error when the input ended. */
   #needMore(where: "head" | "chunk"): null {
     if (!this.#eof) return null;
@@ -600,8 +734,8 @@ export class ResponseParser {
   }
 
   #end(trailers: [string, string][]): EndEvent {
+    // `#headers` is not pushed to again before the next `#beginHead` makes a new one.
     this.#phase = P_DONE;
-    this.#headers = [];
     return { type: "end", trailers, keepAlive: this.#keepAlive };
   }
 
@@ -631,6 +765,13 @@ export class ResponseParser {
   }
 
   #takeAll(): Uint8Array {
+    if (this.#pos >= this.#cur.length && this.#queueHead === this.#queue.length) {
+      // Nothing buffered (every response that ends its input): nothing to allocate.
+      this.#base += this.#cur.length;
+      this.#cur = EMPTY;
+      this.#pos = 0;
+      return EMPTY;
+    }
     const rest: Uint8Array[] = [];
     if (this.#pos < this.#cur.length) rest.push(this.#cur.subarray(this.#pos));
     const queued = this.#queue.slice(this.#queueHead);
@@ -1083,7 +1224,7 @@ export class ResponseParser {
         this.#keepAlive = false;
       }
     }
-    this.#headers = [];
+    // The head's fields are handed out: trailers gather in a new array (`#parseChunkSize`).
     return {
       type: "head",
       version: this.#version,

@@ -71,11 +71,13 @@ import {
   exchangeCount,
   expiresAt,
   handleRequest,
+  handOverRetry,
   IDEMPOTENT_METHODS,
   markRetryable,
   READ_ALL,
   READ_NONE,
   type ReadMode,
+  type RetryTarget,
 } from "../connection/pool_connection.ts";
 import { http2RequestHead } from "./_request_head.ts";
 
@@ -496,8 +498,14 @@ export class Http2Connection {
   }
 
   /** The pool's entry point. Not public API. */
-  [handleRequest](request: Request, readAll: 0 | 1 | 2): Promise<Response> {
-    return this.#handle(request, readAll);
+  [handleRequest](
+    request: Request,
+    readAll: 0 | 1 | 2,
+    retry?: object | null,
+  ): Promise<Response> {
+    // A RetryTarget (not public API, hence the loose type).
+    const target = retry as RetryTarget | null | undefined;
+    return handOverRetry(this.#handle(request, readAll), target, request, readAll);
   }
 
   /** Sends a request and reads the whole response body; `url` may be a path. */

@@ -22,6 +22,8 @@ import {
   exchangeCount,
   expiresAt,
   handleRequest,
+  handOverRetry,
+  type RetryTarget,
 } from "../connection/pool_connection.ts";
 import { Connection, forPool } from "../connection/connection.ts";
 import type { ConnectionState } from "../connection/state.ts";
@@ -138,7 +140,17 @@ export class NegotiatedConnection {
   }
 
   /** The pool's entry point. Not public API. */
-  async [handleRequest](request: Request, readAll: 0 | 1 | 2): Promise<Response> {
+  [handleRequest](
+    request: Request,
+    readAll: 0 | 1 | 2,
+    retry?: object | null,
+  ): Promise<Response> {
+    // A RetryTarget (not public API, hence the loose type).
+    const target = retry as RetryTarget | null | undefined;
+    return handOverRetry(this.#send(request, readAll), target, request, readAll);
+  }
+
+  async #send(request: Request, readAll: 0 | 1 | 2): Promise<Response> {
     let inner = this.#inner;
     if (inner === null) {
       this.#pending++;

@@ -60,18 +60,27 @@ export function concatBytes(chunks: readonly Uint8Array[], total?: number): Uint
 
 /** A {@linkcode BodySource} over bytes that are already in memory. */
 export function bytesSource(bytes: Uint8Array): BodySource {
-  let done = bytes.length === 0;
-  return {
-    read(): Promise<Uint8Array | null> {
-      if (done) return Promise.resolve(null);
-      done = true;
-      return Promise.resolve(bytes);
-    },
-    close(): Promise<void> {
-      done = true;
-      return Promise.resolve();
-    },
-  };
+  return new BytesSource(bytes);
+}
+
+/** One object, no closures: a source per in-memory response. */
+class BytesSource implements BodySource {
+  #bytes: Uint8Array | null;
+
+  constructor(bytes: Uint8Array) {
+    this.#bytes = bytes.length === 0 ? null : bytes;
+  }
+
+  read(): Promise<Uint8Array | null> {
+    const bytes = this.#bytes;
+    this.#bytes = null;
+    return Promise.resolve(bytes);
+  }
+
+  close(): Promise<void> {
+    this.#bytes = null;
+    return Promise.resolve();
+  }
 }
 
 /**

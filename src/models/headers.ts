@@ -52,6 +52,25 @@ export function pairsOf(headers: Headers): readonly (readonly [string, string])[
 }
 
 let readPairs: (headers: Headers) => [string, string][];
+/** Pairs the next `new Headers()` adopts instead of starting empty (`fromPairs`). */
+let adopt: [string, string][] | null = null;
+
+/**
+ * Whether `name` is `lower` (lower-cased, of the same length) but for the case of ASCII
+ * letters, as HTTP compares field names; without lower-casing `name` (a new string).
+ */
+function sameName(name: string, lower: string): boolean {
+  if (name === lower) return true;
+  for (let i = 0; i < name.length; i++) {
+    const c = name.charCodeAt(i);
+    const l = lower.charCodeAt(i);
+    if (c !== l && !(l >= 0x61 && l <= 0x7a && c === l - 0x20)) {
+      // Outside ASCII, as toLowerCase() would (the lookup lower-cased the name that way).
+      return c > 0x7f && name.toLowerCase() === lower;
+    }
+  }
+  return true;
+}
 
 /**
  * Ordered, multi-valued HTTP headers. Lookup ignores case; the wire keeps the case and
@@ -76,6 +95,11 @@ export class Headers implements Iterable<[string, string]> {
 
   /** Creates headers from pairs, a record, another `Headers`, or a web `Headers`. */
   constructor(init?: HeadersInit | null) {
+    if (adopt !== null) {
+      this.#pairs = adopt;
+      adopt = null;
+      return;
+    }
     this.#pairs = [];
     if (init == null) return;
     if (init instanceof Headers) {
@@ -99,9 +123,8 @@ export class Headers implements Iterable<[string, string]> {
    * hand them over.
    */
   static fromPairs(pairs: [string, string][]): Headers {
-    const headers = new Headers();
-    headers.#pairs = pairs;
-    return headers;
+    adopt = pairs;
+    return new Headers();
   }
 
   /**
@@ -119,8 +142,8 @@ export class Headers implements Iterable<[string, string]> {
    * ```
    */
   static fromWire(pairs: [string, string][]): Headers {
+    adopt = pairs;
     const headers = new Headers();
-    headers.#pairs = pairs;
     for (let i = 0; i < pairs.length; i++) {
       const value = pairs[i][1];
       if (!NON_ASCII.test(value)) continue;
@@ -160,7 +183,7 @@ export class Headers implements Iterable<[string, string]> {
     const lower = name.toLowerCase();
     let found: string | null = null;
     for (const pair of this.#pairs) {
-      if (pair[0].length === lower.length && pair[0].toLowerCase() === lower) {
+      if (pair[0].length === lower.length && sameName(pair[0], lower)) {
         found = found === null ? pair[1] : `${found}, ${pair[1]}`;
       }
     }
@@ -172,7 +195,7 @@ export class Headers implements Iterable<[string, string]> {
     const lower = name.toLowerCase();
     const values: string[] = [];
     for (const pair of this.#pairs) {
-      if (pair[0].length === lower.length && pair[0].toLowerCase() === lower) values.push(pair[1]);
+      if (pair[0].length === lower.length && sameName(pair[0], lower)) values.push(pair[1]);
     }
     return values;
   }
@@ -182,7 +205,7 @@ export class Headers implements Iterable<[string, string]> {
     const lower = name.toLowerCase();
     // Comparing lengths first skips lower-casing nearly every other name.
     for (const pair of this.#pairs) {
-      if (pair[0].length === lower.length && pair[0].toLowerCase() === lower) return true;
+      if (pair[0].length === lower.length && sameName(pair[0], lower)) return true;
     }
     return false;
   }
@@ -195,7 +218,7 @@ export class Headers implements Iterable<[string, string]> {
     let duplicates = false;
     for (let i = 0; i < pairs.length; i++) {
       const key = pairs[i][0];
-      if (key.length === lower.length && key.toLowerCase() === lower) {
+      if (key.length === lower.length && sameName(key, lower)) {
         if (index === -1) index = i;
         else duplicates = true;
       }
@@ -207,7 +230,7 @@ export class Headers implements Iterable<[string, string]> {
     pairs[index] = [name, String(value)];
     if (duplicates) {
       this.#pairs = pairs.filter((pair, i) =>
-        i <= index || pair[0].length !== lower.length || pair[0].toLowerCase() !== lower
+        i <= index || pair[0].length !== lower.length || !sameName(pair[0], lower)
       );
     }
   }
@@ -221,7 +244,7 @@ export class Headers implements Iterable<[string, string]> {
   delete(name: string): void {
     const lower = name.toLowerCase();
     const matches = (pair: [string, string]) =>
-      pair[0].length === lower.length && pair[0].toLowerCase() === lower;
+      pair[0].length === lower.length && sameName(pair[0], lower);
     if (this.#pairs.some(matches)) this.#pairs = this.#pairs.filter((pair) => !matches(pair));
   }
 

@@ -250,8 +250,7 @@ export class Response {
   extensions: ResponseExtensions;
   /** The request this answers, when known. */
   request: Request | null;
-  /** The redirect responses that led here, oldest first (empty without redirects). */
-  history: Response[];
+  #history: Response[] | null;
   #elapsed: number | null = null;
   /**
    * The request a redirect response points to, set by the client when it did not follow
@@ -281,7 +280,7 @@ export class Response {
     this.headers = init.headers instanceof Headers ? init.headers : new Headers(init.headers);
     this.extensions = init.extensions ?? {};
     this.request = init.request ?? null;
-    this.history = init.history ?? [];
+    this.#history = init.history ?? null;
     this.defaultEncoding = init.defaultEncoding ?? "utf-8";
     this.maxDecompressedSize = init.maxDecompressedSize === undefined
       ? DEFAULT_MAX_DECOMPRESSED_SIZE
@@ -302,6 +301,16 @@ export class Response {
         this.#downloaded = bytes.length;
       }
     }
+  }
+
+  /** The redirect responses that led here, oldest first (empty without redirects). */
+  get history(): Response[] {
+    // Made on first read: most responses are never asked.
+    return this.#history ??= [];
+  }
+
+  set history(history: Response[]) {
+    this.#history = history;
   }
 
   /** The reason phrase the server sent, else the standard one. */
