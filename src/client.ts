@@ -21,7 +21,15 @@
  */
 
 import { Headers, type HeadersInit } from "./models/headers.ts";
-import { Request, type RequestExtensions } from "./models/request.ts";
+import {
+  hasUrlCredentials,
+  Request,
+  type RequestExtensions,
+  requestFromShared,
+  requestHost,
+  type SharedUrl,
+  shareUrl,
+} from "./models/request.ts";
 import {
   type DefaultEncoding,
   type Response,
@@ -389,8 +397,8 @@ export class Client {
         }
       }
     }
-    const request = new Request(method, target);
-    const headers = mergeHeaders(this.#headers, options.headers, request.url.host);
+    const request = this.#newRequest(method, target);
+    const headers = mergeHeaders(this.#headers, options.headers, requestHost(request));
     request.headers = headers;
 
     let content: RequestContent | null = null;
@@ -454,6 +462,28 @@ export class Client {
     request.extensions = extensions;
     if (pendingLength !== null) PENDING_LENGTH.set(request, pendingLength);
     return request;
+  }
+
+  #lastText = "";
+  #lastShared: SharedUrl | null = null;
+
+  /**
+   * A request for `url`: a plain URL text read for the last request is not parsed again
+   * (see `SharedUrl`); each request makes its own `URL` when asked for `request.url`.
+   */
+  #newRequest(method: string, url: string | URL): Request {
+    if (typeof url === "string") {
+      let shared = this.#lastText === url ? this.#lastShared : null;
+      if (shared === null) {
+        shared = shareUrl(url);
+        if (shared !== null) {
+          this.#lastText = url;
+          this.#lastShared = shared;
+        }
+      }
+      if (shared !== null) return requestFromShared(method, shared);
+    }
+    return new Request(method, url);
   }
 
   /** Sends a request and reads its body. */
@@ -554,8 +584,7 @@ export class Client {
         request.extensions.retry === undefined &&
         request.extensions.downloadProgress === undefined && !PENDING_LENGTH.has(request)
       ) {
-        const url = request.url;
-        if (url.username === "" && url.password === "") {
+        if (!hasUrlCredentials(request)) {
           return this.#sendPlain(
             transport,
             request,

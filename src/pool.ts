@@ -39,10 +39,13 @@
 
 import { PoolTimeout, TransportError, UnsupportedProtocol } from "./errors.ts";
 import {
-  parseUrl,
   phaseLimit,
   Request,
+  requestFromShared,
+  requestHref,
   type RequestInit,
+  type SharedUrl,
+  shareUrl,
   type Timeouts,
 } from "./models/request.ts";
 import type { Response } from "./models/response.ts";
@@ -164,7 +167,6 @@ function nothing(): void {}
  */
 class Waiter extends Deadline {
   readonly key: string;
-  readonly url: URL;
   /** The caller's request, and what is sent (a proxy's copy of it, or the same). */
   readonly request: Request;
   readonly sent: Request;
@@ -197,7 +199,6 @@ class Waiter extends Deadline {
 
   constructor(
     key: string,
-    url: URL,
     request: Request,
     sent: Request,
     readAll: ReadMode,
@@ -205,7 +206,6 @@ class Waiter extends Deadline {
   ) {
     super("pool", nothing);
     this.key = key;
-    this.url = url;
     this.request = request;
     this.sent = sent;
     this.readAll = readAll;
@@ -360,27 +360,34 @@ export class ConnectionPool implements Transport {
   request(method: string, url: string | URL, init?: PoolRequestInit): Promise<Response> {
     let request: Request;
     try {
-      request = new Request(method, this.#parse(url), init);
+      request = this.#newRequest(method, url, init);
     } catch (error) {
       return Promise.reject(error);
     }
     return this.#send(request, READ_ALL);
   }
 
-  #lastUrl: URL | null = null;
+  #lastText = "";
+  #lastShared: SharedUrl | null = null;
 
   /**
-   * Parses a URL string, reusing the last result when the same string comes again (a
-   * client polling one URL). The cached object is checked against its `href`, so a
-   * caller that changed a request's URL afterwards cannot redirect later requests.
+   * A request for `url`. A plain URL text read for the last request is not parsed again
+   * (a client polling one URL): its reading is shared, and each request makes its own `URL`
+   * only if something asks for `request.url`.
    */
-  #parse(url: string | URL): string | URL {
-    if (typeof url !== "string") return url;
-    const last = this.#lastUrl;
-    if (last !== null && last.href === url) return last;
-    const parsed = parseUrl(url);
-    this.#lastUrl = parsed;
-    return parsed;
+  #newRequest(method: string, url: string | URL, init?: PoolRequestInit): Request {
+    if (typeof url === "string") {
+      let shared = this.#lastText === url ? this.#lastShared : null;
+      if (shared === null) {
+        shared = shareUrl(url);
+        if (shared !== null) {
+          this.#lastText = url;
+          this.#lastShared = shared;
+        }
+      }
+      if (shared !== null) return requestFromShared(method, shared, init);
+    }
+    return new Request(method, url, init);
   }
 
   /**
@@ -390,7 +397,7 @@ export class ConnectionPool implements Transport {
   stream(method: string, url: string | URL, init?: PoolRequestInit): Promise<Response> {
     let request: Request;
     try {
-      request = new Request(method, this.#parse(url), init);
+      request = this.#newRequest(method, url, init);
     } catch (error) {
       return Promise.reject(error);
     }
@@ -460,12 +467,11 @@ export class ConnectionPool implements Transport {
     if (this.#closed) {
       return Promise.reject(new TransportError("The connection pool is closed", { request }));
     }
-    const url = request.url;
     try {
-      const key = this.#keyOf(url);
+      const key = this.#keyOf(request);
       if (key === null) {
         throw new UnsupportedProtocol(
-          `Request URL has an unsupported protocol '${url.protocol}//'.`,
+          `Request URL has an unsupported protocol '${request.url.protocol}//'.`,
           { request },
         );
       }
@@ -473,7 +479,7 @@ export class ConnectionPool implements Transport {
       // proxy's headers.
       const proxy = this.#proxy;
       const sent = proxy === null ? request : forwardedRequest(proxy, request);
-      return this.#start(key, url, request, sent, readAll, 0);
+      return this.#start(key, request, sent, readAll, 0);
     } catch (error) {
       return Promise.reject(error);
     }
@@ -488,13 +494,15 @@ export class ConnectionPool implements Transport {
    * host and port (a pool polling one URL, or a client sending to one URL again with a new
    * `URL` each time): building it reads `protocol` and `host`, new strings on every read.
    */
-  #keyOf(url: URL): string | null {
-    if (url.href === this.#keyHref) return this.#key;
+  #keyOf(request: Request): string | null {
+    const href = requestHref(request);
+    if (href === this.#keyHref) return this.#key;
+    const url = request.url;
     const protocol = url.protocol;
     if (protocol !== "http:" && protocol !== "https:") return null;
     const proxy = this.#proxy;
     const key = proxy === null ? poolKey(url) : proxyPoolKey(proxy, url);
-    this.#keyHref = url.href;
+    this.#keyHref = href;
     this.#key = key;
     return key;
   }
@@ -505,15 +513,14 @@ export class ConnectionPool implements Transport {
    */
   #start(
     key: string,
-    url: URL,
     request: Request,
     sent: Request,
     readAll: ReadMode,
     attempt: number,
   ): Promise<Response> {
-    const connection = this.#acquire(key, url, attempt > 0);
-    if (connection === null) return this.#wait(key, url, request, sent, readAll, attempt);
-    return this.#exchange(connection, key, url, request, sent, readAll, attempt);
+    const connection = this.#acquire(key, request, attempt > 0);
+    if (connection === null) return this.#wait(key, request, sent, readAll, attempt);
+    return this.#exchange(connection, key, request, sent, readAll, attempt);
   }
 
   /**
@@ -524,7 +531,6 @@ export class ConnectionPool implements Transport {
   #exchange(
     connection: PoolConnection,
     key: string,
-    url: URL,
     request: Request,
     sent: Request,
     readAll: ReadMode,
@@ -538,7 +544,7 @@ export class ConnectionPool implements Transport {
       : sending.then((response) => finishForwarded(this.#proxy!, request, response));
     return answered.then(undefined, (error) => {
       if (!this.#mayRetry(error, attempt)) throw error;
-      return this.#start(key, url, request, sent, readAll, attempt + 1);
+      return this.#start(key, request, sent, readAll, attempt + 1);
     });
   }
 
@@ -564,7 +570,7 @@ export class ConnectionPool implements Transport {
       if (!this.#mayRetry(error, waiter.attempt)) return waiter.reject(error);
       try {
         waiter.resolve(
-          this.#start(waiter.key, waiter.url, request, sent, waiter.readAll, waiter.attempt + 1),
+          this.#start(waiter.key, request, sent, waiter.readAll, waiter.attempt + 1),
         );
       } catch (error) {
         waiter.reject(error);
@@ -578,9 +584,9 @@ export class ConnectionPool implements Transport {
    * public API (see {@linkcode RetryTarget}).
    */
   [retryRequest](error: unknown, request: Request, readAll: 0 | 1 | 2): Promise<Response> {
-    const key = this.#closed ? null : this.#keyOf(request.url);
+    const key = this.#closed ? null : this.#keyOf(request);
     if (key === null || MAX_RETRIES < 1) return Promise.reject(error);
-    return this.#start(key, request.url, request, request, readAll, 1);
+    return this.#start(key, request, request, readAll, 1);
   }
 
   /** Whether a request that failed with `error` on attempt `attempt` is sent again. */
@@ -606,7 +612,7 @@ export class ConnectionPool implements Transport {
    * An idle connection for `key` (unless `fresh`), or a new one when there is room (made
    * by closing another idle connection if need be); else `null`.
    */
-  #acquire(key: string, url: URL, fresh = false): PoolConnection | null {
+  #acquire(key: string, request: Request, fresh = false): PoolConnection | null {
     if (this.#protocols !== null && !fresh) {
       // HTTP/2: a shared connection with a free stream slot (or still negotiating).
       const shared = this.#shared.get(key);
@@ -622,10 +628,10 @@ export class ConnectionPool implements Transport {
         return list.pop()!;
       }
     }
-    if (this.#keys.size < this.#maxConnections) return this.#create(key, url);
+    if (this.#keys.size < this.#maxConnections) return this.#create(key, request.url);
     if (this.#idleCount > 0) {
       this.#evictOne();
-      return this.#create(key, url);
+      return this.#create(key, request.url);
     }
     return null;
   }
@@ -663,7 +669,6 @@ export class ConnectionPool implements Transport {
    */
   #wait(
     key: string,
-    url: URL,
     request: Request,
     sent: Request,
     readAll: ReadMode,
@@ -674,7 +679,7 @@ export class ConnectionPool implements Transport {
     // A wait that ends before it starts (aborted signal, no time left) never joins the
     // line: a waiter left there would take the next free connection and never use it.
     if (signal?.aborted) return Promise.reject(signal.reason);
-    const waiter = new Waiter(key, url, request, sent, readAll, attempt);
+    const waiter = new Waiter(key, request, sent, readAll, attempt);
     const refused = waiter.start(phaseLimit(extensions.timeout, "pool", this.#poolMs));
     if (refused !== null) {
       if (refused instanceof PoolTimeout) refused.request = request;
@@ -705,8 +710,8 @@ export class ConnectionPool implements Transport {
     waiter: Waiter,
   ): Promise<Response> {
     const connection = await served;
-    const { key, url, request, sent, readAll, attempt } = waiter;
-    return await this.#exchange(connection, key, url, request, sent, readAll, attempt);
+    const { key, request, sent, readAll, attempt } = waiter;
+    return await this.#exchange(connection, key, request, sent, readAll, attempt);
   }
 
   /** The first waiter still waiting, for `key` when given. */
@@ -784,7 +789,7 @@ export class ConnectionPool implements Transport {
         // The pool is full of other origins' work: make room for the first waiter.
         this.#keys.delete(connection);
         connection.close();
-        return this.#assign(first, this.#create(first.key, first.url));
+        return this.#assign(first, this.#create(first.key, first.request.url));
       }
     }
     if (this.#closed) {
@@ -871,7 +876,7 @@ export class ConnectionPool implements Transport {
       this.#keys.delete(connection);
       this.#unshare(connection, key);
       connection.close();
-      this.#assign(first, this.#create(first.key, first.url));
+      this.#assign(first, this.#create(first.key, first.request.url));
     }
   }
 
@@ -900,7 +905,7 @@ export class ConnectionPool implements Transport {
     if (this.#closed) return;
     const first = this.#nextWaiter(null);
     if (first !== null && this.#keys.size < this.#maxConnections) {
-      this.#assign(first, this.#create(first.key, first.url));
+      this.#assign(first, this.#create(first.key, first.request.url));
     }
   }
 

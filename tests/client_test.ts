@@ -806,3 +806,17 @@ test("a Blob body is sent again for a 307 and for a Digest challenge", async () 
     await new Promise((resolve) => server.close(resolve));
   }
 });
+
+test("requests built for the same URL text each have their own URL", () => {
+  const client = new Client();
+  const a = client.buildRequest("GET", "http://example.com/path?x=1");
+  const b = client.buildRequest("GET", "http://example.com/path?x=1");
+  assert.notEqual(a.url, b.url);
+  assert.equal(a.headers.get("host"), "example.com");
+  a.url.searchParams.set("x", "2");
+  assert.equal(a.target, "/path?x=2");
+  assert.equal(b.target, "/path?x=1");
+  assert.equal(b.url.href, "http://example.com/path?x=1");
+  b.url = new URL("http://example.org/other");
+  assert.equal(b.target, "/other");
+});

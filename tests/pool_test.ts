@@ -617,3 +617,28 @@ test("a trace callback that throws as a streamed body ends does not keep the con
   // The only slot is free again: the next request does not meet a PoolTimeout.
   assert.equal((await (await pool.request("GET", `${server.url}/`)).text()).length, body.length);
 });
+
+test("requests for the same URL text each have their own URL; an unusual path goes as written", async () => {
+  // The pool reads a URL text it was given for the last request once and shares that
+  // reading; each request makes its own URL object when asked, so changing one request's
+  // URL changes no other (waiting or later) request.
+  await using server = await cannedServer(() => ok("x"));
+  await using pool = new ConnectionPool();
+  const url = `${server.url}/same?q=1`;
+  const first = await pool.request("GET", url);
+  const second = await pool.request("GET", url);
+  assert.notEqual(first.request!.url, second.request!.url);
+  first.request!.url.pathname = "/changed";
+  assert.equal(second.request!.url.href, url);
+  assert.equal(second.request!.target, "/same?q=1");
+  assert.equal(first.request!.target, "/changed?q=1");
+  await pool.request("GET", url);
+  // httpx's reading of the path, not WHATWG's (`\` kept, the bare `?` kept).
+  await pool.request("GET", `${server.url}/a\\b?`);
+  assert.deepEqual(server.heads.map((head) => head.split("\r\n")[0]), [
+    "GET /same?q=1 HTTP/1.1",
+    "GET /same?q=1 HTTP/1.1",
+    "GET /same?q=1 HTTP/1.1",
+    "GET /a\\b? HTTP/1.1",
+  ]);
+});

@@ -143,10 +143,9 @@ function begin(core: ConnectionCore, request: Request): number {
 
 /** The request head's bytes (with a body given as bytes); a streamed body is left in `heads.body`. */
 function serializeHead(core: ConnectionCore, request: Request): Uint8Array {
-  const url = request.url;
   const target = (request.extensions.target as string | undefined) ?? request.target;
   const heads = core.heads;
-  const pairs = heads.pairs(request.headers, url);
+  const pairs = heads.pairs(request.headers, request);
   if (heads.closeAsked) core.x.keepAlive = false;
   return heads.serialize(request.method, target, pairs, request.content);
 }

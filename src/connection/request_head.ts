@@ -7,6 +7,7 @@
  */
 
 import { type Headers, pairsOf } from "../models/headers.ts";
+import { type Request, requestHost } from "../models/request.ts";
 import type { RequestContent } from "../models/body.ts";
 import { serializeRequest } from "../http11/writer.ts";
 
@@ -28,11 +29,11 @@ export class RequestHeads {
    * read (it may be the request's own pairs): {@linkcode RequestHeads.serialize} copies
    * what it keeps.
    */
-  pairs(headers: Headers, url: URL): readonly (readonly [string, string])[] {
+  pairs(headers: Headers, request: Request): readonly (readonly [string, string])[] {
     this.closeAsked = false;
     if (headers.size === 0) {
       // The common case, with no allocation when the host is the last one's.
-      const host = url.host;
+      const host = requestHost(request);
       if (this.#hostOnly === null || this.#hostOnly[0][1] !== host) {
         this.#hostOnly = [["Host", host]];
       }
@@ -47,7 +48,7 @@ export class RequestHeads {
         if (/(^|,)\s*close\s*(,|$)/i.test(pairs[i][1])) this.closeAsked = true;
       }
     }
-    return hasHost ? pairs : [["Host", url.host], ...pairs];
+    return hasHost ? pairs : [["Host", requestHost(request)], ...pairs];
   }
 
   /** The head's bytes (with a body given as bytes); a streamed body is left in `body`. */

@@ -8,7 +8,7 @@ import { Headers, type HeadersInit } from "./headers.ts";
 import { concatBytes, ReplayableBody, type RequestContent, utf8 } from "./body.ts";
 import { InvalidURL, LocalProtocolError, StreamConsumed, UnsupportedProtocol } from "../errors.ts";
 import { inspectAsRepr } from "../_inspect.ts";
-import { parseRequestUrl, urlTarget, withoutCredentials } from "./url.ts";
+import { parseRequestUrl, plainRequestUrl, urlTarget, withoutCredentials } from "./url.ts";
 
 /** Per-phase limits in milliseconds; `null` means no limit for that phase. */
 export interface Timeouts {
@@ -119,6 +119,64 @@ export function parseUrl(url: string | URL, base?: string | URL): URL {
   }
 }
 
+/**
+ * A plain request URL (see `plainRequestUrl`) read once and shared by the requests made
+ * from the same text (a client or pool sending to one URL again): the send path reads its
+ * parts here, and a request makes its own `URL` only when something asks for
+ * `request.url`. Immutable. Not public API.
+ */
+export class SharedUrl {
+  /** The URL's `href`. */
+  readonly href: string;
+  /** The URL's `host`. */
+  readonly host: string;
+  /** The request target: the path and query. */
+  readonly target: string;
+
+  /** Reads `url` (not kept). */
+  constructor(url: URL) {
+    this.href = url.href;
+    this.host = url.host;
+    this.target = urlTarget(url);
+  }
+}
+
+/** The shared reading of `text` when it is a plain http(s) URL, else `null`. Not public API. */
+export function shareUrl(text: string): SharedUrl | null {
+  const url = plainRequestUrl(text);
+  return url === null ? null : new SharedUrl(url);
+}
+
+/** The URL the next `new Request` takes as read already (see {@linkcode requestFromShared}). */
+let sharing: SharedUrl | null = null;
+
+/**
+ * A request for a URL read already (see {@linkcode SharedUrl}): what `new Request(method,
+ * shared.href, init)` makes, without parsing the text again. Not public API.
+ */
+export function requestFromShared(
+  method: string,
+  shared: SharedUrl,
+  init?: RequestInit,
+): Request {
+  sharing = shared;
+  try {
+    return new Request(method, shared.href, init);
+  } finally {
+    sharing = null;
+  }
+}
+
+/** `request.url.href`, without making the request's `URL`. Not public API. */
+export let requestHref: (request: Request) => string;
+/** `request.url.host`, without making the request's `URL`. Not public API. */
+export let requestHost: (request: Request) => string;
+/** Whether `request.url` carries a user name or password. Not public API. */
+export let hasUrlCredentials: (request: Request) => boolean;
+
+/** The init of a request given none: one frozen object, not a new `{}` per request. */
+const NO_INIT: RequestInit = Object.freeze({});
+
 /** A method as RFC 9110 has it: a token. */
 const METHOD = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
 
@@ -138,8 +196,6 @@ const METHOD = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
 export class Request {
   /** The method, upper-cased as httpx does (`"GET"`). */
   method: string;
-  /** The URL. */
-  url: URL;
   /** The headers, in wire order. */
   headers: Headers;
   /** The body, or `null` for none. */
@@ -153,6 +209,26 @@ export class Request {
    */
   #written: string | null = null;
   #writtenFor = "";
+  /** The request's `URL`, made on first use when the request has a shared reading. */
+  #url: URL | null = null;
+  /** The shared reading of the URL text (while `#url` is not made), else `null`. */
+  #shared: SharedUrl | null = null;
+
+  static {
+    requestHref = (request) => {
+      const url = request.#url;
+      return url !== null ? url.href : request.#shared!.href;
+    };
+    requestHost = (request) => {
+      const url = request.#url;
+      return url !== null ? url.host : request.#shared!.host;
+    };
+    hasUrlCredentials = (request) => {
+      // A shared reading is of a plain URL, which has no user information.
+      const url = request.#url;
+      return url !== null && (url.username !== "" || url.password !== "");
+    };
+  }
 
   /**
    * Creates a request for `method` and `url`. A URL given as text keeps its path and
@@ -160,7 +236,7 @@ export class Request {
    * `UnsupportedProtocol`, as in httpx. A method that is not a token (RFC 9110: letters,
    * digits and ``!#$%&'*+-.^_`|~``) is `LocalProtocolError`, before any connection is made.
    */
-  constructor(method: string, url: string | URL, init: RequestInit = {}) {
+  constructor(method: string, url: string | URL, init: RequestInit = NO_INIT) {
     if (method !== "GET" && method !== "POST") {
       if (!METHOD.test(method)) {
         throw new LocalProtocolError(
@@ -172,7 +248,10 @@ export class Request {
       method = method.toUpperCase();
     }
     this.method = method;
-    if (typeof url === "string") {
+    if (sharing !== null) {
+      this.#shared = sharing;
+      sharing = null;
+    } else if (typeof url === "string") {
       const parsed = parseRequestUrl(url, this.method);
       this.url = parsed.url;
       if (parsed.target !== null) {
@@ -202,11 +281,24 @@ export class Request {
    * ```
    */
   get target(): string {
-    const url = this.url;
+    if (this.#url === null) return this.#shared!.target;
+    const url = this.#url;
     if (this.#written !== null && url.pathname + url.search === this.#writtenFor) {
       return this.#written;
     }
     return urlTarget(url);
+  }
+
+  /** The URL. */
+  get url(): URL {
+    // A request made from a shared reading makes its own URL on first use: changing it
+    // changes this request only.
+    return this.#url ??= new URL(this.#shared!.href);
+  }
+
+  set url(url: URL) {
+    this.#url = url;
+    this.#shared = null;
   }
 
   /**

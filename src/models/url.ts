@@ -80,6 +80,19 @@ export interface RequestUrl {
 }
 
 /**
+ * The URL of `text` when it is a plain http(s) URL, whose path and query the WHATWG
+ * reading keeps as written (the first case of {@linkcode parseRequestUrl}); else `null`.
+ */
+export function plainRequestUrl(text: string): URL | null {
+  if (!PLAIN_URL.test(text) || text.includes("/.")) return null;
+  try {
+    return new URL(text);
+  } catch {
+    return null;
+  }
+}
+
+/**
  * Parses an absolute request URL: a missing scheme or host is {@linkcode UnsupportedProtocol}
  * (httpx's wording), text the URL parser refuses is {@linkcode InvalidURL}, and the
  * target is the path and query as written (see the module documentation).
