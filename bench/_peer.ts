@@ -458,9 +458,12 @@ export function printTables(options: SideBySideOptions, results: Results): void 
         ? `; server CPU during the raw loop ${median(cores).toFixed(2)} cores` +
           (options.serverWorkers ? ` of ${options.serverWorkers} workers` : "")
         : "";
-      const headroom = rawRate / best;
+      // No client rows (`--only` matched none): nothing to compare the floor with.
+      const headroom = best > 0 ? rawRate / best : Infinity;
       console.log(
-        `raw loop / best client: ${headroom.toFixed(2)}x${serverText}`,
+        best > 0
+          ? `raw loop / best client: ${headroom.toFixed(2)}x${serverText}`
+          : `no client rows to compare the raw loop with${serverText}`,
       );
       if (concurrency === 1) {
         console.log("(c=1 is bound by the round trip, not by the server or the client's CPU)");
