@@ -167,6 +167,8 @@ function nothing(): void {}
  */
 class Waiter extends Deadline {
   readonly key: string;
+  /** The pool's own reading of the URL the key was made from (connections are made for it). */
+  readonly url: URL;
   /** The caller's request, and what is sent (a proxy's copy of it, or the same). */
   readonly request: Request;
   readonly sent: Request;
@@ -199,6 +201,7 @@ class Waiter extends Deadline {
 
   constructor(
     key: string,
+    url: URL,
     request: Request,
     sent: Request,
     readAll: ReadMode,
@@ -206,6 +209,7 @@ class Waiter extends Deadline {
   ) {
     super("pool", nothing);
     this.key = key;
+    this.url = url;
     this.request = request;
     this.sent = sent;
     this.readAll = readAll;
@@ -479,7 +483,7 @@ export class ConnectionPool implements Transport {
       // proxy's headers.
       const proxy = this.#proxy;
       const sent = proxy === null ? request : forwardedRequest(proxy, request);
-      return this.#start(key, request, sent, readAll, 0);
+      return this.#start(key, this.#keyUrl!, request, sent, readAll, 0);
     } catch (error) {
       return Promise.reject(error);
     }
@@ -487,6 +491,8 @@ export class ConnectionPool implements Transport {
 
   #keyHref = "";
   #key = "";
+  /** The pool's own `URL` for `#keyHref`: never handed out, so never changed. */
+  #keyUrl: URL | null = null;
 
   /**
    * The pool key of `url` (proxy seam: by proxy and target), or `null` for a scheme other
@@ -503,6 +509,7 @@ export class ConnectionPool implements Transport {
     const proxy = this.#proxy;
     const key = proxy === null ? poolKey(url) : proxyPoolKey(proxy, url);
     this.#keyHref = href;
+    this.#keyUrl = new URL(href);
     this.#key = key;
     return key;
   }
@@ -513,14 +520,15 @@ export class ConnectionPool implements Transport {
    */
   #start(
     key: string,
+    url: URL,
     request: Request,
     sent: Request,
     readAll: ReadMode,
     attempt: number,
   ): Promise<Response> {
-    const connection = this.#acquire(key, request, attempt > 0);
-    if (connection === null) return this.#wait(key, request, sent, readAll, attempt);
-    return this.#exchange(connection, key, request, sent, readAll, attempt);
+    const connection = this.#acquire(key, url, attempt > 0);
+    if (connection === null) return this.#wait(key, url, request, sent, readAll, attempt);
+    return this.#exchange(connection, key, url, request, sent, readAll, attempt);
   }
 
   /**
@@ -531,6 +539,7 @@ export class ConnectionPool implements Transport {
   #exchange(
     connection: PoolConnection,
     key: string,
+    url: URL,
     request: Request,
     sent: Request,
     readAll: ReadMode,
@@ -544,7 +553,7 @@ export class ConnectionPool implements Transport {
       : sending.then((response) => finishForwarded(this.#proxy!, request, response));
     return answered.then(undefined, (error) => {
       if (!this.#mayRetry(error, attempt)) throw error;
-      return this.#start(key, request, sent, readAll, attempt + 1);
+      return this.#start(key, url, request, sent, readAll, attempt + 1);
     });
   }
 
@@ -570,7 +579,7 @@ export class ConnectionPool implements Transport {
       if (!this.#mayRetry(error, waiter.attempt)) return waiter.reject(error);
       try {
         waiter.resolve(
-          this.#start(waiter.key, request, sent, waiter.readAll, waiter.attempt + 1),
+          this.#start(waiter.key, waiter.url, request, sent, waiter.readAll, waiter.attempt + 1),
         );
       } catch (error) {
         waiter.reject(error);
@@ -586,7 +595,7 @@ export class ConnectionPool implements Transport {
   [retryRequest](error: unknown, request: Request, readAll: 0 | 1 | 2): Promise<Response> {
     const key = this.#closed ? null : this.#keyOf(request);
     if (key === null || MAX_RETRIES < 1) return Promise.reject(error);
-    return this.#start(key, request, request, readAll, 1);
+    return this.#start(key, this.#keyUrl!, request, request, readAll, 1);
   }
 
   /** Whether a request that failed with `error` on attempt `attempt` is sent again. */
@@ -612,7 +621,7 @@ export class ConnectionPool implements Transport {
    * An idle connection for `key` (unless `fresh`), or a new one when there is room (made
    * by closing another idle connection if need be); else `null`.
    */
-  #acquire(key: string, request: Request, fresh = false): PoolConnection | null {
+  #acquire(key: string, url: URL, fresh = false): PoolConnection | null {
     if (this.#protocols !== null && !fresh) {
       // HTTP/2: a shared connection with a free stream slot (or still negotiating).
       const shared = this.#shared.get(key);
@@ -628,10 +637,10 @@ export class ConnectionPool implements Transport {
         return list.pop()!;
       }
     }
-    if (this.#keys.size < this.#maxConnections) return this.#create(key, request.url);
+    if (this.#keys.size < this.#maxConnections) return this.#create(key, url);
     if (this.#idleCount > 0) {
       this.#evictOne();
-      return this.#create(key, request.url);
+      return this.#create(key, url);
     }
     return null;
   }
@@ -669,6 +678,7 @@ export class ConnectionPool implements Transport {
    */
   #wait(
     key: string,
+    url: URL,
     request: Request,
     sent: Request,
     readAll: ReadMode,
@@ -679,7 +689,7 @@ export class ConnectionPool implements Transport {
     // A wait that ends before it starts (aborted signal, no time left) never joins the
     // line: a waiter left there would take the next free connection and never use it.
     if (signal?.aborted) return Promise.reject(signal.reason);
-    const waiter = new Waiter(key, request, sent, readAll, attempt);
+    const waiter = new Waiter(key, url, request, sent, readAll, attempt);
     const refused = waiter.start(phaseLimit(extensions.timeout, "pool", this.#poolMs));
     if (refused !== null) {
       if (refused instanceof PoolTimeout) refused.request = request;
@@ -710,8 +720,8 @@ export class ConnectionPool implements Transport {
     waiter: Waiter,
   ): Promise<Response> {
     const connection = await served;
-    const { key, request, sent, readAll, attempt } = waiter;
-    return await this.#exchange(connection, key, request, sent, readAll, attempt);
+    const { key, url, request, sent, readAll, attempt } = waiter;
+    return await this.#exchange(connection, key, url, request, sent, readAll, attempt);
   }
 
   /** The first waiter still waiting, for `key` when given. */
@@ -789,7 +799,7 @@ export class ConnectionPool implements Transport {
         // The pool is full of other origins' work: make room for the first waiter.
         this.#keys.delete(connection);
         connection.close();
-        return this.#assign(first, this.#create(first.key, first.request.url));
+        return this.#assign(first, this.#create(first.key, first.url));
       }
     }
     if (this.#closed) {
@@ -876,7 +886,7 @@ export class ConnectionPool implements Transport {
       this.#keys.delete(connection);
       this.#unshare(connection, key);
       connection.close();
-      this.#assign(first, this.#create(first.key, first.request.url));
+      this.#assign(first, this.#create(first.key, first.url));
     }
   }
 
@@ -905,7 +915,7 @@ export class ConnectionPool implements Transport {
     if (this.#closed) return;
     const first = this.#nextWaiter(null);
     if (first !== null && this.#keys.size < this.#maxConnections) {
-      this.#assign(first, this.#create(first.key, first.request.url));
+      this.#assign(first, this.#create(first.key, first.url));
     }
   }
 

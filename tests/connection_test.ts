@@ -6,7 +6,16 @@
 import assert from "node:assert/strict";
 import { createServer } from "node:net";
 import { test } from "./_harness.ts";
-import { Connection, expiresAt, openConnection } from "../src/connection/mod.ts";
+import {
+  Connection,
+  expiresAt,
+  handleRequest,
+  isRetryableError,
+  openConnection,
+  retryRequest,
+} from "../src/connection/mod.ts";
+import { Request } from "../src/models/request.ts";
+import { Response } from "../src/models/response.ts";
 import { nextState } from "../src/connection/state.ts";
 import {
   LocalProtocolError,
@@ -495,4 +504,25 @@ test("the state table: CLOSED is final, UPGRADED only closes, IDLE never upgrade
       }
     }
   }
+});
+
+test("a closed connection hands its retryable refusal to the retry target", async () => {
+  // The pool gives a first attempt a retry target; a connection found closed at the start
+  // of the exchange must hand the request over, as any other retryable failure.
+  await using server = await cannedServer(() => ok("x"));
+  const connection = await openConnection(server.url);
+  await connection.close();
+  const retried: unknown[] = [];
+  const target = {
+    [retryRequest]: (error: unknown, request: Request) => {
+      retried.push(error, request);
+      return Promise.resolve(new Response(200, { content: "again" }));
+    },
+  };
+  const request = new Request("GET", `${server.url}/`);
+  const response: Response = await connection[handleRequest](request, 0, target);
+  assert.equal(await response.text(), "again");
+  assert.equal(retried.length, 2);
+  assert.ok(isRetryableError(retried[0]));
+  assert.equal(retried[1], request);
 });

@@ -732,3 +732,28 @@ test("parser: a head repeated on the connection parses as the first did, one byt
   assert.deepEqual(bodies, ["hello", "again", "world", "fifth"]);
   assert.equal(parser.state, "done");
 });
+
+test("parser: an error in a head that matched a template points where a full parse does", () => {
+  // HEAD skips the Transfer-Encoding checks, so such a head is kept; the same bytes to a
+  // GET must then fail as a fresh parser fails, offset included.
+  const wire = OK + "Server: x\r\nTransfer-Encoding: gzip\r\n\r\n";
+  const outcome = (heads: number) => {
+    const parser = new ResponseParser();
+    for (let i = 0; i < heads; i++) {
+      parser.startResponse("HEAD");
+      parser.feed(bytes(wire));
+      for (let event = parser.next(); event; event = parser.next()) { /* drain */ }
+    }
+    parser.startResponse("GET");
+    parser.feed(bytes(wire));
+    try {
+      parser.next();
+    } catch (error) {
+      assert.ok(error instanceof RemoteProtocolError);
+      return [error.message, error.offset];
+    }
+    assert.fail("no error");
+  };
+  assert.deepEqual(outcome(0), ['Unsupported Transfer-Encoding "gzip"', 28]);
+  assert.deepEqual(outcome(3), outcome(0));
+});

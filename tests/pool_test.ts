@@ -642,3 +642,21 @@ test("requests for the same URL text each have their own URL; an unusual path go
     "GET /a\\b? HTTP/1.1",
   ]);
 });
+
+test("a request whose URL changes while it waits in line does not file a connection under the wrong origin", async () => {
+  // The pool keys a request by its URL when it is sent; the connection made for it when it
+  // is served must be for that same origin, or later requests to the origin would be sent
+  // to another server.
+  await using a = await cannedServer(() => ok("A"));
+  await using b = await cannedServer(() => ok("B"));
+  await using pool = new ConnectionPool({ maxConnections: 1 });
+  const held = await pool.stream("GET", `${b.url}/held`); // the only connection, busy
+  const waiting = new Request("GET", `${a.url}/x`);
+  const sent = pool.send(waiting);
+  waiting.url = new URL(`${b.url}/x`);
+  await held.close();
+  await (await sent).close();
+  const later = await pool.request("GET", `${a.url}/y`);
+  assert.equal(await later.text(), "A");
+  assert.equal(a.heads.at(-1)?.split("\r\n")[0], "GET /y HTTP/1.1");
+});

@@ -62,7 +62,16 @@ export async function handleRequest(
   retry: RetryTarget | null = null,
 ): Promise<Response> {
   if (core.busy) await core.takeTurn();
-  const exchange = begin(core, request);
+  let exchange: number;
+  try {
+    exchange = begin(core, request);
+  } catch (refusal) {
+    // Closed (or upgraded) meanwhile: retryable, and the retry target's to take.
+    if (retry !== null && isRetryableError(refusal)) {
+      return retry[retryRequest](refusal, request, readAll);
+    }
+    throw refusal;
+  }
   const x = core.x;
   try {
     if (core.stream === null) await core.open(request);

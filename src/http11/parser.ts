@@ -299,6 +299,8 @@ interface HeadTemplate {
   pairs: [string, string][];
   contentLength: number;
   transferEncoding: string[] | null;
+  /** Where the `Transfer-Encoding` field began, from the head's first byte (for errors). */
+  teOffset: number;
   close: boolean;
   sectionBytes: number;
   /** Whether every field value is ASCII (nothing for `Headers.fromWire` to decode). */
@@ -683,6 +685,7 @@ export class ResponseParser {
     this.#contentLength = template.contentLength;
     const codings = template.transferEncoding;
     this.#transferEncoding = codings === null ? null : codings.slice();
+    this.#teOffset = this.#base + pos + template.teOffset;
     this.#close = template.close;
     this.#ascii = template.ascii;
     return this.#finishHead();
@@ -716,6 +719,7 @@ export class ResponseParser {
       pairs: own,
       contentLength: this.#contentLength,
       transferEncoding: codings === null ? null : codings.slice(),
+      teOffset: this.#teOffset - (this.#headBase + start),
       close: this.#close,
       sectionBytes: this.#sectionBytes,
       ascii,
