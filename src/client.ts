@@ -25,10 +25,8 @@ import {
   hasUrlCredentials,
   Request,
   type RequestExtensions,
-  requestFromShared,
   requestHost,
-  type SharedUrl,
-  shareUrl,
+  UrlReadings,
 } from "./models/request.ts";
 import {
   type DefaultEncoding,
@@ -397,7 +395,7 @@ export class Client {
         }
       }
     }
-    const request = this.#newRequest(method, target);
+    const request = this.#urls.request(method, target);
     const headers = mergeHeaders(this.#headers, options.headers, requestHost(request));
     request.headers = headers;
 
@@ -464,27 +462,7 @@ export class Client {
     return request;
   }
 
-  #lastText = "";
-  #lastShared: SharedUrl | null = null;
-
-  /**
-   * A request for `url`: a plain URL text read for the last request is not parsed again
-   * (see `SharedUrl`); each request makes its own `URL` when asked for `request.url`.
-   */
-  #newRequest(method: string, url: string | URL): Request {
-    if (typeof url === "string") {
-      let shared = this.#lastText === url ? this.#lastShared : null;
-      if (shared === null) {
-        shared = shareUrl(url);
-        if (shared !== null) {
-          this.#lastText = url;
-          this.#lastShared = shared;
-        }
-      }
-      if (shared !== null) return requestFromShared(method, shared);
-    }
-    return new Request(method, url);
-  }
+  #urls = new UrlReadings();
 
   /** Sends a request and reads its body. */
   request(

@@ -40,13 +40,11 @@
 import { PoolTimeout, TransportError, UnsupportedProtocol } from "./errors.ts";
 import {
   phaseLimit,
-  Request,
-  requestFromShared,
+  type Request,
   requestHref,
   type RequestInit,
-  type SharedUrl,
-  shareUrl,
   type Timeouts,
+  UrlReadings,
 } from "./models/request.ts";
 import type { Response } from "./models/response.ts";
 import type { NetworkStreamInterface } from "./network/types.ts";
@@ -364,35 +362,14 @@ export class ConnectionPool implements Transport {
   request(method: string, url: string | URL, init?: PoolRequestInit): Promise<Response> {
     let request: Request;
     try {
-      request = this.#newRequest(method, url, init);
+      request = this.#urls.request(method, url, init);
     } catch (error) {
       return Promise.reject(error);
     }
     return this.#send(request, READ_ALL);
   }
 
-  #lastText = "";
-  #lastShared: SharedUrl | null = null;
-
-  /**
-   * A request for `url`. A plain URL text read for the last request is not parsed again
-   * (a client polling one URL): its reading is shared, and each request makes its own `URL`
-   * only if something asks for `request.url`.
-   */
-  #newRequest(method: string, url: string | URL, init?: PoolRequestInit): Request {
-    if (typeof url === "string") {
-      let shared = this.#lastText === url ? this.#lastShared : null;
-      if (shared === null) {
-        shared = shareUrl(url);
-        if (shared !== null) {
-          this.#lastText = url;
-          this.#lastShared = shared;
-        }
-      }
-      if (shared !== null) return requestFromShared(method, shared, init);
-    }
-    return new Request(method, url, init);
-  }
+  #urls = new UrlReadings();
 
   /**
    * Sends a request and returns the response with its body unread: read it or close it
@@ -401,7 +378,7 @@ export class ConnectionPool implements Transport {
   stream(method: string, url: string | URL, init?: PoolRequestInit): Promise<Response> {
     let request: Request;
     try {
-      request = this.#newRequest(method, url, init);
+      request = this.#urls.request(method, url, init);
     } catch (error) {
       return Promise.reject(error);
     }

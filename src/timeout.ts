@@ -390,11 +390,7 @@ const TICK_MS = 100;
 let ticker: unknown = null;
 
 function armTick(): void {
-  const handle: unknown = setTimeout(onTick, TICK_MS);
-  ticker = handle;
-  // deno-lint-ignore no-explicit-any
-  if (typeof (handle as any)?.unref === "function") (handle as any).unref();
-  else unrefHook?.(handle);
+  ticker = unrefTimer(setTimeout(onTick, TICK_MS));
 }
 
 function onTick(): void {
@@ -469,15 +465,19 @@ function idleCheck(): void {
   ticker = null;
 }
 
+/** `handle`, unref'd so that it never keeps the process alive. */
+function unrefTimer(handle: unknown): unknown {
+  // deno-lint-ignore no-explicit-any
+  if (typeof (handle as any)?.unref === "function") (handle as any).unref();
+  else unrefHook?.(handle);
+  return handle;
+}
+
 function arm(deadline: number): void {
   if (timer !== null) clearTimeout(timer as number);
   timerAt = deadline;
   const delay = Math.max(0, Math.ceil(deadline - performance.now()));
-  const handle: unknown = setTimeout(onTimer, delay);
-  timer = handle;
-  // deno-lint-ignore no-explicit-any
-  if (typeof (handle as any)?.unref === "function") (handle as any).unref();
-  else unrefHook?.(handle);
+  timer = unrefTimer(setTimeout(onTimer, delay));
 }
 
 function onTimer(): void {

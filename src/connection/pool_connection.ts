@@ -97,14 +97,16 @@ export interface RetryTarget {
  */
 export function handOverRetry(
   sending: Promise<Response>,
-  retry: RetryTarget | null | undefined,
+  retry: object | null | undefined,
   request: Request,
   readAll: ReadMode,
 ): Promise<Response> {
-  if (retry == null) return sending;
+  // A RetryTarget; loosely typed as the public classes pass it on (it is not public API).
+  const target = retry as RetryTarget | null | undefined;
+  if (target == null) return sending;
   return sending.then(undefined, (error) => {
     if (!isRetryableError(error)) throw error;
-    return retry[retryRequest](error, request, readAll);
+    return target[retryRequest](error, request, readAll);
   });
 }
 

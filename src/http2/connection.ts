@@ -77,7 +77,6 @@ import {
   READ_ALL,
   READ_NONE,
   type ReadMode,
-  type RetryTarget,
 } from "../connection/pool_connection.ts";
 import { http2RequestHead } from "./_request_head.ts";
 
@@ -503,9 +502,7 @@ export class Http2Connection {
     readAll: 0 | 1 | 2,
     retry?: object | null,
   ): Promise<Response> {
-    // A RetryTarget (not public API, hence the loose type).
-    const target = retry as RetryTarget | null | undefined;
-    return handOverRetry(this.#handle(request, readAll), target, request, readAll);
+    return handOverRetry(this.#handle(request, readAll), retry, request, readAll);
   }
 
   /** Sends a request and reads the whole response body; `url` may be a path. */

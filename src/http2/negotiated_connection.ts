@@ -23,7 +23,6 @@ import {
   expiresAt,
   handleRequest,
   handOverRetry,
-  type RetryTarget,
 } from "../connection/pool_connection.ts";
 import { Connection, forPool } from "../connection/connection.ts";
 import type { ConnectionState } from "../connection/state.ts";
@@ -145,9 +144,7 @@ export class NegotiatedConnection {
     readAll: 0 | 1 | 2,
     retry?: object | null,
   ): Promise<Response> {
-    // A RetryTarget (not public API, hence the loose type).
-    const target = retry as RetryTarget | null | undefined;
-    return handOverRetry(this.#send(request, readAll), target, request, readAll);
+    return handOverRetry(this.#send(request, readAll), retry, request, readAll);
   }
 
   async #send(request: Request, readAll: 0 | 1 | 2): Promise<Response> {

@@ -141,10 +141,31 @@ export class SharedUrl {
   }
 }
 
-/** The shared reading of `text` when it is a plain http(s) URL, else `null`. Not public API. */
-export function shareUrl(text: string): SharedUrl | null {
-  const url = plainRequestUrl(text);
-  return url === null ? null : new SharedUrl(url);
+/**
+ * Makes requests, reading a plain URL text given for the last request only once (a client
+ * or pool polling one URL): the requests share that reading ({@linkcode SharedUrl}) and each
+ * makes its own `URL` only when asked for `request.url`. Not public API.
+ */
+export class UrlReadings {
+  #lastText = "";
+  #lastShared: SharedUrl | null = null;
+
+  /** `new Request(method, url, init)`, without parsing a URL text read last time again. */
+  request(method: string, url: string | URL, init?: RequestInit): Request {
+    if (typeof url === "string") {
+      let shared = this.#lastText === url ? this.#lastShared : null;
+      if (shared === null) {
+        const parsed = plainRequestUrl(url);
+        if (parsed !== null) {
+          shared = new SharedUrl(parsed);
+          this.#lastText = url;
+          this.#lastShared = shared;
+        }
+      }
+      if (shared !== null) return requestFromShared(method, shared, init);
+    }
+    return new Request(method, url, init);
+  }
 }
 
 /** The URL the next `new Request` takes as read already (see {@linkcode requestFromShared}). */
@@ -152,9 +173,9 @@ let sharing: SharedUrl | null = null;
 
 /**
  * A request for a URL read already (see {@linkcode SharedUrl}): what `new Request(method,
- * shared.href, init)` makes, without parsing the text again. Not public API.
+ * shared.href, init)` makes, without parsing the text again.
  */
-export function requestFromShared(
+function requestFromShared(
   method: string,
   shared: SharedUrl,
   init?: RequestInit,
