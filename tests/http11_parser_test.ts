@@ -764,6 +764,69 @@ test("parser: heads that matched a template share frozen pairs in lists of their
   assert.deepEqual(fresh.headers[1], ["X-Id", "changed by its reader"]);
 });
 
+test("parser: a head matches the template wherever it sits in its buffer, and no other head does", () => {
+  // Heads from a buffer seen before are compared four bytes at a time through a view of the
+  // whole buffer (as a read slab holds many), others byte by byte: in both, the head's place
+  // in the buffer (its view's byteOffset, the read position) must count, and a head one
+  // byte apart anywhere, the last bytes included, is parsed afresh.
+  const head = OK + "Content-Length: 2\r\nX-Id: abc\r\n\r\n";
+  const wire = bytes(head + "ok");
+  const outcome = (parser: ResponseParser, input: Uint8Array) => {
+    parser.startResponse("GET");
+    parser.feed(input);
+    const events: unknown[] = [];
+    try {
+      for (let event = parser.next(); event; event = parser.next()) {
+        events.push(event.type === "data" ? new TextDecoder().decode(event.data) : event);
+      }
+    } catch (error) {
+      events.push((error as Error).message);
+    }
+    return events;
+  };
+  const expected = outcome(new ResponseParser(), wire);
+  const matched = (event: unknown) => Object.isFrozen((event as HeadEvent).headers[0]);
+  // `times` responses written one after another into one slab, each fed as its own view.
+  const slabbed = (times: number, padding: number, last: Uint8Array = wire) => {
+    const slab = new Uint8Array(padding + wire.length * times + 64);
+    const views: Uint8Array[] = [];
+    let at = padding;
+    for (let i = 0; i < times; i++) {
+      const piece = i === times - 1 ? last : wire;
+      slab.set(piece, at);
+      views.push(slab.subarray(at, at + piece.length));
+      at += piece.length + (i % 3); // heads at every alignment
+    }
+    return views;
+  };
+  for (let padding = 0; padding < 8; padding++) {
+    const parser = new ResponseParser();
+    for (const [i, view] of slabbed(6, padding).entries()) {
+      const events = outcome(parser, view);
+      assert.deepEqual(events, expected, `padding ${padding}, response ${i}`);
+      assert.equal(matched(events[0]), i > 0, `padding ${padding}, response ${i}`);
+    }
+  }
+  for (let at = 0; at < head.length; at++) {
+    const changed = wire.slice();
+    changed[at] = changed[at] === 0x61 ? 0x62 : 0x61; // "a" or "b"
+    const fresh = outcome(new ResponseParser(), changed);
+    // In a new buffer (compared byte by byte), and third in a slab after two that matched
+    // (compared by words).
+    const [first, second, third] = slabbed(3, at & 3, changed);
+    for (const input of [changed, third]) {
+      const parser = new ResponseParser();
+      outcome(parser, wire);
+      if (input === third) {
+        assert.ok(matched(outcome(parser, first)[0]) && matched(outcome(parser, second)[0]));
+      }
+      const events = outcome(parser, input);
+      assert.deepEqual(events, fresh, `byte ${at} changed`);
+      if (typeof events[0] === "object") assert.ok(!matched(events[0]), `byte ${at} changed`);
+    }
+  }
+});
+
 test("parser: an error in a head that matched a template points where a full parse does", () => {
   // HEAD skips the Transfer-Encoding checks, so such a head is kept; the same bytes to a
   // GET must then fail as a fresh parser fails, offset included.

@@ -296,6 +296,8 @@ function framingField(bytes: Uint8Array, start: number, length: number): number 
  */
 interface HeadTemplate {
   bytes: Uint8Array;
+  /** The same bytes, read four at a time when matching. */
+  view: DataView;
   version: "HTTP/1.1" | "HTTP/1.0";
   status: number;
   reason: string;
@@ -312,6 +314,25 @@ interface HeadTemplate {
   sectionBytes: number;
   /** Whether every field value is ASCII (nothing for `Headers.fromWire` to decode). */
   ascii: boolean;
+}
+
+/** Whether `cur` holds `t` from `pos` on (it is known to be long enough). */
+function sameBytes(t: Uint8Array, cur: Uint8Array, pos: number): boolean {
+  const n = t.length;
+  for (let i = 0; i < n; i++) if (t[i] !== cur[pos + i]) return false;
+  return true;
+}
+
+/** {@linkcode sameBytes} four bytes at a time: the template's bytes at `at` in `view`. */
+function sameWords(template: HeadTemplate, view: DataView, at: number): boolean {
+  const t = template.bytes;
+  const tv = template.view;
+  const n = t.length;
+  const words = n - (n & 3);
+  let i = 0;
+  for (; i < words; i += 4) if (tv.getUint32(i) !== view.getUint32(at + i)) return false;
+  for (; i < n; i++) if (t[i] !== view.getUint8(at + i)) return false;
+  return true;
 }
 
 /** The fields of a head not read yet (never added to: a status line replaces it). */
@@ -416,6 +437,8 @@ export class ResponseParser {
   #headPos = 0; // where the head being read began in #cur
   #headBase = -1; // #base then: the head came whole from #cur if #base is still this
   #ascii = false; // the last head matched a template whose values are all ASCII
+  #view: DataView | null = null; // over #cur's buffer (a read slab serves many heads)
+  #lastBuffer: ArrayBufferLike | null = null; // the last buffer a head was matched in
 
   static {
     asciiHead = (parser) => parser.#ascii;
@@ -673,15 +696,29 @@ export class ResponseParser {
     const cur = this.#cur;
     const pos = this.#pos;
     if (cur.length - pos < n) return null;
-    for (let i = 0; i < n; i++) {
-      if (t[i] !== cur[pos + i]) {
-        if (++this.#templateMisses >= TEMPLATE_MISSES) {
-          // Heads that change every time: stop paying for the comparison for a while.
-          this.#template = null;
-          this.#templatePause = TEMPLATE_PAUSE;
-        }
-        return null;
+    // Four bytes at a time through a DataView of a buffer seen before (a read slab holds
+    // many heads; a byte loop took 1.5-2 times as long for nginx's 146-byte head). Making
+    // a DataView costs more than a byte loop over one head: a buffer seen for the first
+    // time (a runtime that hands each read a new one) is compared byte by byte.
+    const buffer = cur.buffer;
+    let view = this.#view;
+    if (view === null || view.buffer !== buffer) {
+      if (this.#lastBuffer === buffer) view = this.#view = new DataView(buffer);
+      else this.#lastBuffer = buffer;
+    }
+    const same = view !== null && view.buffer === buffer
+      ? sameWords(template, view, cur.byteOffset + pos)
+      : sameBytes(t, cur, pos);
+    if (!same) {
+      if (++this.#templateMisses >= TEMPLATE_MISSES) {
+        // Heads that change every time: stop paying for the comparison for a while.
+        this.#template = null;
+        // (They would keep a read slab alive while nothing is matched.)
+        this.#view = null;
+        this.#lastBuffer = null;
+        this.#templatePause = TEMPLATE_PAUSE;
       }
+      return null;
     }
     this.#templateMisses = 0;
     this.#pos = pos + n;
@@ -720,8 +757,10 @@ export class ResponseParser {
       if (ascii && NON_ASCII.test(pairs[i][1])) ascii = false;
     }
     const codings = this.#transferEncoding;
+    const bytes = this.#cur.slice(start, end);
     this.#template = {
-      bytes: this.#cur.slice(start, end),
+      bytes,
+      view: new DataView(bytes.buffer),
       version: event.version,
       status: event.status,
       reason: event.reason,
