@@ -495,3 +495,116 @@ export function printTables(options: SideBySideOptions, results: Results): void 
   );
   console.log(`Cells: ${fairnessNote()}`);
 }
+
+// ---------------------------------------------------------------------------------------
+// Paired phases: two rows alternating in one process.
+
+/** What {@linkcode measurePaired} found: one entry per pair of phases (an A and a B). */
+export interface PairedSample {
+  /** Requests per second of B / of A, per pair. */
+  rateRatios: number[];
+  /** CPU per request of B / of A, per pair. */
+  cpuRatios: number[];
+  /** CPU microseconds per request, per phase of A and of B. */
+  cpuA: number[];
+  cpuB: number[];
+}
+
+/** How {@linkcode measurePaired} runs. */
+export interface PairedOptions {
+  /** Seconds of phases in all (after the warm-up). */
+  seconds: number;
+  /** One phase, milliseconds. Default 250. */
+  phaseMs?: number;
+  /** Before each phase, uncounted, while the other row's requests in flight finish. Default 30. */
+  settleMs?: number;
+}
+
+/**
+ * Runs `a` and `b` from the same `concurrency` loops, switching every phase in the order
+ * A B B A, and compares each B phase with the A phase next to it. Noise that lasts longer
+ * than a phase (another program on the machine, a frequency change) weighs on both sides
+ * of a pair alike, which it does not for cells seconds apart: the ratio of a pair is what
+ * the medians are taken of. Both rows stay set up (and connected) all along.
+ */
+export async function measurePaired(
+  a: Runner,
+  b: Runner,
+  concurrency: number,
+  options: PairedOptions,
+): Promise<PairedSample> {
+  const phaseMs = options.phaseMs ?? 250;
+  const settleMs = options.settleMs ?? 30;
+  const runners = [a, b];
+  let current = 0;
+  let stop = false;
+  let count = 0;
+  const loop = async (worker: number): Promise<void> => {
+    while (!stop) {
+      const which = current;
+      await runners[which].once(worker);
+      if (which === current) count++;
+    }
+  };
+  const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+  const loops = Array.from({ length: concurrency }, (_, i) => loop(i));
+  const rates: number[][] = [[], []];
+  const cpus: number[][] = [[], []];
+  try {
+    // Warm-up: each row alone for a while.
+    for (const which of [0, 1, 0, 1]) {
+      current = which;
+      await sleep(phaseMs);
+    }
+    const end = performance.now() + options.seconds * 1000;
+    for (let phase = 0; performance.now() < end || phase % 4 !== 0; phase++) {
+      const which = phase % 4 === 0 || phase % 4 === 3 ? 0 : 1;
+      current = which;
+      await sleep(settleMs);
+      const before = count;
+      const cpuStart = process.cpuUsage();
+      const start = performance.now();
+      await sleep(phaseMs);
+      const done = count - before;
+      const cpu = process.cpuUsage(cpuStart);
+      rates[which].push(done / ((performance.now() - start) / 1000));
+      cpus[which].push((cpu.user + cpu.system) / Math.max(done, 1));
+    }
+  } finally {
+    stop = true;
+    await Promise.all(loops);
+  }
+  const pairs = Math.min(rates[0].length, rates[1].length);
+  const rateRatios: number[] = [];
+  const cpuRatios: number[] = [];
+  for (let i = 0; i < pairs; i++) {
+    rateRatios.push(rates[1][i] / rates[0][i]);
+    cpuRatios.push(cpus[1][i] / cpus[0][i]);
+  }
+  return { rateRatios, cpuRatios, cpuA: cpus[0], cpuB: cpus[1] };
+}
+
+/** The value below which a `fraction` of `values` lie (nearest rank). */
+export function quantile(values: number[], fraction: number): number {
+  const sorted = [...values].sort((x, y) => x - y);
+  return sorted[
+    Math.min(sorted.length - 1, Math.max(0, Math.round(fraction * (sorted.length - 1))))
+  ];
+}
+
+/** One line of the paired table: `B ÷ A  median (q25-q75)  CPU ...`. */
+export function pairedLine(label: string, width: number, sample: PairedSample): string {
+  const r = sample.rateRatios;
+  return label.padEnd(width) +
+    `${median(r).toFixed(2)}x`.padStart(8) +
+    `${quantile(r, 0.25).toFixed(2)}-${quantile(r, 0.75).toFixed(2)}`.padStart(13) +
+    `${median(sample.cpuA).toFixed(1)} / ${median(sample.cpuB).toFixed(1)}`.padStart(16) +
+    `${r.length}`.padStart(7);
+}
+
+/** The header of the paired table. */
+export function pairedHeader(title: string, width: number): string {
+  const header = title.padEnd(width) + "median".padStart(8) + "q25-q75".padStart(13) +
+    "CPU us/req".padStart(16) + "pairs".padStart(7);
+  return `${header}\n${"-".repeat(header.length)}`;
+}

@@ -9,7 +9,11 @@
  *   Deno fetch              fetch(url) + arrayBuffer()
  *   undici Pool.request     npm:undici in Deno, body.arrayBuffer()
  *
- * then a 100 MiB streamed download (raw, Ferry, fetch; `--download=0` skips it), then the
+ * then the goals' ratios again, each measured as a pair in one process (Ferry's pool and
+ * Client over the raw loop, the pool over fetch and over undici, at every concurrency above
+ * 1: the two rows alternate every 250 ms, and the median is taken of the ratios of adjacent
+ * phases; 12 s a line, `--paired-seconds=S`, 0 skips them; see `measurePaired` in
+ * `bench/_peer.ts`), then a 100 MiB streamed download (raw, Ferry, fetch; `--download=0` skips it), then the
  * HTTP/2 tables of `bench/h2_side_by_side.ts` at the same concurrencies (`--no-h2` skips
  * them).
  *
@@ -34,7 +38,10 @@ import { ConnectionPool } from "../src/pool.ts";
 import { Client } from "../src/client.ts";
 import {
   countingBackend,
+  measurePaired,
   median,
+  pairedHeader,
+  pairedLine,
   parseArgs,
   type Row,
   runSideBySide,
@@ -49,6 +56,8 @@ const CONCURRENCY = String(args.c ?? args.concurrency ?? "1,10,100").split(",").
 const DOWNLOAD_BYTES = Number(args.download ?? 100 * 1024 * 1024);
 const ONLY = args.only ? String(args.only).split(",") : null;
 const WORKERS = Number(args.workers ?? navigator.hardwareConcurrency ?? 2);
+/** Seconds of paired phases per pair and concurrency (0: no paired table). */
+const PAIRED_SECONDS = Number(args["paired-seconds"] ?? 12);
 /** The connection budget of Ferry's default pool, given to undici too. */
 const MAX_CONNECTIONS = 100;
 
@@ -309,6 +318,49 @@ const DOWNLOADS: DownloadRow[] = [
   },
 ];
 
+// ---------------------------------------------------------------------------------------
+// Paired phases: the goals' ratios measured with both rows in one process, alternating.
+
+/** B ÷ A: the pairs measured at each concurrency above 1, when both rows run. */
+const PAIRS: [Row, Row, string][] = [
+  [rawRow, poolRow, "Ferry ConnectionPool / raw loop"],
+  [rawRow, clientRow, "Ferry Client.get / raw loop"],
+  [fetchRow, poolRow, "Ferry ConnectionPool / Deno fetch"],
+  [undiciRow, poolRow, "Ferry ConnectionPool / undici"],
+].filter(([a, b]) => ROWS.includes(a as Row) && ROWS.includes(b as Row)) as [Row, Row, string][];
+
+async function paired(origin: string): Promise<void> {
+  const width = Math.max(...PAIRS.map(([, , label]) => label.length)) + 2;
+  for (const concurrency of CONCURRENCY.filter((c) => c > 1)) {
+    if (PAIRS.length === 0) break;
+    console.log();
+    console.log(pairedHeader(`paired, c=${concurrency}`, width));
+    for (const [a, b, label] of PAIRS) {
+      const runnerA = await a.setup(origin, concurrency);
+      const runnerB = await b.setup(origin, concurrency);
+      try {
+        const sample = await measurePaired(runnerA, runnerB, concurrency, {
+          seconds: PAIRED_SECONDS,
+        });
+        console.log(pairedLine(label, width, sample));
+      } catch (error) {
+        console.log(`${label.padEnd(width)}failed: ${(error as Error).message}`);
+      } finally {
+        await runnerA.close();
+        await runnerB.close();
+      }
+    }
+  }
+  if (PAIRS.length > 0) {
+    console.log(
+      "Paired: both rows set up at once and run from the same loops, switching every 250 ms " +
+        "(A B B A, 30 ms before each phase uncounted);\nmedian and quartiles of B's req/s ÷ " +
+        `A's over adjacent phases, ${PAIRED_SECONDS} s per line; CPU us/req: medians of A's ` +
+        "and B's phases. Noise slower than a phase weighs on both sides of a pair alike.",
+    );
+  }
+}
+
 async function downloads(origin: string): Promise<void> {
   const url = `${origin}/large.bin`;
   const speeds = new Map<string, number[]>();
@@ -358,6 +410,7 @@ try {
     peer,
     serverWorkers: peer.note.startsWith("nginx") ? WORKERS : 1,
   });
+  if (PAIRED_SECONDS > 0) await paired(peer.origin);
   if (DOWNLOAD_BYTES > 0) await downloads(peer.origin);
 } finally {
   await peer.stop();

@@ -60,6 +60,27 @@ test("a UTF-8 header value is decoded on every response, the same head again too
   }
 });
 
+test("changing a response's headers leaves the next response's alone, the same head again", async () => {
+  // Heads equal byte for byte share their (frozen) field pairs: what a reader does to one
+  // response's headers must not reach the next one's, ASCII or decoded from UTF-8.
+  const utf8 = "Jos\xc3\xa9";
+  for (const fields of ["X-Plain: a\r\n", `X-Name: ${utf8}\r\nX-Plain: a\r\n`]) {
+    await using server = await cannedServer(() => ok("x", fields));
+    await using connection = await openConnection(server.url);
+    for (let i = 0; i < 3; i++) {
+      const response = await connection.request("GET", "/");
+      assert.equal(response.headers.get("x-plain"), "a", `response ${i}`);
+      assert.equal(response.headers.get("x-added"), null);
+      assert.equal(response.headers.get("content-length"), "1");
+      response.headers.set("x-plain", "changed");
+      response.headers.append("x-added", "1");
+      response.headers.delete("content-length");
+      assert.equal(response.headers.get("x-plain"), "changed");
+      assert.equal(await response.text(), "x");
+    }
+  }
+});
+
 test("connection keeps a Host header that was given", async () => {
   await using server = await cannedServer(() => ok("x"));
   await using connection = await openConnection(server.url);

@@ -9,6 +9,7 @@ import { bytes, parse, parseError } from "./_http11.ts";
 import { LocalProtocolError, RemoteProtocolError } from "../src/errors.ts";
 import {
   DEFAULT_PARSER_LIMITS,
+  type HeadEvent,
   MAX_EMPTY_LINES_BEFORE_STATUS,
   type ResponseEvent,
   ResponseParser,
@@ -731,6 +732,36 @@ test("parser: a head repeated on the connection parses as the first did, one byt
   );
   assert.deepEqual(bodies, ["hello", "again", "world", "fifth"]);
   assert.equal(parser.state, "done");
+});
+
+test("parser: heads that matched a template share frozen pairs in lists of their own", () => {
+  // A head equal to the last gets the template's pairs (not copies of them): they are
+  // frozen, so that no reader can change a later response's fields through its own.
+  const wire = OK + "Content-Length: 2\r\nX-Id: 1\r\n\r\nok";
+  const parser = new ResponseParser();
+  const heads: HeadEvent[] = [];
+  for (let i = 0; i < 3; i++) {
+    parser.startResponse("GET");
+    parser.feed(bytes(wire));
+    for (let event = parser.next(); event; event = parser.next()) {
+      if (event.type === "head") heads.push(event);
+    }
+  }
+  const [, second, third] = heads;
+  assert.throws(() => {
+    second.headers[1][1] = "changed";
+  }, TypeError);
+  second.headers.push(["X-Added", "by its reader"]);
+  second.headers[0] = ["Content-Length", "replaced"];
+  assert.deepEqual(third.headers, [["Content-Length", "2"], ["X-Id", "1"]]);
+  assert.notEqual(second.headers, third.headers);
+  // A full parse afterwards (a head one byte apart) fills a list of its own again.
+  parser.startResponse("GET");
+  parser.feed(bytes(wire.replace("X-Id: 1", "X-Id: 2")));
+  const fresh = parser.next();
+  assert.ok(fresh?.type === "head");
+  fresh.headers[1][1] = "changed by its reader";
+  assert.deepEqual(fresh.headers[1], ["X-Id", "changed by its reader"]);
 });
 
 test("parser: an error in a head that matched a template points where a full parse does", () => {

@@ -163,7 +163,11 @@ export interface HeadEvent {
   status: number;
   /** The reason phrase, possibly empty. */
   reason: string;
-  /** The header fields, in order and original case. */
+  /**
+   * The header fields, in order and original case. The list is the event's own; a pair in
+   * it may be frozen (a head equal to the connection's previous one shares that one's
+   * pairs): replace a pair rather than change it.
+   */
   headers: [string, string][];
   /**
    * The body length when the body is framed by length (`0` for responses that have no
@@ -295,7 +299,10 @@ interface HeadTemplate {
   version: "HTTP/1.1" | "HTTP/1.0";
   status: number;
   reason: string;
-  /** The parser's own copy: pairs are copied out to each head that matches. */
+  /**
+   * The parser's own copy, its pairs frozen: each head that matches gets a new list of these
+   * same pairs (a field is never changed in place, by Ferry or, frozen, by anyone).
+   */
   pairs: [string, string][];
   contentLength: number;
   transferEncoding: string[] | null;
@@ -306,6 +313,9 @@ interface HeadTemplate {
   /** Whether every field value is ASCII (nothing for `Headers.fromWire` to decode). */
   ascii: boolean;
 }
+
+/** The fields of a head not read yet (never added to: a status line replaces it). */
+const NO_FIELDS: [string, string][] = Object.freeze([]) as unknown as [string, string][];
 
 /** Bytes outside ASCII, in a field value read as Latin-1. */
 // deno-lint-ignore no-control-regex
@@ -522,7 +532,7 @@ export class ResponseParser {
   #beginHead(): void {
     this.#phase = P_STATUS;
     this.#responseStart = this.#base + this.#pos;
-    this.#headers = [];
+    this.#headers = NO_FIELDS; // until a status line is read: most heads match a template
     this.#sectionBytes = 0;
     this.#contentLength = -1;
     this.#transferEncoding = null;
@@ -565,6 +575,7 @@ export class ResponseParser {
             continue;
           }
           this.#parseStatusLine();
+          this.#headers = []; // (a head that matched a template came with its own)
           this.#phase = P_HEADERS;
           continue;
         }
@@ -678,10 +689,8 @@ export class ResponseParser {
     this.#version = template.version;
     this.#status = template.status;
     this.#reason = template.reason;
-    const pairs = template.pairs;
-    const headers: [string, string][] = new Array(pairs.length);
-    for (let i = 0; i < pairs.length; i++) headers[i] = [pairs[i][0], pairs[i][1]];
-    this.#headers = headers;
+    // The pairs themselves are the template's, frozen: only the list is the head's own.
+    this.#headers = template.pairs.slice();
     this.#contentLength = template.contentLength;
     const codings = template.transferEncoding;
     this.#transferEncoding = codings === null ? null : codings.slice();
@@ -707,7 +716,7 @@ export class ResponseParser {
     const own: [string, string][] = new Array(pairs.length);
     let ascii = true;
     for (let i = 0; i < pairs.length; i++) {
-      own[i] = [pairs[i][0], pairs[i][1]];
+      own[i] = Object.freeze([pairs[i][0], pairs[i][1]]) as [string, string];
       if (ascii && NON_ASCII.test(pairs[i][1])) ascii = false;
     }
     const codings = this.#transferEncoding;

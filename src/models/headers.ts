@@ -182,7 +182,10 @@ export class Headers implements Iterable<[string, string]> {
   get(name: string): string | null {
     const lower = name.toLowerCase();
     let found: string | null = null;
-    for (const pair of this.#pairs) {
+    // Indexed loops here and below: an iterator is an object per call on the per-response path.
+    const pairs = this.#pairs;
+    for (let i = 0; i < pairs.length; i++) {
+      const pair = pairs[i];
       if (pair[0].length === lower.length && sameName(pair[0], lower)) {
         found = found === null ? pair[1] : `${found}, ${pair[1]}`;
       }
@@ -194,7 +197,9 @@ export class Headers implements Iterable<[string, string]> {
   getAll(name: string): string[] {
     const lower = name.toLowerCase();
     const values: string[] = [];
-    for (const pair of this.#pairs) {
+    const pairs = this.#pairs;
+    for (let i = 0; i < pairs.length; i++) {
+      const pair = pairs[i];
       if (pair[0].length === lower.length && sameName(pair[0], lower)) values.push(pair[1]);
     }
     return values;
@@ -204,7 +209,9 @@ export class Headers implements Iterable<[string, string]> {
   has(name: string): boolean {
     const lower = name.toLowerCase();
     // Comparing lengths first skips lower-casing nearly every other name.
-    for (const pair of this.#pairs) {
+    const pairs = this.#pairs;
+    for (let i = 0; i < pairs.length; i++) {
+      const pair = pairs[i];
       if (pair[0].length === lower.length && sameName(pair[0], lower)) return true;
     }
     return false;
