@@ -60,3 +60,94 @@ export function median(values) {
   const middle = Math.floor(sorted.length / 2);
   return sorted.length % 2 ? sorted[middle] : (sorted[middle - 1] + sorted[middle]) / 2;
 }
+
+// ---------------------------------------------------------------------------------------
+// Paired phases: two rows alternating in one process (as `measurePaired` in bench/_peer.ts).
+
+/**
+ * Runs the rows `a` and `b` (one `() => Promise<void>` per worker each: `onesA[i]`,
+ * `onesB[i]`) from the same `concurrency` loops, switching every `phaseMs` in the order A B B A,
+ * and compares each B phase with the A phase next to it. Before each phase `settleMs` are not
+ * counted, while the other row's requests in flight finish (a request counts for the row it
+ * was started on, and only if that row is still the current one when it ends). Noise slower
+ * than a phase (another program on the machine) weighs on both sides of a pair alike, which
+ * it does not for cells measured seconds apart. Returns, per pair of phases, B's req/s ÷ A's
+ * (`rateRatios`) and B's CPU per request ÷ A's (`cpuRatios`), and the CPU microseconds per
+ * request of each phase (`cpuA`, `cpuB`; process.cpuUsage(): user + system, all threads).
+ */
+export async function measurePaired(onesA, onesB, concurrency, options) {
+  const phaseMs = options.phaseMs ?? 250;
+  const settleMs = options.settleMs ?? 30;
+  const rows = [onesA, onesB];
+  let current = 0;
+  let stop = false;
+  let count = 0;
+  const loop = async (worker) => {
+    while (!stop) {
+      const which = current;
+      await rows[which][worker]();
+      if (which === current) count++;
+    }
+  };
+  const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
+  const loops = Array.from({ length: concurrency }, (_, i) => loop(i));
+  const rates = [[], []];
+  const cpus = [[], []];
+  try {
+    // Warm-up: each row alone for a while, twice.
+    for (const which of [0, 1, 0, 1]) {
+      current = which;
+      await sleep(phaseMs);
+    }
+    const end = performance.now() + options.seconds * 1000;
+    for (let phase = 0; performance.now() < end || phase % 4 !== 0; phase++) {
+      const which = phase % 4 === 0 || phase % 4 === 3 ? 0 : 1;
+      current = which;
+      await sleep(settleMs);
+      const before = count;
+      const cpuStart = process.cpuUsage();
+      const start = performance.now();
+      await sleep(phaseMs);
+      const done = count - before;
+      const cpu = process.cpuUsage(cpuStart);
+      rates[which].push(done / ((performance.now() - start) / 1000));
+      cpus[which].push((cpu.user + cpu.system) / Math.max(done, 1));
+    }
+  } finally {
+    stop = true;
+    await Promise.all(loops);
+  }
+  const pairs = Math.min(rates[0].length, rates[1].length);
+  const rateRatios = [];
+  const cpuRatios = [];
+  for (let i = 0; i < pairs; i++) {
+    rateRatios.push(rates[1][i] / rates[0][i]);
+    cpuRatios.push(cpus[1][i] / cpus[0][i]);
+  }
+  return { rateRatios, cpuRatios, cpuA: cpus[0], cpuB: cpus[1] };
+}
+
+/** The value below which a `fraction` of `values` lie (nearest rank). */
+export function quantile(values, fraction) {
+  const sorted = [...values].sort((x, y) => x - y);
+  return sorted[
+    Math.min(sorted.length - 1, Math.max(0, Math.round(fraction * (sorted.length - 1))))
+  ];
+}
+
+/** One line of the paired table: `B / A  median  q25-q75  CPU A / B  pairs`. */
+export function pairedLine(label, width, sample) {
+  const r = sample.rateRatios;
+  return label.padEnd(width) +
+    `${median(r).toFixed(2)}x`.padStart(8) +
+    `${quantile(r, 0.25).toFixed(2)}-${quantile(r, 0.75).toFixed(2)}`.padStart(13) +
+    `${median(sample.cpuA).toFixed(1)} / ${median(sample.cpuB).toFixed(1)}`.padStart(16) +
+    `${r.length}`.padStart(7);
+}
+
+/** The header of the paired table. */
+export function pairedHeader(title, width) {
+  const header = title.padEnd(width) + "median".padStart(8) + "q25-q75".padStart(13) +
+    "CPU us/req".padStart(16) + "pairs".padStart(7);
+  return `${header}\n${"-".repeat(header.length)}`;
+}

@@ -1,6 +1,7 @@
 // Ferry under Node (and Bun), side by side in one run: small keep-alive GETs at c=1, 10 and
-// 100 concurrent (`--c=1,10,100,1000` for others), then Ferry's HTTP/1.1 parser against
-// Node's own HTTPParser (llhttp) on the same bytes.
+// 100 concurrent (`--c=1,10,100,1000` for others), then the goals' ratios again, each
+// measured as a pair in one process (see "Paired" below), then Ferry's HTTP/1.1 parser
+// against Node's own HTTPParser (llhttp) on the same bytes.
 //
 //   raw node:net loop, onread    the floor: one socket per worker, a fixed request, a
 //                                fixed-size response read into one reused buffer (the
@@ -35,7 +36,18 @@
 // the default rows): its own CPU per request, the figure least disturbed by a loaded machine.
 //
 // `--baseline-module=DIR/build/npm/mod.js` adds the Ferry rows of another build, marked
-// "(baseline)": before and after in the same run, on the same noise.
+// "(baseline)": before and after in the same run, on the same noise (and paired lines of
+// each Ferry row over its baseline).
+//
+// Paired (at every concurrency above 1, `--paired-seconds=S` per line, default 12, 0 skips
+// them; a pair runs when `--only` keeps both its rows): Ferry's pool and Client over the raw
+// floor loop, the pool over undici Pool.request (under Bun also over Bun's fetch). Both rows
+// are set up at once and run from the same loops, switching every 250 ms in the order
+// A B B A, 30 ms before each phase not counted while the other row's requests finish; the
+// line gives the median and quartiles of B's req/s / A's over adjacent phases, and the
+// medians of each side's CPU us/req (process.cpuUsage() per phase). Cells measured seconds
+// apart see different noise on this kind of machine; the two phases of a pair see nearly
+// the same. As `measurePaired` in bench/_peer.ts (the Deno benchmark's).
 //
 // Without --origin a node:http server in a child process answers (said in the output; it is
 // slower than the clients, so the ratios are compressed).
@@ -48,6 +60,7 @@ import * as http from "node:http";
 import * as net from "node:net";
 import { dirname, join, resolve } from "node:path";
 import { pathToFileURL } from "node:url";
+import { measurePaired, pairedHeader, pairedLine } from "./_node_bench.mjs";
 
 const args = Object.fromEntries(
   process.argv.slice(2).map((arg) => arg.replace(/^--/, "").split("=")).map((
@@ -61,6 +74,8 @@ const WARMUP_MS = 300;
 const CONCURRENCY = String(args.c ?? args.concurrency ?? "1,10,100").split(",").map(Number);
 const ONLY = args.only ? new Set(args.only.split(",")) : null;
 const MAX_CONNECTIONS = 100;
+/** Seconds of paired phases per pair and concurrency (0: no paired table). */
+const PAIRED_SECONDS = Number(args["paired-seconds"] ?? 12);
 const bun = globalThis.Bun;
 const runtime = bun ? `Bun ${bun.version}` : `Node ${process.version}`;
 
@@ -575,8 +590,9 @@ try {
       }
     }
   }
-} finally {
+} catch (error) {
   await server.stop();
+  throw error;
 }
 
 const width = Math.max(...ROWS.map(([name]) => name.length)) + 2;
@@ -646,6 +662,59 @@ if (warnings.length === 0) {
   );
 } else {
   for (const warning of warnings) console.log(`WARNING: ${warning}`);
+}
+
+// ---------------------------------------------------------------------------------------
+// Paired phases: the goals' ratios measured with both rows in one process, alternating.
+
+/** [A, B, label]: B / A, at each concurrency above 1, when `--only` keeps both rows. */
+const PAIRS = [
+  [ROWS[0][0], "Ferry ConnectionPool", "Ferry ConnectionPool / raw loop"],
+  [ROWS[0][0], "Ferry Client.get", "Ferry Client.get / raw loop"],
+  ...(bun ? [["Bun fetch", "Ferry ConnectionPool", "Ferry ConnectionPool / Bun fetch"]] : []),
+  ["undici Pool.request", "Ferry ConnectionPool", "Ferry ConnectionPool / undici"],
+  ["Ferry ConnectionPool (baseline)", "Ferry ConnectionPool", "Ferry ConnectionPool / baseline"],
+  ["Ferry Client.get (baseline)", "Ferry Client.get", "Ferry Client.get / baseline"],
+].filter(([a, b]) => ROWS.some(([name]) => name === a) && ROWS.some(([name]) => name === b));
+
+async function paired() {
+  const make = (name) => ROWS.find(([row]) => row === name)[2];
+  const width = Math.max(...PAIRS.map(([, , label]) => label.length)) + 2;
+  for (const concurrency of CONCURRENCY.filter((c) => c > 1)) {
+    console.log();
+    console.log(pairedHeader(`paired, c=${concurrency}`, width));
+    for (const [a, b, label] of PAIRS) {
+      let rowA = null;
+      let rowB = null;
+      try {
+        rowA = await make(a)(url, concurrency);
+        rowB = await make(b)(url, concurrency);
+        const ones = (row) => Array.from({ length: concurrency }, (_, i) => row.worker(i));
+        const sample = await measurePaired(ones(rowA), ones(rowB), concurrency, {
+          seconds: PAIRED_SECONDS,
+        });
+        console.log(pairedLine(label, width, sample));
+      } catch (error) {
+        console.log(`${label.padEnd(width)}failed: ${error?.message ?? error}`);
+      } finally {
+        await rowA?.close();
+        await rowB?.close();
+      }
+    }
+  }
+  console.log(
+    `Paired (raw loop: ${ROWS[0][0].replace(" (floor)", "")}): both rows set up at once and ` +
+      "run from the same loops, switching every 250 ms\n(A B B A, 30 ms before each phase " +
+      "uncounted); median and quartiles of B's req/s / A's over adjacent phases, " +
+      `${PAIRED_SECONDS} s per line;\nCPU us/req: medians of A's and B's phases ` +
+      "(process.cpuUsage()). Noise slower than a phase weighs on both sides of a pair alike.",
+  );
+}
+
+try {
+  if (PAIRED_SECONDS > 0 && PAIRS.length > 0 && CONCURRENCY.some((c) => c > 1)) await paired();
+} finally {
+  await server.stop();
 }
 
 // ---------------------------------------------------------------------------------------

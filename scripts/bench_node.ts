@@ -6,7 +6,7 @@
  * copies the benchmark next to them so that `undici` resolves, starts nginx once (`return
  * 200`, a 12-byte body, one worker per core: `bench/_peer.ts`) and runs the benchmark once
  * per runtime against it. Other arguments go to the benchmark (`--seconds=3`, `--c=1000`,
- * `--only=ferry-pool,undici`).
+ * `--only=ferry-pool,undici`, `--paired-seconds=0` to skip the paired lines).
  *
  * ```sh
  * deno task bench:node
