@@ -34,6 +34,12 @@ import type {
   NetworkStreamInterface,
 } from "../src/network/types.ts";
 import { NetworkBackend } from "../src/network/backend.ts";
+import {
+  measurePaired as measurePairedLoops,
+  pairedHeader,
+  pairedLine,
+  quantile,
+} from "./_node_bench.mjs";
 
 // ---------------------------------------------------------------------------------------
 // A raw TCP peer (network and timeout benches).
@@ -497,7 +503,9 @@ export function printTables(options: SideBySideOptions, results: Results): void 
 }
 
 // ---------------------------------------------------------------------------------------
-// Paired phases: two rows alternating in one process.
+// Paired phases: two rows alternating in one process. The loop itself is the Node/Bun
+// benchmarks' (`bench/_node_bench.mjs`, which must stay plain JavaScript); here it is given
+// the rows' runners.
 
 /** What {@linkcode measurePaired} found: one entry per pair of phases (an A and a B). */
 export interface PairedSample {
@@ -522,89 +530,18 @@ export interface PairedOptions {
 
 /**
  * Runs `a` and `b` from the same `concurrency` loops, switching every phase in the order
- * A B B A, and compares each B phase with the A phase next to it. Noise that lasts longer
- * than a phase (another program on the machine, a frequency change) weighs on both sides
- * of a pair alike, which it does not for cells seconds apart: the ratio of a pair is what
- * the medians are taken of. Both rows stay set up (and connected) all along.
+ * A B B A, and compares each B phase with the A phase next to it (see `measurePaired` in
+ * `bench/_node_bench.mjs`). Both rows stay set up (and connected) all along.
  */
-export async function measurePaired(
+export function measurePaired(
   a: Runner,
   b: Runner,
   concurrency: number,
   options: PairedOptions,
 ): Promise<PairedSample> {
-  const phaseMs = options.phaseMs ?? 250;
-  const settleMs = options.settleMs ?? 30;
-  const runners = [a, b];
-  let current = 0;
-  let stop = false;
-  let count = 0;
-  const loop = async (worker: number): Promise<void> => {
-    while (!stop) {
-      const which = current;
-      await runners[which].once(worker);
-      if (which === current) count++;
-    }
-  };
-  const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-  const loops = Array.from({ length: concurrency }, (_, i) => loop(i));
-  const rates: number[][] = [[], []];
-  const cpus: number[][] = [[], []];
-  try {
-    // Warm-up: each row alone for a while.
-    for (const which of [0, 1, 0, 1]) {
-      current = which;
-      await sleep(phaseMs);
-    }
-    const end = performance.now() + options.seconds * 1000;
-    for (let phase = 0; performance.now() < end || phase % 4 !== 0; phase++) {
-      const which = phase % 4 === 0 || phase % 4 === 3 ? 0 : 1;
-      current = which;
-      await sleep(settleMs);
-      const before = count;
-      const cpuStart = process.cpuUsage();
-      const start = performance.now();
-      await sleep(phaseMs);
-      const done = count - before;
-      const cpu = process.cpuUsage(cpuStart);
-      rates[which].push(done / ((performance.now() - start) / 1000));
-      cpus[which].push((cpu.user + cpu.system) / Math.max(done, 1));
-    }
-  } finally {
-    stop = true;
-    await Promise.all(loops);
-  }
-  const pairs = Math.min(rates[0].length, rates[1].length);
-  const rateRatios: number[] = [];
-  const cpuRatios: number[] = [];
-  for (let i = 0; i < pairs; i++) {
-    rateRatios.push(rates[1][i] / rates[0][i]);
-    cpuRatios.push(cpus[1][i] / cpus[0][i]);
-  }
-  return { rateRatios, cpuRatios, cpuA: cpus[0], cpuB: cpus[1] };
+  const ones = (runner: Runner) =>
+    Array.from({ length: concurrency }, (_, worker) => () => runner.once(worker));
+  return measurePairedLoops(ones(a), ones(b), concurrency, options);
 }
 
-/** The value below which a `fraction` of `values` lie (nearest rank). */
-export function quantile(values: number[], fraction: number): number {
-  const sorted = [...values].sort((x, y) => x - y);
-  return sorted[
-    Math.min(sorted.length - 1, Math.max(0, Math.round(fraction * (sorted.length - 1))))
-  ];
-}
-
-/** One line of the paired table: `B ÷ A  median (q25-q75)  CPU ...`. */
-export function pairedLine(label: string, width: number, sample: PairedSample): string {
-  const r = sample.rateRatios;
-  return label.padEnd(width) +
-    `${median(r).toFixed(2)}x`.padStart(8) +
-    `${quantile(r, 0.25).toFixed(2)}-${quantile(r, 0.75).toFixed(2)}`.padStart(13) +
-    `${median(sample.cpuA).toFixed(1)} / ${median(sample.cpuB).toFixed(1)}`.padStart(16) +
-    `${r.length}`.padStart(7);
-}
-
-/** The header of the paired table. */
-export function pairedHeader(title: string, width: number): string {
-  const header = title.padEnd(width) + "median".padStart(8) + "q25-q75".padStart(13) +
-    "CPU us/req".padStart(16) + "pairs".padStart(7);
-  return `${header}\n${"-".repeat(header.length)}`;
-}
+export { pairedHeader, pairedLine, quantile };
