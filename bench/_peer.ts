@@ -34,12 +34,7 @@ import type {
   NetworkStreamInterface,
 } from "../src/network/types.ts";
 import { NetworkBackend } from "../src/network/backend.ts";
-import {
-  measurePaired as measurePairedLoops,
-  pairedHeader,
-  pairedLine,
-  quantile,
-} from "./_node_bench.mjs";
+import { measurePaired as measurePairedLoops, pairedHeader, pairedLine } from "./_node_bench.mjs";
 
 // ---------------------------------------------------------------------------------------
 // A raw TCP peer (network and timeout benches).
@@ -544,4 +539,4 @@ export function measurePaired(
   return measurePairedLoops(ones(a), ones(b), concurrency, options);
 }
 
-export { pairedHeader, pairedLine, quantile };
+export { pairedHeader, pairedLine };

@@ -702,7 +702,7 @@ export class ResponseParser {
     // time (a runtime that hands each read a new one) is compared byte by byte.
     const buffer = cur.buffer;
     let view = this.#view;
-    if (view !== null && view.buffer !== buffer) view = null;
+    if (view !== null && view.buffer !== buffer) view = this.#view = null; // (let the old slab go)
     if (view === null && this.#lastBuffer === buffer) view = this.#view = new DataView(buffer);
     this.#lastBuffer = buffer;
     const same = view !== null
