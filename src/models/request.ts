@@ -38,7 +38,16 @@ export function phaseLimit(
   phase: keyof Timeouts,
   fallback: number | null,
 ): number | null {
-  const value = timeouts?.[phase];
+  if (timeouts == null) return fallback;
+  // One named access per phase, not `timeouts[phase]`: a look-up keyed by four names is a
+  // site V8 handles on its slow (megamorphic) path, taken several times a request.
+  const value = phase === "read"
+    ? timeouts.read
+    : phase === "write"
+    ? timeouts.write
+    : phase === "connect"
+    ? timeouts.connect
+    : timeouts.pool;
   return value === undefined ? fallback : value;
 }
 
