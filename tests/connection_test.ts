@@ -61,8 +61,9 @@ test("a UTF-8 header value is decoded on every response, the same head again too
 });
 
 test("changing a response's headers leaves the next response's alone, the same head again", async () => {
-  // Heads equal byte for byte share their (frozen) field pairs: what a reader does to one
-  // response's headers must not reach the next one's, ASCII or decoded from UTF-8.
+  // Heads equal byte for byte share their field pairs (unfrozen on a connection's parser):
+  // what a reader does to one response's headers must not reach the next one's, ASCII or
+  // decoded from UTF-8.
   const utf8 = "Jos\xc3\xa9";
   for (const fields of ["X-Plain: a\r\n", `X-Name: ${utf8}\r\nX-Plain: a\r\n`]) {
     await using server = await cannedServer(() => ok("x", fields));
@@ -369,6 +370,26 @@ test("trace reports the events of a request in order", async () => {
   const head = infos["http11.receive_response_headers.complete"].return_value as unknown[];
   assert.deepEqual(head.slice(0, 3), ["HTTP/1.1", 200, "OK"]);
   assert.equal(String(infos["http11.send_request_headers.started"].request), "<Request [GET]>");
+});
+
+test("a trace callback that edits the header pairs it is given leaves later responses alone", async () => {
+  // The connection's parser shares the pairs of equal heads, unfrozen: the callback must be
+  // handed copies, or its edit would become the next response's header.
+  await using server = await cannedServer(() => ok("x", "X-Plain: a\r\n"));
+  await using connection = await openConnection(server.url);
+  const trace = (name: string, info: Record<string, unknown>) => {
+    if (name !== "http11.receive_response_headers.complete") return;
+    const pairs = (info.return_value as unknown[])[3] as [string, string][];
+    for (const pair of pairs) pair[1] = "edited";
+  };
+  for (let i = 0; i < 3; i++) {
+    const response = await connection.request("GET", "/", { extensions: { trace } });
+    assert.equal(response.headers.get("x-plain"), "a", `response ${i}`);
+    assert.equal(await response.text(), "x");
+    const plain = await connection.request("GET", "/");
+    assert.equal(plain.headers.get("x-plain"), "a", `response ${i}, untraced`);
+    assert.equal(await plain.text(), "x");
+  }
 });
 
 test("trace reports a failed step with its exception", async () => {

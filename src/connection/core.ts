@@ -14,7 +14,7 @@
 import { TransportError } from "../errors.ts";
 import { phaseLimit, type Request, type TraceCallback } from "../models/request.ts";
 import { DEFAULT_READ_SIZE, type NetworkStreamInterface } from "../network/types.ts";
-import { ResponseParser } from "../http11/parser.ts";
+import { ResponseParser, shareUnfrozenPairs } from "../http11/parser.ts";
 import { withDeadline } from "../timeout.ts";
 import { type Origin, originString } from "../_origin.ts";
 import { type ConnectionState, nextState } from "./state.ts";
@@ -39,7 +39,8 @@ export class ConnectionCore implements Probed {
   /** Opens the stream on first use (a pool's connection); `null` once used. */
   opener: StreamOpener | null = null;
   readonly openOptions: ConnectionOptions;
-  readonly parser: ResponseParser = new ResponseParser();
+  /** Its heads go only to `Headers`, which never changes a pair: shared pairs stay unfrozen. */
+  readonly parser: ResponseParser = shareUnfrozenPairs(new ResponseParser());
   state: ConnectionState = "NEW";
   hooks: ConnectionHooks | null = null;
   /** Whether an exchange holds the turn (from request start to body end or close). */

@@ -116,8 +116,10 @@ export async function handleRequest(
       throw error;
     }
     if (x.trace) {
+      // The pairs may be shared with later heads (see core.ts): the callback gets copies.
+      const pairs = event.headers.map((pair): [string, string] => [pair[0], pair[1]]);
       await x.trace("http11.receive_response_headers.complete", {
-        return_value: [event.version, event.status, event.reason, event.headers],
+        return_value: [event.version, event.status, event.reason, pairs],
       });
     }
     const response = respond(core, request, event, readAll, exchange);
