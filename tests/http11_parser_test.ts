@@ -827,6 +827,34 @@ test("parser: a head matches the template wherever it sits in its buffer, and no
   }
 });
 
+test("parser: each response is framed by its own request's method, in any case", () => {
+  // The parser keeps the upper-cased method of the last request while the next one is the
+  // same string: a different method, or the same in another case, must be taken anew.
+  const wire = bytes(OK + "Content-Length: 2\r\n\r\n");
+  const parser = new ResponseParser();
+  const bodyOf = (method: string) => {
+    parser.startResponse(method);
+    parser.feed(wire);
+    const kinds: string[] = [];
+    for (let event = parser.next(); event; event = parser.next()) {
+      kinds.push(event.type);
+      if (event.type === "end") break;
+    }
+    if (kinds.at(-1) !== "end") parser.feed(bytes("ok"));
+    for (let event = parser.next(); event; event = parser.next()) {
+      kinds.push(event.type);
+      if (event.type === "end") break;
+    }
+    return kinds.join(",");
+  };
+  assert.equal(bodyOf("head"), "head,end");
+  assert.equal(bodyOf("GET"), "head,data,end");
+  assert.equal(bodyOf("GET"), "head,data,end");
+  assert.equal(bodyOf("head"), "head,end");
+  assert.equal(bodyOf("Head"), "head,end");
+  assert.equal(bodyOf("get"), "head,data,end");
+});
+
 test("parser: an error in a head that matched a template points where a full parse does", () => {
   // HEAD skips the Transfer-Encoding checks, so such a head is kept; the same bytes to a
   // GET must then fail as a fresh parser fails, offset included.

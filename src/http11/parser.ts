@@ -425,6 +425,7 @@ export class ResponseParser {
 
   // The response being read.
   #method = "GET";
+  #methodGiven = "GET"; // what startResponse was given, upper-cased into #method
   #responseStart = 0; // stream offset of the response's first byte
   #version: "HTTP/1.1" | "HTTP/1.0" = "HTTP/1.1";
   #status = 0;
@@ -501,7 +502,12 @@ export class ResponseParser {
         `Cannot start a response while the parser is in state ${quote(this.state)}`,
       );
     }
-    this.#method = method.toUpperCase();
+    // The same method as last time (the same string, as a connection passes it) is not
+    // upper-cased again: a case mapping is a call into the runtime and a new string.
+    if (method !== this.#methodGiven) {
+      this.#methodGiven = method;
+      this.#method = method.toUpperCase();
+    }
     this.#informational = 0;
     this.#beginHead();
   }
