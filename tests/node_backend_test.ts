@@ -534,6 +534,25 @@ test("node backend: small writes batched to the end of the turn keep their order
   }
 });
 
+test("node backend: the same array written again sends what it holds now", async () => {
+  // The stream keeps the Buffer it made for the last small write, to hand it to Node again
+  // when the same array comes back (a connection's repeated request head): it must be a
+  // view of the array, never a copy of what it held the first time.
+  const server = await collect();
+  try {
+    const stream = await backend.connect("127.0.0.1", server.port);
+    const bytes = encoder.encode("one;");
+    await stream.write(bytes);
+    bytes.set(encoder.encode("two;"));
+    await stream.write(bytes);
+    await stream.write(bytes.subarray(0, 3));
+    await stream.close();
+    assert.equal(await server.received, "one;two;two");
+  } finally {
+    await server.close();
+  }
+});
+
 test("node backend: closing sends the writes still waiting in the batch", async () => {
   const server = await collect();
   try {
