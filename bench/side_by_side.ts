@@ -28,7 +28,8 @@
  *
  * `--baseline=DIR` adds the Ferry rows of another checkout of Ferry (its `src/` under
  * `DIR`, e.g. `git archive <commit> src | tar -x -C DIR`), marked "(baseline)": before and
- * after measured in the same run, on the same noise.
+ * after measured in the same run, on the same noise, and paired lines of each Ferry row over
+ * its baseline.
  *
  * @module
  */
@@ -327,6 +328,13 @@ const PAIRS: [Row, Row, string][] = [
   [rawRow, clientRow, "Ferry Client.get / raw loop"],
   [fetchRow, poolRow, "Ferry ConnectionPool / Deno fetch"],
   [undiciRow, poolRow, "Ferry ConnectionPool / undici"],
+  // With --baseline: each Ferry row over the same row of the other checkout (before/after).
+  ...(BASELINE.length === 2
+    ? [
+      [BASELINE[0], poolRow, "Ferry ConnectionPool / baseline"],
+      [BASELINE[1], clientRow, "Ferry Client.get / baseline"],
+    ] as [Row, Row, string][]
+    : []),
 ].filter(([a, b]) => ROWS.includes(a as Row) && ROWS.includes(b as Row)) as [Row, Row, string][];
 
 async function paired(origin: string): Promise<void> {
