@@ -546,8 +546,16 @@ test("node backend: the same array written again sends what it holds now", async
     bytes.set(encoder.encode("two;"));
     await stream.write(bytes);
     await stream.write(bytes.subarray(0, 3));
+    // A view that tracks a resizable buffer: the same object, longer after the resize.
+    const resizable = new ArrayBuffer(2, { maxByteLength: 8 });
+    const tracking = new Uint8Array(resizable);
+    tracking.set(encoder.encode(";a"));
+    await stream.write(tracking);
+    resizable.resize(4);
+    tracking.set(encoder.encode(";bcd"));
+    await stream.write(tracking);
     await stream.close();
-    assert.equal(await server.received, "one;two;two");
+    assert.equal(await server.received, "one;two;two;a;bcd");
   } finally {
     await server.close();
   }

@@ -574,10 +574,12 @@ export class NodeNetworkStream implements NetworkStreamInterface {
     // Node turns every plain Uint8Array it is given into a Buffer over the same memory
     // (one typed array per write). A connection writes the same request head again and
     // again (see request_head.ts): its Buffer is kept and handed over instead. Only small
-    // writes are kept, so that a large body chunk is not held once it went.
+    // writes are kept, so that a large body chunk is not held once it went. (The length is
+    // compared too: a view that tracks a resizable buffer's length changes its own.)
     let buffer: Uint8Array;
-    if (data === this.#lastData) buffer = this.#lastBuffer!;
-    else if (Buffer.isBuffer(data)) buffer = data;
+    if (data === this.#lastData && data.length === this.#lastBuffer!.length) {
+      buffer = this.#lastBuffer!;
+    } else if (Buffer.isBuffer(data)) buffer = data;
     else {
       buffer = Buffer.from(data.buffer, data.byteOffset, data.length);
       if (data.length <= BATCH_MAX) {
