@@ -502,8 +502,9 @@ export class ResponseParser {
         `Cannot start a response while the parser is in state ${quote(this.state)}`,
       );
     }
-    // The same method as last time (the same string, as a connection passes it) is not
-    // upper-cased again: a case mapping is a call into the runtime and a new string.
+    // A method equal to the last one given is not upper-cased again: a case mapping is a
+    // call into the runtime and a new string (a connection passes the same string each
+    // time, so the comparison is a pointer check).
     if (method !== this.#methodGiven) {
       this.#methodGiven = method;
       this.#method = method.toUpperCase();
