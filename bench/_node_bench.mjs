@@ -71,7 +71,9 @@ export function median(values) {
  * counted, while the other row's requests in flight finish (a request counts for the row it
  * was started on, and only if that row is still the current one when it ends). Noise slower
  * than a phase (another program on the machine) weighs on both sides of a pair alike, which
- * it does not for cells measured seconds apart. Returns, per pair of phases, B's req/s ÷ A's
+ * it does not for cells measured seconds apart. The rows may have different numbers of
+ * workers (one row at two concurrencies): there are as many loops as the larger, and those
+ * a row has no worker for wait while it runs. Returns, per pair of phases, B's req/s ÷ A's
  * (`rateRatios`) and B's CPU per request ÷ A's (`cpuRatios`), and the CPU microseconds per
  * request of each phase (`cpuA`, `cpuB`; process.cpuUsage(): user + system, all threads).
  */
@@ -82,27 +84,43 @@ export async function measurePaired(onesA, onesB, concurrency, options) {
   let current = 0;
   let stop = false;
   let count = 0;
+  // A row with fewer workers than the loops (a row at a lower concurrency): the loops it
+  // has no worker for wait for the next switch.
+  let wake = () => {};
+  let switched = new Promise((resolve) => wake = resolve);
+  const switchTo = (which) => {
+    current = which;
+    const woken = wake;
+    switched = new Promise((resolve) => wake = resolve);
+    woken();
+  };
   const loop = async (worker) => {
     while (!stop) {
       const which = current;
-      await rows[which][worker]();
+      const one = rows[which][worker];
+      if (one === undefined) {
+        await switched;
+        continue;
+      }
+      await one();
       if (which === current) count++;
     }
   };
   const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
-  const loops = Array.from({ length: concurrency }, (_, i) => loop(i));
+  const workers = Math.max(concurrency, onesA.length, onesB.length);
+  const loops = Array.from({ length: workers }, (_, i) => loop(i));
   const rates = [[], []];
   const cpus = [[], []];
   try {
     // Warm-up: each row alone for a while, twice.
     for (const which of [0, 1, 0, 1]) {
-      current = which;
+      switchTo(which);
       await sleep(phaseMs);
     }
     const end = performance.now() + options.seconds * 1000;
     for (let phase = 0; performance.now() < end || phase % 4 !== 0; phase++) {
       const which = phase % 4 === 0 || phase % 4 === 3 ? 0 : 1;
-      current = which;
+      switchTo(which);
       await sleep(settleMs);
       const before = count;
       const cpuStart = process.cpuUsage();
@@ -115,6 +133,7 @@ export async function measurePaired(onesA, onesB, concurrency, options) {
     }
   } finally {
     stop = true;
+    wake();
     await Promise.all(loops);
   }
   const pairs = Math.min(rates[0].length, rates[1].length);

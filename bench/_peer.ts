@@ -521,6 +521,8 @@ export interface PairedOptions {
   phaseMs?: number;
   /** Before each phase, uncounted, while the other row's requests in flight finish. Default 30. */
   settleMs?: number;
+  /** B's concurrency, when it is not A's (one row at two concurrencies). */
+  concurrencyB?: number;
 }
 
 /**
@@ -534,9 +536,10 @@ export function measurePaired(
   concurrency: number,
   options: PairedOptions,
 ): Promise<PairedSample> {
-  const ones = (runner: Runner) =>
-    Array.from({ length: concurrency }, (_, worker) => () => runner.once(worker));
-  return measurePairedLoops(ones(a), ones(b), concurrency, options);
+  const ones = (runner: Runner, length: number) =>
+    Array.from({ length }, (_, worker) => () => runner.once(worker));
+  const concurrencyB = options.concurrencyB ?? concurrency;
+  return measurePairedLoops(ones(a, concurrency), ones(b, concurrencyB), concurrency, options);
 }
 
 export { pairedHeader, pairedLine };

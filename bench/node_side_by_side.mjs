@@ -671,34 +671,62 @@ if (warnings.length === 0) {
 const PAIRS = [
   [ROWS[0][0], "Ferry ConnectionPool", "Ferry ConnectionPool / raw loop"],
   [ROWS[0][0], "Ferry Client.get", "Ferry Client.get / raw loop"],
+  // What the Client costs over the pool it sends through (its merge, cookies, hooks).
+  ["Ferry ConnectionPool", "Ferry Client.get", "Ferry Client.get / ConnectionPool"],
   ...(bun ? [["Bun fetch", "Ferry ConnectionPool", "Ferry ConnectionPool / Bun fetch"]] : []),
   ["undici Pool.request", "Ferry ConnectionPool", "Ferry ConnectionPool / undici"],
   ["Ferry ConnectionPool (baseline)", "Ferry ConnectionPool", "Ferry ConnectionPool / baseline"],
   ["Ferry Client.get (baseline)", "Ferry Client.get", "Ferry Client.get / baseline"],
 ].filter(([a, b]) => ROWS.some(([name]) => name === a) && ROWS.some(([name]) => name === b));
 
+/**
+ * Ferry's rows each at two concurrencies, paired (`--c=10,100,1000`: c=100 / c=10 and
+ * c=1000 / c=100): whether the rate holds as more requests come at once. Single rounds
+ * cannot say it: each cell is measured at a different moment.
+ */
+const ACROSS_ROWS = ["Ferry ConnectionPool", "Ferry Client.get"].filter((name) =>
+  ROWS.some(([row]) => row === name)
+);
+
 async function paired() {
   const make = (name) => ROWS.find(([row]) => row === name)[2];
-  const width = Math.max(...PAIRS.map(([, , label]) => label.length)) + 2;
-  for (const concurrency of CONCURRENCY.filter((c) => c > 1)) {
+  const labels = [
+    ...PAIRS.map(([, , label]) => label),
+    ...ACROSS_ROWS.map((name) => `${name} c=1000 / c=100`),
+  ];
+  const width = Math.max(...labels.map((label) => label.length)) + 2;
+  const line = async (label, a, b, ca, cb) => {
+    let rowA = null;
+    let rowB = null;
+    try {
+      rowA = await make(a)(url, ca);
+      rowB = await make(b)(url, cb);
+      const ones = (row, c) => Array.from({ length: c }, (_, i) => row.worker(i));
+      const sample = await measurePaired(ones(rowA, ca), ones(rowB, cb), ca, {
+        seconds: PAIRED_SECONDS,
+      });
+      console.log(pairedLine(label, width, sample));
+    } catch (error) {
+      console.log(`${label.padEnd(width)}failed: ${error?.message ?? error}`);
+    } finally {
+      await rowA?.close();
+      await rowB?.close();
+    }
+  };
+  const concurrencies = CONCURRENCY.filter((c) => c > 1);
+  for (const concurrency of concurrencies) {
+    if (PAIRS.length === 0) break;
     console.log();
     console.log(pairedHeader(`paired, c=${concurrency}`, width));
-    for (const [a, b, label] of PAIRS) {
-      let rowA = null;
-      let rowB = null;
-      try {
-        rowA = await make(a)(url, concurrency);
-        rowB = await make(b)(url, concurrency);
-        const ones = (row) => Array.from({ length: concurrency }, (_, i) => row.worker(i));
-        const sample = await measurePaired(ones(rowA), ones(rowB), concurrency, {
-          seconds: PAIRED_SECONDS,
-        });
-        console.log(pairedLine(label, width, sample));
-      } catch (error) {
-        console.log(`${label.padEnd(width)}failed: ${error?.message ?? error}`);
-      } finally {
-        await rowA?.close();
-        await rowB?.close();
+    for (const [a, b, label] of PAIRS) await line(label, a, b, concurrency, concurrency);
+  }
+  if (concurrencies.length > 1 && ACROSS_ROWS.length > 0) {
+    console.log();
+    console.log(pairedHeader("paired across concurrencies", width));
+    for (let i = 1; i < concurrencies.length; i++) {
+      const [low, high] = [concurrencies[i - 1], concurrencies[i]];
+      for (const name of ACROSS_ROWS) {
+        await line(`${name} c=${high} / c=${low}`, name, name, low, high);
       }
     }
   }
@@ -707,12 +735,17 @@ async function paired() {
       "run from the same loops, switching every 250 ms\n(A B B A, 30 ms before each phase " +
       "uncounted); median and quartiles of B's req/s / A's over adjacent phases, " +
       `${PAIRED_SECONDS} s per line;\nCPU us/req: medians of A's and B's phases ` +
-      "(process.cpuUsage()). Noise slower than a phase weighs on both sides of a pair alike.",
+      "(process.cpuUsage()). Noise slower than a phase weighs on both sides of a pair alike.\n" +
+      "Across concurrencies: the same row set up twice (its own pool each), at the lower " +
+      "concurrency (A) and the higher (B).",
   );
 }
 
 try {
-  if (PAIRED_SECONDS > 0 && PAIRS.length > 0 && CONCURRENCY.some((c) => c > 1)) await paired();
+  if (
+    PAIRED_SECONDS > 0 && (PAIRS.length > 0 || ACROSS_ROWS.length > 0) &&
+    CONCURRENCY.some((c) => c > 1)
+  ) await paired();
 } finally {
   await server.stop();
 }

@@ -326,6 +326,8 @@ const DOWNLOADS: DownloadRow[] = [
 const PAIRS: [Row, Row, string][] = [
   [rawRow, poolRow, "Ferry ConnectionPool / raw loop"],
   [rawRow, clientRow, "Ferry Client.get / raw loop"],
+  // What the Client costs over the pool it sends through (its merge, cookies, hooks).
+  [poolRow, clientRow, "Ferry Client.get / ConnectionPool"],
   [fetchRow, poolRow, "Ferry ConnectionPool / Deno fetch"],
   [undiciRow, poolRow, "Ferry ConnectionPool / undici"],
   // With --baseline: each Ferry row over the same row of the other checkout (before/after).
@@ -337,34 +339,60 @@ const PAIRS: [Row, Row, string][] = [
     : []),
 ].filter(([a, b]) => ROWS.includes(a as Row) && ROWS.includes(b as Row)) as [Row, Row, string][];
 
+/**
+ * Ferry's rows each at two concurrencies, paired (`--c=10,100,1000`: c=100 ÷ c=10 and
+ * c=1000 ÷ c=100): whether the rate holds as more requests come at once (the issue's "no
+ * cliff"). Single rounds cannot say it: each cell is measured at a different moment.
+ */
+const ACROSS_ROWS: Row[] = [poolRow, clientRow].filter((row) => ROWS.includes(row));
+
 async function paired(origin: string): Promise<void> {
-  const width = Math.max(...PAIRS.map(([, , label]) => label.length)) + 2;
-  for (const concurrency of CONCURRENCY.filter((c) => c > 1)) {
+  const labels = [
+    ...PAIRS.map(([, , label]) => label),
+    ...ACROSS_ROWS.map((row) => `${row.name} c=1000 / c=100`),
+  ];
+  const width = Math.max(...labels.map((label) => label.length)) + 2;
+  const line = async (label: string, a: Row, b: Row, ca: number, cb: number) => {
+    const runnerA = await a.setup(origin, ca);
+    const runnerB = await b.setup(origin, cb);
+    try {
+      const sample = await measurePaired(runnerA, runnerB, ca, {
+        seconds: PAIRED_SECONDS,
+        concurrencyB: cb,
+      });
+      console.log(pairedLine(label, width, sample));
+    } catch (error) {
+      console.log(`${label.padEnd(width)}failed: ${(error as Error).message}`);
+    } finally {
+      await runnerA.close();
+      await runnerB.close();
+    }
+  };
+  const concurrencies = CONCURRENCY.filter((c) => c > 1);
+  for (const concurrency of concurrencies) {
     if (PAIRS.length === 0) break;
     console.log();
     console.log(pairedHeader(`paired, c=${concurrency}`, width));
-    for (const [a, b, label] of PAIRS) {
-      const runnerA = await a.setup(origin, concurrency);
-      const runnerB = await b.setup(origin, concurrency);
-      try {
-        const sample = await measurePaired(runnerA, runnerB, concurrency, {
-          seconds: PAIRED_SECONDS,
-        });
-        console.log(pairedLine(label, width, sample));
-      } catch (error) {
-        console.log(`${label.padEnd(width)}failed: ${(error as Error).message}`);
-      } finally {
-        await runnerA.close();
-        await runnerB.close();
+    for (const [a, b, label] of PAIRS) await line(label, a, b, concurrency, concurrency);
+  }
+  if (concurrencies.length > 1 && ACROSS_ROWS.length > 0) {
+    console.log();
+    console.log(pairedHeader("paired across concurrencies", width));
+    for (let i = 1; i < concurrencies.length; i++) {
+      const [low, high] = [concurrencies[i - 1], concurrencies[i]];
+      for (const row of ACROSS_ROWS) {
+        await line(`${row.name} c=${high} / c=${low}`, row, row, low, high);
       }
     }
   }
-  if (PAIRS.length > 0) {
+  if (PAIRS.length > 0 || (concurrencies.length > 1 && ACROSS_ROWS.length > 0)) {
     console.log(
       "Paired: both rows set up at once and run from the same loops, switching every 250 ms " +
         "(A B B A, 30 ms before each phase uncounted);\nmedian and quartiles of B's req/s ÷ " +
         `A's over adjacent phases, ${PAIRED_SECONDS} s per line; CPU us/req: medians of A's ` +
-        "and B's phases. Noise slower than a phase weighs on both sides of a pair alike.",
+        "and B's phases. Noise slower than a phase weighs on both sides of a pair alike.\n" +
+        "Across concurrencies: the same row set up twice (its own pool each), at the lower " +
+        "concurrency (A) and the higher (B).",
     );
   }
 }
