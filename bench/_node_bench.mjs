@@ -164,6 +164,29 @@ export function pairedLine(label, width, sample) {
     `${r.length}`.padStart(7);
 }
 
+/**
+ * Prints the paired tables: at each of `concurrencies` the `pairs` (`[a, b, label]`), then,
+ * with two concurrencies or more, each of `across` (`[name, row]`) at each concurrency over
+ * the one before it. `line(label, a, b, concurrencyA, concurrencyB)` measures and prints a line.
+ */
+export async function pairedTables(concurrencies, pairs, across, width, line) {
+  for (const concurrency of concurrencies) {
+    if (pairs.length === 0) break;
+    console.log();
+    console.log(pairedHeader(`paired, c=${concurrency}`, width));
+    for (const [a, b, label] of pairs) await line(label, a, b, concurrency, concurrency);
+  }
+  if (concurrencies.length < 2 || across.length === 0) return;
+  console.log();
+  console.log(pairedHeader("paired across concurrencies", width));
+  for (let i = 1; i < concurrencies.length; i++) {
+    const [low, high] = [concurrencies[i - 1], concurrencies[i]];
+    for (const [name, row] of across) {
+      await line(`${name} c=${high} / c=${low}`, row, row, low, high);
+    }
+  }
+}
+
 /** The header of the paired table. */
 export function pairedHeader(title, width) {
   const header = title.padEnd(width) + "median".padStart(8) + "q25-q75".padStart(13) +

@@ -34,7 +34,12 @@ import type {
   NetworkStreamInterface,
 } from "../src/network/types.ts";
 import { NetworkBackend } from "../src/network/backend.ts";
-import { measurePaired as measurePairedLoops, pairedHeader, pairedLine } from "./_node_bench.mjs";
+import {
+  measurePaired as measurePairedLoops,
+  pairedHeader,
+  pairedLine,
+  pairedTables,
+} from "./_node_bench.mjs";
 
 // ---------------------------------------------------------------------------------------
 // A raw TCP peer (network and timeout benches).
@@ -542,4 +547,4 @@ export function measurePaired(
   return measurePairedLoops(ones(a, concurrency), ones(b, concurrencyB), concurrency, options);
 }
 
-export { pairedHeader, pairedLine };
+export { pairedHeader, pairedLine, pairedTables };

@@ -60,7 +60,7 @@ import * as http from "node:http";
 import * as net from "node:net";
 import { dirname, join, resolve } from "node:path";
 import { pathToFileURL } from "node:url";
-import { measurePaired, pairedHeader, pairedLine } from "./_node_bench.mjs";
+import { measurePaired, pairedLine, pairedTables } from "./_node_bench.mjs";
 
 const args = Object.fromEntries(
   process.argv.slice(2).map((arg) => arg.replace(/^--/, "").split("=")).map((
@@ -714,22 +714,8 @@ async function paired() {
     }
   };
   const concurrencies = CONCURRENCY.filter((c) => c > 1);
-  for (const concurrency of concurrencies) {
-    if (PAIRS.length === 0) break;
-    console.log();
-    console.log(pairedHeader(`paired, c=${concurrency}`, width));
-    for (const [a, b, label] of PAIRS) await line(label, a, b, concurrency, concurrency);
-  }
-  if (concurrencies.length > 1 && ACROSS_ROWS.length > 0) {
-    console.log();
-    console.log(pairedHeader("paired across concurrencies", width));
-    for (let i = 1; i < concurrencies.length; i++) {
-      const [low, high] = [concurrencies[i - 1], concurrencies[i]];
-      for (const name of ACROSS_ROWS) {
-        await line(`${name} c=${high} / c=${low}`, name, name, low, high);
-      }
-    }
-  }
+  const across = ACROSS_ROWS.map((name) => [name, name]);
+  await pairedTables(concurrencies, PAIRS, across, width, line);
   console.log(
     `Paired (raw loop: ${ROWS[0][0].replace(" (floor)", "")}): both rows set up at once and ` +
       "run from the same loops, switching every 250 ms\n(A B B A, 30 ms before each phase " +

@@ -41,8 +41,8 @@ import {
   countingBackend,
   measurePaired,
   median,
-  pairedHeader,
   pairedLine,
+  pairedTables,
   parseArgs,
   type Row,
   runSideBySide,
@@ -369,22 +369,8 @@ async function paired(origin: string): Promise<void> {
     }
   };
   const concurrencies = CONCURRENCY.filter((c) => c > 1);
-  for (const concurrency of concurrencies) {
-    if (PAIRS.length === 0) break;
-    console.log();
-    console.log(pairedHeader(`paired, c=${concurrency}`, width));
-    for (const [a, b, label] of PAIRS) await line(label, a, b, concurrency, concurrency);
-  }
-  if (concurrencies.length > 1 && ACROSS_ROWS.length > 0) {
-    console.log();
-    console.log(pairedHeader("paired across concurrencies", width));
-    for (let i = 1; i < concurrencies.length; i++) {
-      const [low, high] = [concurrencies[i - 1], concurrencies[i]];
-      for (const row of ACROSS_ROWS) {
-        await line(`${row.name} c=${high} / c=${low}`, row, row, low, high);
-      }
-    }
-  }
+  const across = ACROSS_ROWS.map((row): [string, Row] => [row.name, row]);
+  await pairedTables(concurrencies, PAIRS, across, width, line);
   if (PAIRS.length > 0 || (concurrencies.length > 1 && ACROSS_ROWS.length > 0)) {
     console.log(
       "Paired: both rows set up at once and run from the same loops, switching every 250 ms " +
