@@ -690,9 +690,12 @@ const ACROSS_ROWS = ["Ferry ConnectionPool", "Ferry Client.get"].filter((name) =
 
 async function paired() {
   const make = (name) => ROWS.find(([row]) => row === name)[2];
+  const concurrencies = CONCURRENCY.filter((c) => c > 1);
   const labels = [
     ...PAIRS.map(([, , label]) => label),
-    ...ACROSS_ROWS.map((name) => `${name} c=1000 / c=100`),
+    ...ACROSS_ROWS.flatMap((name) =>
+      concurrencies.slice(1).map((high, i) => `${name} c=${high} / c=${concurrencies[i]}`)
+    ),
   ];
   const width = Math.max(...labels.map((label) => label.length)) + 2;
   const line = async (label, a, b, ca, cb) => {
@@ -713,7 +716,6 @@ async function paired() {
       await rowB?.close();
     }
   };
-  const concurrencies = CONCURRENCY.filter((c) => c > 1);
   const across = ACROSS_ROWS.map((name) => [name, name]);
   await pairedTables(concurrencies, PAIRS, across, width, line);
   console.log(

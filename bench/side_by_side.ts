@@ -347,9 +347,12 @@ const PAIRS: [Row, Row, string][] = [
 const ACROSS_ROWS: Row[] = [poolRow, clientRow].filter((row) => ROWS.includes(row));
 
 async function paired(origin: string): Promise<void> {
+  const concurrencies = CONCURRENCY.filter((c) => c > 1);
   const labels = [
     ...PAIRS.map(([, , label]) => label),
-    ...ACROSS_ROWS.map((row) => `${row.name} c=1000 / c=100`),
+    ...ACROSS_ROWS.flatMap((row) =>
+      concurrencies.slice(1).map((high, i) => `${row.name} c=${high} / c=${concurrencies[i]}`)
+    ),
   ];
   const width = Math.max(...labels.map((label) => label.length)) + 2;
   const line = async (label: string, a: Row, b: Row, ca: number, cb: number) => {
@@ -368,7 +371,6 @@ async function paired(origin: string): Promise<void> {
       await runnerB.close();
     }
   };
-  const concurrencies = CONCURRENCY.filter((c) => c > 1);
   const across = ACROSS_ROWS.map((row): [string, Row] => [row.name, row]);
   await pairedTables(concurrencies, PAIRS, across, width, line);
   if (PAIRS.length > 0 || (concurrencies.length > 1 && ACROSS_ROWS.length > 0)) {
