@@ -26,6 +26,9 @@
  * is asserted: the machine is shared and noisy, read the ratios. `--only=pool,fetch` runs
  * the rows whose names contain one of the words (the raw loop always runs).
  *
+ * `--floor` adds a minimal client (see `floorRow`): the least a pool-shaped client returning
+ * Ferry's `Response` does, paired with the raw loop, Ferry's pool and undici.
+ *
  * `--baseline=DIR` adds the Ferry rows of another checkout of Ferry (its `src/` under
  * `DIR`, e.g. `git archive <commit> src | tar -x -C DIR`), marked "(baseline)": before and
  * after measured in the same run, on the same noise, and paired lines of each Ferry row over
@@ -37,6 +40,8 @@
 import { Pool as UndiciPool } from "undici";
 import { ConnectionPool } from "../src/pool.ts";
 import { Client } from "../src/client.ts";
+import { Response } from "../src/models/response.ts";
+import { Headers } from "../src/models/headers.ts";
 import {
   countingBackend,
   measurePaired,
@@ -132,6 +137,100 @@ const poolRow: Row = {
     });
   },
 };
+
+/**
+ * `--floor`: the least a pool-shaped client that returns Ferry's `Response` does per request,
+ * to tell what any such client pays from what Ferry's layers add. It takes a connection
+ * from an idle list, writes the fixed request, reads the response's known size into a 64
+ * KiB slab (as Ferry's Deno stream does: the body handed out is a view of it), compares the
+ * head with the connection's last one byte for byte and splits it into fields only when it
+ * differs (nginx's `Date` changes each second), and builds the `Response` the pool returns.
+ * No parser, timeouts, pool limits, keep-alive expiry, errors or retries: not a client, a
+ * measuring rod.
+ */
+const floorRow: Row = {
+  name: "minimal client (floor)",
+  rod: true,
+  async setup(origin, concurrency) {
+    const url = new URL(origin);
+    const request = encoder.encode(`GET / HTTP/1.1\r\nHost: ${url.host}\r\n\r\n`);
+    const idle: FloorConnection[] = [];
+    for (let i = 0; i < concurrency; i++) {
+      const conn = await Deno.connect({ hostname: url.hostname, port: Number(url.port) });
+      conn.setNoDelay(true);
+      idle.push({
+        conn,
+        slab: new Uint8Array(65536),
+        used: 0,
+        head: new Uint8Array(0),
+        status: 0,
+        fields: [],
+      });
+    }
+    const size = await responseSize(idle[0].conn, request);
+    return {
+      async once() {
+        const response = await floorRequest(idle, request, size);
+        if (response.status !== 200) throw new Error(`Unexpected ${response.status}`);
+      },
+      connects: () => concurrency,
+      close() {
+        for (const { conn } of idle) conn.close();
+        return Promise.resolve();
+      },
+    };
+  },
+};
+
+interface FloorConnection {
+  conn: Deno.Conn;
+  slab: Uint8Array;
+  used: number;
+  /** The last head's bytes, its status and its fields. */
+  head: Uint8Array;
+  status: number;
+  fields: [string, string][];
+}
+
+async function floorRequest(
+  idle: FloorConnection[],
+  request: Uint8Array,
+  size: number,
+): Promise<Response> {
+  const c = idle.pop()!;
+  await c.conn.write(request);
+  if (c.slab.length - c.used < size) {
+    c.slab = new Uint8Array(65536);
+    c.used = 0;
+  }
+  const start = c.used;
+  while (c.used - start < size) {
+    const n = await c.conn.read(c.slab.subarray(c.used, start + size));
+    if (n === null) throw new Error("Server closed the floor's connection");
+    c.used += n;
+  }
+  const bytes = c.slab.subarray(start, start + size);
+  const head = c.head;
+  let same = head.length > 0;
+  for (let i = 0; same && i < head.length; i++) same = head[i] === bytes[i];
+  if (!same) {
+    const text = new TextDecoder("latin1").decode(bytes);
+    const end = text.indexOf("\r\n\r\n");
+    c.head = bytes.slice(0, end + 4);
+    c.status = Number(text.slice(9, 12));
+    c.fields = text.slice(0, end).split("\r\n").slice(1).map((line) => {
+      const colon = line.indexOf(":");
+      return [line.slice(0, colon), line.slice(colon + 1).trim()];
+    });
+  }
+  const response = new Response(c.status, {
+    headers: Headers.fromPairs(c.fields.slice()),
+    content: bytes.subarray(c.head.length),
+    extensions: { httpVersion: "HTTP/1.1", reasonPhrase: "OK" },
+  });
+  idle.push(c);
+  return response;
+}
 
 /** The user API over the same pool: what the client layer adds per request. */
 const clientRow: Row = {
@@ -230,16 +329,20 @@ async function baselineRows(dir: string): Promise<Row[]> {
 }
 
 const BASELINE: Row[] = args.baseline ? await baselineRows(String(args.baseline)) : [];
+const FLOOR: Row[] = args.floor ? [floorRow] : [];
 
 const ROWS: Row[] = [
   rawRow,
   poolRow,
   clientRow,
   ...BASELINE,
+  ...FLOOR,
   // PROXY: add a proxied ConnectionPool row here (start the proxy in setup, stop in close).
   fetchRow,
   undiciRow,
-].filter((row, i) => i === 0 || ONLY === null || ONLY.some((o) => row.name.includes(o)));
+].filter((row, i) =>
+  i === 0 || row === floorRow || ONLY === null || ONLY.some((o) => row.name.includes(o))
+);
 
 // ---------------------------------------------------------------------------------------
 // The download.
@@ -337,6 +440,10 @@ const PAIRS: [Row, Row, string][] = [
       [BASELINE[1], clientRow, "Ferry Client.get / baseline"],
     ] as [Row, Row, string][]
     : []),
+  // With --floor: what any client returning a Response pays, and what Ferry's layers add.
+  [rawRow, floorRow, "minimal client (floor) / raw loop"],
+  [floorRow, poolRow, "Ferry ConnectionPool / floor"],
+  [undiciRow, floorRow, "minimal client (floor) / undici"],
 ].filter(([a, b]) => ROWS.includes(a as Row) && ROWS.includes(b as Row)) as [Row, Row, string][];
 
 /**
