@@ -164,6 +164,25 @@ export function pairedLine(label, width, sample) {
     `${r.length}`.padStart(7);
 }
 
+/** The label of `name` at concurrency `high` over `low` (the across-concurrency lines). */
+function acrossLabel(name, low, high) {
+  return `${name} c=${high} / c=${low}`;
+}
+
+/**
+ * The width of the label column for {@linkcode pairedTables} with the same `concurrencies`,
+ * `pairs` (`[a, b, label]`) and `acrossNames`: the longest label it will print, plus two.
+ */
+export function pairedWidth(concurrencies, pairs, acrossNames) {
+  const labels = pairs.map(([, , label]) => label);
+  for (let i = 1; i < concurrencies.length; i++) {
+    for (const name of acrossNames) {
+      labels.push(acrossLabel(name, concurrencies[i - 1], concurrencies[i]));
+    }
+  }
+  return Math.max(...labels.map((label) => label.length)) + 2;
+}
+
 /**
  * Prints the paired tables: at each of `concurrencies` the `pairs` (`[a, b, label]`), then,
  * with two concurrencies or more, each of `across` (`[name, row]`) at each concurrency over
@@ -182,7 +201,7 @@ export async function pairedTables(concurrencies, pairs, across, width, line) {
   for (let i = 1; i < concurrencies.length; i++) {
     const [low, high] = [concurrencies[i - 1], concurrencies[i]];
     for (const [name, row] of across) {
-      await line(`${name} c=${high} / c=${low}`, row, row, low, high);
+      await line(acrossLabel(name, low, high), row, row, low, high);
     }
   }
 }

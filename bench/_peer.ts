@@ -39,6 +39,7 @@ import {
   pairedHeader,
   pairedLine,
   pairedTables,
+  pairedWidth,
 } from "./_node_bench.mjs";
 
 // ---------------------------------------------------------------------------------------
@@ -558,4 +559,4 @@ export function measurePaired(
   return measurePairedLoops(ones(a, concurrency), ones(b, concurrencyB), concurrency, options);
 }
 
-export { pairedHeader, pairedLine, pairedTables };
+export { pairedHeader, pairedLine, pairedTables, pairedWidth };

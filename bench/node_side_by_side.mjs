@@ -60,7 +60,7 @@ import * as http from "node:http";
 import * as net from "node:net";
 import { dirname, join, resolve } from "node:path";
 import { pathToFileURL } from "node:url";
-import { measurePaired, pairedLine, pairedTables } from "./_node_bench.mjs";
+import { measurePaired, pairedLine, pairedTables, pairedWidth } from "./_node_bench.mjs";
 
 const args = Object.fromEntries(
   process.argv.slice(2).map((arg) => arg.replace(/^--/, "").split("=")).map((
@@ -691,13 +691,7 @@ const ACROSS_ROWS = ["Ferry ConnectionPool", "Ferry Client.get"].filter((name) =
 async function paired() {
   const make = (name) => ROWS.find(([row]) => row === name)[2];
   const concurrencies = CONCURRENCY.filter((c) => c > 1);
-  const labels = [
-    ...PAIRS.map(([, , label]) => label),
-    ...ACROSS_ROWS.flatMap((name) =>
-      concurrencies.slice(1).map((high, i) => `${name} c=${high} / c=${concurrencies[i]}`)
-    ),
-  ];
-  const width = Math.max(...labels.map((label) => label.length)) + 2;
+  const width = pairedWidth(concurrencies, PAIRS, ACROSS_ROWS);
   const line = async (label, a, b, ca, cb) => {
     let rowA = null;
     let rowB = null;

@@ -48,6 +48,7 @@ import {
   median,
   pairedLine,
   pairedTables,
+  pairedWidth,
   parseArgs,
   type Row,
   runSideBySide,
@@ -455,13 +456,7 @@ const ACROSS_ROWS: Row[] = [poolRow, clientRow].filter((row) => ROWS.includes(ro
 
 async function paired(origin: string): Promise<void> {
   const concurrencies = CONCURRENCY.filter((c) => c > 1);
-  const labels = [
-    ...PAIRS.map(([, , label]) => label),
-    ...ACROSS_ROWS.flatMap((row) =>
-      concurrencies.slice(1).map((high, i) => `${row.name} c=${high} / c=${concurrencies[i]}`)
-    ),
-  ];
-  const width = Math.max(...labels.map((label) => label.length)) + 2;
+  const width = pairedWidth(concurrencies, PAIRS, ACROSS_ROWS.map((row) => row.name));
   const line = async (label: string, a: Row, b: Row, ca: number, cb: number) => {
     const runnerA = await a.setup(origin, ca);
     const runnerB = await b.setup(origin, cb);
