@@ -41,7 +41,8 @@
 //
 // Paired (at every concurrency above 1, `--paired-seconds=S` per line, default 12, 0 skips
 // them; a pair runs when `--only` keeps both its rows): Ferry's pool and Client over the raw
-// floor loop, the pool over undici Pool.request (under Bun also over Bun's fetch). Both rows
+// floor loop, the pool over undici Pool.request (under Bun also over Bun's fetch), and the
+// raw loop over undici: the ceiling of the pool's ratio to undici in that run. Both rows
 // are set up at once and run from the same loops, switching every 250 ms in the order
 // A B B A, 30 ms before each phase not counted while the other row's requests finish; the
 // line gives the median and quartiles of B's req/s / A's over adjacent phases, and the
@@ -675,6 +676,8 @@ const PAIRS = [
   ["Ferry ConnectionPool", "Ferry Client.get", "Ferry Client.get / ConnectionPool"],
   ...(bun ? [["Bun fetch", "Ferry ConnectionPool", "Ferry ConnectionPool / Bun fetch"]] : []),
   ["undici Pool.request", "Ferry ConnectionPool", "Ferry ConnectionPool / undici"],
+  // The ceiling of the line above: a client as fast as the raw loop, against undici.
+  ["undici Pool.request", ROWS[0][0], "raw loop / undici (the ceiling)"],
   ["Ferry ConnectionPool (baseline)", "Ferry ConnectionPool", "Ferry ConnectionPool / baseline"],
   ["Ferry Client.get (baseline)", "Ferry Client.get", "Ferry Client.get / baseline"],
 ].filter(([a, b]) => ROWS.some(([name]) => name === a) && ROWS.some(([name]) => name === b));

@@ -12,7 +12,7 @@
  * then the goals' ratios again, each measured as a pair in one process (Ferry's pool and
  * Client over the raw loop, the pool over fetch and over undici, at every concurrency above
  * 1: the two rows alternate every 250 ms, and the median is taken of the ratios of adjacent
- * phases; 12 s a line, `--paired-seconds=S`, 0 skips them; see `measurePaired` in
+ * phases; also the raw loop over undici, the ceiling of the pool's ratio to undici; 12 s a line, `--paired-seconds=S`, 0 skips them; see `measurePaired` in
  * `bench/_peer.ts`), then a 100 MiB streamed download (raw, Ferry, fetch; `--download=0`
  * skips it), then the HTTP/2 tables of `bench/h2_side_by_side.ts` at the same
  * concurrencies (`--no-h2` skips them).
@@ -434,6 +434,9 @@ const PAIRS: [Row, Row, string][] = [
   [poolRow, clientRow, "Ferry Client.get / ConnectionPool"],
   [fetchRow, poolRow, "Ferry ConnectionPool / Deno fetch"],
   [undiciRow, poolRow, "Ferry ConnectionPool / undici"],
+  // The ceiling of the line above: what a client as fast as the raw loop would make against
+  // undici in the same run (the most "pool / undici" could be on this machine, this run).
+  [undiciRow, rawRow, "raw loop / undici (the ceiling)"],
   // With --baseline: each Ferry row over the same row of the other checkout (before/after).
   ...(BASELINE.length === 2
     ? [
