@@ -184,16 +184,50 @@ export function pairedWidth(concurrencies, pairs, acrossNames) {
 }
 
 /**
- * Prints the paired tables: at each of `concurrencies` the `pairs` (`[a, b, label]`), then,
- * with two concurrencies or more, each of `across` (`[name, row]`) at each concurrency over
- * the one before it. `line(label, a, b, concurrencyA, concurrencyB)` measures and prints a line.
+ * The server check's bound: a raw loop less than this many times the best client's rate says
+ * the server or the machine may be the limit, and the ratios are compressed (both the
+ * interleaved tables and the paired ones).
  */
-export async function pairedTables(concurrencies, pairs, across, width, line) {
+export const HEADROOM = 1.25;
+
+/**
+ * The server check of one paired table: `overRaw` holds the medians of its clients' lines
+ * over the raw loop (`[label, median]`). The best of them gives the raw loop's headroom.
+ * Returns the line to print, or `null` when the table has no such line.
+ */
+export function pairedServerCheck(concurrency, overRaw) {
+  if (overRaw.length === 0) return null;
+  const [label, best] = overRaw.reduce((x, y) => (y[1] > x[1] ? y : x));
+  const headroom = 1 / best;
+  const figure = `the raw loop ${headroom.toFixed(2)}x the best client (${label}: ` +
+    `${best.toFixed(2)}x)`;
+  return headroom < HEADROOM
+    ? `WARNING: paired server check, c=${concurrency}: ${figure}, under ${HEADROOM}x: the ` +
+      "server (or the machine) may be the limit, so this table's ratios are compressed\n" +
+      "(the clients' ratios to the raw loop may read high, their ratios to slower clients low)"
+    : `paired server check, c=${concurrency}: ${figure}, well above the best client`;
+}
+
+/**
+ * Prints the paired tables: at each of `concurrencies` the `pairs` (`[a, b, label]`), each
+ * table followed by its server check ({@linkcode pairedServerCheck}) over the pairs for which
+ * `isOverRaw(a, b)` says B is a client and A the raw loop, then, with two concurrencies or
+ * more, each of `across` (`[name, row]`) at each concurrency over the one before it.
+ * `line(label, a, b, concurrencyA, concurrencyB)` measures and prints a line, and returns
+ * its median (`undefined` when it failed).
+ */
+export async function pairedTables(concurrencies, pairs, across, width, line, isOverRaw) {
   for (const concurrency of concurrencies) {
     if (pairs.length === 0) break;
     console.log();
     console.log(pairedHeader(`paired, c=${concurrency}`, width));
-    for (const [a, b, label] of pairs) await line(label, a, b, concurrency, concurrency);
+    const overRaw = [];
+    for (const [a, b, label] of pairs) {
+      const ratio = await line(label, a, b, concurrency, concurrency);
+      if (ratio !== undefined && isOverRaw(a, b)) overRaw.push([label, ratio]);
+    }
+    const check = pairedServerCheck(concurrency, overRaw);
+    if (check !== null) console.log(check);
   }
   if (concurrencies.length < 2 || across.length === 0) return;
   console.log();

@@ -35,6 +35,7 @@ import type {
 } from "../src/network/types.ts";
 import { NetworkBackend } from "../src/network/backend.ts";
 import {
+  HEADROOM,
   measurePaired as measurePairedLoops,
   pairedHeader,
   pairedLine,
@@ -479,7 +480,7 @@ export function printTables(options: SideBySideOptions, results: Results): void 
       );
       if (concurrency === 1) {
         console.log("(c=1 is bound by the round trip, not by the server or the client's CPU)");
-      } else if (headroom < 1.25) {
+      } else if (headroom < HEADROOM) {
         warnings.push(
           `c=${concurrency}: the raw loop is only ${headroom.toFixed(2)}x the best client: ` +
             "the server (or the machine) may be the limit, and the ratios are compressed",

@@ -42,7 +42,8 @@
 // Paired (at every concurrency above 1, `--paired-seconds=S` per line, default 12, 0 skips
 // them; a pair runs when `--only` keeps both its rows): Ferry's pool and Client over the raw
 // floor loop, the pool over undici Pool.request (under Bun also over Bun's fetch), and the
-// raw loop over undici: the ceiling of the pool's ratio to undici in that run. Both rows
+// raw loop over undici: the ceiling of the pool's ratio to undici in that run; each table
+// ends with a server check of its own lines (`pairedServerCheck`). Both rows
 // are set up at once and run from the same loops, switching every 250 ms in the order
 // A B B A, 30 ms before each phase not counted while the other row's requests finish; the
 // line gives the median and quartiles of B's req/s / A's over adjacent phases, and the
@@ -61,7 +62,7 @@ import * as http from "node:http";
 import * as net from "node:net";
 import { dirname, join, resolve } from "node:path";
 import { pathToFileURL } from "node:url";
-import { measurePaired, pairedLine, pairedTables, pairedWidth } from "./_node_bench.mjs";
+import { HEADROOM, measurePaired, pairedLine, pairedTables, pairedWidth } from "./_node_bench.mjs";
 
 const args = Object.fromEntries(
   process.argv.slice(2).map((arg) => arg.replace(/^--/, "").split("=")).map((
@@ -644,7 +645,7 @@ for (const concurrency of CONCURRENCY) {
     );
     if (concurrency === 1) {
       console.log("(c=1 is bound by the round trip, not by the server or the client's CPU)");
-    } else if (headroom < 1.25) {
+    } else if (headroom < HEADROOM) {
       warnings.push(
         `c=${concurrency}: the raw loop is only ${headroom.toFixed(2)}x the best client: ` +
           "the server (or the machine) may be the limit, and the ratios are compressed",
@@ -706,15 +707,18 @@ async function paired() {
         seconds: PAIRED_SECONDS,
       });
       console.log(pairedLine(label, width, sample));
+      return median(sample.rateRatios);
     } catch (error) {
       console.log(`${label.padEnd(width)}failed: ${error?.message ?? error}`);
+      return undefined;
     } finally {
       await rowA?.close();
       await rowB?.close();
     }
   };
   const across = ACROSS_ROWS.map((name) => [name, name]);
-  await pairedTables(concurrencies, PAIRS, across, width, line);
+  const isOverRaw = (a) => a === ROWS[0][0];
+  await pairedTables(concurrencies, PAIRS, across, width, line, isOverRaw);
   console.log(
     `Paired (raw loop: ${ROWS[0][0].replace(" (floor)", "")}): both rows set up at once and ` +
       "run from the same loops, switching every 250 ms\n(A B B A, 30 ms before each phase " +

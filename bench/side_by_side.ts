@@ -12,7 +12,8 @@
  * then the goals' ratios again, each measured as a pair in one process (Ferry's pool and
  * Client over the raw loop, the pool over fetch and over undici, at every concurrency above
  * 1: the two rows alternate every 250 ms, and the median is taken of the ratios of adjacent
- * phases; also the raw loop over undici, the ceiling of the pool's ratio to undici; 12 s a line, `--paired-seconds=S`, 0 skips them; see `measurePaired` in
+ * phases; also the raw loop over undici, the ceiling of the pool's ratio to undici; each
+ * paired table ends with a server check of its own lines, as the interleaved tables do; 12 s a line, `--paired-seconds=S`, 0 skips them; see `measurePaired` in
  * `bench/_peer.ts`), then a 100 MiB streamed download (raw, Ferry, fetch; `--download=0`
  * skips it), then the HTTP/2 tables of `bench/h2_side_by_side.ts` at the same
  * concurrencies (`--no-h2` skips them).
@@ -469,15 +470,19 @@ async function paired(origin: string): Promise<void> {
         concurrencyB: cb,
       });
       console.log(pairedLine(label, width, sample));
+      return median(sample.rateRatios);
     } catch (error) {
       console.log(`${label.padEnd(width)}failed: ${(error as Error).message}`);
+      return undefined;
     } finally {
       await runnerA.close();
       await runnerB.close();
     }
   };
   const across = ACROSS_ROWS.map((row): [string, Row] => [row.name, row]);
-  await pairedTables(concurrencies, PAIRS, across, width, line);
+  // The server check: the clients over the raw loop (the floor is a measuring rod, not one).
+  const isOverRaw = (a: Row, b: Row) => a === rawRow && b !== floorRow;
+  await pairedTables(concurrencies, PAIRS, across, width, line, isOverRaw);
   if (PAIRS.length > 0 || (concurrencies.length > 1 && ACROSS_ROWS.length > 0)) {
     console.log(
       "Paired: both rows set up at once and run from the same loops, switching every 250 ms " +
