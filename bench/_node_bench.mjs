@@ -191,6 +191,17 @@ export function pairedWidth(concurrencies, pairs, acrossNames) {
 export const HEADROOM = 1.25;
 
 /**
+ * The interleaved tables' server check at one concurrency: the warning when the raw loop
+ * makes less than {@linkcode HEADROOM} times the best client's rate (`headroom`), else `null`.
+ */
+export function headroomWarning(concurrency, headroom) {
+  return headroom < HEADROOM
+    ? `c=${concurrency}: the raw loop is only ${headroom.toFixed(2)}x the best client: ` +
+      "the server (or the machine) may be the limit, and the ratios are compressed"
+    : null;
+}
+
+/**
  * The server check of one paired table: `overRaw` holds the medians of its clients' lines
  * over the raw loop (`[label, median]`). The best of them gives the raw loop's headroom.
  * Returns the line to print, or `null` when the table has no such line.

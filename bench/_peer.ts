@@ -35,7 +35,7 @@ import type {
 } from "../src/network/types.ts";
 import { NetworkBackend } from "../src/network/backend.ts";
 import {
-  HEADROOM,
+  headroomWarning,
   measurePaired as measurePairedLoops,
   pairedHeader,
   pairedLine,
@@ -480,11 +480,9 @@ export function printTables(options: SideBySideOptions, results: Results): void 
       );
       if (concurrency === 1) {
         console.log("(c=1 is bound by the round trip, not by the server or the client's CPU)");
-      } else if (headroom < HEADROOM) {
-        warnings.push(
-          `c=${concurrency}: the raw loop is only ${headroom.toFixed(2)}x the best client: ` +
-            "the server (or the machine) may be the limit, and the ratios are compressed",
-        );
+      } else {
+        const warning = headroomWarning(concurrency, headroom);
+        if (warning !== null) warnings.push(warning);
       }
       const saturated = cores.length > 0 && options.serverWorkers !== undefined &&
         median(cores) > 0.9 * options.serverWorkers;

@@ -62,7 +62,13 @@ import * as http from "node:http";
 import * as net from "node:net";
 import { dirname, join, resolve } from "node:path";
 import { pathToFileURL } from "node:url";
-import { HEADROOM, measurePaired, pairedLine, pairedTables, pairedWidth } from "./_node_bench.mjs";
+import {
+  headroomWarning,
+  measurePaired,
+  pairedLine,
+  pairedTables,
+  pairedWidth,
+} from "./_node_bench.mjs";
 
 const args = Object.fromEntries(
   process.argv.slice(2).map((arg) => arg.replace(/^--/, "").split("=")).map((
@@ -645,11 +651,9 @@ for (const concurrency of CONCURRENCY) {
     );
     if (concurrency === 1) {
       console.log("(c=1 is bound by the round trip, not by the server or the client's CPU)");
-    } else if (headroom < HEADROOM) {
-      warnings.push(
-        `c=${concurrency}: the raw loop is only ${headroom.toFixed(2)}x the best client: ` +
-          "the server (or the machine) may be the limit, and the ratios are compressed",
-      );
+    } else {
+      const warning = headroomWarning(concurrency, headroom);
+      if (warning !== null) warnings.push(warning);
     }
     if (cores.length && server.workers && median(cores) > 0.9 * server.workers) {
       warnings.push(`c=${concurrency}: the server used all its workers' CPU during the raw loop`);

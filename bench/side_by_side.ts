@@ -13,10 +13,10 @@
  * Client over the raw loop, the pool over fetch and over undici, at every concurrency above
  * 1: the two rows alternate every 250 ms, and the median is taken of the ratios of adjacent
  * phases; also the raw loop over undici, the ceiling of the pool's ratio to undici; each
- * paired table ends with a server check of its own lines, as the interleaved tables do; 12 s a line, `--paired-seconds=S`, 0 skips them; see `measurePaired` in
- * `bench/_peer.ts`), then a 100 MiB streamed download (raw, Ferry, fetch; `--download=0`
- * skips it), then the HTTP/2 tables of `bench/h2_side_by_side.ts` at the same
- * concurrencies (`--no-h2` skips them).
+ * paired table ends with a server check of its own lines, as the interleaved tables do; 12 s
+ * a line, `--paired-seconds=S`, 0 skips them; see `measurePaired` in `bench/_peer.ts`),
+ * then a 100 MiB streamed download (raw, Ferry, fetch; `--download=0` skips it), then the
+ * HTTP/2 tables of `bench/h2_side_by_side.ts` at the same concurrencies (`--no-h2` skips them).
  *
  * The server is nginx with `return 200` and a 12-byte body, one worker per core (see
  * `bench/_peer.ts`). Rounds are interleaved (3, `--rounds=N`), each cell runs 2 s
